@@ -1,0 +1,35 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SCENARIO ?= scenarios/baseline.toml
+SEED   ?= 1
+
+.PHONY: run test bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/shaoguan-abm run $(SCENARIO) --seed $(SEED)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check model tests benchmarks
+
+test: $(VENV)/.installed-test lint
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run_benchmarks.py
+
+clean:
+	rm -rf $(VENV) *.egg-info build dist

@@ -1,0 +1,7 @@
+"""``python -m model`` is the ``shaoguan-abm`` command."""
+
+import sys
+
+from model.cli import main
+
+sys.exit(main())

@@ -1,0 +1,224 @@
+"""Household dynamics that happen without any new measure.
+
+Wage and farm income growth, job finding and loss, illness with ordinary insurance, farm and
+price shocks correlated within a county, and ageing. Each rate is an uncertainty with a default
+and a range. Every function is vectorised over the household arrays and draws random numbers only
+for the households that can be affected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.assessment import NO_LABOUR
+from model.households import Households
+from model.params import Section, param
+
+
+class DynamicsParams(Section):
+    """Rates of the background dynamics (all nominal, all uncertain)."""
+
+    wage_growth: float = param(
+        0.08,
+        unit="share per year",
+        source="assumption (Guangdong rural wage income grew about 8-10% a year in 2013-2015)",
+        range=(0.04, 0.12),
+        ge=-0.5,
+        le=1,
+    )
+    business_growth: float = param(
+        0.04,
+        unit="share per year",
+        source="assumption (net business income of rural Guangdong grew slowly, 2013-2015)",
+        range=(0.0, 0.08),
+        ge=-0.5,
+        le=1,
+    )
+    property_growth: float = param(
+        0.05, unit="share per year", source="assumption", range=(0.0, 0.1), ge=-0.5, le=1
+    )
+    transfer_growth: float = param(
+        0.05,
+        unit="share per year",
+        source="assumption (pensions and remittances, excluding dibao)",
+        range=(0.0, 0.1),
+        ge=-0.5,
+        le=1,
+    )
+    job_finding_rate: float = param(
+        0.010,
+        unit="probability per job-seeking worker per month",
+        source="assumption",
+        range=(0.003, 0.03),
+        ge=0,
+        le=1,
+    )
+    job_loss_rate: float = param(
+        0.008,
+        unit="probability per job per month",
+        source="assumption",
+        range=(0.003, 0.02),
+        ge=0,
+        le=1,
+    )
+    new_job_wage_2015: float = param(
+        1_800.0,
+        unit="yuan/month (2015)",
+        source="assumption anchored on NBS 2015 Migrant Worker Monitoring Survey (local "
+        "migrant workers earned 2,781 yuan/month; poor workers are less skilled and part-year)",
+        range=(1_200.0, 2_800.0),
+        gt=0,
+    )
+    illness_rate: float = param(
+        0.0015,
+        unit="serious illness episodes per person per month",
+        source="assumption (rural inpatient admission about 15% a year; serious episodes fewer)",
+        range=(0.0005, 0.004),
+        ge=0,
+        le=0.1,
+    )
+    chronic_multiplier: float = param(
+        3.0, unit="ratio", source="assumption", range=(1.5, 5.0), ge=1
+    )
+    illness_months: int = param(
+        3, unit="months of work lost per episode", source="assumption", range=(1, 6), ge=0, le=24
+    )
+    illness_cost: float = param(
+        15_000.0,
+        unit="yuan per episode (total medical cost)",
+        source="assumption (average inpatient cost at county hospitals, 2015, about 5,000-"
+        "10,000 yuan per stay; a serious episode needs several)",
+        range=(5_000.0, 40_000.0),
+        ge=0,
+    )
+    insurance_reimbursement: float = param(
+        0.50,
+        unit="share of cost paid by basic medical insurance",
+        source="new rural cooperative medical scheme: effective inpatient reimbursement about "
+        "50% in 2015 (assumption within 0.4-0.65)",
+        range=(0.40, 0.65),
+        ge=0,
+        le=1,
+    )
+    insurance_renewal: float = param(
+        0.988,
+        unit="probability a household renews insurance each January",
+        source="new rural cooperative medical scheme participation 98.8% in 2015 (NHFPC bulletin)",
+        ge=0,
+        le=1,
+    )
+    age_out_rate: float = param(
+        0.02,
+        unit="probability per worker per year",
+        source="assumption (workers leaving the labour force through age or disability)",
+        range=(0.01, 0.04),
+        ge=0,
+        le=1,
+    )
+    youth_entry_rate: float = param(
+        0.08,
+        unit="probability per school-age child per year",
+        source="assumption (about one in nine compulsory-school cohorts leaves each year)",
+        range=(0.05, 0.11),
+        ge=0,
+        le=1,
+    )
+    farm_shock_sd_county: float = param(
+        0.10,
+        unit="sd of log farm income, county-level, per year",
+        source="assumption (price and weather shocks shared within a county)",
+        range=(0.0, 0.25),
+        ge=0,
+        le=2,
+    )
+    farm_shock_sd_household: float = param(
+        0.15,
+        unit="sd of log farm income, household-level, per year",
+        source="assumption",
+        range=(0.0, 0.3),
+        ge=0,
+        le=2,
+    )
+
+
+def new_job_wage(p: DynamicsParams, year: int) -> float:
+    """Monthly wage of a newly found job in ``year`` (nominal yuan)."""
+    return p.new_job_wage_2015 * (1 + p.wage_growth) ** (year - 2015)
+
+
+def start_of_year(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator, n_counties: int
+) -> None:
+    """January update: income growth, the year's farm shocks, ageing, insurance renewal."""
+    hh.job_wage *= 1 + p.wage_growth
+    hh.business_annual *= 1 + p.business_growth
+    hh.property_annual *= 1 + p.property_growth
+    hh.transfer_annual *= 1 + p.transfer_growth
+    county_z = rng.standard_normal(n_counties)[hh.county]
+    house_z = rng.standard_normal(hh.n)
+    var = p.farm_shock_sd_county**2 + p.farm_shock_sd_household**2
+    hh.farm_shock = np.exp(
+        p.farm_shock_sd_county * county_z + p.farm_shock_sd_household * house_z - var / 2
+    )
+    # ageing: some workers leave the labour force, some children join it
+    leave = rng.binomial(hh.workers, p.age_out_rate).astype(np.int8)
+    hh.workers -= leave
+    hh.elderly += leave
+    can_join = hh.group != NO_LABOUR
+    join = np.where(can_join, rng.binomial(hh.school_children, p.youth_entry_rate), 0).astype(
+        np.int8
+    )
+    hh.school_children -= join
+    hh.workers += join
+    np.minimum(hh.jobs, hh.workers, out=hh.jobs)
+    lapse = rng.random(hh.n) >= p.insurance_renewal
+    hh.insured &= ~lapse
+
+
+def flow_base_incomes(hh: Households) -> None:
+    """Write this month's wage, business, property and non-social transfer income."""
+    ill_worker = (hh.ill_months > 0) & (hh.workers > 0)
+    working_jobs = hh.jobs - (ill_worker & (hh.jobs > 0))
+    np.multiply(working_jobs, hh.job_wage, out=hh.wage_m)
+    # a sick worker's share of the farm work is lost too
+    farm_lost = np.where(ill_worker, 1.0 / np.maximum(hh.workers, 1), 0.0)
+    np.multiply(hh.business_annual / 12, hh.farm_shock * (1 - farm_lost), out=hh.business_m)
+    np.divide(hh.property_annual, 12, out=hh.property_m)
+    np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
+
+
+def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
+    """Job losses and job finding for this month (households without labour never work)."""
+    holders = np.flatnonzero(hh.jobs > 0)
+    if holders.size:
+        lost = rng.binomial(hh.jobs[holders], p.job_loss_rate)
+        hh.jobs[holders] -= lost.astype(np.int8)
+        emptied = holders[hh.jobs[holders] == 0]
+        hh.job_wage[emptied] = 0.0
+    seekers = np.flatnonzero((hh.workers > hh.jobs) & (hh.group != NO_LABOUR))
+    if seekers.size:
+        found = rng.binomial(hh.workers[seekers] - hh.jobs[seekers], p.job_finding_rate)
+        hit = found > 0
+        idx, found = seekers[hit], found[hit]
+        if idx.size:
+            wage = new_job_wage(p, year) * (0.7 + 0.6 * hh.skill[idx])
+            old = hh.jobs[idx].astype(np.float64)
+            hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
+            hh.jobs[idx] += found.astype(np.int8)
+
+
+def illness(hh: Households, p: DynamicsParams, rng: np.random.Generator) -> np.ndarray:
+    """New serious-illness episodes this month; returns the indices of the ill households.
+
+    Sets the months of lost work and this month's out-of-pocket cost after ordinary insurance
+    (a health measure may pay part of what is left).
+    """
+    np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
+    hh.medical_oop_m[:] = 0.0
+    rate = p.illness_rate * hh.size * np.where(hh.chronic, p.chronic_multiplier, 1.0)
+    ill = np.flatnonzero(rng.random(hh.n) < -np.expm1(-rate))
+    if ill.size:
+        hh.ill_months[ill] = p.illness_months
+        covered = np.where(hh.insured[ill], p.insurance_reimbursement, 0.0)
+        hh.medical_oop_m[ill] = p.illness_cost * (1 - covered)
+    return ill

@@ -1,0 +1,130 @@
+"""Household state as a struct of arrays: one numpy array per attribute.
+
+Every rule of the model is a vectorised function over these arrays; there is no Python object
+per household. Money flows are yuan per household per month (``float64``), stocks and counts use
+the smallest integer type that holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from model.assessment import EXITED, LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR, POOR
+
+#: The four income components of China's household surveys, as named in the outputs.
+INCOME_COMPONENTS = ("wage", "business", "property", "transfer")
+
+
+@dataclass
+class Households:
+    """Every simulated household (registered poor and the other households of poor villages).
+
+    Attributes are parallel arrays of length ``n``; see the field comments for units.
+    """
+
+    # identity and composition
+    county: np.ndarray  # int8, index into the scenario's county list
+    village: np.ndarray  # int16, index of the poor village, -1 for scattered households
+    group: np.ndarray  # int8, LABOUR_VILLAGE / LABOUR_SCATTERED / NO_LABOUR / NON_POOR
+    registered: np.ndarray  # bool, on the poverty register at baseline
+    size: np.ndarray  # int16, people
+    workers: np.ndarray  # int8, labour-capable adults
+    school_children: np.ndarray  # int8, children of compulsory-school age
+    elderly: np.ndarray  # int8, members aged 60 and over
+    disabled: np.ndarray  # bool, a member with a disability
+    chronic: np.ndarray  # bool, a member with a chronic illness
+    skill: np.ndarray  # float32, 0-1 index of the workers' skills
+    # the three guarantees
+    housing_safe: np.ndarray  # bool
+    children_in_school: np.ndarray  # bool, every school-age child enrolled
+    insured: np.ndarray  # bool, basic medical insurance
+    # work and income (yuan, nominal)
+    jobs: np.ndarray  # int8, workers holding a wage job
+    job_wage: np.ndarray  # float64, yuan/month per job (household average)
+    business_annual: np.ndarray  # float64, net business income, yuan/year before shocks
+    property_annual: np.ndarray  # float64, net property income, yuan/year
+    transfer_annual: np.ndarray  # float64, transfers other than dibao/five-guarantee, yuan/year
+    farm_shock: np.ndarray  # float64, this year's multiplier on business income
+    ill_months: np.ndarray  # int8, months of work still lost to illness
+    # social security
+    dibao_class: np.ndarray  # int8, 0 = not enrolled, 1-3 = dibao class (§II.3)
+    wubao: np.ndarray  # bool, five-guarantee support
+    social_excluded: np.ndarray  # bool, missed by targeting (exclusion error)
+    # exit bookkeeping
+    status: np.ndarray  # int8, POOR / EXITED / RELAPSED
+    exit_year: np.ndarray  # int16, year of the latest exit, 0 if never
+    # this month's flows (yuan/household/month), rewritten every month
+    wage_m: np.ndarray = field(default=None)  # type: ignore[assignment]
+    business_m: np.ndarray = field(default=None)  # type: ignore[assignment]
+    property_m: np.ndarray = field(default=None)  # type: ignore[assignment]
+    transfer_m: np.ndarray = field(default=None)  # type: ignore[assignment]
+    medical_oop_m: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # the last 12 months of disposable income (row = month of year), yuan/household/month
+    income_history: np.ndarray = field(default=None)  # type: ignore[assignment]
+    medical_history: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # calendar-year sums per component, reset each January, yuan/household
+    year_components: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = self.n
+        for name in ("wage_m", "business_m", "property_m", "transfer_m", "medical_oop_m"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(n))
+        if self.income_history is None:
+            self.income_history = np.zeros((12, n))
+        if self.medical_history is None:
+            self.medical_history = np.zeros((12, n))
+        if self.year_components is None:
+            self.year_components = np.zeros((len(INCOME_COMPONENTS), n))
+
+    @property
+    def n(self) -> int:
+        """Number of households."""
+        return int(self.size.shape[0])
+
+    @property
+    def labour_capable(self) -> np.ndarray:
+        """Registered households with labour capacity (§II.9 rows 1 and 2)."""
+        return (self.group == LABOUR_VILLAGE) | (self.group == LABOUR_SCATTERED)
+
+    @property
+    def no_labour(self) -> np.ndarray:
+        """Registered households without labour capacity (§II.9 row 3)."""
+        return self.group == NO_LABOUR
+
+    @property
+    def enrolled_social(self) -> np.ndarray:
+        """Enrolled in dibao or five-guarantee support."""
+        return (self.dibao_class > 0) | self.wubao
+
+    @property
+    def guarantees(self) -> np.ndarray:
+        """The three guarantees: children in school, medical insurance, safe housing."""
+        return self.children_in_school & self.insured & self.housing_safe
+
+    @property
+    def poor(self) -> np.ndarray:
+        """Registered households not (currently) out of poverty."""
+        return self.registered & (self.status != EXITED)
+
+    def monthly_income(self) -> np.ndarray:
+        """This month's disposable income per household (sum of the four components)."""
+        return self.wage_m + self.business_m + self.property_m + self.transfer_m
+
+    def rolling_income_per_capita(self, deduct_medical: bool = False) -> np.ndarray:
+        """Disposable income of the last 12 months per person (yuan/person/year)."""
+        total = self.income_history.sum(axis=0)
+        if deduct_medical:
+            total = total - self.medical_history.sum(axis=0)
+        return total / self.size
+
+    def copy(self) -> Households:
+        """A deep copy (every array copied)."""
+        return Households(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+
+def initial_status(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Status and exit-year arrays for ``n`` households at baseline (all poor, never exited)."""
+    return np.full(n, POOR, dtype=np.int8), np.zeros(n, dtype=np.int16)

@@ -1,0 +1,315 @@
+"""Metrics of a run: recorded as a few scalars per month, built into tidy DataFrames once.
+
+A results folder holds ``annual.parquet``, ``monthly.parquet``, ``by_county.parquet``,
+``by_group.parquet``, ``summary.csv``, ``manifest.json`` and ``exits_vs_targets.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from model.assessment import EXITED, GROUP_NAMES, RELAPSED
+from model.households import INCOME_COMPONENTS
+
+if TYPE_CHECKING:
+    from model.simulation import PovertyModel
+
+#: Version of the results-folder layout; readers refuse folders of another version.
+SCHEMA_VERSION = 1
+
+SUMMARY_COLUMNS = [
+    "year",
+    "target_cumulative_people",
+    "cumulative_exited_people",
+    "target_met",
+    "exited_people",
+    "relapsed_people",
+    "remaining_poor_people",
+    "villages_exited",
+    "mean_per_capita_income_poor",
+    "exit_income_line",
+]
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Median of ``values`` where each value counts ``weights`` times (people per household)."""
+    if values.size == 0:
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def package_version() -> str:
+    """Installed version of the package (or the source tree's)."""
+    try:
+        from importlib.metadata import version
+
+        return version("shaoguan-poverty-abm")
+    except Exception:  # noqa: BLE001 - running from a source tree without installing
+        return "0+unknown"
+
+
+def git_commit() -> str | None:
+    """Commit of the source tree the package runs from, if it is a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class Recorder:
+    """Collects per-month scalars and per-December tables while a model runs."""
+
+    def __init__(self, model: PovertyModel) -> None:
+        self.model = model
+        self.monthly: list[dict[str, Any]] = []
+        self.annual: list[dict[str, Any]] = []
+        self.by_county: list[dict[str, Any]] = []
+        self.by_group: list[dict[str, Any]] = []
+        self._exited_this_year = np.zeros(model.households.n, dtype=bool)
+
+    def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
+        """Record this month (and, in December, the year's tables)."""
+        m = self.model
+        hh = m.households
+        reg = hh.registered
+        size = hh.size
+        exited = reg & (hh.status == EXITED)
+        row = {
+            "year": m.year,
+            "month": m.month,
+            "remaining_poor_people": int(size[reg & ~exited].sum()),
+            "cumulative_exited_people": int(size[exited].sum()),
+            "employed_workers_poor": int(hh.jobs[reg].sum()),
+            "workers_poor": int(hh.workers[reg].sum()),
+            "social_security_households": int(hh.enrolled_social.sum()),
+            "ill_households": int((hh.ill_months > 0).sum()),
+            "villages_exited": sum(v.exited for v in m.villages),
+        }
+        for name, amount in m.spend_this_month.items():
+            row[f"spend_{name}"] = amount
+        self.monthly.append(row)
+        if verdict is not None:
+            self._record_year(verdict)
+
+    def _record_year(self, verdict: dict[str, np.ndarray]) -> None:
+        m = self.model
+        hh = m.households
+        a = m.scenario.assessment
+        year = m.year
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        income_pc = verdict["income_pc"]
+        exited = reg & (hh.status == EXITED)
+        line = a.exit_line(year)
+        target = m.scenario.targets.target_for(year)
+        target_scaled = None if target is None else round(target * m.population.scale)
+        cumulative = int(size[exited].sum())
+        labour = hh.labour_capable
+        reg_people = size[reg]
+        gap = np.maximum(0.0, (line - income_pc[reg]) / line)
+        components = hh.year_components
+        self.annual.append(
+            {
+                "year": year,
+                "exited_people": int(size[verdict["exits"]].sum()),
+                "exited_households": int(verdict["exits"].sum()),
+                "cumulative_exited_people": cumulative,
+                "cumulative_exited_households": int(exited.sum()),
+                "target_cumulative_people": target_scaled,
+                "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
+                "remaining_poor_people": int(reg_people.sum()) - cumulative,
+                "villages_exited": sum(v.exited for v in m.villages),
+                "villages_total": len(m.villages),
+                "relapsed_people": int(size[verdict["relapses"]].sum()),
+                "ever_relapsed_people": int(size[reg & (hh.status == RELAPSED)].sum()),
+                "mean_per_capita_income_poor": float(
+                    (income_pc[reg] * reg_people).sum() / reg_people.sum()
+                ),
+                "median_per_capita_income_poor": weighted_median(income_pc[reg], reg_people),
+                "mean_per_capita_income_labour_capable": float(
+                    (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
+                ),
+                "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
+                "provincial_rural_income": a.provincial_income(year),
+                "exit_income_line": line,
+                "village_exit_income_line": a.village_exit_line(year),
+                **{
+                    f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
+                    for k, name in enumerate(INCOME_COMPONENTS)
+                },
+            }
+        )
+        # by county
+        n_c = m.n_counties
+        county = hh.county
+        reg_c = np.bincount(county[reg], size[reg], n_c)
+        exit_c = np.bincount(county[exited], size[exited], n_c)
+        v_county = np.array([v.county for v in m.villages], dtype=np.int64)
+        v_exited = np.array([v.exited for v in m.villages], dtype=bool)
+        vill_c = np.bincount(v_county, minlength=n_c)
+        vill_exit_c = (
+            np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
+        )
+        for c, name in enumerate(m.population.county_names):
+            self.by_county.append(
+                {
+                    "year": year,
+                    "county": name,
+                    "registered_people": int(reg_c[c]),
+                    "cumulative_exited_people": int(exit_c[c]),
+                    "remaining_poor_people": int(reg_c[c] - exit_c[c]),
+                    "villages": int(vill_c[c]),
+                    "villages_exited": int(vill_exit_c[c]),
+                }
+            )
+        # by group (the non-poor households of poor villages included, for the village picture)
+        for g, name in enumerate(GROUP_NAMES):
+            mask = hh.group == g
+            people = int(size[mask].sum())
+            if people == 0:
+                continue
+            self.by_group.append(
+                {
+                    "year": year,
+                    "group": name,
+                    "households": int(mask.sum()),
+                    "people": people,
+                    "cumulative_exited_people": int(size[mask & exited].sum()),
+                    "mean_per_capita_income": float((income_pc[mask] * size[mask]).sum() / people),
+                    **{
+                        f"{cname}_per_capita": float(components[k][mask].sum() / people)
+                        for k, cname in enumerate(INCOME_COMPONENTS)
+                    },
+                }
+            )
+
+    def result(self) -> RunResult:
+        """Build the DataFrames and the manifest."""
+        m = self.model
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "scenario_name": m.scenario.name,
+            "scenario": m.scenario.model_dump(mode="json"),
+            "seed": m.seed,
+            "population_scale": m.population.scale,
+            "package_version": package_version(),
+            "git_commit": git_commit(),
+            "households_simulated": m.households.n,
+            "registered_households": int(m.households.registered.sum()),
+            "villages": len(m.villages),
+            "months": m.month_index,
+            "seconds_population": round(m.seconds_population, 4),
+            "seconds_simulation": round(m.seconds_simulation, 4),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return RunResult(
+            annual=pd.DataFrame(self.annual),
+            monthly=pd.DataFrame(self.monthly),
+            by_county=pd.DataFrame(self.by_county),
+            by_group=pd.DataFrame(self.by_group),
+            manifest=manifest,
+        )
+
+
+@dataclass
+class RunResult:
+    """Results of one run: tidy DataFrames plus the manifest that reproduces them.
+
+    Attributes:
+        annual: One row per year: exits against targets, villages, incomes, poverty gap.
+        monthly: One row per month: remaining poor, exits, jobs, enrolments, spend.
+        by_county: One row per year and county-level unit.
+        by_group: One row per year and household group (§II.9), with income components.
+        manifest: Resolved scenario, seed, versions and timings.
+    """
+
+    annual: pd.DataFrame
+    monthly: pd.DataFrame
+    by_county: pd.DataFrame
+    by_group: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    TABLES = ("annual", "monthly", "by_county", "by_group")
+
+    def summary(self) -> pd.DataFrame:
+        """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""
+        return self.annual[[c for c in SUMMARY_COLUMNS if c in self.annual]].copy()
+
+    def write(self, out_dir: str | Path, figure: bool = True) -> Path:
+        """Write the results folder atomically: into a temporary folder, renamed when complete.
+
+        Args:
+            out_dir: Destination folder; replaced if it holds an earlier run.
+            figure: Also draw ``exits_vs_targets.png``.
+
+        Returns:
+            The folder written.
+        """
+        out = Path(out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        try:
+            for name in self.TABLES:
+                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            if figure:
+                from model.plots import exits_vs_targets
+
+                fig = exits_vs_targets(self.annual, title=self.manifest.get("scenario_name", ""))
+                fig.savefig(tmp / "exits_vs_targets.png", dpi=120, bbox_inches="tight")
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+            manifest = dict(
+                self.manifest, written_utc=datetime.now(UTC).isoformat(timespec="seconds")
+            )
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            if out.exists():
+                trash = out.parent / f".{out.name}.old-{os.getpid()}-{time.time_ns()}"
+                out.rename(trash)
+                tmp.rename(out)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+
+def read_results(folder: str | Path) -> RunResult:
+    """Read a results folder written by :meth:`RunResult.write`."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{folder}: not a results folder (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{folder}: results schema_version {manifest.get('schema_version')!r}; this version "
+            f"reads {SCHEMA_VERSION}"
+        )
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in RunResult.TABLES}
+    return RunResult(**tables, manifest=manifest)

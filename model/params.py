@@ -1,0 +1,81 @@
+"""Building blocks of the scenario schema: parameter metadata and year tables.
+
+Every parameter of a scenario is declared with :func:`param`, which records its unit, its
+source and, for quantities a sweep may vary, a ``[low, high]`` range and whether it is an
+*uncertainty* (nobody controls it) or a *lever* (the government chooses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["uncertainty", "lever", "fixed"]
+
+#: A table keyed by calendar year, e.g. ``{2016: 3960.0, 2017: 4440.0}``.
+YearTable = dict[int, float]
+
+
+def param(
+    default: Any = None,
+    *,
+    unit: str,
+    source: str,
+    doc: str = "",
+    range: tuple[float, float] | None = None,  # noqa: A002 - the word users read in the docs
+    kind: Kind | None = None,
+    default_factory: Callable[[], Any] | None = None,
+    **constraints: Any,
+) -> Any:
+    """Declare a scenario parameter with its unit, source and optional sweep range.
+
+    Args:
+        default: The default value (omit when ``default_factory`` is given).
+        unit: Unit of the value, e.g. ``"yuan/person/year"`` or ``"share (0-1)"``.
+        source: Where the default comes from: "Shaoguan plan 2016, §…", a pre-2016 statistic
+            with its citation, or "assumption".
+        doc: One sentence on what the parameter means.
+        range: Plausible ``(low, high)`` used by sensitivity sweeps.
+        kind: ``"uncertainty"``, ``"lever"`` or ``"fixed"``; defaults to ``"uncertainty"`` when
+            a range is given and ``"fixed"`` otherwise.
+        default_factory: Factory for mutable defaults (year tables, dicts).
+        **constraints: pydantic constraints such as ``ge=0`` or ``le=1``.
+
+    Returns:
+        A pydantic ``FieldInfo``.
+    """
+    if kind is None:
+        kind = "uncertainty" if range is not None else "fixed"
+    extra: dict[str, Any] = {"unit": unit, "source": source, "kind": kind}
+    if range is not None:
+        extra["range"] = [float(range[0]), float(range[1])]
+    description = f"{doc} Unit: {unit}. Source: {source}.".strip()
+    if default_factory is not None:
+        return Field(
+            default_factory=default_factory,
+            description=description,
+            json_schema_extra=extra,
+            **constraints,
+        )
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+class Section(BaseModel):
+    """Base of every scenario table: unknown keys, NaN and infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+def year_value(table: dict[int, float], year: int) -> float:
+    """Value of a year table in ``year``: the entry of the latest year not after it.
+
+    Years before the first entry take the first entry's value.
+    """
+    keys = sorted(table)
+    chosen = keys[0]
+    for key in keys:
+        if key <= year:
+            chosen = key
+    return table[chosen]

@@ -1,0 +1,371 @@
+"""Scenario schema (pydantic) and TOML loading with ``extends`` and dotted overrides.
+
+A scenario is levers plus uncertainties. Every parameter carries a unit and a source (see
+:func:`model.params.param`); uncertain parameters and levers carry a ``[low, high]`` range that
+sweeps use, which a scenario can narrow or widen in its ``[ranges]`` table::
+
+    extends = "baseline.toml"
+    name = "employment_first"
+
+    [social_security]
+    enrolment_rate = 0.3
+
+    [ranges]
+    "dynamics.job_finding_rate" = [0.005, 0.02]
+
+Bad input raises :class:`ScenarioError`, whose message names the file, the key, what was expected
+and what was found.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from model.assessment import AssessmentParams
+from model.calendar import CalendarParams, TargetParams
+from model.dynamics import DynamicsParams
+from model.funding import FundingParams
+from model.interventions import MEASURES
+from model.params import Section, param
+from model.population import PopulationParams
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, ``extends`` chain or override) that cannot be used.
+
+    The message names the file (or ``--set``), the key, what was expected and what was found.
+    """
+
+
+class _ScenarioBase(Section):
+    name: str = param(
+        "scenario",
+        unit="text",
+        source="scenario choice",
+        doc="Short name; results go to results/<name>/. Defaults to the file name.",
+        pattern=NAME_PATTERN,
+    )
+    description: str = param("", unit="text", source="scenario choice")
+    calendar: CalendarParams = Field(default_factory=CalendarParams)
+    targets: TargetParams = Field(default_factory=TargetParams)
+    assessment: AssessmentParams = Field(default_factory=AssessmentParams)
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
+    funding: FundingParams = Field(default_factory=FundingParams)
+    ranges: dict[str, tuple[float, float]] = param(
+        default_factory=dict,
+        unit="[low, high] in the parameter's unit",
+        source="scenario choice",
+        doc="Sweep ranges overriding the schema's defaults, keyed by dotted parameter path.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _no_dots_only(cls, name: str) -> str:
+        if ".." in name:
+            raise ValueError(f"a name without '..', found {name!r}")
+        return name
+
+    @model_validator(mode="after")
+    def _check_years_and_ranges(self) -> _ScenarioBase:
+        first, last = self.calendar.start_year, self.calendar.end_year
+        for path, table in _year_tables(self):
+            bad = sorted(y for y in table if not first <= y <= last)
+            if bad:
+                raise ValueError(
+                    f"{path}: years must lie in the horizon {first}-{last}, found {bad}"
+                )
+            if first not in table:
+                raise ValueError(f"{path}: expected a value for the first year {first}")
+        bad = sorted(y for y in self.targets.cumulative_people if not first <= y <= last)
+        if bad:
+            raise ValueError(
+                f"targets.cumulative_people: years must lie in the horizon {first}-{last}, "
+                f"found {bad}"
+            )
+        if self.targets.villages_exit_year > last:
+            raise ValueError(
+                f"targets.villages_exit_year: expected a year <= {last}, "
+                f"found {self.targets.villages_exit_year}"
+            )
+        for key, (low, high) in self.ranges.items():
+            value = _get_path(self, key)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"ranges: {key!r} is not a numeric parameter")
+            if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+                raise ValueError(
+                    f"ranges: {key!r} expected finite low <= high, found {low}, {high}"
+                )
+        return self
+
+
+#: The scenario schema: the core tables plus one table per measure of
+#: :data:`model.interventions.MEASURES`, named after the measure's module.
+Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
+    "Scenario",
+    __base__=_ScenarioBase,
+    __doc__="A complete, validated scenario: levers, uncertainties and their ranges.",
+    **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
+)
+
+
+def _get_path(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(obj, BaseModel):
+            if part not in type(obj).model_fields:
+                raise KeyError(dotted)
+            obj = getattr(obj, part)
+        elif isinstance(obj, Mapping):
+            key: Any = int(part) if part.isdigit() and part not in obj else part
+            if key not in obj:
+                raise KeyError(dotted)
+            obj = obj[key]
+        else:
+            raise KeyError(dotted)
+    return obj
+
+
+def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
+    for section_name in type(scenario).model_fields:
+        section = getattr(scenario, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field_name in type(section).model_fields:
+            value = getattr(section, field_name)
+            if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
+                if section_name == "targets":
+                    continue  # targets are checked against the horizon only at the end
+                yield f"{section_name}.{field_name}", value
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found")
+    if not path.is_file():
+        raise ScenarioError(f"{path}: expected a scenario file, found a directory or other")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: expected UTF-8 text, found a byte that is not UTF-8 at offset {err.start}"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+
+
+def _merge(
+    base: dict[str, Any], over: Mapping[str, Any], origin: dict[str, str], label: str, prefix=""
+) -> None:
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, origin, label, prefix=f"{dotted}.")
+        else:
+            base[key] = _deep_copy(value)
+            origin[dotted] = label
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in [*chain, resolved])
+        raise ScenarioError(f"{path}: extends: expected no cycle, found {cycle}")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{path}: extends: expected a file name, found {parent!r}")
+        parent_path = path.parent / parent
+        if not parent_path.is_file():
+            raise ScenarioError(
+                f"{path}: extends: expected an existing scenario file, found no file {parent_path}"
+            )
+        merged = _resolve(parent_path, [*chain, resolved], origin)
+        merged.pop("name", None)
+    _merge(merged, data, origin, str(path))
+    return merged
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"a.b=value"`` into the dotted key and a TOML-typed value.
+
+    >>> parse_override("employment.training_places=5000")
+    ('employment.training_places', 5000)
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}: expected KEY=VALUE, found no '='")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    if not key:
+        raise ScenarioError(f"--set {text}: expected a dotted key before '='")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _check_override_path(key: str) -> None:
+    model: Any = Scenario
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = model.model_fields
+            if part not in fields:
+                where = ".".join(parts[:i]) or "the scenario"
+                raise ScenarioError(
+                    f"--set {key}: no such key {part!r} in {where}; expected one of "
+                    f"{sorted(fields)}"
+                )
+            annotation = fields[part].annotation
+            model = annotation
+        else:
+            return  # inside a table (dict): keys are checked when the scenario is validated
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[tuple[str, Any]]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    return [parse_override(item) for item in overrides]
+
+
+def _format_errors(err: ValidationError, origin: dict[str, str], default_file: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        label = default_file
+        parts = key.split(".")
+        for i in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:i])
+            if prefix in origin:
+                label = origin[prefix]
+                break
+        msg = e["msg"]
+        for lead in ("Value error, ", "Input should be ", "Assertion failed, "):
+            if msg.startswith(lead):
+                msg = msg[len(lead) :]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+            found = ""
+        elif e["type"] == "missing":
+            msg = "missing key"
+            found = ""
+        else:
+            found = f"; found {e['input']!r}" if "input" in e and e["type"] != "value_error" else ""
+            if not msg.startswith("expected") and e["type"] != "value_error":
+                msg = f"expected {msg}"
+        where = f"{key}: " if key else ""
+        lines.append(f"{label}: {where}{msg}{found}")
+    return "\n".join(lines)
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None
+) -> _ScenarioBase:
+    """Load, merge and validate a scenario file.
+
+    Args:
+        path: The TOML file. ``extends = "other.toml"`` is resolved relative to it.
+        overrides: Dotted-path overrides, as ``{"employment.training_places": 5000}`` or as
+            ``["employment.training_places=5000"]`` (the command line's ``--set``).
+
+    Returns:
+        The validated :data:`Scenario`.
+
+    Raises:
+        ScenarioError: On any bad input; the message names file, key, expected and found.
+
+    Example:
+        >>> s = load_scenario("scenarios/baseline.toml", ["dynamics.job_finding_rate=0.02"])
+        >>> s.dynamics.job_finding_rate
+        0.02
+    """
+    path = Path(path)
+    origin: dict[str, str] = {}
+    data = _resolve(path, [], origin)
+    data.setdefault("name", path.stem)
+    for key, value in _overrides(overrides):
+        _check_override_path(key)
+        _set_path(data, key, value)
+        origin[key] = f"--set {key}"
+    return validate_scenario(data, origin=origin, label=str(path))
+
+
+def validate_scenario(
+    data: Mapping[str, Any], origin: dict[str, str] | None = None, label: str = "<scenario>"
+) -> _ScenarioBase:
+    """Validate a scenario given as a mapping (e.g. built in a notebook)."""
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, origin or {}, label)) from None
+
+
+def sweepable_parameters(scenario: _ScenarioBase) -> dict[str, dict[str, Any]]:
+    """Every numeric parameter with a range: ``{path: {default, low, high, unit, kind}}``.
+
+    Ranges come from the schema unless the scenario's ``[ranges]`` table overrides them.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for section_name in type(scenario).model_fields:
+        section = getattr(scenario, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field_name, info in type(section).model_fields.items():
+            extra = info.json_schema_extra or {}
+            path = f"{section_name}.{field_name}"
+            value = getattr(section, field_name)
+            if "range" in extra or path in scenario.ranges:
+                low, high = scenario.ranges.get(path, extra.get("range"))
+                out[path] = {
+                    "default": value,
+                    "low": low,
+                    "high": high,
+                    "unit": extra.get("unit", ""),
+                    "kind": extra.get("kind", "uncertainty"),
+                }
+    return out

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.assessment import LABOUR_VILLAGE
+from model.households import Households
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.toml"
+
+
+def make_households(n: int = 3, **values) -> Households:
+    """Hand-built households: every attribute neutral unless given."""
+    base = dict(
+        county=np.zeros(n, np.int8),
+        village=np.full(n, -1, np.int16),
+        group=np.full(n, LABOUR_VILLAGE, np.int8),
+        registered=np.ones(n, bool),
+        size=np.full(n, 2, np.int16),
+        workers=np.ones(n, np.int8),
+        school_children=np.zeros(n, np.int8),
+        elderly=np.zeros(n, np.int8),
+        disabled=np.zeros(n, bool),
+        chronic=np.zeros(n, bool),
+        skill=np.full(n, 0.5, np.float32),
+        housing_safe=np.ones(n, bool),
+        children_in_school=np.ones(n, bool),
+        insured=np.ones(n, bool),
+        jobs=np.zeros(n, np.int8),
+        job_wage=np.zeros(n),
+        business_annual=np.zeros(n),
+        property_annual=np.zeros(n),
+        transfer_annual=np.zeros(n),
+        farm_shock=np.ones(n),
+        ill_months=np.zeros(n, np.int8),
+        dibao_class=np.zeros(n, np.int8),
+        wubao=np.zeros(n, bool),
+        social_excluded=np.zeros(n, bool),
+        status=np.zeros(n, np.int8),
+        exit_year=np.zeros(n, np.int16),
+    )
+    for key, value in values.items():
+        base[key] = np.asarray(value, dtype=base[key].dtype)
+    return Households(**base)
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    from model.scenario import load_scenario
+
+    return load_scenario(BASELINE)
+
+
+@pytest.fixture(scope="session")
+def small_result(baseline):
+    from model.simulation import run
+
+    return run(baseline, seed=1, population_scale=0.05)

@@ -257,6 +257,47 @@ class RunResult:
         """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""
         return self.annual[[c for c in SUMMARY_COLUMNS if c in self.annual]].copy()
 
+    @property
+    def total_spend(self) -> float:
+        """Yuan spent by every measure over the horizon (sum of the monthly spend columns)."""
+        cols = [c for c in self.monthly.columns if c.startswith("spend_")]
+        return float(self.monthly[cols].to_numpy().sum()) if cols else 0.0
+
+    def outcomes(self) -> dict[str, float]:
+        """Scalar outcomes of the run, named for ensembles and sweeps.
+
+        ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
+        and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
+        have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
+        at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
+        poverty at the end of the horizon).
+        """
+        a = self.annual
+        out: dict[str, float] = {}
+        for _, r in a.iterrows():
+            y = int(r["year"])
+            out[f"cumulative_exited_people_{y}"] = float(r["cumulative_exited_people"])
+            out[f"villages_exited_{y}"] = float(r["villages_exited"])
+            out[f"poverty_gap_{y}"] = float(r["poverty_gap"])
+            if (
+                r["target_cumulative_people"] is not None
+                and r["target_cumulative_people"] == r["target_cumulative_people"]
+            ):
+                out[f"target_met_{y}"] = float(bool(r["target_met"]))
+        plan_years = (
+            self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
+        )
+        met = [out[f"target_met_{y}"] for y in map(int, plan_years) if f"target_met_{y}" in out]
+        out["all_targets_met"] = float(bool(met) and all(met))
+        spend = self.total_spend
+        out["total_spend"] = spend
+        last_plan_year = max(map(int, plan_years)) if plan_years else int(a["year"].max())
+        exited_plan = out.get(f"cumulative_exited_people_{last_plan_year}", float("nan"))
+        sustained = float(a["cumulative_exited_people"].iloc[-1])
+        out["cost_per_exit"] = spend / exited_plan if exited_plan else float("nan")
+        out["cost_per_sustained_exit"] = spend / sustained if sustained else float("nan")
+        return out
+
     def write(self, out_dir: str | Path, figure: bool = True) -> Path:
         """Write the results folder atomically: into a temporary folder, renamed when complete.
 

@@ -119,6 +119,7 @@ class _ScenarioBase(Section):
 Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     "Scenario",
     __base__=_ScenarioBase,
+    __module__=__name__,
     __doc__="A complete, validated scenario: levers, uncertainties and their ranges.",
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
 )
@@ -343,6 +344,23 @@ def validate_scenario(
         return Scenario.model_validate(dict(data))
     except ValidationError as err:
         raise ScenarioError(_format_errors(err, origin or {}, label)) from None
+
+
+def apply_overrides(
+    scenario: _ScenarioBase, overrides: Mapping[str, Any] | Iterable[str]
+) -> _ScenarioBase:
+    """A new validated scenario with dotted-path values replaced (the scenario is unchanged).
+
+    Example:
+        >>> faster = apply_overrides(baseline, {"dynamics.job_finding_rate": 0.02})
+    """
+    data = scenario.model_dump(mode="python")
+    origin: dict[str, str] = {}
+    for key, value in _overrides(overrides):
+        _check_override_path(key)
+        _set_path(data, key, value)
+        origin[key] = f"--set {key}"
+    return validate_scenario(data, origin=origin, label=f"scenario {scenario.name}")
 
 
 def sweepable_parameters(scenario: _ScenarioBase) -> dict[str, dict[str, Any]]:

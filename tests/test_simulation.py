@@ -187,3 +187,33 @@ def test_cli_run_writes_readable_results(tmp_path):
     # the command line and the API give the same numbers for the same seed
     api = run(BASELINE, seed=1, population_scale=0.05)
     pd.testing.assert_frame_equal(back.annual, api.annual)
+
+
+def test_outcomes_by_hand(small_result):
+    o = small_result.outcomes()
+    a = small_result.annual.set_index("year")
+    assert o["cumulative_exited_people_2018"] == a.loc[2018, "cumulative_exited_people"]
+    assert o["target_met_2017"] == float(a.loc[2017, "target_met"])
+    assert "target_met_2019" in o  # the last target holds through the consolidation years
+    assert o["all_targets_met"] == float(all(a.loc[[2016, 2017, 2018], "target_met"]))
+    spend = small_result.monthly["spend_social_security"].sum()
+    assert o["total_spend"] == pytest.approx(spend)
+    assert o["cost_per_exit"] == pytest.approx(spend / a.loc[2018, "cumulative_exited_people"])
+    assert o["cost_per_sustained_exit"] == pytest.approx(
+        spend / a.loc[2020, "cumulative_exited_people"]
+    )
+
+
+def test_apply_overrides_returns_a_new_scenario(baseline):
+    from model.scenario import ScenarioError, apply_overrides
+
+    s = apply_overrides(baseline, {"dynamics.job_finding_rate": 0.02})
+    assert s.dynamics.job_finding_rate == 0.02 and baseline.dynamics.job_finding_rate == 0.01
+    with pytest.raises(ScenarioError, match="job_finding_rate"):
+        apply_overrides(baseline, {"dynamics.job_finding_rate": -1})
+
+
+def test_scenario_pickles(baseline):
+    import pickle
+
+    assert pickle.loads(pickle.dumps(baseline)) == baseline

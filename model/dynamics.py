@@ -123,6 +123,14 @@ class DynamicsParams(Section):
         ge=0,
         le=1,
     )
+    school_dropout_rate: float = param(
+        0.01,
+        unit="probability per household with school-age children per year",
+        source="assumption (compulsory-education retention about 98-99% in 2015)",
+        range=(0.0, 0.03),
+        ge=0,
+        le=1,
+    )
     farm_shock_sd_county: float = param(
         0.10,
         unit="sd of log farm income, county-level, per year",
@@ -171,6 +179,8 @@ def start_of_year(
     hh.school_children -= join
     hh.workers += join
     np.minimum(hh.jobs, hh.workers, out=hh.jobs)
+    dropout = (hh.school_children > 0) & (rng.random(hh.n) < p.school_dropout_rate)
+    hh.children_in_school &= ~dropout
     lapse = rng.random(hh.n) >= p.insurance_renewal
     hh.insured &= ~lapse
 
@@ -195,9 +205,11 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
         hh.jobs[holders] -= lost.astype(np.int8)
         emptied = holders[hh.jobs[holders] == 0]
         hh.job_wage[emptied] = 0.0
-    seekers = np.flatnonzero((hh.workers > hh.jobs) & (hh.group != NO_LABOUR))
+    free = hh.job_seekers
+    seekers = np.flatnonzero(free > 0)
     if seekers.size:
-        found = rng.binomial(hh.workers[seekers] - hh.jobs[seekers], p.job_finding_rate)
+        rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
+        found = rng.binomial(free[seekers], rate)
         hit = found > 0
         idx, found = seekers[hit], found[hit]
         if idx.size:

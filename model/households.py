@@ -55,6 +55,10 @@ class Households:
     # exit bookkeeping
     status: np.ndarray  # int8, POOR / EXITED / RELAPSED
     exit_year: np.ndarray  # int16, year of the latest exit, 0 if never
+    # work posts held through a measure (public service posts, forest rangers), not wage jobs
+    occupied: np.ndarray = field(default=None)  # type: ignore[assignment]  # int8
+    # multiplier on job finding from roads, buses and services near the household
+    job_access: np.ndarray = field(default=None)  # type: ignore[assignment]  # float32
     # this month's flows (yuan/household/month), rewritten every month
     wage_m: np.ndarray = field(default=None)  # type: ignore[assignment]
     business_m: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -69,6 +73,10 @@ class Households:
 
     def __post_init__(self) -> None:
         n = self.n
+        if self.occupied is None:
+            self.occupied = np.zeros(n, dtype=np.int8)
+        if self.job_access is None:
+            self.job_access = np.ones(n, dtype=np.float32)
         for name in ("wage_m", "business_m", "property_m", "transfer_m", "medical_oop_m"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
@@ -108,6 +116,12 @@ class Households:
     def poor(self) -> np.ndarray:
         """Registered households not (currently) out of poverty."""
         return self.registered & (self.status != EXITED)
+
+    @property
+    def job_seekers(self) -> np.ndarray:
+        """Workers without a wage job or a post, per household (0 without labour capacity)."""
+        free = self.workers.astype(np.int16) - self.jobs - self.occupied
+        return np.where(self.group == NO_LABOUR, 0, np.maximum(free, 0)).astype(np.int16)
 
     def monthly_income(self) -> np.ndarray:
         """This month's disposable income per household (sum of the four components)."""

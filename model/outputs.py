@@ -87,6 +87,8 @@ class Recorder:
         self.annual: list[dict[str, Any]] = []
         self.by_county: list[dict[str, Any]] = []
         self.by_group: list[dict[str, Any]] = []
+        self.by_measure: list[dict[str, Any]] = []
+        self._spend_to_date: dict[str, float] = {}
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
 
     def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
@@ -161,6 +163,30 @@ class Recorder:
                 },
             }
         )
+        year_rows = [r for r in self.monthly if r["year"] == year]
+        self.annual[-1]["spend"] = float(
+            sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+        )
+        for measure in m.measures:
+            mask = measure.enrolled_mask(m)
+            spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
+            to_date = self._spend_to_date.get(measure.name, 0.0) + spend
+            self._spend_to_date[measure.name] = to_date
+            exited_enrolled = int(size[mask & exited].sum())
+            self.by_measure.append(
+                {
+                    "year": year,
+                    "measure": measure.name,
+                    "enrolled_households": int((mask & reg).sum()),
+                    "enrolled_people": int(size[mask & reg].sum()),
+                    "spend": spend,
+                    "spend_to_date": to_date,
+                    "exited_people_enrolled": exited_enrolled,
+                    "exits_per_million_yuan": exited_enrolled / (to_date / 1e6)
+                    if to_date > 0
+                    else float("nan"),
+                }
+            )
         # by county
         n_c = m.n_counties
         county = hh.county
@@ -224,11 +250,27 @@ class Recorder:
             "seconds_simulation": round(m.seconds_simulation, 4),
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        by_measure = pd.DataFrame(
+            self.by_measure,
+            columns=[
+                "year",
+                "measure",
+                "enrolled_households",
+                "enrolled_people",
+                "spend",
+                "spend_to_date",
+                "exited_people_enrolled",
+                "exits_per_million_yuan",
+            ],
+        )
         return RunResult(
             annual=pd.DataFrame(self.annual),
-            monthly=pd.DataFrame(self.monthly),
+            monthly=pd.DataFrame(self.monthly).fillna({"villages_exited": 0}),
             by_county=pd.DataFrame(self.by_county),
             by_group=pd.DataFrame(self.by_group),
+            by_measure=by_measure,
+            ledger=m.ledger.frame(),
+            funding=m.ledger.summary(),
             manifest=manifest,
         )
 
@@ -242,6 +284,10 @@ class RunResult:
         monthly: One row per month: remaining poor, exits, jobs, enrolments, spend.
         by_county: One row per year and county-level unit.
         by_group: One row per year and household group (§II.9), with income components.
+        by_measure: One row per year and measure: enrolment, spend, exits per million yuan.
+        ledger: Every movement of money: ``fund, source, use, kind, year, month, county,
+            amount`` (yuan; kind = received, spent, leaked or unspent).
+        funding: One row per (fund, source): ``received, spent, leaked, unspent`` (yuan).
         manifest: Resolved scenario, seed, versions and timings.
     """
 
@@ -249,9 +295,19 @@ class RunResult:
     monthly: pd.DataFrame
     by_county: pd.DataFrame
     by_group: pd.DataFrame
+    by_measure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    funding: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    TABLES = ("annual", "monthly", "by_county", "by_group")
+    TABLES = ("annual", "monthly", "by_county", "by_group", "by_measure", "ledger")
+
+    def spend_by(self, key: str) -> pd.DataFrame:
+        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each."""
+        spent = self.ledger[self.ledger["kind"] == "spent"]
+        cols = ["fund", "source"] if key == "source" else ["use"]
+        table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
+        return table.fillna(0.0)
 
     def summary(self) -> pd.DataFrame:
         """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""
@@ -315,6 +371,7 @@ class RunResult:
             for name in self.TABLES:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             self.summary().to_csv(tmp / "summary.csv", index=False)
+            self.funding.to_csv(tmp / "funding.csv", index=False)
             if figure:
                 from model.plots import exits_vs_targets
 
@@ -353,4 +410,5 @@ def read_results(folder: str | Path) -> RunResult:
             f"reads {SCHEMA_VERSION}"
         )
     tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in RunResult.TABLES}
-    return RunResult(**tables, manifest=manifest)
+    funding = pd.read_csv(folder / "funding.csv")
+    return RunResult(**tables, funding=funding, manifest=manifest)

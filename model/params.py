@@ -8,14 +8,21 @@ source and, for quantities a sweep may vary, a ``[low, high]`` range and whether
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["uncertainty", "lever", "fixed"]
 
+
+class _YearKeyed:
+    """Marker: the table's keys are calendar years (checked against the horizon)."""
+
+
+YEAR_KEYED = _YearKeyed()
+
 #: A table keyed by calendar year, e.g. ``{2016: 3960.0, 2017: 4440.0}``.
-YearTable = dict[int, float]
+YearTable = Annotated[dict[int, float], YEAR_KEYED]
 
 
 def param(

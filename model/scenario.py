@@ -39,7 +39,7 @@ from model.calendar import CalendarParams, TargetParams
 from model.dynamics import DynamicsParams
 from model.funding import FundingParams
 from model.interventions import MEASURES
-from model.params import Section, param
+from model.params import YEAR_KEYED, Section, param
 from model.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
@@ -146,12 +146,9 @@ def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
         section = getattr(scenario, section_name)
         if not isinstance(section, BaseModel):
             continue
-        for field_name in type(section).model_fields:
-            value = getattr(section, field_name)
-            if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
-                if section_name == "targets":
-                    continue  # targets are checked against the horizon only at the end
-                yield f"{section_name}.{field_name}", value
+        for field_name, info in type(section).model_fields.items():
+            if any(m is YEAR_KEYED for m in info.metadata):
+                yield f"{section_name}.{field_name}", getattr(section, field_name)
 
 
 # ---------------------------------------------------------------------------------------------

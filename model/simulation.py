@@ -15,6 +15,7 @@ import numpy as np
 
 from model import dynamics
 from model.assessment import EXITED, RELAPSED, assess_households
+from model.funding import Treasury
 from model.interventions import MEASURES, Measure
 from model.outputs import Recorder, RunResult
 from model.population import PARTIES, build_population
@@ -63,6 +64,13 @@ class PovertyModel(mesa.Model):
             )
             for i in range(vt.n)
         ]
+        n = self.households.n
+        #: implementation capacity of the assisting party, per household (set by assistance)
+        self.party_factor = np.ones(n)
+        #: last month's dibao and five-guarantee payments per household (set by social security)
+        self.social_paid_month = np.zeros(n)
+        self.treasury = Treasury(self, uses=[cls.name for cls in MEASURES])
+        self.ledger = self.treasury.ledger
         self.measures: list[Measure] = []
         for cls in MEASURES:
             params = getattr(scenario, cls.name)
@@ -92,22 +100,25 @@ class PovertyModel(mesa.Model):
         if self.month == 1:
             dynamics.start_of_year(hh, self.scenario.dynamics, self.rng, self.n_counties)
             hh.year_components[:] = 0.0
-        # 2. money arrives (tranches into the ledger) -- no special fund in this version
+        # 2. money arrives
+        self.treasury.receive_month(self, self.scenario.funding.village_allocation)
         # 3. villages act
         if self.villages:
             self.agents_by_type[Village].do("step")
         # 4. programmes enrol
         for measure in self.measures:
+            measure.month_spend = 0.0
             measure.enrol(self)
         # 5. incomes flow
         dynamics.flow_base_incomes(hh)
-        self.spend_this_month = {}
         for measure in self.measures:
             measure.apply(self)
-            self.spend_this_month[measure.name] = measure.cost(self)
-        # 6. shocks
+        # 6. shocks, and the measures' response to them
         dynamics.illness(hh, self.scenario.dynamics, self.rng)
         dynamics.labour_market(hh, self.scenario.dynamics, self.rng, self.year)
+        for measure in self.measures:
+            measure.respond(self)
+        self.spend_this_month = {m.name: m.cost(self) for m in self.measures}
         # 7. assessment
         row = self.month - 1
         hh.income_history[row] = hh.monthly_income()
@@ -122,6 +133,7 @@ class PovertyModel(mesa.Model):
         self.month_index += 1
         if self.month_index >= self.total_months:
             self.running = False
+            self.ledger.close(self.year, self.month)
         self.seconds_simulation += time.perf_counter() - t0
 
     def _assess_december(self) -> dict[str, np.ndarray]:

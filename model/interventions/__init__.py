@@ -2,13 +2,32 @@
 
 Each measure owns its parameters (a top-level scenario table named after the module), its
 enrolment rule, its effect on household or village state and its cost. The simulation loops over
-:data:`MEASURES`; adding a measure means adding a module and an entry here.
+:data:`MEASURES`; adding a measure means adding a module and an entry here. Social security
+comes last so that its top-ups see every other income of the month.
 """
 
+from model.interventions.assistance import Assistance
 from model.interventions.base import Measure, MeasureParams
+from model.interventions.education import Education
+from model.interventions.employment import Employment
+from model.interventions.finance import Finance
+from model.interventions.health import Health
+from model.interventions.housing import Housing
+from model.interventions.industry import Industry
+from model.interventions.infrastructure import Infrastructure
 from model.interventions.social_security import SocialSecurity
 
 #: Measures in the order they act each month.
-MEASURES: tuple[type[Measure], ...] = (SocialSecurity,)
+MEASURES: tuple[type[Measure], ...] = (
+    Assistance,
+    Infrastructure,
+    Industry,
+    Employment,
+    Finance,
+    Education,
+    Health,
+    Housing,
+    SocialSecurity,
+)
 
 __all__ = ["MEASURES", "Measure", "MeasureParams"]

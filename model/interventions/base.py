@@ -1,4 +1,4 @@
-"""The small interface every measure implements, and its parameter base class."""
+"""The small interface every measure implements, its parameter base class and shared helpers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from model.params import Section, param
+from model.funding import FEN, select_within_budget, to_fen
+from model.params import Section, param, year_value
 
 if TYPE_CHECKING:
     from model.simulation import PovertyModel
+
+#: A budget that never binds (sector budgets pay what a measure needs within its capacity).
+UNLIMITED_FEN = np.iinfo(np.int64).max // 8
 
 
 class MeasureParams(Section):
@@ -26,18 +30,28 @@ class MeasureParams(Section):
 class Measure:
     """A measure of the plan: who enrols, what it does, what it costs.
 
-    Subclasses set ``name`` (the module's name, also the scenario table) and ``Params`` and
-    override :meth:`enrol`, :meth:`apply` and :meth:`cost`. The simulation calls, every month and
-    in the order of :data:`model.interventions.MEASURES`: ``enrol`` (step 4 of the schedule),
-    then ``apply`` (step 5, after the background incomes have been written), then ``cost``.
+    Subclasses set ``name`` (the module's name, also the scenario table and the ledger use),
+    ``Params``, the budget it draws on (``funds`` pots of the ledger, then ``sector_source``)
+    and override :meth:`enrol`, :meth:`apply` and, where the measure reacts to this month's
+    shocks, :meth:`respond`. Each month the simulation calls, in the order of
+    :data:`model.interventions.MEASURES`, ``enrol`` (step 4), ``apply`` (step 5, after the
+    background incomes), ``respond`` (step 6, after the shocks), then reads :meth:`cost`.
+    Money is only ever spent through :meth:`charge`, which goes through the ledger and never
+    spends more than is available.
     """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[MeasureParams]] = MeasureParams
+    funds: ClassVar[tuple[str, ...]] = ("special",)
+    sector_source: ClassVar[str | None] = None
 
     def __init__(self, params: MeasureParams, model: PovertyModel) -> None:
         self.params = params
         self.model = model
+        self.month_spend = 0.0
+        self.enrolled_this_year = 0
+
+    # -- the interface ---------------------------------------------------------------------
 
     @classmethod
     def switch_off(cls, model: PovertyModel) -> None:
@@ -49,10 +63,79 @@ class Measure:
     def apply(self, model: PovertyModel) -> None:
         """Add this month's effect to the household income components or state."""
 
+    def respond(self, model: PovertyModel) -> None:
+        """React to this month's shocks (illness, job loss)."""
+
     def cost(self, model: PovertyModel) -> float:
         """Spend of this month, in yuan."""
-        return 0.0
+        return self.month_spend
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
-        """Households currently enrolled (for the outputs)."""
+        """Households currently enrolled (for the ``by_measure`` table)."""
         return np.zeros(model.households.n, dtype=bool)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def budget_fen(self, model: PovertyModel) -> np.ndarray:
+        """Fen this measure can spend now, by county."""
+        if self.sector_source is not None:
+            return np.full(model.n_counties, UNLIMITED_FEN, dtype=np.int64)
+        return model.ledger.available(self.name, self.funds)
+
+    def charge(
+        self,
+        model: PovertyModel,
+        county: np.ndarray,
+        cost_yuan: np.ndarray,
+        funds: tuple[str, ...] | None = None,
+        sector_source: str | None = None,
+    ) -> np.ndarray:
+        """Pay per-item costs through the ledger; returns the share paid in each item's county.
+
+        Args:
+            model: The running model.
+            county: County of each item (household, village).
+            cost_yuan: Cost of each item in yuan.
+            funds: Ledger pots to draw on (default: the measure's ``funds``).
+            sector_source: Sector budget paying the rest (default: the measure's).
+
+        Returns:
+            For each item, the share of its county's demand that was paid (1 when the budget
+            covered it, less when it ran short; never more).
+        """
+        demand = to_fen(np.bincount(county, cost_yuan, model.n_counties))
+        if not demand.any():
+            return np.ones(county.size)
+        if funds is None and sector_source is None:
+            funds, sector_source = self.funds, self.sector_source
+        paid = model.ledger.spend(
+            self.name, model.year, model.month, demand, funds or (), sector_source
+        )
+        self.month_spend += float(paid.sum()) / FEN
+        share = np.divide(paid, demand, out=np.ones(model.n_counties), where=demand > 0)
+        return share[county]
+
+    def take_within_budget(
+        self, model: PovertyModel, candidates: np.ndarray, county: np.ndarray, unit_cost: float
+    ) -> np.ndarray:
+        """Candidates (in priority order) whose one-off cost fits the budget; pays for them."""
+        if candidates.size == 0 or unit_cost <= 0:
+            return candidates
+        cost_fen = np.full(candidates.size, int(round(unit_cost * FEN)), dtype=np.int64)
+        mask = select_within_budget(county, cost_fen, self.budget_fen(model))
+        if mask.any():
+            self.charge(model, county[mask], np.full(int(mask.sum()), unit_cost))
+        return candidates[mask]
+
+    def quota(self, model: PovertyModel, yearly: dict[int, float]) -> int:
+        """How many may enrol this month: the year's capacity (scaled), paced evenly by month."""
+        capacity = year_value(yearly, model.year) * model.population.scale
+        if model.month == 1:
+            self.enrolled_this_year = 0
+        allowed = int(np.floor(capacity * model.month / 12 + 1e-9)) - self.enrolled_this_year
+        return max(allowed, 0)
+
+    def shuffled(self, model: PovertyModel, mask: np.ndarray) -> np.ndarray:
+        """Indices where ``mask`` holds, in random order (a fair queue)."""
+        idx = np.flatnonzero(mask)
+        return model.rng.permutation(idx) if idx.size > 1 else idx

@@ -1,9 +1,15 @@
-"""Social security (§II.3): rural dibao and five-guarantee (wubao, 特困) support.
+"""Social security (§II.3): dibao in three classes, five-guarantee support, subsidies, pensions.
 
-Households without labour capacity leave poverty by enrolment ("兜底"). Enrolment proceeds each
-month at a take-up rate among the eligible who are not missed by targeting (exclusion error).
-Class 1 dibao households receive the full local rural dibao standard per person; five-guarantee
-members receive the five-guarantee standard.
+Five-guarantee support is wubao (特困); disability subsidies are paid on top of dibao.
+
+Households without labour capacity leave poverty by enrolment ("兜底"): they are enrolled each
+month at a take-up rate, except those missed by targeting (exclusion error); single elderly
+members get five-guarantee support, the others class 1 dibao at the full standard per person.
+Labour-capable registered households whose own income falls below the standard enter class 2
+(weak labour: chronic illness or disability) paid at least ``class2_floor`` of the standard, or
+class 3 (temporarily without income) paid the difference; a few above it are enrolled by mistake
+(inclusion error). Classes 2 and 3 are reviewed each December. Disability living subsidies are
+paid on top of dibao. Money: the ``dibao`` sector budget.
 """
 
 from __future__ import annotations
@@ -75,6 +81,44 @@ class SocialSecurityParams(MeasureParams):
         ge=0,
         le=1,
     )
+    class2_floor: float = param(
+        0.9,
+        unit="share of the dibao standard paid to class 2 at least",
+        source=f"{PLAN}, §II.3 (class 2: at least 90% of the minimum top-up standard; read as "
+        "90% of the standard, an interpretation)",
+        range=(0.7, 1.0),
+        ge=0,
+        le=1,
+    )
+    labour_take_up: float = param(
+        0.1,
+        unit="probability per month that an eligible labour-capable household enrols",
+        source="assumption",
+        range=(0.02, 0.3),
+        ge=0,
+        le=1,
+    )
+    inclusion_error: float = param(
+        0.001,
+        unit="probability per month that an ineligible registered household is enrolled",
+        source="assumption (targeting error)",
+        range=(0.0, 0.005),
+        ge=0,
+        le=1,
+    )
+    disability_subsidy: float = param(
+        150.0,
+        unit="yuan per month per household with a disabled member",
+        source=f"assumption (poor disabled living subsidy, paid on top of dibao: {PLAN}, §II.3)",
+        range=(100.0, 200.0),
+        ge=0,
+    )
+    pension_increase: YearTable = param(
+        default_factory=lambda: {2016: 0.0, 2017: 10.0, 2018: 20.0},
+        unit="yuan per month per person aged 60+ on top of the 2015 basic pension",
+        source=f"assumption ({PLAN}, §II.3: basic pension raised step by step)",
+        kind="lever",
+    )
     exclusion_error: float = param(
         0.02,
         unit="share of eligible households never enrolled",
@@ -90,6 +134,12 @@ class SocialSecurity(Measure):
 
     name = "social_security"
     Params = SocialSecurityParams
+    funds = ()
+    sector_source = "dibao"
+
+    def __init__(self, params: SocialSecurityParams, model: PovertyModel) -> None:
+        super().__init__(params, model)
+        self._paid = np.zeros(model.households.n)
 
     @classmethod
     def switch_off(cls, model: PovertyModel) -> None:
@@ -98,35 +148,67 @@ class SocialSecurity(Measure):
         model.households.wubao[:] = False
 
     def enrol(self, model: PovertyModel) -> None:
-        """Enrol eligible households without labour capacity at the take-up rate."""
+        """Enrol households without labour capacity, and labour-capable ones below the standard."""
         hh = model.households
         p: SocialSecurityParams = self.params
         eligible = np.flatnonzero(hh.no_labour & ~hh.enrolled_social & ~hh.social_excluded)
-        if eligible.size == 0:
-            return
-        take = eligible[model.rng.random(eligible.size) < p.enrolment_rate]
-        five_guarantee = (hh.size[take] == 1) & (hh.elderly[take] >= 1)
-        hh.wubao[take[five_guarantee]] = True
-        hh.dibao_class[take[~five_guarantee]] = 1
+        if eligible.size:
+            take = eligible[model.rng.random(eligible.size) < p.enrolment_rate]
+            five_guarantee = (hh.size[take] == 1) & (hh.elderly[take] >= 1)
+            hh.wubao[take[five_guarantee]] = True
+            hh.dibao_class[take[~five_guarantee]] = 1
+        # labour-capable households below the standard: classes 2 and 3
+        own_pc = self._own_income_per_capita(model)
+        standard = year_value(p.dibao_standard, model.year)
+        labour = hh.registered & hh.labour_capable & (hh.dibao_class == 0) & ~hh.social_excluded
+        below = np.flatnonzero(labour & (own_pc < standard))
+        take = below[model.rng.random(below.size) < p.labour_take_up]
+        above = np.flatnonzero(labour & (own_pc >= standard))
+        take = np.concatenate([take, above[model.rng.random(above.size) < p.inclusion_error]])
+        weak = hh.chronic[take] | hh.disabled[take]
+        hh.dibao_class[take] = np.where(weak, 2, 3).astype(np.int8)
+        if model.month == 12:  # annual review of classes 2 and 3
+            review = hh.labour_capable & (hh.dibao_class >= 2) & (own_pc >= standard)
+            hh.dibao_class[review] = 0
+
+    @staticmethod
+    def _own_income_per_capita(model: PovertyModel) -> np.ndarray:
+        """Last month's income without dibao payments, per person, as a yearly rate."""
+        hh = model.households
+        return 12 * (hh.monthly_income() - model.social_paid_month) / hh.size
 
     def monthly_payment(self, model: PovertyModel) -> np.ndarray:
-        """This month's payment per household (yuan)."""
+        """This month's dibao or five-guarantee payment per household (yuan).
+
+        Class 1: the full standard per person; class 2: the gap to the standard but at least
+        ``class2_floor`` of it; class 3: the gap; five-guarantee: its own standard.
+        """
         hh = model.households
         p: SocialSecurityParams = self.params
         dibao = year_value(p.dibao_standard, model.year) / 12
         wubao = year_value(p.wubao_standard, model.year) / 12
-        per_person = np.where(hh.wubao, wubao, np.where(hh.dibao_class == 1, dibao, 0.0))
+        own_pc = hh.monthly_income() / hh.size  # this month's income before these payments
+        gap = np.maximum(dibao - own_pc, 0.0)
+        per_person = np.select(
+            [hh.wubao, hh.dibao_class == 1, hh.dibao_class == 2, hh.dibao_class == 3],
+            [wubao, dibao, np.maximum(gap, p.class2_floor * dibao), gap],
+            0.0,
+        )
         return per_person * hh.size
 
     def apply(self, model: PovertyModel) -> None:
-        """Add dibao and five-guarantee payments to transfer income."""
-        self._paid = self.monthly_payment(model)
-        model.households.transfer_m += self._paid
-
-    def cost(self, model: PovertyModel) -> float:
-        """Payments of this month."""
-        return float(self._paid.sum())
+        """Add dibao, five-guarantee, disability and pension payments to transfer income."""
+        hh = model.households
+        p: SocialSecurityParams = self.params
+        social = self.monthly_payment(model)
+        extra = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
+        extra = extra + hh.elderly * year_value(p.pension_increase, model.year)
+        paid = social + extra
+        share = self.charge(model, hh.county, paid)
+        self._paid = paid * share
+        model.social_paid_month = social * share
+        hh.transfer_m += self._paid
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
-        """Households in dibao or five-guarantee support."""
+        """Households in dibao (any class) or five-guarantee support."""
         return model.households.enrolled_social

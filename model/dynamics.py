@@ -197,11 +197,24 @@ def flow_base_incomes(hh: Households) -> None:
     np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
 
 
+def small_binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+    """Binomial draws for small trial counts (workers per household), one uniform per trial.
+
+    Faster than ``Generator.binomial`` for arrays of small ``n`` (here at most a few workers).
+    """
+    if n.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = int(n.max())
+    hits = rng.random((k, n.size)) < p
+    hits &= np.arange(k)[:, None] < n
+    return hits.sum(axis=0)
+
+
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
     holders = np.flatnonzero(hh.jobs > 0)
     if holders.size:
-        lost = rng.binomial(hh.jobs[holders], p.job_loss_rate)
+        lost = small_binomial(rng, hh.jobs[holders], p.job_loss_rate)
         hh.jobs[holders] -= lost.astype(np.int8)
         emptied = holders[hh.jobs[holders] == 0]
         hh.job_wage[emptied] = 0.0
@@ -209,7 +222,7 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
     seekers = np.flatnonzero(free > 0)
     if seekers.size:
         rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-        found = rng.binomial(free[seekers], rate)
+        found = small_binomial(rng, free[seekers], rate)
         hit = found > 0
         idx, found = seekers[hit], found[hit]
         if idx.size:
@@ -219,16 +232,29 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
             hh.jobs[idx] += found.astype(np.int8)
 
 
-def illness(hh: Households, p: DynamicsParams, rng: np.random.Generator) -> np.ndarray:
+def illness_probability(hh: Households, p: DynamicsParams) -> np.ndarray:
+    """Monthly probability of a serious-illness episode per household (size and chronic fixed)."""
+    rate = p.illness_rate * hh.size * np.where(hh.chronic, p.chronic_multiplier, 1.0)
+    return -np.expm1(-rate)
+
+
+def illness(
+    hh: Households,
+    p: DynamicsParams,
+    rng: np.random.Generator,
+    probability: np.ndarray | None = None,
+) -> np.ndarray:
     """New serious-illness episodes this month; returns the indices of the ill households.
 
     Sets the months of lost work and this month's out-of-pocket cost after ordinary insurance
-    (a health measure may pay part of what is left).
+    (a health measure may pay part of what is left). ``probability`` is
+    :func:`illness_probability`, computed once per run by the caller.
     """
     np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
     hh.medical_oop_m[:] = 0.0
-    rate = p.illness_rate * hh.size * np.where(hh.chronic, p.chronic_multiplier, 1.0)
-    ill = np.flatnonzero(rng.random(hh.n) < -np.expm1(-rate))
+    if probability is None:
+        probability = illness_probability(hh, p)
+    ill = np.flatnonzero(rng.random(hh.n) < probability)
     if ill.size:
         hh.ill_months[ill] = p.illness_months
         covered = np.where(hh.insured[ill], p.insurance_reimbursement, 0.0)

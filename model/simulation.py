@@ -69,6 +69,7 @@ class PovertyModel(mesa.Model):
         self.party_factor = np.ones(n)
         #: last month's dibao and five-guarantee payments per household (set by social security)
         self.social_paid_month = np.zeros(n)
+        self.illness_probability = dynamics.illness_probability(self.households, scenario.dynamics)
         self.treasury = Treasury(self, uses=[cls.name for cls in MEASURES])
         self.ledger = self.treasury.ledger
         self.measures: list[Measure] = []
@@ -114,7 +115,7 @@ class PovertyModel(mesa.Model):
         for measure in self.measures:
             measure.apply(self)
         # 6. shocks, and the measures' response to them
-        dynamics.illness(hh, self.scenario.dynamics, self.rng)
+        dynamics.illness(hh, self.scenario.dynamics, self.rng, self.illness_probability)
         dynamics.labour_market(hh, self.scenario.dynamics, self.rng, self.year)
         for measure in self.measures:
             measure.respond(self)

@@ -130,3 +130,17 @@ def test_farm_shocks_have_mean_one():
     start_of_year(hh, p, np.random.default_rng(2), n_counties=200)
     assert hh.farm_shock.mean() == pytest.approx(1.0, abs=0.03)
     assert np.log(hh.farm_shock).std() == pytest.approx(np.hypot(0.1, 0.2), rel=0.05)
+
+
+def test_small_binomial_matches_the_binomial():
+    from model.dynamics import small_binomial
+
+    rng = np.random.default_rng(0)
+    n = np.repeat([1, 2, 4], 100_000)
+    draws = small_binomial(rng, n, 0.3)
+    for k in (1, 2, 4):
+        d = draws[n == k]
+        assert d.max() <= k
+        assert d.mean() == pytest.approx(0.3 * k, rel=0.02)
+        assert d.var() == pytest.approx(k * 0.3 * 0.7, rel=0.03)
+    assert small_binomial(rng, np.zeros(0, int), 0.5).size == 0

@@ -84,6 +84,10 @@ def format_table(table, rename: dict[str, str] | None = None) -> str:  # noqa: A
             continue
         if t[col].dtype == bool or col.endswith("_met") or col == "target_met":
             t[col] = t[col].map({True: "yes", False: "NO"}).fillna("-")
+        elif t[col].dtype.kind == "f" and (
+            col.startswith(("p_", "probability", "ci_")) or t[col].abs().max() <= 1
+        ):
+            t[col] = t[col].map(lambda v: "-" if v != v else f"{v:.2f}")  # noqa: PLR0124
         elif t[col].dtype.kind in "if":
             t[col] = t[col].map(lambda v: "-" if v != v else f"{v:,.0f}")  # noqa: PLR0124
     return t.rename(columns=rename or {}).to_string(index=False)

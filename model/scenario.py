@@ -203,8 +203,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - raw.rfind(b"\n", 0, err.start)
         raise ScenarioError(
-            f"{path}: expected UTF-8 text, found a byte that is not UTF-8 at offset {err.start}"
+            f"{path}: expected UTF-8 text, found the byte 0x{raw[err.start]:02x} at line {line}, "
+            f"column {column} (offset {err.start})"
         ) from None
     try:
         data = tomllib.loads(text)

@@ -23,11 +23,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,8 +197,18 @@ def _describe(holder: dict) -> str:
     return f"process {pid}{where}{since}"
 
 
-#: Lock files this process holds: path -> (file descriptor, depth of nested holds).
-_HELD: dict[Path, list[int]] = {}
+@dataclass
+class _Hold:
+    fd: int
+    thread: int
+    depth: int = 1
+
+
+#: Lock files this process holds, by absolute path. A hold belongs to one thread, which may
+#: nest holds (a run holds its folder and the writer takes it again); other threads are refused
+#: like other processes.
+_HELD: dict[Path, _Hold] = {}
+_HELD_GUARD = threading.Lock()
 
 
 def _try_create(lock: Path) -> int | None:
@@ -296,40 +309,85 @@ def output_lock(
     out = check_output_folder(out)
     lock = lock_path(out)
     key = lock.absolute()
-    if key in _HELD:
-        _HELD[key][1] += 1
+    me = threading.get_ident()
+    with _HELD_GUARD:
+        hold = _HELD.get(key)
+        if hold is not None and hold.thread == me:
+            hold.depth += 1
+        elif hold is not None:
+            raise OutputBusy(
+                f"--out {out}: another run in this process is writing this results folder"
+            )
+    if hold is not None:
         try:
             yield out
         finally:
-            _HELD[key][1] -= 1
+            hold.depth -= 1
         return
-    created = _make_parents(out.parent)
-    fd = None
+    created: list[Path] = []
+    held = False
+    completed = False
     try:
-        for _ in range(attempts):
-            fd = _try_create(lock)
-            if fd is not None:
-                break
-            _take_over_if_stale(lock, out, notify)
-        if fd is None:
-            raise OutputBusy(f"--out {out}: could not take the lock file {lock}; try again")
-    except BaseException:
-        _remove_if_empty(created)
-        raise
-    _HELD[key] = [fd, 1]
-    try:
+        # Ctrl-C or SIGTERM arriving while the lock is being taken would leave it behind:
+        # they are held back until the lock is registered, then raised inside this try.
+        with _signals_deferred():
+            created = _make_parents(out.parent)
+            fd = None
+            for _ in range(attempts):
+                fd = _try_create(lock)
+                if fd is not None:
+                    break
+                _take_over_if_stale(lock, out, notify)
+            if fd is None:
+                raise OutputBusy(f"--out {out}: could not take the lock file {lock}; try again")
+            with _HELD_GUARD:
+                _HELD[key] = _Hold(fd=fd, thread=me)
+            held = True
         check_output_folder(out)  # it may have changed while we waited
         _remove_leftovers(out, notify)
         yield out
-    except BaseException:
-        _release(lock, key)
-        _remove_if_empty(created)
-        raise
-    _release(lock, key)
+        completed = True
+    finally:
+        if held:
+            with _signals_deferred():
+                _release(lock, key)
+        if not completed:
+            _remove_if_empty(created)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver them.
+
+    Works at the level of Python's handlers (a signal mask would not do: the C handler may run
+    in any thread of the process). Signal handlers exist in the main thread only; elsewhere
+    the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: installed outside Python; leave it alone
+            previous[signum] = signal.signal(signum, record)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # now handled as it would have been
 
 
 def _release(lock: Path, key: Path) -> None:
-    fd, _ = _HELD.pop(key)
+    with _HELD_GUARD:
+        fd = _HELD.pop(key).fd
     try:
         if os.stat(lock).st_ino == os.fstat(fd).st_ino:
             os.unlink(lock)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from model.commands.common import BadInput
 
+#: Exit codes (see docs/reliability.md): bad input; a model invariant failed; the results folder
+#: is being written by another run; out of memory; interrupted (Ctrl-C) and terminated (SIGTERM).
 EXIT_BAD_INPUT = 2
+EXIT_INVARIANT = 3
+EXIT_BUSY = 4
+EXIT_NO_MEMORY = 5
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 #: Sub-command modules under :mod:`model.commands`, in the order ``--help`` lists them.
 COMMANDS = ("run", "check", "budget", "optimize")
@@ -26,17 +35,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that clean-up runs as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shaoguan-abm`` and ``python -m model``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from model.invariants import InvariantError
+    from model.outputs import ResultsError
+    from model.safety import OutputBusy, OutputError
     from model.scenario import ScenarioError
 
     command = importlib.import_module(f"model.commands.{args.command}")
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return command.main(args)
-    except (ScenarioError, BadInput) as err:
+    except (ScenarioError, BadInput, OutputError, ResultsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except InvariantError as err:
+        print(
+            f"error: the model broke an invariant, so its numbers cannot be trusted: {err}; "
+            f"nothing was written",
+            file=sys.stderr,
+        )
+        return EXIT_INVARIANT
+    except OutputBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BUSY
+    except MemoryError:
+        print(
+            "error: out of memory; try a smaller --population-scale; nothing was written",
+            file=sys.stderr,
+        )
+        return EXIT_NO_MEMORY
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated; nothing was written", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)

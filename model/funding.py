@@ -348,6 +348,21 @@ class Ledger:
             self._record(fund, source, "", "unspent", year, month, left)
             pot[:] = 0
 
+    def invariant_checks(self) -> dict:
+        """Checks run every month: every source balances to the fen, no pot is negative."""
+
+        def identity(model: PovertyModel) -> str | None:
+            wrong = {f"{f}/{s}": gap for (f, s), gap in self.identity_gaps_fen().items() if gap}
+            return (
+                f"received != spent + leaked + unspent + held, fen off: {wrong}" if wrong else None
+            )
+
+        def no_overspending(model: PovertyModel) -> str | None:
+            negative = {f"{f}/{s}": int(p.min()) for (f, s), p in self.pots.items() if p.min() < 0}
+            return f"pots below zero (fen): {negative}" if negative else None
+
+        return {"ledger_identity": identity, "no_overspending": no_overspending}
+
     def frame(self) -> pd.DataFrame:
         """The ledger table: ``fund, source, use, kind, year, month, county, amount`` (yuan)."""
         df = pd.DataFrame(

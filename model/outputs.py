@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -248,6 +248,8 @@ class Recorder:
             "months": m.month_index,
             "seconds_population": round(m.seconds_population, 4),
             "seconds_simulation": round(m.seconds_simulation, 4),
+            "invariant_checks_passed": m.invariants.months_checked,
+            "seconds_invariants": round(m.invariants.seconds, 4),
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         by_measure = pd.DataFrame(
@@ -357,16 +359,32 @@ class RunResult:
     def write(self, out_dir: str | Path, figure: bool = True) -> Path:
         """Write the results folder atomically: into a temporary folder, renamed when complete.
 
+        The folder is held with :func:`model.safety.output_lock` while it is written, so two
+        writers never interleave, and a destination that is a file or a folder of other files
+        is refused.
+
         Args:
             out_dir: Destination folder; replaced if it holds an earlier run.
             figure: Also draw ``exits_vs_targets.png``.
 
         Returns:
             The folder written.
+
+        Raises:
+            model.safety.OutputError: If ``out_dir`` cannot be a results folder.
+            model.safety.OutputBusy: If another process is writing the same folder.
         """
+        from model.safety import output_lock
+
+        with output_lock(out_dir) as out:
+            return self._write_unlocked(out, figure)
+
+    def _write_unlocked(self, out_dir: str | Path, figure: bool) -> Path:
         out = Path(out_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        # like tempfile.mkdtemp, but with the user's umask (mkdtemp makes the folder private)
+        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.mkdir()
         try:
             for name in self.TABLES:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
@@ -397,18 +415,56 @@ class RunResult:
         return out
 
 
+class ResultsError(ValueError):
+    """A folder that is not a readable results folder of this version (bad input: exit 2)."""
+
+
 def read_results(folder: str | Path) -> RunResult:
-    """Read a results folder written by :meth:`RunResult.write`."""
+    """Read a results folder written by :meth:`RunResult.write`.
+
+    Only JSON and Parquet are read; nothing in a results folder is executed.
+
+    Raises:
+        ResultsError: If the folder is missing, is not a results folder, was written with
+            another ``schema_version``, or misses or holds an unreadable table. The message
+            names the folder, the file, what was expected and what was found.
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "nothing"
+        raise ResultsError(f"{folder}: expected a results folder, found {found}")
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{folder}: not a results folder (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(
-            f"{folder}: results schema_version {manifest.get('schema_version')!r}; this version "
-            f"reads {SCHEMA_VERSION}"
+        raise ResultsError(f"{folder}: not a results folder (expected manifest.json, found none)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ResultsError(
+            f"{manifest_path}: expected JSON, found unreadable text ({err})"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(
+            f"{manifest_path}: expected a JSON object, found {type(manifest).__name__}"
         )
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in RunResult.TABLES}
-    funding = pd.read_csv(folder / "funding.csv")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ResultsError(
+            f"{manifest_path}: schema_version: expected {SCHEMA_VERSION} (what this version "
+            f"reads), found {manifest.get('schema_version')!r} (written by package version "
+            f"{manifest.get('package_version', 'unknown')}); rerun the scenario with this version"
+        )
+    tables = {}
+    for name in RunResult.TABLES:
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            raise ResultsError(f"{folder}: expected {path.name}, found no such file")
+        try:
+            tables[name] = pd.read_parquet(path)
+        except Exception as err:  # noqa: BLE001 - any failure of the Parquet reader
+            raise ResultsError(
+                f"{path}: expected a Parquet table, found an unreadable file ({err})"
+            ) from None
+    funding_path = folder / "funding.csv"
+    if not funding_path.is_file():
+        raise ResultsError(f"{folder}: expected funding.csv, found no such file")
+    funding = pd.read_csv(funding_path)
     return RunResult(**tables, funding=funding, manifest=manifest)

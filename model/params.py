@@ -8,9 +8,9 @@ source and, for quantities a sweep may vary, a ``[low, high]`` range and whether
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Kind = Literal["uncertainty", "lever", "fixed"]
 
@@ -70,9 +70,32 @@ def param(
 
 
 class Section(BaseModel):
-    """Base of every scenario table: unknown keys, NaN and infinity are refused."""
+    """Base of every scenario table: unknown keys, NaN and infinity are refused.
+
+    So is ``true``/``false`` where a number is expected (pydantic would read it as 1 or 0).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        annotation = field.annotation
+        if annotation in _NUMBERS and isinstance(value, bool):
+            raise ValueError(f"expected a number, found {str(value).lower()}")
+        if get_origin(annotation) is dict and isinstance(value, dict):
+            args = get_args(annotation)
+            if len(args) == 2 and args[1] in _NUMBERS:
+                flags = sorted(str(k) for k, v in value.items() if isinstance(v, bool))
+                if flags:
+                    raise ValueError(f"expected numbers, found true/false for {flags}")
+        return value
+
+
+_NUMBERS = (int, float)
 
 
 def year_value(table: dict[int, float], year: int) -> float:

@@ -20,6 +20,7 @@ and what was found.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -43,6 +44,14 @@ from model.params import YEAR_KEYED, Section, param
 from model.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+
+#: Limits on what a scenario file may be: its size, the length of an ``extends`` chain and how
+#: deeply tables and arrays nest (the schema needs 4 levels). Beyond them a file is refused.
+MAX_FILE_BYTES = 1_000_000
+MAX_EXTENDS = 32
+MAX_NESTING = 16
+#: Longest rendering of a found value in an error message.
+MAX_FOUND_CHARS = 120
 
 
 class ScenarioError(ValueError):
@@ -104,7 +113,10 @@ class _ScenarioBase(Section):
                 f"found {self.targets.villages_exit_year}"
             )
         for key, (low, high) in self.ranges.items():
-            value = _get_path(self, key)
+            try:
+                value = _get_path(self, key)
+            except KeyError:
+                raise ValueError(f"ranges: {key!r} is not a parameter of the scenario") from None
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise ValueError(f"ranges: {key!r} is not a numeric parameter")
             if not (math.isfinite(low) and math.isfinite(high)) or low > high:
@@ -155,22 +167,78 @@ def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
 # loading
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, but False for a path the system cannot even look up."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte, a loop of links...
+        return False
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ScenarioError(
+            f"{path}: expected a scenario file, found an unusable path ({reason})"
+        ) from None
+    if not exists:
         raise ScenarioError(f"{path}: scenario file not found")
     if not path.is_file():
         raise ScenarioError(f"{path}: expected a scenario file, found a directory or other")
-    raw = path.read_bytes()
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(f"{path}: expected a readable file, found {err.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{path}: expected a scenario file of at most {MAX_FILE_BYTES:,} bytes, found a "
+            f"larger file"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - raw.rfind(b"\n", 0, err.start)
         raise ScenarioError(
-            f"{path}: expected UTF-8 text, found a byte that is not UTF-8 at offset {err.start}"
+            f"{path}: expected UTF-8 text, found the byte 0x{raw[err.start]:02x} at line {line}, "
+            f"column {column} (offset {err.start})"
         ) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: expected tables and arrays nested at most {MAX_NESTING} deep, found "
+            f"deeper nesting"
+        ) from None
+    _check_nesting(data, str(path))
+    return data
+
+
+def _check_nesting(value: Any, label: str, prefix: str = "") -> None:
+    """Refuse tables and arrays nested deeper than :data:`MAX_NESTING` (without recursion)."""
+    stack = [(value, prefix, 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            where = f"{key}: " if key else ""
+            raise ScenarioError(
+                f"{label}: {where}expected tables and arrays nested at most {MAX_NESTING} deep, "
+                f"found deeper nesting"
+            )
+        if isinstance(node, Mapping):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for k, v in items:
+            if isinstance(v, Mapping | list):
+                stack.append((v, f"{key}.{k}" if key else str(k), depth + 1))
 
 
 def _merge(
@@ -195,6 +263,10 @@ def _deep_copy(value: Any) -> Any:
 
 def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str, Any]:
     resolved = path.resolve()
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{path}: extends: expected a chain of at most {MAX_EXTENDS} files, found a longer one"
+        )
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in [*chain, resolved])
         raise ScenarioError(f"{path}: extends: expected no cycle, found {cycle}")
@@ -205,7 +277,7 @@ def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str,
         if not isinstance(parent, str):
             raise ScenarioError(f"{path}: extends: expected a file name, found {parent!r}")
         parent_path = path.parent / parent
-        if not parent_path.is_file():
+        if not _is_file(parent_path):
             raise ScenarioError(
                 f"{path}: extends: expected an existing scenario file, found no file {parent_path}"
             )
@@ -213,6 +285,18 @@ def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str,
         merged.pop("name", None)
     _merge(merged, data, origin, str(path))
     return merged
+
+
+def default_name(path: Path) -> str:
+    """The name of a scenario without a ``name`` key: its file name made a valid name.
+
+    Characters other than ASCII letters, digits, ``_``, ``.`` and ``-`` become ``_``
+    (``"employment first.toml"`` gives ``employment_first``; a name of only such characters,
+    like ``基线.toml``, gives ``scenario``).
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
+    name = re.sub(r"\.{2,}", ".", name).lstrip("_.-")[:80]
+    return name if re.match(NAME_PATTERN, name) else "scenario"
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -230,6 +314,11 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ScenarioError(
+            f"--set {key}: expected a value nested at most {MAX_NESTING} deep, found deeper nesting"
+        ) from None
+    _check_nesting(value, f"--set {key}")
     return key, value
 
 
@@ -271,6 +360,13 @@ def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[tupl
     return [parse_override(item) for item in overrides]
 
 
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    if len(text) > MAX_FOUND_CHARS:
+        text = f"{text[: MAX_FOUND_CHARS - 20]}... ({len(text):,} characters)"
+    return text
+
+
 def _format_errors(err: ValidationError, origin: dict[str, str], default_file: str) -> str:
     lines = []
     for e in err.errors():
@@ -286,6 +382,8 @@ def _format_errors(err: ValidationError, origin: dict[str, str], default_file: s
         for lead in ("Value error, ", "Input should be ", "Assertion failed, "):
             if msg.startswith(lead):
                 msg = msg[len(lead) :]
+        if e["type"] == "string_pattern_mismatch":
+            msg = msg.replace("String should match pattern", "text matching the pattern")
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
             found = ""
@@ -293,7 +391,11 @@ def _format_errors(err: ValidationError, origin: dict[str, str], default_file: s
             msg = "missing key"
             found = ""
         else:
-            found = f"; found {e['input']!r}" if "input" in e and e["type"] != "value_error" else ""
+            found = (
+                f"; found {_short_repr(e['input'])}"
+                if "input" in e and e["type"] != "value_error"
+                else ""
+            )
             if not msg.startswith("expected") and e["type"] != "value_error":
                 msg = f"expected {msg}"
         where = f"{key}: " if key else ""
@@ -325,7 +427,7 @@ def load_scenario(
     path = Path(path)
     origin: dict[str, str] = {}
     data = _resolve(path, [], origin)
-    data.setdefault("name", path.stem)
+    data.setdefault("name", default_name(path))
     for key, value in _overrides(overrides):
         _check_override_path(key)
         _set_path(data, key, value)

@@ -17,6 +17,7 @@ from model import dynamics
 from model.assessment import EXITED, RELAPSED, assess_households
 from model.funding import Treasury
 from model.interventions import MEASURES, Measure
+from model.invariants import InvariantChecker
 from model.outputs import Recorder, RunResult
 from model.population import PARTIES, build_population
 from model.villages import Village
@@ -85,6 +86,7 @@ class PovertyModel(mesa.Model):
         self.total_months = scenario.calendar.months
         self.spend_this_month: dict[str, float] = {}
         self.recorder = Recorder(self)
+        self.invariants = InvariantChecker(self)  # checks the initial state, then every month
 
     # -- schedule ------------------------------------------------------------------------------
 
@@ -129,7 +131,8 @@ class PovertyModel(mesa.Model):
         verdict = None
         if self.month == 12:
             verdict = self._assess_december()
-        # 8. record
+        # 8. check the invariants (a month that breaks one is never recorded), record
+        self.invariants.check()
         self.recorder.record_month(verdict)
         self.month_index += 1
         if self.month_index >= self.total_months:

@@ -152,3 +152,15 @@ def test_treasury_delay_moves_tranches(baseline):
     assert first(m1, "paired_city") == 2  # March 2016
     assert first(m2, "paired_city") == 8  # September 2016
     assert first(m2, "province") == 2
+
+
+def test_ledger_invariants_catch_corruption(baseline):
+    from model.invariants import InvariantError
+
+    m = PovertyModel(baseline, seed=1, population_scale=0.01)
+    for _ in range(3):
+        m.step()
+    pot = m.ledger.pots[("special", "province")]
+    pot[0, np.argmax(pot[0])] += 100  # one yuan appears from nowhere
+    with pytest.raises(InvariantError, match="ledger_identity"):
+        m.step()

@@ -31,22 +31,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def default_out(scenario_name: str, seed: int) -> Path:
-    """``results/<scenario>/<timestamp>-seed<N>``."""
+    """``results/<scenario>/<timestamp>-seed<N>``; a name leading outside results/ is refused."""
+    from model.safety import results_path_for
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / scenario_name / f"{stamp}-seed{seed}"
+    return results_path_for("results", scenario_name, f"{stamp}-seed{seed}")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run once, write the results folder, print the targets table."""
+    from model.safety import output_lock
     from model.scenario import load_scenario
     from model.simulation import PovertyModel
 
     scenario = load_scenario(args.scenario, args.overrides)
     out = args.out if args.out is not None else default_out(scenario.name, args.seed)
-    model = PovertyModel(scenario, seed=args.seed, population_scale=args.population_scale)
-    model.run_model(progress=not args.quiet and sys.stderr.isatty())
-    result = model.result()
-    folder = result.write(out)
+    with output_lock(out):  # refuses a bad or busy destination before the run starts
+        model = PovertyModel(scenario, seed=args.seed, population_scale=args.population_scale)
+        model.run_model(progress=not args.quiet and sys.stderr.isatty())
+        result = model.result()
+        folder = result.write(out)
     m = result.manifest
     print(
         f"scenario {scenario.name}: seed {args.seed}, population scale {args.population_scale:g}, "

@@ -219,6 +219,28 @@ class Employment(Measure):
         hh.jobs[found] += 1
         self.placed[found] += 1
 
+    def invariant_checks(self) -> dict:
+        """Public posts never exceed the year's number; posts only for labour-capable poor."""
+        from model.invariants import capacity_check
+
+        def posts_for_labour(model: PovertyModel) -> str | None:
+            hh = model.households
+            wrong = int((self.post & ~(hh.registered & hh.labour_capable)).sum())
+            return (
+                f"{wrong} public posts held outside labour-capable poor households"
+                if wrong
+                else None
+            )
+
+        return {
+            "public_posts_within_capacity": capacity_check(
+                lambda m: int(self.post.sum()),
+                lambda m: int(year_value(self.params.public_posts, m.year) * m.population.scale),
+                "public posts",
+            ),
+            "public_posts_for_labour": posts_for_labour,
+        }
+
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Trained, placed or on a public post."""
         return (self.training_ends >= 0) | self.post | (self.placed > 0)

@@ -126,6 +126,18 @@ class Housing(Measure):
             share = self.charge(model, hh.county[holders], pay, sector_source="forestry")
             hh.transfer_m[holders] += pay * share
 
+    def invariant_checks(self) -> dict:
+        """Ranger posts never exceed the year's number."""
+        from model.invariants import capacity_check
+
+        return {
+            "ranger_posts_within_capacity": capacity_check(
+                lambda m: int(self.ranger.sum()),
+                lambda m: int(year_value(self.params.ranger_posts, m.year) * m.population.scale),
+                "ranger posts",
+            )
+        }
+
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households renovated, relocated or on a ranger post."""
         return (self.safe_at >= 0) | self.ranger

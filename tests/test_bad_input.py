@@ -43,6 +43,8 @@ class Case:
 SCENARIO_COMMANDS = {
     "run": ("--population-scale", "0.01", "--out", "{tmp}/out"),
     "check": (),
+    "budget": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
+    "optimize": ("--replicates", "1", "--population-scale", "0.01", "--maxiter", "2"),
 }
 
 
@@ -270,6 +272,45 @@ CASES: list[Case] = [
     Case("run_without_scenario", ("run",), ("required: scenario",)),
     Case("unknown_command", ("frobnicate",), ("invalid choice: 'frobnicate'",)),
     Case("unknown_option", (*RUN, "--speed", "2"), ("unrecognized arguments: --speed 2",)),
+    # budget officers' commands
+    *(
+        Case(
+            f"allocation_{cid}",
+            (
+                "budget",
+                "{baseline}",
+                "--allocation",
+                text,
+                "--replicates",
+                "1",
+                "--out",
+                "{tmp}/out",
+            ),
+            ("--allocation", *fragments),
+        )
+        for cid, text, fragments in [
+            ("not_summing_to_one", "industry=0.5,employment=0.4", ("summing to 1", "0.9")),
+            ("unknown_use", "housing=1", ("housing",)),
+            ("negative_share", "industry=1.2,employment=-0.2", (">= 0", "-0.2")),
+            ("not_a_number", "industry=lots", ("expected a number", "'lots'")),
+            ("no_equals", "industry", ("expected USE=SHARE",)),
+        ]
+    ),
+    Case(
+        "replicates_zero",
+        ("budget", "{baseline}", "--replicates", "0"),
+        ("argument --replicates", "expected a positive integer, found 0"),
+    ),
+    Case(
+        "workers_negative",
+        ("budget", "{baseline}", "--workers", "-2"),
+        ("argument --workers", "expected a positive integer, found -2"),
+    ),
+    Case(
+        "min_budget_probability_above_one",
+        ("optimize", "{baseline}", "--min-budget", "1.5"),
+        ("argument --min-budget", "expected a probability in (0, 1], found 1.5"),
+    ),
     # --out
     Case(
         "out_is_a_file",

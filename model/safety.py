@@ -218,7 +218,8 @@ def _try_create(lock: Path) -> int | None:
     except FileExistsError:
         return None
     if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # the file is ours (O_EXCL); wait out a competitor that opened it to inspect it
+        fcntl.flock(fd, fcntl.LOCK_EX)
     holder = {
         "pid": os.getpid(),
         "host": socket.gethostname(),

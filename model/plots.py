@@ -228,25 +228,35 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     return fig
 
 
-def _stacked_bars(ax: plt.Axes, table: pd.DataFrame, unit: float) -> None:
-    """Stack the columns of ``table`` (index: year) as bars, in ``unit`` yuan."""
+def _stacked_bars(ax: plt.Axes, table: pd.DataFrame, unit: float, palette: str) -> None:
+    """Stack the columns of ``table`` (index: year) as bars, in ``unit`` yuan.
+
+    A column named ``leaked`` is drawn grey and hatched, on top of the others.
+    """
     bottom = np.zeros(len(table))
-    colours = plt.get_cmap("tab10").colors
+    colours = plt.get_cmap(palette).colors
     for k, column in enumerate(table.columns):
         values = table[column].to_numpy(dtype=float) / unit
+        style = (
+            {"color": "0.75", "hatch": "//", "edgecolor": "0.4"}
+            if column == "leaked"
+            else {"color": colours[k % len(colours)]}
+        )
         ax.bar(
             table.index,
             values,
             bottom=bottom,
             width=0.6,
-            color=colours[k % len(colours)],
             label=str(column).replace("_", " "),
+            **style,
         )
         bottom += values
     ax.set_xticks(table.index)
     ax.set_xlabel("year")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    # legend from top to bottom, as the segments are stacked
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left")
     ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
 
 
@@ -272,7 +282,7 @@ def spend_by_year(
         ValueError: Neither a ledger with spending nor monthly ``spend_*`` columns is given.
     """
     unit = 1e6
-    panels: list[tuple[str, pd.DataFrame]] = []
+    panels: list[tuple[str, pd.DataFrame, str]] = []
     if ledger is not None and not ledger.empty:
         out = ledger[ledger["kind"].isin(["spent", "leaked"])].copy()
         if not out.empty:
@@ -284,23 +294,30 @@ def spend_by_year(
             by_use = out.pivot_table(
                 index="year", columns="use", values="amount", aggfunc="sum", fill_value=0
             )
-            panels = [("by source", _leaked_last(by_source)), ("by use", _leaked_last(by_use))]
+            panels = [
+                ("by source", _leaked_last(by_source), "tab10"),
+                ("by use", _leaked_last(by_use), "Dark2"),
+            ]
     if not panels and monthly is not None:
         cols = [c for c in monthly.columns if c.startswith("spend_")]
         if cols:
             by_use = monthly.groupby("year")[cols].sum()
             by_use.columns = [c.removeprefix("spend_") for c in cols]
-            panels = [("by use (measure)", by_use)]
+            panels = [("by use (measure)", by_use, "Dark2")]
     if not panels:
         raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
     fig, axes = plt.subplots(
         1, len(panels), figsize=(FIGSIZE[0] * (1 if len(panels) == 1 else 1.45), FIGSIZE[1])
     )
     axes = np.atleast_1d(axes)
-    for ax, (name, table) in zip(axes, panels, strict=True):
-        _stacked_bars(ax, table, unit)
+    for ax, (name, table, palette) in zip(axes, panels, strict=True):
+        _stacked_bars(ax, table, unit, palette)
         ax.set_title(name, fontsize=10)
-        ax.set_ylabel("spent in the year (million yuan)")
+        ax.set_ylabel(
+            "spent or leaked in the year (million yuan)"
+            if "leaked" in table.columns
+            else "spent in the year (million yuan)"
+        )
     fig.suptitle(_title("How much is spent each year, and on what?", title), fontsize=11)
     fig.tight_layout()
     return fig

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -134,14 +135,18 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
        color: #222; line-height: 1.45; }
 h1 { font-size: 1.6rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left;
+         vertical-align: top; }
+th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; }
 td.missed { color: #b00; font-weight: 600; } td.met { color: #070; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-style: italic; color: #555; }
 code { background: #f4f4f4; padding: 0 0.2rem; }
 details { margin: 1rem 0; } summary { cursor: pointer; font-weight: 600; }
 """
+
+
+_NUMBER = re.compile(r"[-+]?[\d,]+(\.\d+)?%?( to [-+]?[\d,]+(\.\d+)?%?)?|-")
 
 
 def _inline_html(text: str) -> str:
@@ -167,7 +172,14 @@ def _html_table(table: pd.DataFrame) -> str:
         cells = []
         for v in row:
             text = str(v)
-            cls = " class='missed'" if text == "NO" else " class='met'" if text == "yes" else ""
+            if text == "NO":
+                cls = " class='missed'"
+            elif text == "yes":
+                cls = " class='met'"
+            elif _NUMBER.fullmatch(text):
+                cls = " class='num'"
+            else:
+                cls = ""
             cells.append(f"<td{cls}>{_inline_html(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

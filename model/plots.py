@@ -1,5 +1,8 @@
 """Figures. Each function takes results tables and returns a matplotlib Figure (never shows it).
 
+Figures are built without pyplot, so they hold no global state and need no closing; in a
+notebook, a figure returned as a cell's last value is displayed.
+
 Every figure answers one question and says so in its title; axes carry units. Text is English
 only: the default font has no Chinese glyphs, and a figure must never show empty boxes.
 
@@ -14,13 +17,19 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 
 from __future__ import annotations
 
+import os
+
 import matplotlib
 
-matplotlib.use("Agg")
+# Files only, no windows: unless the user chose a backend (a notebook's inline backend sets
+# MPLBACKEND), draw with Agg.
+if "MPLBACKEND" not in os.environ:
+    matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
@@ -39,7 +48,7 @@ def _title(question: str, title: str) -> str:
     return f"{question}\n{title}" if title else question
 
 
-def _shade_consolidation(ax: plt.Axes, years: np.ndarray) -> None:
+def _shade_consolidation(ax: Axes, years: np.ndarray) -> None:
     """Grey band over the years after the plan (consolidation period)."""
     if years.size and years.max() > PLAN_LAST_YEAR:
         ax.axvspan(PLAN_LAST_YEAR + 0.5, years.max() + 0.5, color="0.93", zorder=0)
@@ -66,7 +75,8 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
         A figure with two series: the run's cumulative exits and the target steps, each target
         year marked "met" or "short by N".
     """
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     years = annual["year"].to_numpy()
     exited = annual["cumulative_exited_people"].to_numpy(dtype=float)
     ax.plot(
@@ -135,7 +145,8 @@ def villages_exited(
     Returns:
         A figure with two series: villages exited (bars) and the line of all poor villages.
     """
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     years = annual["year"].to_numpy()
     total = int(annual["villages_total"].iloc[0])
     if replicates is not None and not replicates.empty:
@@ -194,9 +205,10 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     years = sorted(by_county["year"].unique())
     registered = by_county.groupby("county")["registered_people"].max().sort_values()
     counties = registered.index.tolist()
-    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(FIGSIZE[1], 0.45 * len(counties) + 1.5)))
+    fig = Figure(figsize=(FIGSIZE[0], max(FIGSIZE[1], 0.45 * len(counties) + 1.5)))
+    ax = fig.subplots()
     height = 0.8 / len(years)
-    colours = plt.get_cmap("Blues")(np.linspace(0.35, 0.95, len(years)))
+    colours = colormaps["Blues"](np.linspace(0.35, 0.95, len(years)))
     pos = np.arange(len(counties))
     for k, year in enumerate(years):
         rows = by_county[by_county["year"] == year].set_index("county").reindex(counties)
@@ -228,13 +240,13 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     return fig
 
 
-def _stacked_bars(ax: plt.Axes, table: pd.DataFrame, unit: float, palette: str) -> None:
+def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float, palette: str) -> None:
     """Stack the columns of ``table`` (index: year) as bars, in ``unit`` yuan.
 
     A column named ``leaked`` is drawn grey and hatched, on top of the others.
     """
     bottom = np.zeros(len(table))
-    colours = plt.get_cmap(palette).colors
+    colours = colormaps[palette].colors
     for k, column in enumerate(table.columns):
         values = table[column].to_numpy(dtype=float) / unit
         style = (
@@ -306,10 +318,8 @@ def spend_by_year(
             panels = [("by use (measure)", by_use, "Dark2")]
     if not panels:
         raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(FIGSIZE[0] * (1 if len(panels) == 1 else 1.45), FIGSIZE[1])
-    )
-    axes = np.atleast_1d(axes)
+    fig = Figure(figsize=(FIGSIZE[0] * (1 if len(panels) == 1 else 1.45), FIGSIZE[1]))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (name, table, palette) in zip(axes, panels, strict=True):
         _stacked_bars(ax, table, unit, palette)
         ax.set_title(name, fontsize=10)
@@ -350,7 +360,8 @@ def income_distribution(
     Returns:
         A figure whose legend lists the income series and the exit line.
     """
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     years = annual["year"].to_numpy()
     handles: list = []
     if income_percentiles is not None and not income_percentiles.empty:

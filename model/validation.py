@@ -129,7 +129,7 @@ def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> N
             )
 
 
-def validate(results: ResultsFolder, observed_path: str | Path) -> pd.DataFrame:
+def compare_with_observed(results: ResultsFolder, observed_path: str | Path) -> pd.DataFrame:
     """Compare observations with the model's results.
 
     Args:

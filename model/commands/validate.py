@@ -31,15 +31,15 @@ def main(args: argparse.Namespace) -> int:
     from model.results_folder import ResultsFolderError, open_results
     from model.validation import (
         ObservedDataError,
+        compare_with_observed,
         format_validation,
         summary_line,
-        validate,
         write_validation,
     )
 
     try:
         results = open_results(args.results)
-        table = validate(results, args.observed)
+        table = compare_with_observed(results, args.observed)
     except (ResultsFolderError, ObservedDataError) as err:
         raise BadInput(str(err)) from None
     path = write_validation(table, results.path)

@@ -54,9 +54,10 @@ def _shade_consolidation(ax: Axes, years: np.ndarray) -> None:
         ax.axvspan(PLAN_LAST_YEAR + 0.5, years.max() + 0.5, color="0.93", zorder=0)
         ax.text(
             PLAN_LAST_YEAR + 0.55,
-            0.02,
+            0.985,
             "after the plan",
             transform=ax.get_xaxis_transform(),
+            va="top",
             fontsize=8,
             color="0.4",
         )

@@ -163,10 +163,11 @@ def villages_exited(
     bars = ax.bar(years, values, width=0.6, color=MODEL_COLOUR, alpha=0.8, label=label)
     if yerr is not None:
         ax.errorbar(years, values, yerr=yerr, fmt="none", ecolor="0.2", capsize=4)
-    for bar, value in zip(bars, values, strict=True):
+    tops = values if yerr is None else values + yerr[1]
+    for bar, value, top in zip(bars, values, tops, strict=True):
         ax.annotate(
             f"{value:,.0f} ({100 * value / total:.0f}%)" if total else f"{value:,.0f}",
-            (bar.get_x() + bar.get_width() / 2, value),
+            (bar.get_x() + bar.get_width() / 2, top),
             textcoords="offset points",
             xytext=(0, 3),
             ha="center",

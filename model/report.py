@@ -3,10 +3,10 @@
 A report is built from whatever the results folder holds (see
 :mod:`model.results_folder`): a section or figure appears when its table exists and is left out
 otherwise. Sections, in order: the scenario and its assumptions; the annual targets against the
-outcomes; the probability of meeting them (ensembles); figures; spend and cost per exit; key
-sensitivities (sweeps); validation against observed data; and, as an appendix, every
-uncertainty with its range. The HTML embeds its figures as base64 PNG; the Markdown refers to
-PNG files written to ``report_files/``.
+outcomes; the probability of meeting them (ensembles); a scenario comparison (``compare``);
+figures; spend and cost per exit; key sensitivities (sweeps); validation against observed data;
+and, as an appendix, every uncertainty with its range. The HTML embeds its figures as base64
+PNG; the Markdown refers to PNG files written to ``report_files/``.
 """
 
 from __future__ import annotations
@@ -295,7 +295,9 @@ def _scenario_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         ("git commit", m.get("git_commit") or "-"),
         ("created (UTC)", m.get("created_utc", "-")),
     ]
-    table = pd.DataFrame([f for f in facts if f is not None], columns=["item", "value"])
+    table = pd.DataFrame(
+        [f for f in facts if f is not None and f[1] != "-"], columns=["item", "value"]
+    )
     blocks.append(("table", table.astype(str)))
     scale = m.get("population_scale")
     if isinstance(scale, int | float) and scale < 1:
@@ -657,14 +659,18 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
             blocks += [("h3", "Spend by source and year (million yuan)"), ("table", table)]
     funding = results.get("funding")
     if funding is not None:
-        shown = funding.copy()
-        for c in shown.columns:
-            if shown[c].dtype.kind in "if":
-                shown[c] = shown[c].map(fmt_number)
         blocks += [
             ("h3", "Funds over the horizon: received, spent, leaked, unspent (yuan)"),
-            ("table", shown.astype(str)),
+            ("table", _formatted(funding)),
         ]
+    by_measure = results.get("by_measure")
+    if by_measure is not None and {"year", "measure", "enrolled_people"} <= set(by_measure):
+        enrolled = by_measure.pivot_table(
+            index="year", columns="measure", values="enrolled_people", aggfunc="sum"
+        )
+        table = enrolled.map(fmt_number).reset_index()
+        table["year"] = table["year"].astype(str)
+        blocks += [("h3", "People enrolled by measure and year"), ("table", table)]
     replicates = results.get("replicates")
     if replicates is not None:
         cost_cols = [
@@ -703,6 +709,29 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         else ""
     )
     return [("h2", "Spend and cost per exit"), ("p", "Nominal yuan." + note), *blocks]
+
+
+def _formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as strings: whole numbers with separators, shares as percentages."""
+    shown = table.copy()
+    for c in shown.columns:
+        if shown[c].dtype == bool:
+            shown[c] = shown[c].map(fmt_number)
+        elif shown[c].dtype.kind in "if":
+            is_share = c.startswith(("prob", "p_")) or c.endswith(("_share", "probability"))
+            shown[c] = shown[c].map(fmt_share if is_share else fmt_number)
+    return shown.astype(str)
+
+
+def _comparison_section(results: ResultsFolder) -> list[tuple[str, Any]]:
+    comparison = results.get("comparison")
+    if comparison is None:
+        return []
+    return [
+        ("h2", "Scenario comparison"),
+        ("p", "One row per scenario, all run with the same seeds (from `comparison.csv`)."),
+        ("table", _formatted(comparison)),
+    ]
 
 
 def _sensitivity_section(results: ResultsFolder, top: int = 5) -> list[tuple[str, Any]]:
@@ -768,6 +797,7 @@ def build_report(results: ResultsFolder) -> Report:
     report.blocks += _scenario_section(results)
     report.blocks += _targets_section(results)
     report.blocks += _probability_section(results)
+    report.blocks += _comparison_section(results)
     figures = _figures(results)
     if figures:
         report.blocks.append(("h2", "Figures"))

@@ -127,6 +127,35 @@ def ensemble_like_folder(path):
             "ST_conf": [0.03, 0.06, 0.01],
         }
     ).to_csv(path / "sensitivity.csv", index=False)
+    pd.DataFrame(
+        {
+            "scenario": ["baseline", "more_jobs"],
+            "prob_all_targets": [0.25, 0.5],
+            "median_exited_2018": [3_000.0, 3_500.0],
+            "total_spend": [1.5e6, 1.6e6],
+        }
+    ).to_csv(path / "comparison.csv", index=False)
+    pd.DataFrame(
+        {
+            "year": [2016, 2016],
+            "measure": ["employment", "dibao"],
+            "enrolled_households": [10, 60],
+            "enrolled_people": [30, 120],
+            "spend": [1e5, 2e5],
+        }
+    ).to_parquet(path / "by_measure.parquet", index=False)
+    pd.DataFrame(
+        [("special", "province", 600, 500, 50, 50)],
+        columns=["fund", "source", "received", "spent", "leaked", "unspent"],
+    ).to_csv(path / "funding.csv", index=False)
+    pd.DataFrame(
+        [
+            ("special", "province", "", "received", 2016, 12, "lechang", 600.0),
+            ("special", "province", "employment", "spent", 2016, 12, "lechang", 500.0),
+            ("special", "province", "employment", "leaked", 2016, 12, "lechang", 50.0),
+        ],
+        columns=["fund", "source", "use", "kind", "year", "month", "county", "amount"],
+    ).to_parquet(path / "ledger.parquet", index=False)
     # a figure another command drew, embedded as it is
     (path / "exits_vs_targets.png").write_bytes(base64.b64decode(TINY_PNG))
     return path
@@ -141,7 +170,8 @@ TINY_PNG = (
 def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     folder = ensemble_like_folder(tmp_path / "ens")
     assert main(["report", str(folder)]) == 0
-    assert "figures (2): villages_exited, exits_vs_targets" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "figures (3): villages_exited, spend_by_year, exits_vs_targets" in out
     md = (folder / "report.md").read_text()
     # 2016 exits 1,000 + 10 r, r = 0..19: median 1,095; 5% point at r = 0.95 -> 1,009.5 and
     # 95% at r = 18.05 -> 1,180.5, shown rounded half to even; villages r % 5: median 2
@@ -154,10 +184,15 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     assert sens.index("dynamics.job_finding_rate") < sens.index("dynamics.wage_growth")
     page = (folder / "report.html").read_text()
     figures = embedded_pngs(page)
-    assert list(figures) == ["villages_exited", "exits_vs_targets"]
+    assert list(figures) == ["villages_exited", "spend_by_year", "exits_vs_targets"]
     assert figures["exits_vs_targets"] == base64.b64decode(TINY_PNG)
-    # no run tables: no spend section, no crash
-    assert "Spend and cost per exit" not in page
+    # the tables present get their sections; the run's tables are absent and not missed
+    assert "| scenario | prob_all_targets | median_exited_2018 | total_spend |" in md
+    assert "| baseline | 25.0% | 3,000 | 1,500,000 |" in md
+    assert "| year | dibao | employment |\n| --- | --- | --- |\n| 2016 | 120 | 30 |" in md
+    assert "| special | province | 600 | 500 | 50 | 50 |" in md
+    assert "| year | province |\n| --- | --- |\n| 2016 | 0.00 |" in md  # 500 yuan in million
+    assert "Income of the registered poor by component" not in md
 
 
 def test_report_bad_folder(tmp_path, capsys):
@@ -174,13 +209,7 @@ def test_report_bad_folder(tmp_path, capsys):
     (folder / "manifest.json").write_text("{not json")
     assert main(["report", str(folder)]) == 2
     assert "manifest.json: expected JSON" in capsys.readouterr().err
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "exits_vs_targets.png",
-        "manifest.json",
-        "probabilities.csv",
-        "replicates.parquet",
-        "sensitivity.csv",
-    ]
+    assert not any(p.name.startswith(("report", ".")) for p in folder.iterdir())
 
 
 def test_report_rewrite_replaces_files(run_report):

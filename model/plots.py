@@ -242,13 +242,18 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     return fig
 
 
-def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float, palette: str) -> None:
+#: How the ledger's ``fund`` values read in a legend.
+FUND_LABELS = {"special": "special fund", "sector": "sector budget", "village": "village fund"}
+
+
+def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float) -> None:
     """Stack the columns of ``table`` (index: year) as bars, in ``unit`` yuan.
 
-    A column named ``leaked`` is drawn grey and hatched, on top of the others.
+    Columns are stacked largest first (at the bottom); a column named ``leaked`` is drawn grey
+    and hatched, on top of the others. The legend stands to the right of the panel.
     """
     bottom = np.zeros(len(table))
-    colours = colormaps[palette].colors
+    colours = colormaps["tab20"].colors
     for k, column in enumerate(table.columns):
         values = table[column].to_numpy(dtype=float) / unit
         style = (
@@ -270,8 +275,8 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float, palette: str) -> N
     ax.grid(axis="y", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     # legend from top to bottom, as the segments are stacked
-    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left")
-    ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.08)
 
 
 def spend_by_year(
@@ -279,10 +284,10 @@ def spend_by_year(
 ) -> Figure:
     """Money spent each year, by source and by use.
 
-    With a ledger (columns ``source, use, kind, year, amount``) the left panel stacks the
-    money spent by source and the right panel by use; money lost to leakage is shown as its own
-    segment in both. Without one, the ``spend_<measure>`` columns of the monthly table give the
-    spend by use alone.
+    With a ledger (columns ``fund, source, use, kind, year, amount``) the upper panel stacks
+    the money spent by source (named with its fund) and the lower panel by use; money lost to
+    leakage is its own segment in both. Without a ledger, the ``spend_<measure>`` columns of the
+    monthly table give the spend by use alone.
 
     Args:
         monthly: The ``monthly`` table of a run.
@@ -296,50 +301,58 @@ def spend_by_year(
         ValueError: Neither a ledger with spending nor monthly ``spend_*`` columns is given.
     """
     unit = 1e6
-    panels: list[tuple[str, pd.DataFrame, str]] = []
+    panels: list[tuple[str, pd.DataFrame]] = []
     if ledger is not None and not ledger.empty:
         out = ledger[ledger["kind"].isin(["spent", "leaked"])].copy()
         if not out.empty:
+            source = out["source"].astype(str)
+            if "fund" in out:
+                fund = out["fund"].map(lambda f: FUND_LABELS.get(f, str(f)))
+                source = source + " (" + fund + ")"
+            out["source_shown"] = source.where(out["kind"] == "spent", "leaked")
             out["use"] = out["use"].where(out["kind"] == "spent", "leaked")
-            out["source_shown"] = out["source"].where(out["kind"] == "spent", "leaked")
-            by_source = out.pivot_table(
-                index="year", columns="source_shown", values="amount", aggfunc="sum", fill_value=0
-            )
-            by_use = out.pivot_table(
-                index="year", columns="use", values="amount", aggfunc="sum", fill_value=0
-            )
             panels = [
-                ("by source", _leaked_last(by_source), "tab10"),
-                ("by use", _leaked_last(by_use), "Dark2"),
+                ("by source", _by_year(out, "source_shown")),
+                ("by use", _by_year(out, "use")),
             ]
     if not panels and monthly is not None:
         cols = [c for c in monthly.columns if c.startswith("spend_")]
         if cols:
             by_use = monthly.groupby("year")[cols].sum()
             by_use.columns = [c.removeprefix("spend_") for c in cols]
-            panels = [("by use (measure)", by_use, "Dark2")]
+            panels = [("by use (measure)", _largest_first(by_use))]
     if not panels:
         raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
-    fig = Figure(figsize=(FIGSIZE[0] * (1 if len(panels) == 1 else 1.45), FIGSIZE[1]))
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    for ax, (name, table, palette) in zip(axes, panels, strict=True):
-        _stacked_bars(ax, table, unit, palette)
+    fig = Figure(figsize=(FIGSIZE[0] + 1.6, 4.2 * len(panels) + 0.6))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1))
+    for ax, (name, table) in zip(axes, panels, strict=True):
+        _stacked_bars(ax, table, unit)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(
-            "spent or leaked in the year (million yuan)"
+            "spent or leaked\nin the year (million yuan)"
             if "leaked" in table.columns
-            else "spent in the year (million yuan)"
+            else "spent in the year\n(million yuan)"
         )
     fig.suptitle(_title("How much is spent each year, and on what?", title), fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def _leaked_last(table: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in table.columns if c != "leaked"] + (
-        ["leaked"] if "leaked" in table.columns else []
+def _by_year(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    table = rows.pivot_table(
+        index="year", columns=column, values="amount", aggfunc="sum", fill_value=0
     )
-    return table[cols]
+    return _largest_first(table)
+
+
+def _largest_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns by total, largest first; ``leaked`` last."""
+    totals = (
+        table.drop(columns=["leaked"], errors="ignore")
+        .sum()
+        .sort_values(ascending=False, kind="stable")
+    )
+    return table[list(totals.index) + (["leaked"] if "leaked" in table.columns else [])]
 
 
 def income_distribution(

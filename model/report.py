@@ -671,6 +671,32 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         table = enrolled.map(fmt_number).reset_index()
         table["year"] = table["year"].astype(str)
         blocks += [("h3", "People enrolled by measure and year"), ("table", table)]
+        per_exit = {"spend_to_date", "exited_people_enrolled", "exits_per_million_yuan"}
+        if per_exit <= set(by_measure):
+            last = by_measure[by_measure["year"] == by_measure["year"].max()]
+            blocks += [
+                ("h3", f"Exits per million yuan by measure, to the end of {last['year'].iloc[0]}"),
+                (
+                    "table",
+                    pd.DataFrame(
+                        {
+                            "measure": last["measure"].astype(str),
+                            "spend to date (yuan)": last["spend_to_date"].map(fmt_number),
+                            "enrolled people out of poverty": last["exited_people_enrolled"].map(
+                                fmt_number
+                            ),
+                            "exits per million yuan": last["exits_per_million_yuan"].map(
+                                lambda v: fmt_number(v, 1)
+                            ),
+                        }
+                    ),
+                ),
+                (
+                    "p",
+                    "A household enrolled in several measures counts for each of them, so these "
+                    "ratios compare measures; they do not add up to the total.",
+                ),
+            ]
     replicates = results.get("replicates")
     if replicates is not None:
         cost_cols = [

@@ -146,8 +146,9 @@ def test_spend_by_year_from_monthly(tmp_path):
     )
     fig = plots.spend_by_year(monthly, title="hand-made")
     (ax,) = fig.axes
-    assert ax.get_ylabel() == "spent in the year (million yuan)"
-    assert legend_labels(ax) == ["housing", "social security"]  # top of the stack first
+    assert ax.get_ylabel() == "spent in the year\n(million yuan)"
+    # largest total at the bottom of the stack; the legend lists the top first
+    assert legend_labels(ax) == ["housing", "social security"]
     social, housing = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert [b.get_height() for b in social] == pytest.approx([1.2, 2.4])
     assert [b.get_height() for b in housing] == pytest.approx([0.0, 0.6])
@@ -162,7 +163,7 @@ def test_spend_by_year_from_ledger(tmp_path):
         ("special", "province", "industry", "spent", 2016, 1_000_000),
         ("special", "paired_city", "employment", "spent", 2016, 2_000_000),
         ("special", "paired_city", "employment", "leaked", 2016, 500_000),
-        ("special", "province", "industry", "spent", 2017, 4_000_000),
+        ("special", "province", "industry", "spent", 2017, 3_500_000),
         ("special", "province", "", "unspent", 2017, 1_000_000),
     ]
     ledger = pd.DataFrame(rows, columns=["fund", "source", "use", "kind", "year", "amount"])
@@ -171,8 +172,13 @@ def test_spend_by_year_from_ledger(tmp_path):
     fig = plots.spend_by_year(ledger=ledger)
     by_source, by_use = fig.axes
     assert by_source.get_title() == "by source" and by_use.get_title() == "by use"
-    assert by_source.get_ylabel() == "spent or leaked in the year (million yuan)"
-    assert legend_labels(by_source) == ["leaked", "province", "paired city"]
+    assert by_source.get_ylabel() == "spent or leaked\nin the year (million yuan)"
+    # sources named with their fund; largest total (province 7.5 M, employment 5 M) at the bottom
+    assert legend_labels(by_source) == [
+        "leaked",
+        "paired city (special fund)",
+        "province (special fund)",
+    ]
     assert legend_labels(by_use) == ["leaked", "industry", "employment"]
     heights = {
         label: [b.get_height() for b in c]
@@ -182,8 +188,8 @@ def test_spend_by_year_from_ledger(tmp_path):
             strict=True,
         )
     }
-    assert heights["province"] == pytest.approx([4.0, 4.0])
-    assert heights["paired city"] == pytest.approx([2.0, 0.0])
+    assert heights["province (special fund)"] == pytest.approx([4.0, 3.5])
+    assert heights["paired city (special fund)"] == pytest.approx([2.0, 0.0])
     assert heights["leaked"] == pytest.approx([0.5, 0.0])
     use_bars = [c for c in by_use.containers if isinstance(c, BarContainer)]
     assert [b.get_height() for b in use_bars[0]] == pytest.approx([5.0, 0.0])  # employment

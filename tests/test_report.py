@@ -142,6 +142,9 @@ def ensemble_like_folder(path):
             "enrolled_households": [10, 60],
             "enrolled_people": [30, 120],
             "spend": [1e5, 2e5],
+            "spend_to_date": [1e5, 2e5],
+            "exited_people_enrolled": [30, 100],
+            "exits_per_million_yuan": [300.0, 500.0],
         }
     ).to_parquet(path / "by_measure.parquet", index=False)
     pd.DataFrame(
@@ -191,6 +194,7 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     assert "| baseline | 25.0% | 3,000 | 1,500,000 |" in md
     assert "| year | dibao | employment |\n| --- | --- | --- |\n| 2016 | 120 | 30 |" in md
     assert "| special | province | 600 | 500 | 50 | 50 |" in md
+    assert "| employment | 100,000 | 30 | 300.0 |" in md
     assert "| year | province |\n| --- | --- |\n| 2016 | 0.00 |" in md  # 500 yuan in million
     assert "Income of the registered poor by component" not in md
 

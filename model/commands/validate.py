@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
         help="compare a results folder with observed data (writes validation.csv)",
-        description="Compare a run (its value) or an ensemble (median and 5-95%% interval of "
+        description="Compare a run (its value) or an ensemble (median and 5-95% interval of "
         "the replicates) with observed values; writes validation.csv into the results folder.",
     )
     p.add_argument("results", type=Path, metavar="RESULTS_DIR", help="a results folder")

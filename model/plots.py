@@ -48,20 +48,19 @@ def _title(question: str, title: str) -> str:
     return f"{question}\n{title}" if title else question
 
 
-def _shade_consolidation(ax: Axes, years: np.ndarray) -> None:
-    """Grey band over the years after the plan (consolidation period)."""
-    if years.size and years.max() > PLAN_LAST_YEAR:
-        ax.axvspan(PLAN_LAST_YEAR + 0.5, years.max() + 0.5, color="0.93", zorder=0)
-        ax.text(
-            PLAN_LAST_YEAR + 0.55,
-            0.985,
-            "after the plan",
-            transform=ax.get_xaxis_transform(),
-            va="top",
-            fontsize=8,
-            color="0.4",
-        )
-        ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
+def _shade_consolidation(ax: Axes, years: np.ndarray) -> Patch | None:
+    """Grey band, with a legend entry, over the years after the plan (consolidation)."""
+    if not (years.size and years.max() > PLAN_LAST_YEAR):
+        return None
+    band = ax.axvspan(
+        PLAN_LAST_YEAR + 0.5,
+        years.max() + 0.5,
+        color="0.93",
+        zorder=0,
+        label=f"after the plan ({PLAN_LAST_YEAR + 1}-)",
+    )
+    ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
+    return band
 
 
 def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
@@ -101,18 +100,36 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
             linestyle="--",
             label="cumulative target (plan §I.3)",
         )
+        top = max(float(t_values.max()), float(exited.max()))
         for year, target, done in zip(
             t_years, t_values, exited[np.isin(years, t_years)], strict=True
         ):
             short = target - done
+            if short <= 0:
+                ax.annotate(
+                    "met",
+                    (year, done),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    fontsize=8,
+                    color="tab:green",
+                )
+                continue
+            # the gap as a dotted line, labelled under the target step where the run's line
+            # (rising from the left) stays clear of it; a small gap is labelled below the point
+            ax.plot([year, year], [done, target], color=TARGET_COLOUR, linestyle=":", lw=1)
+            first = year == years.min()
+            small = short < 0.12 * top
             ax.annotate(
-                "met" if short <= 0 else f"short by {short:,.0f}",
-                (year, done),
+                f"short by\n{short:,.0f}",
+                (year, done if small else target),
                 textcoords="offset points",
-                xytext=(0, -16 if short > 0 else 8),
-                ha="center",
+                xytext=(4, -6) if small or first else (-4, -3),
+                ha="left" if small or first else "right",
+                va="top",
                 fontsize=8,
-                color="tab:green" if short <= 0 else TARGET_COLOUR,
+                color=TARGET_COLOUR,
             )
     _shade_consolidation(ax, years)
     ax.set_xlabel("year (December assessment)")
@@ -121,7 +138,8 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(_thousands)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    # below the axes: the labels of the gaps sit under the target steps, where a legend would go
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8, frameon=False)
     ax.set_title(_title("Is each year's exit target met?", title), fontsize=11)
     fig.tight_layout()
     return fig
@@ -437,7 +455,9 @@ def income_distribution(
         label="exit line: 45% of provincial rural income (plan §I.3)",
     )
     handles.append(exit_line)
-    _shade_consolidation(ax, years)
+    band = _shade_consolidation(ax, years)
+    if band is not None:
+        handles.append(band)
     ax.set_xticks(years)
     ax.set_xlabel("year (12 months to December)")
     ax.set_ylabel("per-capita disposable income (yuan/person/year)")

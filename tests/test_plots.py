@@ -77,15 +77,27 @@ def test_exits_vs_targets(tmp_path):
     assert legend_labels(ax) == [
         "cumulative exits, not relapsed (model)",
         "cumulative target (plan §I.3)",
+        "after the plan (2019-)",
     ]
-    model_line, target_line = ax.get_lines()
+    model_line, target_line, *gaps = ax.get_lines()
     assert model_line.get_ydata().tolist() == [1_600, 2_900, 4_000, 4_300]
     # the step holds each December's target over the year leading to it
     assert target_line.get_ydata().tolist() == [1_500, 1_500, 3_275, 4_775, 4_775]
     assert target_line.get_xdata().tolist() == [2015.5, 2016.5, 2017.5, 2018.5, 2019.5]
-    notes = [t.get_text() for t in ax.texts if t.get_text() != "after the plan"]
-    # 2016 exceeds its target; 2017 misses by 375; 2018 by 775; 2019 by 475
-    assert notes == ["met", "short by 375", "short by 775", "short by 475"]
+    # 2016 exceeds its target; 2017 misses by 375, 2018 by 775, 2019 by 475: a dotted gap each
+    assert [g.get_ydata().tolist() for g in gaps] == [
+        [2_900, 3_275],
+        [4_000, 4_775],
+        [4_300, 4_775],
+    ]
+    notes = [(t.get_text(), t.xy) for t in ax.texts]
+    # gaps under 12% of the top (4,775 -> 573) are labelled at the point, others under the step
+    assert notes == [
+        ("met", (2016, 1_600)),
+        ("short by\n375", (2017, 2_900)),
+        ("short by\n775", (2018, 4_775)),
+        ("short by\n475", (2019, 4_300)),
+    ]
     saves_png(fig, tmp_path, "exits")
 
 
@@ -96,6 +108,7 @@ def test_villages_exited_single_run_and_ensemble(tmp_path):
     assert ax.get_ylabel() == "poor villages exited (villages)"
     assert legend_labels(ax) == [
         "all 14 poor villages, to exit by 2018 (plan §I.3)",
+        "after the plan (2019-)",
         "villages exited (model)",
     ]
     (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
@@ -114,7 +127,7 @@ def test_villages_exited_single_run_and_ensemble(tmp_path):
     assert [b.get_height() for b in bars] == [10.0]
     segments = ax.collections[0].get_segments()
     assert segments[0][:, 1].tolist() == [1.0, 19.0]
-    assert "5-95% of replicates" in legend_labels(ax)[1]
+    assert legend_labels(ax)[1] == "villages exited (median, 5-95% of replicates)"
     plt.close(fig)
 
 
@@ -216,6 +229,7 @@ def test_income_distribution_from_percentiles(tmp_path):
         "labour-capable households (5-25-50-75-95%)",
         "households without labour capacity (5-25-50-75-95%)",
         "exit line: 45% of provincial rural income (plan §I.3)",
+        "after the plan (2019-)",
     ]
     medians = [line for line in ax.get_lines() if line.get_color() == "black"]
     # labour-capable median in 2016 = 2,000 + 500; no-labour median in 2019 = 4,000 + 500 + 1,500
@@ -234,6 +248,7 @@ def test_income_distribution_without_percentiles(tmp_path):
         "mean, registered poor",
         "median, registered poor",
         "exit line: 45% of provincial rural income (plan §I.3)",
+        "after the plan (2019-)",
     ]
     assert ax.get_lines()[0].get_ydata().tolist() == [4_000, 5_000, 6_000, 7_000]
     saves_png(fig, tmp_path, "income_means")

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SCENARIO ?= scenarios/baseline.toml
 SEED   ?= 1
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean strip-notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,14 @@ run: $(VENV)/.installed
 	$(VENV)/bin/shaoguan-abm run $(SCENARIO) --seed $(SEED)
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check model tests benchmarks
+	$(VENV)/bin/ruff check model tests benchmarks scripts
+	$(PY) scripts/strip_notebooks.py --check
 
 test: $(VENV)/.installed-test lint
 	$(PY) -m pytest -q
+
+strip-notebooks: $(VENV)/.installed-test
+	$(PY) scripts/strip_notebooks.py
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_benchmarks.py

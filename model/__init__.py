@@ -27,6 +27,9 @@ _EXPORTS = {
     "RunResult": "model.outputs",
     "read_results": "model.outputs",
     "build_population": "model.population",
+    "open_results": "model.results_folder",
+    "write_report": "model.report",
+    "compare_with_observed": "model.validation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,7 +1,8 @@
 """Metrics of a run: recorded as a few scalars per month, built into tidy DataFrames once.
 
 A results folder holds ``annual.parquet``, ``monthly.parquet``, ``by_county.parquet``,
-``by_group.parquet``, ``summary.csv``, ``manifest.json`` and ``exits_vs_targets.png``.
+``by_group.parquet``, ``income_percentiles.parquet``, ``summary.csv``, ``manifest.json`` and
+``exits_vs_targets.png``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,26 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
 
 
+#: Percentiles of per-capita income recorded each December (``income_percentiles`` table).
+INCOME_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+
+
+def weighted_percentiles(
+    values: np.ndarray, weights: np.ndarray, percentiles: tuple[int, ...] = INCOME_PERCENTILES
+) -> list[float]:
+    """Percentiles of ``values`` where each value counts ``weights`` times.
+
+    The same convention as :func:`weighted_median`: the ``p``-th percentile is the smallest
+    value whose cumulative weight reaches ``p``% of the total, so percentile 50 is the median.
+    """
+    if values.size == 0:
+        return [float("nan")] * len(percentiles)
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    idx = np.searchsorted(cum, cum[-1] * np.asarray(percentiles, dtype=float) / 100.0)
+    return [float(v) for v in values[order][np.minimum(idx, values.size - 1)]]
+
+
 def package_version() -> str:
     """Installed version of the package (or the source tree's)."""
     try:
@@ -89,6 +110,7 @@ class Recorder:
         self.by_group: list[dict[str, Any]] = []
         self.by_measure: list[dict[str, Any]] = []
         self._spend_to_date: dict[str, float] = {}
+        self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
 
     def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
@@ -187,6 +209,7 @@ class Recorder:
                     else float("nan"),
                 }
             )
+        self._record_income_percentiles(year, income_pc)
         # by county
         n_c = m.n_counties
         county = hh.county
@@ -231,6 +254,22 @@ class Recorder:
                 }
             )
 
+    def _record_income_percentiles(self, year: int, income_pc: np.ndarray) -> None:
+        """People-weighted percentiles of per-capita income among the registered poor."""
+        hh = self.model.households
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        for population, mask in (
+            ("registered", reg),
+            ("labour_capable", reg & hh.labour_capable),
+            ("no_labour", reg & hh.no_labour),
+        ):
+            values = weighted_percentiles(income_pc[mask], size[mask])
+            for p, value in zip(INCOME_PERCENTILES, values, strict=True):
+                self.income_percentiles.append(
+                    {"year": year, "population": population, "percentile": p, "value": value}
+                )
+
     def result(self) -> RunResult:
         """Build the DataFrames and the manifest."""
         m = self.model
@@ -274,6 +313,7 @@ class Recorder:
             ledger=m.ledger.frame(),
             funding=m.ledger.summary(),
             manifest=manifest,
+            income_percentiles=pd.DataFrame(self.income_percentiles),
         )
 
 
@@ -291,6 +331,8 @@ class RunResult:
             amount`` (yuan; kind = received, spent, leaked or unspent).
         funding: One row per (fund, source): ``received, spent, leaked, unspent`` (yuan).
         manifest: Resolved scenario, seed, versions and timings.
+        income_percentiles: One row per year, population (``registered``, ``labour_capable``,
+            ``no_labour``) and percentile: people-weighted per-capita income (yuan/person/year).
     """
 
     annual: pd.DataFrame
@@ -301,8 +343,11 @@ class RunResult:
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
     funding: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
+    income_percentiles: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = ("annual", "monthly", "by_county", "by_group", "by_measure", "ledger")
+    #: Tables written when not empty and read when present.
+    OPTIONAL_TABLES = ("income_percentiles",)
 
     def spend_by(self, key: str) -> pd.DataFrame:
         """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each."""
@@ -388,6 +433,9 @@ class RunResult:
         try:
             for name in self.TABLES:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            for name in self.OPTIONAL_TABLES:
+                if not getattr(self, name).empty:
+                    getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             self.summary().to_csv(tmp / "summary.csv", index=False)
             self.funding.to_csv(tmp / "funding.csv", index=False)
             if figure:
@@ -463,6 +511,9 @@ def read_results(folder: str | Path) -> RunResult:
             raise ResultsError(
                 f"{path}: expected a Parquet table, found an unreadable file ({err})"
             ) from None
+    for name in RunResult.OPTIONAL_TABLES:
+        if (folder / f"{name}.parquet").is_file():
+            tables[name] = pd.read_parquet(folder / f"{name}.parquet")
     funding_path = folder / "funding.csv"
     if not funding_path.is_file():
         raise ResultsError(f"{folder}: expected funding.csv, found no such file")

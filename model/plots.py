@@ -1,76 +1,472 @@
-"""Figures. Each function takes results and returns a matplotlib Figure (never shows it)."""
+"""Figures. Each function takes results tables and returns a matplotlib Figure (never shows it).
+
+Figures are built without pyplot, so they hold no global state and need no closing; in a
+notebook, a figure returned as a cell's last value is displayed.
+
+Every figure answers one question and says so in its title; axes carry units. Text is English
+only: the default font has no Chinese glyphs, and a figure must never show empty boxes.
+
+| function | question |
+| --- | --- |
+| :func:`exits_vs_targets` | is each year's exit target met, and by how much is it missed? |
+| :func:`villages_exited` | how many poor villages have exited, against all of them by 2018? |
+| :func:`remaining_poor_by_county` | where are the people who are still poor, year by year? |
+| :func:`spend_by_year` | how much is spent each year, from which source and on which use? |
+| :func:`income_distribution` | how far is the registered poor's income from the exit line? |
+"""
 
 from __future__ import annotations
 
+import os
+
 import matplotlib
 
-matplotlib.use("Agg")
+# Files only, no windows: unless the user chose a backend (a notebook's inline backend sets
+# MPLBACKEND), draw with Agg.
+if "MPLBACKEND" not in os.environ:
+    matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+MODEL_COLOUR = "tab:blue"
+TARGET_COLOUR = "tab:red"
+#: Size of a single-panel figure (inches); at 120 dpi it fits a report page at full size.
+FIGSIZE = (8.0, 4.8)
+#: Plan years of the campaign (2016-2018, Shaoguan plan 2016, §I.3); later years consolidate.
+PLAN_LAST_YEAR = 2018
+
+_thousands = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+
+
+def _title(question: str, title: str) -> str:
+    return f"{question}\n{title}" if title else question
+
+
+def _shade_consolidation(ax: Axes, years: np.ndarray) -> Patch | None:
+    """Grey band, with a legend entry, over the years after the plan (consolidation)."""
+    if not (years.size and years.max() > PLAN_LAST_YEAR):
+        return None
+    band = ax.axvspan(
+        PLAN_LAST_YEAR + 0.5,
+        years.max() + 0.5,
+        color="0.93",
+        zorder=0,
+        label=f"after the plan ({PLAN_LAST_YEAR + 1}-)",
+    )
+    ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
+    return band
 
 
 def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
     """Cumulative exited people of one run against the plan's cumulative targets (as steps).
 
     Args:
-        annual: The ``annual`` table of a run.
-        title: Scenario name for the title.
+        annual: The ``annual`` table of a run (``year``, ``cumulative_exited_people``,
+            ``target_cumulative_people``, ``target_met``).
+        title: Scenario name (and scale) for the second title line.
 
     Returns:
-        A figure with the run's line, the targets as a step line and villages on a second axis.
+        A figure with two series: the run's cumulative exits and the target steps, each target
+        year marked "met" or "short by N".
     """
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
     years = annual["year"].to_numpy()
+    exited = annual["cumulative_exited_people"].to_numpy(dtype=float)
     ax.plot(
         years,
-        annual["cumulative_exited_people"] / 1000,
+        exited,
         marker="o",
-        color="tab:blue",
-        label="cumulative exits (model)",
+        color=MODEL_COLOUR,
+        linewidth=2,
+        label="cumulative exits, not relapsed (model)",
     )
     targets = annual.dropna(subset=["target_cumulative_people"])
     if not targets.empty:
+        t_years = targets["year"].to_numpy()
+        t_values = targets["target_cumulative_people"].to_numpy(dtype=float)
+        # each December's target holds over the year that leads up to it
         ax.step(
-            targets["year"],
-            targets["target_cumulative_people"].astype(float) / 1000,
-            where="mid",
-            color="tab:red",
+            np.r_[t_years[0] - 0.5, t_years + 0.5],
+            np.r_[t_values[0], t_values],
+            where="pre",
+            color=TARGET_COLOUR,
             linestyle="--",
             label="cumulative target (plan §I.3)",
         )
-        for _, r in targets.iterrows():
+        top = max(float(t_values.max()), float(exited.max()))
+        for year, target, done in zip(
+            t_years, t_values, exited[np.isin(years, t_years)], strict=True
+        ):
+            short = target - done
+            if short <= 0:
+                ax.annotate(
+                    "met",
+                    (year, done),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    fontsize=8,
+                    color="tab:green",
+                )
+                continue
+            # the gap as a dotted line, labelled under the target step where the run's line
+            # (rising from the left) stays clear of it; a small gap is labelled below the point
+            ax.plot([year, year], [done, target], color=TARGET_COLOUR, linestyle=":", lw=1)
+            first = year == years.min()
+            small = short < 0.12 * top
             ax.annotate(
-                "met" if r["target_met"] else "missed",
-                (r["year"], r["cumulative_exited_people"] / 1000),
+                f"short by\n{short:,.0f}",
+                (year, done if small else target),
                 textcoords="offset points",
-                xytext=(0, 8),
-                ha="center",
+                xytext=(4, -6) if small or first else (-4, -3),
+                ha="left" if small or first else "right",
+                va="top",
                 fontsize=8,
-                color="tab:green" if r["target_met"] else "tab:red",
+                color=TARGET_COLOUR,
             )
+    _shade_consolidation(ax, years)
     ax.set_xlabel("year (December assessment)")
-    ax.set_ylabel("registered poor people out of poverty (thousands)")
+    ax.set_ylabel("registered poor people out of poverty (people)")
     ax.set_xticks(years)
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(_thousands)
     ax.grid(alpha=0.3)
-    ax2 = ax.twinx()
-    ax2.bar(
-        years,
-        annual["villages_exited"],
-        width=0.35,
-        alpha=0.25,
-        color="tab:gray",
-        label="villages exited",
+    # below the axes: the labels of the gaps sit under the target steps, where a legend would go
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8, frameon=False)
+    ax.set_title(_title("Is each year's exit target met?", title), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def villages_exited(
+    annual: pd.DataFrame,
+    title: str = "",
+    target_year: int = PLAN_LAST_YEAR,
+    replicates: pd.DataFrame | None = None,
+) -> Figure:
+    """Poor villages exited each December against all of them (278 at full scale) by 2018.
+
+    Args:
+        annual: The ``annual`` table of a run (``year``, ``villages_exited``,
+            ``villages_total``); for an ensemble, the per-year medians.
+        title: Scenario name (and scale) for the second title line.
+        target_year: Year by which every poor village should exit (plan §I.3).
+        replicates: Optional ``replicates`` table of an ensemble: the bars then show the median
+            and a 5-95% range across replicates.
+
+    Returns:
+        A figure with two series: villages exited (bars) and the line of all poor villages.
+    """
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
+    years = annual["year"].to_numpy()
+    total = int(annual["villages_total"].iloc[0])
+    if replicates is not None and not replicates.empty:
+        q = replicates.groupby("year")["villages_exited"].quantile([0.05, 0.5, 0.95]).unstack()
+        q = q.reindex(years)
+        values = q[0.5].to_numpy()
+        yerr = np.vstack([values - q[0.05].to_numpy(), q[0.95].to_numpy() - values])
+        label = "villages exited (median, 5-95% of replicates)"
+    else:
+        values = annual["villages_exited"].to_numpy(dtype=float)
+        yerr = None
+        label = "villages exited (model)"
+    bars = ax.bar(years, values, width=0.6, color=MODEL_COLOUR, alpha=0.8, label=label)
+    if yerr is not None:
+        ax.errorbar(years, values, yerr=yerr, fmt="none", ecolor="0.2", capsize=4)
+    tops = values if yerr is None else values + yerr[1]
+    for bar, value, top in zip(bars, values, tops, strict=True):
+        ax.annotate(
+            f"{value:,.0f} ({100 * value / total:.0f}%)" if total else f"{value:,.0f}",
+            (bar.get_x() + bar.get_width() / 2, top),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize=8,
+        )
+    ax.axhline(
+        total,
+        color=TARGET_COLOUR,
+        linestyle="--",
+        label=f"all {total:,} poor villages, to exit by {target_year} (plan §I.3)",
     )
-    ax2.set_ylabel(f"poor villages exited (of {int(annual['villages_total'].iloc[0])})")
-    ax2.set_ylim(0, max(1, int(annual["villages_total"].iloc[0])) * 1.05)
-    lines, labels = ax.get_legend_handles_labels()
-    bars, blabels = ax2.get_legend_handles_labels()
-    ax.legend(lines + bars, labels + blabels, loc="upper left", fontsize=8)
-    ax.set_zorder(ax2.get_zorder() + 1)
-    ax.patch.set_visible(False)
-    ax.set_title(f"Exits against the plan's targets{': ' + title if title else ''}")
+    _shade_consolidation(ax, years)
+    ax.set_xlabel("year (December assessment)")
+    ax.set_ylabel("poor villages exited (villages)")
+    ax.set_xticks(years)
+    ax.set_ylim(0, max(total, 1) * 1.12)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(_title("Have the poor villages exited?", title), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure:
+    """Registered poor people still poor in each county-level unit, one bar per year.
+
+    Args:
+        by_county: The ``by_county`` table of a run (``year``, ``county``,
+            ``registered_people``, ``remaining_poor_people``).
+        title: Scenario name (and scale) for the second title line.
+
+    Returns:
+        A figure with one bar series per year; counties ordered by registered poor people, the
+        last year's bars labelled with the share of the county's registered poor still poor.
+    """
+    years = sorted(by_county["year"].unique())
+    registered = by_county.groupby("county")["registered_people"].max().sort_values()
+    counties = registered.index.tolist()
+    fig = Figure(figsize=(FIGSIZE[0], max(FIGSIZE[1], 0.45 * len(counties) + 1.5)))
+    ax = fig.subplots()
+    height = 0.8 / len(years)
+    colours = colormaps["Blues"](np.linspace(0.35, 0.95, len(years)))
+    pos = np.arange(len(counties))
+    for k, year in enumerate(years):
+        rows = by_county[by_county["year"] == year].set_index("county").reindex(counties)
+        remaining = rows["remaining_poor_people"].to_numpy(dtype=float)
+        # the first year on top of each county's group, the last at the bottom
+        offset = (len(years) - 1 - k - (len(years) - 1) / 2) * height
+        ax.barh(pos + offset, remaining, height=height, color=colours[k], label=str(year))
+        if k == len(years) - 1:
+            share = remaining / rows["registered_people"].to_numpy(dtype=float)
+            for y, value, s in zip(pos + offset, remaining, share, strict=True):
+                ax.annotate(
+                    f"{100 * s:.0f}% still poor",
+                    (value, y),
+                    textcoords="offset points",
+                    xytext=(3, 0),
+                    va="center",
+                    fontsize=7,
+                )
+    ax.set_yticks(pos)
+    ax.set_yticklabels([c.replace("_", " ") for c in counties])
+    ax.set_xlabel("registered poor people not out of poverty in December (people)")
+    ax.set_ylabel("county-level unit")
+    ax.xaxis.set_major_formatter(_thousands)
+    ax.set_xlim(0, float(by_county["remaining_poor_people"].max()) * 1.25 or 1)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(title="year", loc="lower right", fontsize=8)
+    ax.set_title(_title("Where are the people still poor?", title), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+#: How the ledger's ``fund`` values read in a legend.
+FUND_LABELS = {"special": "special fund", "sector": "sector budget", "village": "village fund"}
+
+
+def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float) -> None:
+    """Stack the columns of ``table`` (index: year) as bars, in ``unit`` yuan.
+
+    Columns are stacked largest first (at the bottom); a column named ``leaked`` is drawn grey
+    and hatched, on top of the others. The legend stands to the right of the panel.
+    """
+    bottom = np.zeros(len(table))
+    colours = colormaps["tab20"].colors
+    for k, column in enumerate(table.columns):
+        values = table[column].to_numpy(dtype=float) / unit
+        style = (
+            {"color": "0.75", "hatch": "//", "edgecolor": "0.4"}
+            if column == "leaked"
+            else {"color": colours[k % len(colours)]}
+        )
+        ax.bar(
+            table.index,
+            values,
+            bottom=bottom,
+            width=0.6,
+            label=str(column).replace("_", " "),
+            **style,
+        )
+        bottom += values
+    ax.set_xticks(table.index)
+    ax.set_xlabel("year")
+    ax.grid(axis="y", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    # legend from top to bottom, as the segments are stacked
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.08)
+
+
+def spend_by_year(
+    monthly: pd.DataFrame | None = None, ledger: pd.DataFrame | None = None, title: str = ""
+) -> Figure:
+    """Money spent each year, by source and by use.
+
+    With a ledger (columns ``fund, source, use, kind, year, amount``) the upper panel stacks
+    the money spent by source (named with its fund) and the lower panel by use; money lost to
+    leakage is its own segment in both. Without a ledger, the ``spend_<measure>`` columns of the
+    monthly table give the spend by use alone.
+
+    Args:
+        monthly: The ``monthly`` table of a run.
+        ledger: The ``ledger`` table of a run, when funding is modelled.
+        title: Scenario name (and scale) for the second title line.
+
+    Returns:
+        A figure with one panel per breakdown available; one bar series per source or use.
+
+    Raises:
+        ValueError: Neither a ledger with spending nor monthly ``spend_*`` columns is given.
+    """
+    unit = 1e6
+    panels: list[tuple[str, pd.DataFrame]] = []
+    if ledger is not None and not ledger.empty:
+        out = ledger[ledger["kind"].isin(["spent", "leaked"])].copy()
+        if not out.empty:
+            source = out["source"].astype(str)
+            if "fund" in out:
+                fund = out["fund"].map(lambda f: FUND_LABELS.get(f, str(f)))
+                source = source + " (" + fund + ")"
+            out["source_shown"] = source.where(out["kind"] == "spent", "leaked")
+            out["use"] = out["use"].where(out["kind"] == "spent", "leaked")
+            panels = [
+                ("by source", _by_year(out, "source_shown")),
+                ("by use", _by_year(out, "use")),
+            ]
+    if not panels and monthly is not None:
+        cols = [c for c in monthly.columns if c.startswith("spend_")]
+        if cols:
+            by_use = monthly.groupby("year")[cols].sum()
+            by_use.columns = [c.removeprefix("spend_") for c in cols]
+            panels = [("by use (measure)", _largest_first(by_use))]
+    if not panels:
+        raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
+    fig = Figure(figsize=(FIGSIZE[0] + 1.6, 4.2 * len(panels) + 0.6))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1))
+    for ax, (name, table) in zip(axes, panels, strict=True):
+        _stacked_bars(ax, table, unit)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(
+            "spent or leaked\nin the year (million yuan)"
+            if "leaked" in table.columns
+            else "spent in the year\n(million yuan)"
+        )
+    fig.suptitle(_title("How much is spent each year, and on what?", title), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def _by_year(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    table = rows.pivot_table(
+        index="year", columns=column, values="amount", aggfunc="sum", fill_value=0
+    )
+    return _largest_first(table)
+
+
+def _largest_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns by total, largest first; ``leaked`` last."""
+    totals = (
+        table.drop(columns=["leaked"], errors="ignore")
+        .sum()
+        .sort_values(ascending=False, kind="stable")
+    )
+    return table[list(totals.index) + (["leaked"] if "leaked" in table.columns else [])]
+
+
+def income_distribution(
+    annual: pd.DataFrame, income_percentiles: pd.DataFrame | None = None, title: str = ""
+) -> Figure:
+    """Per-capita income of the registered poor each December against the exit line.
+
+    With the ``income_percentiles`` table, each year shows a box for the labour-capable and one
+    for the households without labour capacity (box 25-75%, line at the median, whiskers
+    5-95%, people-weighted). Without it, the mean and median of all registered poor from the
+    annual table are drawn as lines.
+
+    Args:
+        annual: The ``annual`` table of a run (``year``, ``exit_income_line``, and
+            ``mean_per_capita_income_poor`` / ``median_per_capita_income_poor``).
+        income_percentiles: The ``income_percentiles`` table (``year``, ``population``,
+            ``percentile``, ``value``), when the run recorded it.
+        title: Scenario name (and scale) for the second title line.
+
+    Returns:
+        A figure whose legend lists the income series and the exit line.
+    """
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
+    years = annual["year"].to_numpy()
+    handles: list = []
+    if income_percentiles is not None and not income_percentiles.empty:
+        groups = [
+            ("labour_capable", "labour-capable households", "tab:orange", -0.18),
+            ("no_labour", "households without labour capacity", "tab:purple", 0.18),
+        ]
+        for population, label, colour, offset in groups:
+            rows = income_percentiles[income_percentiles["population"] == population]
+            if rows.empty:
+                continue
+            table = rows.pivot_table(index="year", columns="percentile", values="value")
+            stats = [
+                {
+                    "whislo": r[5],
+                    "q1": r[25],
+                    "med": r[50],
+                    "q3": r[75],
+                    "whishi": r[95],
+                    "fliers": [],
+                }
+                for _, r in table.iterrows()
+            ]
+            ax.bxp(
+                stats,
+                positions=table.index.to_numpy() + offset,
+                widths=0.3,
+                patch_artist=True,
+                showfliers=False,
+                manage_ticks=False,
+                boxprops={"facecolor": colour, "alpha": 0.55, "edgecolor": colour},
+                medianprops={"color": "black"},
+                whiskerprops={"color": colour},
+                capprops={"color": colour},
+            )
+            handles.append(Patch(facecolor=colour, alpha=0.55, label=f"{label} (5-25-50-75-95%)"))
+    else:
+        for column, label, style in (
+            ("mean_per_capita_income_poor", "mean, registered poor", "-"),
+            ("median_per_capita_income_poor", "median, registered poor", ":"),
+        ):
+            if column in annual:
+                (line,) = ax.plot(
+                    years,
+                    annual[column],
+                    linestyle=style,
+                    marker="o",
+                    color=MODEL_COLOUR,
+                    label=label,
+                )
+                handles.append(line)
+    (exit_line,) = ax.step(
+        np.r_[years[0] - 0.5, years + 0.5],
+        np.r_[annual["exit_income_line"].iloc[0], annual["exit_income_line"].to_numpy()],
+        where="pre",
+        color=TARGET_COLOUR,
+        linestyle="--",
+        label="exit line: 45% of provincial rural income (plan §I.3)",
+    )
+    handles.append(exit_line)
+    band = _shade_consolidation(ax, years)
+    if band is not None:
+        handles.append(band)
+    ax.set_xticks(years)
+    ax.set_xlabel("year (12 months to December)")
+    ax.set_ylabel("per-capita disposable income (yuan/person/year)")
+    ax.yaxis.set_major_formatter(_thousands)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
+    ax.set_title(
+        _title("How far is the registered poor's income from the exit line?", title), fontsize=11
+    )
     fig.tight_layout()
     return fig

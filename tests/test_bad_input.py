@@ -311,6 +311,22 @@ CASES: list[Case] = [
         ("optimize", "{baseline}", "--min-budget", "1.5"),
         ("argument --min-budget", "expected a probability in (0, 1], found 1.5"),
     ),
+    # results folders and observed data given to report and validate
+    Case(
+        "report_no_folder", ("report", "{tmp}/nothing"), ("{tmp}/nothing", "no such results folder")
+    ),
+    Case(
+        "report_not_results",
+        ("report", "{tmp}/docs"),
+        ("{tmp}/docs",),
+        files={"docs/a.txt": "not results\n"},
+    ),
+    Case(
+        "validate_no_folder",
+        ("validate", "{tmp}/nothing", "--observed", "{tmp}/obs.csv"),
+        ("{tmp}/nothing",),
+        files={"obs.csv": "year,metric,value\n2017,villages_exited,5\n"},
+    ),
     # --out
     Case(
         "out_is_a_file",

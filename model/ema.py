@@ -102,7 +102,7 @@ def as_ema_model(
                 f"and the 0/1 outcome {resolve_outcome(name, known)[0]!r} for a probability"
             )
     function = EMAFunction(
-        scenario=json.dumps(scenario.model_dump(mode="json"), sort_keys=True),
+        scenario=json.dumps(scenario.model_dump(mode="json")),
         population_scale=float(population_scale),
         seed=int(seed),
         integer=tuple(n for n, i in zip(problem.names, problem.integer, strict=True) if i),

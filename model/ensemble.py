@@ -393,7 +393,7 @@ def run_ensemble(
     if not 0 < population_scale <= 1:
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
     seeds = replicate_seeds(seed, replicates)
-    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    text = json.dumps(scenario.model_dump(mode="json"))
 
     def payload(r: int) -> dict[str, Any]:
         return {

@@ -81,18 +81,24 @@ class RunStore:
         self, folder: str | Path, job: Mapping[str, Any], resume: bool, done_table: str
     ) -> None:
         self.folder = Path(folder)
-        self.job = json.loads(json.dumps(job, sort_keys=True, default=str))
+        # Key order is kept and compared: the model depends on the order of some tables.
+        self.job_text = json.dumps(job, indent=2, default=str)
+        self.job = json.loads(self.job_text)
         self.done_table = done_table
         job_file = self.folder / "job.json"
         if resume and job_file.is_file():
-            earlier = json.loads(job_file.read_text())
-            if earlier != self.job:
+            earlier_text = job_file.read_text()
+            if earlier_text != self.job_text:
+                earlier = json.loads(earlier_text)
                 diff = sorted(
-                    k for k in set(earlier) | set(self.job) if earlier.get(k) != self.job.get(k)
+                    k
+                    for k in set(earlier) | set(self.job)
+                    if json.dumps(earlier.get(k)) != json.dumps(self.job.get(k))
                 )
                 raise JobMismatch(
-                    f"--resume: {self.folder} holds the runs of a different job ({', '.join(diff)} "
-                    "differ); use the same options as the interrupted run, or another --out"
+                    f"--resume: {self.folder} holds the runs of a different job (differing: "
+                    f"{', '.join(diff)}); use the same options as the interrupted run, or another "
+                    "--out"
                 )
         elif self.folder.exists():
             shutil.rmtree(self.folder)
@@ -100,7 +106,7 @@ class RunStore:
         for stale in self.folder.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         if not job_file.is_file():
-            _atomic_write_text(job_file, json.dumps(self.job, indent=2, sort_keys=True))
+            _atomic_write_text(job_file, self.job_text)
 
     def _parts(self) -> list[Path]:
         return sorted(p for p in self.folder.glob("part-*") if p.is_dir())
@@ -364,9 +370,9 @@ class Executor:
             from distributed import wait
 
             try:
-                return set(
-                    wait(futures, timeout=self.flush_seconds, return_when="FIRST_COMPLETED").done
-                )
+                with self._client.as_current():
+                    ready = wait(futures, timeout=self.flush_seconds, return_when="FIRST_COMPLETED")
+                return set(ready.done)
             except TimeoutError:
                 return set()
         from concurrent.futures import FIRST_COMPLETED, wait

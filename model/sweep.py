@@ -284,11 +284,7 @@ def available_outcomes(scenario: Any, population_scale: float = 0.02) -> list[st
         scenario: A validated scenario.
         population_scale: Scale of the pilot run (outcome names do not depend on it).
     """
-    return list(
-        _outcome_names(
-            json.dumps(scenario.model_dump(mode="json"), sort_keys=True), population_scale
-        )
-    )
+    return list(_outcome_names(json.dumps(scenario.model_dump(mode="json")), population_scale))
 
 
 @functools.lru_cache(maxsize=8)
@@ -572,7 +568,7 @@ def run_sweep(
     for name in outcomes:
         resolve_outcome(name, known)
     evaluator = ModelEvaluator(
-        scenario=json.dumps(scenario.model_dump(mode="json"), sort_keys=True),
+        scenario=json.dumps(scenario.model_dump(mode="json")),
         population_scale=float(population_scale),
         seed=int(seed),
         integer=tuple(n for n, i in zip(problem.names, problem.integer, strict=True) if i),

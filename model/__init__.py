@@ -27,6 +27,12 @@ _EXPORTS = {
     "RunResult": "model.outputs",
     "read_results": "model.outputs",
     "build_population": "model.population",
+    "run_ensemble": "model.ensemble",
+    "EnsembleResult": "model.ensemble",
+    "read_ensemble": "model.ensemble",
+    "compare_scenarios": "model.compare",
+    "run_sweep": "model.sweep",
+    "SweepResult": "model.sweep",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -263,13 +264,11 @@ def sensitivity_bars(sensitivity: pd.DataFrame, top: int = 15) -> Figure:
     sobol = "ST" in sensitivity.columns
     outcomes = list(dict.fromkeys(sensitivity["outcome"]))
     n_rows = max((min(top, int((sensitivity["outcome"] == o).sum())) for o in outcomes), default=1)
+    n_panels = max(len(outcomes), 1)
     fig, axes = plt.subplots(
-        1,
-        max(len(outcomes), 1),
-        figsize=(6.5 * max(len(outcomes), 1), 1.2 + 0.32 * n_rows),
-        squeeze=False,
+        n_panels, 1, figsize=(8.5, n_panels * (1.4 + 0.34 * n_rows)), squeeze=False
     )
-    for ax, outcome in zip(axes[0], outcomes, strict=False):
+    for ax, outcome in zip(axes[:, 0], outcomes, strict=False):
         t = sensitivity[sensitivity["outcome"] == outcome]
         key = "ST" if sobol else "mu_star"
         t = t.assign(_rank=t[key].fillna(-1.0)).sort_values("_rank", ascending=False).head(top)
@@ -315,6 +314,17 @@ def sensitivity_bars(sensitivity: pd.DataFrame, top: int = 15) -> Figure:
             ax.set_xlabel(f"Morris elementary effects ({outcome} units)")
         ax.set_yticks(y)
         ax.set_yticklabels(t["parameter"], fontsize=8)
+        if not (np.abs(t[key].to_numpy(dtype=float)) > 0).any():
+            ax.text(
+                0.5,
+                0.5,
+                "the outcome does not vary over the sample",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="0.3",
+            )
         ax.axvline(0, color="black", lw=0.6)
         ax.grid(axis="x", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")

@@ -121,3 +121,9 @@ def test_sobol_samples_error_from_the_shell(tmp_path):
         "found 100"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_execution_options_need_replicates_for_run(tmp_path, capsys):
+    assert main(["run", str(BASELINE), "--workers", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "--workers: expected --replicates N" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

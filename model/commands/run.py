@@ -52,10 +52,11 @@ def default_out(scenario_name: str, seed: int) -> Path:
 
 def main(args: argparse.Namespace) -> int:
     """Run once, write the results folder, print the targets table (or run an ensemble)."""
-    if args.replicates is not None:
-        from model.commands import run_ensemble
+    from model.commands import run_ensemble
 
+    if args.replicates is not None:
         return run_ensemble.main(args)
+    run_ensemble.refuse_ensemble_options(args)
     from model.scenario import load_scenario
     from model.simulation import PovertyModel
 

@@ -17,6 +17,23 @@ from model.commands.execution_options import (
 )
 
 
+def refuse_ensemble_options(args: argparse.Namespace) -> None:
+    """``--workers``, ``--scheduler`` and ``--resume`` only make sense with ``--replicates``."""
+    given = [
+        name
+        for name, value in (
+            ("--workers", args.workers),
+            ("--scheduler", args.scheduler),
+            ("--resume", args.resume or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise BadInput(
+            f"{', '.join(given)}: expected --replicates N with it (a single run uses one process)"
+        )
+
+
 def default_out(scenario_name: str, seed: int, replicates: int) -> Path:
     """``results/<scenario>/<timestamp>-seed<N>-x<R>``."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -30,6 +30,12 @@ _EXPORTS = {
     "open_results": "model.results_folder",
     "write_report": "model.report",
     "compare_with_observed": "model.validation",
+    "run_ensemble": "model.ensemble",
+    "EnsembleResult": "model.ensemble",
+    "read_ensemble": "model.ensemble",
+    "compare_scenarios": "model.compare",
+    "run_sweep": "model.sweep",
+    "SweepResult": "model.sweep",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -20,7 +20,16 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 #: Sub-command modules under :mod:`model.commands`, in the order ``--help`` lists them.
-COMMANDS = ("run", "check", "report", "validate", "budget", "optimize")
+COMMANDS = (
+    "run",
+    "check",
+    "compare",
+    "sweep",
+    "report",
+    "validate",
+    "budget",
+    "optimize",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

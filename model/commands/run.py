@@ -7,7 +7,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from model.commands.common import add_run_options, add_scenario_argument, format_table
+from model.commands.common import (
+    add_run_options,
+    add_scenario_argument,
+    format_table,
+    positive_int,
+)
+from model.commands.execution_options import add_execution_options
 
 SUMMARY_NAMES = {
     "target_cumulative_people": "target",
@@ -28,6 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_scenario_argument(p)
     add_run_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--replicates",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="run an ensemble of N replicates: probabilities of meeting each target",
+    )
+    add_execution_options(p, quiet=False)
 
 
 def default_out(scenario_name: str, seed: int) -> Path:
@@ -39,7 +53,12 @@ def default_out(scenario_name: str, seed: int) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run once, write the results folder, print the targets table."""
+    """Run once, write the results folder, print the targets table (or run an ensemble)."""
+    from model.commands import run_ensemble
+
+    if args.replicates is not None:
+        return run_ensemble.main(args)
+    run_ensemble.refuse_ensemble_options(args)
     from model.safety import output_lock
     from model.scenario import load_scenario
     from model.simulation import PovertyModel

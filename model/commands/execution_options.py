@@ -1,0 +1,80 @@
+"""Options of the commands that make many runs (``run --replicates``, ``compare``, ``sweep``).
+
+Also the message printed when such a command is interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model.commands.common import BadInput, positive_int
+
+
+def scheduler_address(text: str) -> str:
+    """``--scheduler``: a Dask scheduler address ``tcp://HOST:PORT``."""
+    from model.execution import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT, found {text!r}") from None
+
+
+def add_execution_options(p: argparse.ArgumentParser, quiet: bool = True) -> None:
+    """``--workers``, ``--scheduler``, ``--resume`` (and ``--quiet`` unless the parser has it)."""
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="W",
+        help="local worker processes (default: the number of cores; 1 runs in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler instead of local processes",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out DIR: finished runs are not run again",
+    )
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """A progress bar unless ``--quiet`` or stderr is not a terminal."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def check_resume(args: argparse.Namespace) -> None:
+    """``--resume`` needs the ``--out`` folder of the interrupted run."""
+    if args.resume and args.out is None:
+        raise BadInput("--resume: expected --out DIR, the folder of the interrupted run")
+
+
+def open_executor(args: argparse.Namespace):  # noqa: ANN201 - Executor, imported lazily
+    """The executor the options ask for, connected (a bad scheduler is bad input)."""
+    from model.execution import Executor
+
+    executor = Executor(workers=args.workers, scheduler=args.scheduler)
+    try:
+        executor.connect()
+    except OSError as err:
+        raise BadInput(str(err)) from None
+    return executor
+
+
+def interrupted(out: Path, command: str) -> int:
+    """Say where the finished runs are and how to resume; exit code 130."""
+    print(
+        f"interrupted: the runs that finished are saved in {out}/runs; to continue, run the same "
+        f"{command} command with --out {out} --resume",
+        file=sys.stderr,
+    )
+    return 130

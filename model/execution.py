@@ -1,0 +1,422 @@
+"""Run many independent model runs on a local process pool or a Dask cluster, streaming to disk.
+
+Ensembles and sweeps both reduce to *tasks*: a key (an integer, unique within the job) and a
+payload that a top-level function turns into result rows. :class:`Executor` runs the tasks
+
+- in this process when ``workers == 1`` (no pool to start);
+- on a local pool of ``workers`` spawned processes (the default: one per core);
+- on a Dask distributed cluster when given ``scheduler="tcp://HOST:PORT"`` (start it with
+  ``dask scheduler`` and ``dask worker tcp://HOST:PORT`` on each machine; both commands come with
+  the install).
+
+and :class:`RunStore` writes the rows of finished tasks to Parquet *parts* as they arrive, a few
+tasks at a time, so memory stays flat and an interrupted job (Ctrl-C, a killed process, a lost
+worker) can be resumed: tasks whose rows are on disk are never run again. A task's rows depend on
+its payload only, and tables are read back sorted by key, so results are identical whatever the
+number of workers or their order of completion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: What a task function returns: table name -> rows (one dict per row).
+TaskRows = dict[str, list[dict[str, Any]]]
+
+#: Name of the key column every stored table carries.
+KEY = "task"
+
+
+class JobMismatch(ValueError):
+    """``--resume`` pointed at a folder that holds the runs of a different job."""
+
+
+def default_workers() -> int:
+    """Number of local worker processes by default: the number of cores."""
+    return os.cpu_count() or 1
+
+
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler address ``tcp://HOST:PORT``, or raise ``ValueError`` saying why not."""
+    prefix = "tcp://"
+    host, _, port = address[len(prefix) :].rpartition(":")
+    if not address.startswith(prefix) or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--scheduler: expected tcp://HOST:PORT, found {address!r}")
+    return address
+
+
+# ---------------------------------------------------------------------------------------------
+# the store
+
+
+class RunStore:
+    """Finished tasks as Parquet parts in ``folder``: the checkpoint that resuming reads.
+
+    ``folder/job.json`` describes the job (scenario, seed, sizes...). Each batch of finished tasks
+    is one folder ``part-NNNNNN/`` holding one Parquet file per table, written under a temporary
+    name and renamed when complete, so a killed process leaves only whole parts.
+
+    Args:
+        folder: Where the parts live (created if needed).
+        job: JSON-serialisable description of the job; resuming requires the same description.
+        resume: Keep the parts of an earlier, interrupted run of the same job. Otherwise any
+            earlier parts are removed.
+        done_table: The table every task writes at least one row to; its keys are the
+            finished tasks.
+
+    Raises:
+        JobMismatch: ``resume`` and the folder holds a different job.
+    """
+
+    def __init__(
+        self, folder: str | Path, job: Mapping[str, Any], resume: bool, done_table: str
+    ) -> None:
+        self.folder = Path(folder)
+        # Key order is kept and compared: the model depends on the order of some tables.
+        self.job_text = json.dumps(job, indent=2, default=str)
+        self.job = json.loads(self.job_text)
+        self.done_table = done_table
+        job_file = self.folder / "job.json"
+        if resume and job_file.is_file():
+            earlier_text = job_file.read_text()
+            if earlier_text != self.job_text:
+                earlier = json.loads(earlier_text)
+                diff = sorted(
+                    k
+                    for k in set(earlier) | set(self.job)
+                    if json.dumps(earlier.get(k)) != json.dumps(self.job.get(k))
+                )
+                raise JobMismatch(
+                    f"--resume: {self.folder} holds the runs of a different job (differing: "
+                    f"{', '.join(diff)}); use the same options as the interrupted run, or another "
+                    "--out"
+                )
+        elif self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        if not job_file.is_file():
+            _atomic_write_text(job_file, self.job_text)
+
+    def _parts(self) -> list[Path]:
+        return sorted(p for p in self.folder.glob("part-*") if p.is_dir())
+
+    def done_keys(self) -> set[int]:
+        """Keys of the tasks whose rows are on disk."""
+        keys: set[int] = set()
+        for part in self._parts():
+            table = pd.read_parquet(part / f"{self.done_table}.parquet", columns=[KEY])
+            keys.update(int(k) for k in table[KEY])
+        return keys
+
+    def save(self, finished: list[tuple[int, TaskRows]]) -> None:
+        """Write a batch of finished tasks as one new part."""
+        if not finished:
+            return
+        parts = self._parts()
+        number = int(parts[-1].name.split("-")[1]) + 1 if parts else 0
+        tmp = self.folder / f".tmp-part-{number:06d}-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            names = sorted({name for _, rows in finished for name in rows})
+            for name in names:
+                records = [
+                    {KEY: key, **row} for key, rows in finished for row in rows.get(name, [])
+                ]
+                pd.DataFrame.from_records(records).to_parquet(tmp / f"{name}.parquet", index=False)
+            tmp.rename(self.folder / f"part-{number:06d}")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Every stored row of table ``name``, sorted by task key (stable)."""
+        frames = [
+            pd.read_parquet(part / f"{name}.parquet")
+            for part in self._parts()
+            if (part / f"{name}.parquet").is_file()
+        ]
+        if not frames:
+            return pd.DataFrame(columns=[KEY])
+        table = pd.concat(frames, ignore_index=True)
+        return table.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def atomic_to_parquet(table: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as Parquet under a temporary name, then rename it into place."""
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def atomic_to_csv(table: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as CSV under a temporary name, then rename it into place."""
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(data: Any, path: Path) -> None:
+    """Write JSON under a temporary name, then rename it into place."""
+    _atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def atomic_savefig(fig: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG under a temporary name, rename it, close the figure."""
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# the executor
+
+
+@dataclass
+class RunStats:
+    """What one :meth:`Executor.run` did: tasks computed now and tasks found already on disk."""
+
+    computed: int
+    skipped: int
+    seconds: float
+
+
+class Executor:
+    """Where tasks run: in this process, on a local process pool, or on a Dask cluster.
+
+    Use as a context manager so that the pool or the cluster connection is closed::
+
+        with Executor(workers=2) as ex:
+            ex.run(run_replicate, tasks, store)
+
+    Args:
+        workers: Local worker processes (default: the number of cores); 1 runs in this process.
+            Ignored when ``scheduler`` is given (the cluster's workers do the work).
+        scheduler: Address ``tcp://HOST:PORT`` of a running Dask scheduler.
+        flush_seconds: Write finished tasks to disk at least this often (a killed process
+            loses at most this much work).
+        max_buffer: Also write as soon as this many finished tasks wait (memory stays flat).
+
+    Raises:
+        ValueError: A bad ``workers`` or ``scheduler``.
+        OSError: The scheduler cannot be reached.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        flush_seconds: float = 10.0,
+        max_buffer: int = 1000,
+    ) -> None:
+        self.workers = default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ValueError(f"workers: expected a positive integer, found {workers}")
+        self.scheduler = None if scheduler is None else check_scheduler_address(scheduler)
+        self.flush_seconds = flush_seconds
+        self.max_buffer = max_buffer
+        self._pool: Any = None
+        self._client: Any = None
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the pool down (cancelling queued work) or disconnect from the cluster."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def connect(self) -> None:
+        """Start the local pool or connect to the scheduler now (otherwise on first use).
+
+        Raises:
+            OSError: The scheduler cannot be reached within 10 seconds.
+        """
+        if self.scheduler is not None and self._client is None:
+            from distributed import Client
+
+            try:
+                self._client = Client(self.scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError) as err:
+                raise OSError(
+                    f"--scheduler: could not connect to a Dask scheduler at {self.scheduler} "
+                    f"({err})"
+                ) from None
+        elif self.scheduler is None and self.workers > 1 and self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    @property
+    def description(self) -> str:
+        """Where the work runs, for manifests and messages."""
+        if self.scheduler is not None:
+            return f"dask cluster at {self.scheduler}"
+        if self.workers == 1:
+            return "1 process"
+        return f"local pool of {self.workers} processes"
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run(
+        self,
+        func: Callable[[Any], TaskRows],
+        keys: range,
+        payload: Callable[[int], Any],
+        store: RunStore,
+        progress: bool = False,
+        desc: str = "runs",
+    ) -> RunStats:
+        """Run every task whose rows are not yet in ``store``; write rows as tasks finish.
+
+        Args:
+            func: Importable top-level function ``payload -> {table: [row, ...]}``.
+            keys: The tasks' keys. Payloads are built lazily, in key order, so a job of
+                millions of tasks needs no list of them.
+            payload: ``key -> payload`` given to ``func``.
+            store: Where finished rows go (and which tasks are already done).
+            progress: Show a progress bar with ETA on stderr.
+            desc: Label of the progress bar.
+
+        Returns:
+            How many tasks ran now and how many were already done.
+
+        Raises:
+            Exception: The first exception a task raised (finished tasks are saved first).
+        """
+        from tqdm import tqdm
+
+        t0 = time.perf_counter()
+        done = {k for k in store.done_keys() if k in keys}
+        todo = ((k, payload(k)) for k in keys if k not in done)
+        bar = tqdm(
+            total=len(keys),
+            initial=len(done),
+            desc=desc,
+            unit="run",
+            disable=not progress,
+            dynamic_ncols=True,
+            smoothing=0.05,
+        )
+        buffer: list[tuple[int, TaskRows]] = []
+        computed = 0
+        last_flush = time.monotonic()
+
+        def finish(key: int | None, rows: TaskRows | None) -> None:
+            # key None: nothing finished, but the buffer may be due for writing
+            nonlocal computed, last_flush
+            if key is not None and rows is not None:
+                buffer.append((key, rows))
+                computed += 1
+                bar.update(1)
+            if len(buffer) >= self.max_buffer or time.monotonic() - last_flush > self.flush_seconds:
+                store.save(buffer)
+                buffer.clear()
+                last_flush = time.monotonic()
+
+        try:
+            if self.scheduler is None and self.workers == 1:
+                for key, item in todo:
+                    finish(key, func(item))
+            else:
+                self.connect()
+                self._run_futures(func, todo, finish)
+        finally:
+            store.save(buffer)
+            bar.close()
+        return RunStats(computed, len(done), time.perf_counter() - t0)
+
+    def _submit(self, func: Callable[[Any], TaskRows], payload: Any) -> Any:
+        if self._client is not None:
+            return self._client.submit(func, payload, pure=False)
+        return self._pool.submit(func, payload)
+
+    def _wait(self, futures: set[Any]) -> set[Any]:
+        """Futures that finished within ``flush_seconds`` (possibly none)."""
+        if self._client is not None:
+            from distributed import wait
+
+            try:
+                with self._client.as_current():
+                    ready = wait(futures, timeout=self.flush_seconds, return_when="FIRST_COMPLETED")
+                return set(ready.done)
+            except TimeoutError:
+                return set()
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return set(wait(futures, timeout=self.flush_seconds, return_when=FIRST_COMPLETED).done)
+
+    def _slots(self) -> int:
+        if self._client is not None:
+            threads = sum(self._client.nthreads().values())
+            return 2 * max(threads, 1)
+        return 2 * self.workers
+
+    def _run_futures(
+        self,
+        func: Callable[[Any], TaskRows],
+        todo: Iterable[tuple[int, Any]],
+        finish: Callable[[int | None, TaskRows | None], None],
+    ) -> None:
+        # A bounded number of tasks in flight: memory stays flat however many tasks there are.
+        in_flight: dict[Any, int] = {}
+        todo = iter(todo)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(in_flight) < self._slots():
+                    item = next(todo, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    in_flight[self._submit(func, item[1])] = item[0]
+                if not in_flight:
+                    return
+                error: BaseException | None = None
+                for future in self._wait(set(in_flight)):
+                    key = in_flight.pop(future)
+                    try:
+                        rows = future.result()
+                    except BaseException as err:  # noqa: BLE001 - re-raised below
+                        error = error or err
+                        continue
+                    finish(key, rows)
+                finish(None, None)
+                if error is not None:
+                    raise error
+        finally:
+            for future in in_flight:
+                future.cancel()

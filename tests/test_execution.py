@@ -1,0 +1,62 @@
+import pytest
+
+from model.execution import Executor, JobMismatch, RunStore, check_scheduler_address
+
+
+def square(payload):
+    return {"outcomes": [{"x": payload, "y": payload * payload}]}
+
+
+def rows(key):
+    return {"outcomes": [{"v": float(key)}], "annual": [{"v": 1.0}, {"v": 2.0}]}
+
+
+def test_store_keeps_whole_parts_and_sorts_by_key(tmp_path):
+    store = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=False, done_table="outcomes"
+    )
+    store.save([(3, rows(3)), (1, rows(1))])
+    store.save([(0, rows(0))])
+    # a half-written part left by a killed process is ignored and removed on the next open
+    stale = tmp_path / "runs" / ".tmp-part-000002-999"
+    stale.mkdir()
+    (stale / "outcomes.parquet").write_bytes(b"not parquet")
+    assert store.done_keys() == {0, 1, 3}
+    again = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=True, done_table="outcomes"
+    )
+    assert not stale.exists()
+    assert again.done_keys() == {0, 1, 3}
+    table = again.table("outcomes")
+    assert table["task"].to_list() == [0, 1, 3]
+    assert table["v"].to_list() == [0.0, 1.0, 3.0]
+    assert again.table("annual")["task"].to_list() == [0, 0, 1, 1, 3, 3]
+
+
+def test_store_refuses_to_resume_another_job_and_starts_afresh_without_resume(tmp_path):
+    store = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=False, done_table="outcomes"
+    )
+    store.save([(0, rows(0))])
+    with pytest.raises(JobMismatch, match="seed"):
+        RunStore(tmp_path / "runs", {"kind": "t", "seed": 2}, resume=True, done_table="outcomes")
+    fresh = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 2}, resume=False, done_table="outcomes"
+    )
+    assert fresh.done_keys() == set()
+
+
+def test_executor_skips_finished_tasks(tmp_path):
+    store = RunStore(tmp_path / "runs", {"kind": "sq"}, resume=False, done_table="outcomes")
+    store.save([(k, square(k)) for k in (0, 2)])
+    with Executor(workers=1) as ex:
+        stats = ex.run(square, range(5), lambda k: k, store)
+    assert (stats.computed, stats.skipped) == (3, 2)
+    assert store.table("outcomes")["y"].to_list() == [0, 1, 4, 9, 16]
+
+
+def test_scheduler_address_is_checked():
+    assert check_scheduler_address("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
+    for bad in ("127.0.0.1:8786", "tcp://host", "tcp://:8786", "http://h:1", "tcp://h:99999"):
+        with pytest.raises(ValueError, match="tcp://HOST:PORT"):
+            check_scheduler_address(bad)

@@ -11,7 +11,7 @@ from model.commands.common import BadInput
 EXIT_BAD_INPUT = 2
 
 #: Sub-command modules under :mod:`model.commands`, in the order ``--help`` lists them.
-COMMANDS = ("run", "check")
+COMMANDS = ("run", "check", "params")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SCENARIO ?= scenarios/baseline.toml
 SEED   ?= 1
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test lint
 	$(PY) -m pytest -q
+
+# docs/parameters.md and the parameter tables of docs/ODD.md are generated from the schema.
+docs: $(VENV)/.installed
+	$(VENV)/bin/shaoguan-abm params --markdown > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
+	mv docs/parameters.md.tmp docs/parameters.md
+	$(VENV)/bin/shaoguan-abm params --fill docs/ODD.md
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_benchmarks.py

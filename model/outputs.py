@@ -289,6 +289,13 @@ class RunResult:
             amount`` (yuan; kind = received, spent, leaked or unspent).
         funding: One row per (fund, source): ``received, spent, leaked, unspent`` (yuan).
         manifest: Resolved scenario, seed, versions and timings.
+
+    Example:
+        >>> result = model.run("scenarios/baseline.toml", seed=1, population_scale=0.1)
+        >>> result.summary()                    # targets against outcomes, by year
+        >>> result.spend_by("source")           # yuan spent per year by fund and source
+        >>> result.outcomes()["all_targets_met"]
+        >>> result.write("results/my_run")      # Parquet, CSV, manifest.json, figure
     """
 
     annual: pd.DataFrame
@@ -398,7 +405,22 @@ class RunResult:
 
 
 def read_results(folder: str | Path) -> RunResult:
-    """Read a results folder written by :meth:`RunResult.write`."""
+    """Read a results folder written by :meth:`RunResult.write` (or ``shaoguan-abm run``).
+
+    Args:
+        folder: The folder holding ``manifest.json`` and the Parquet tables.
+
+    Returns:
+        The :class:`RunResult`, with the manifest (resolved scenario, seed, version, commit).
+
+    Raises:
+        FileNotFoundError: If ``folder`` has no ``manifest.json``.
+        ValueError: If the folder was written with another results layout version.
+
+    Example:
+        >>> result = read_results("results/baseline/20161231-120000-seed1")
+        >>> result.summary()                    # the table ``shaoguan-abm run`` printed
+    """
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():

@@ -214,7 +214,7 @@ def run(
             scenario file.
         seed: Non-negative integer seed; the same seed gives identical results bit for bit.
         population_scale: Share of every count to simulate, in (0, 1]. Households, villages,
-            programme capacities and targets are all scaled, so ``0.1`` runs about ten times
+            programme capacities and targets are all scaled, so ``0.1`` runs several times
             faster and reports a tenth of the people.
         progress: Show a progress bar on the terminal.
 

@@ -150,3 +150,19 @@ def test_docstring_examples_with_output_hold(target):
     for test in tests:
         runner.run(test)
     assert runner.failures == 0
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("name", ["ODD.md", "limitations.md"])
+def test_internal_links_resolve(name):
+    text = (DOCS / name).read_text(encoding="utf-8")
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert not links - anchors
+    for target in re.findall(r"\]\(([\w.]+\.(?:md|csv))\)", text):
+        assert (DOCS / target).is_file(), target

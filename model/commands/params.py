@@ -310,8 +310,8 @@ def markdown_reference(
         "change it in its `[ranges]` table.",
         "- **kind**: `uncertainty` (no one controls it), `lever` (the government chooses it) or "
         "`fixed` (a definition, a count from the plan, or a value not varied by sweeps).",
-        '- **source**: "Shaoguan plan 2016, §..." (see `plan/FACTS.md`), a pre-2016 statistic '
-        'with its citation, or "assumption".',
+        '- **source**: "Shaoguan plan 2016, §..." (a section of the city\'s 2016 plan), a '
+        'pre-2016 statistic with its citation, or "assumption".',
         "",
         f"{len(rows)} parameters; {len(ranged)} with a sweep range ({n_unc} uncertainties, "
         f"{n_lev} levers); {n_plan} cite the plan, {n_assumed} are assumptions.",

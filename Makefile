@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SCENARIO ?= scenarios/baseline.toml
 SEED   ?= 1
 
-.PHONY: run test bench lint clean strip-notebooks
+.PHONY: run test bench lint docs clean strip-notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: $(VENV)/.installed-test lint
 
 strip-notebooks: $(VENV)/.installed-test
 	$(PY) scripts/strip_notebooks.py
+
+# docs/parameters.md and the parameter tables of docs/ODD.md are generated from the schema.
+docs: $(VENV)/.installed
+	$(VENV)/bin/shaoguan-abm params --markdown > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
+	mv docs/parameters.md.tmp docs/parameters.md
+	$(VENV)/bin/shaoguan-abm params --fill docs/ODD.md
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_benchmarks.py

@@ -7,7 +7,20 @@ The public API::
     result = model.run(scenario, seed=1, population_scale=0.1)
     result.annual            # exits against targets, one row per year
 
-Heavy modules (Mesa, pandas) are imported on first use, so ``import model`` stays fast.
+The main entry points (``model.__all__`` lists every export):
+
+- ``load_scenario(path, overrides)``: read, merge (``extends``) and validate a scenario file.
+- ``validate_scenario(data)``: validate a scenario given as a dict.
+- ``Scenario``: the scenario schema (pydantic); ``ScenarioError``: bad scenario input.
+- ``run(scenario, seed, population_scale)``: one run, returning a ``RunResult``.
+- ``PovertyModel``: the Mesa model itself, to step month by month.
+- ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
+- ``build_population(scenario, scale, rng)``: the synthetic population alone.
+
+``help(model.run)`` and the others document each. The model is described in ``docs/ODD.md``,
+its parameters in ``docs/parameters.md`` (or ``shaoguan-abm params``) and its limitations in
+``docs/limitations.md``. Heavy modules (Mesa, pandas) are imported on first use, so
+``import model`` stays fast.
 """
 
 from __future__ import annotations

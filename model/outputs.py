@@ -333,6 +333,13 @@ class RunResult:
         manifest: Resolved scenario, seed, versions and timings.
         income_percentiles: One row per year, population (``registered``, ``labour_capable``,
             ``no_labour``) and percentile: people-weighted per-capita income (yuan/person/year).
+
+    Example:
+        >>> result = model.run("scenarios/baseline.toml", seed=1, population_scale=0.1)
+        >>> result.summary()                    # targets against outcomes, by year
+        >>> result.spend_by("source")           # yuan spent per year by fund and source
+        >>> result.outcomes()["all_targets_met"]
+        >>> result.write("results/my_run")      # Parquet, CSV, manifest.json, figure
     """
 
     annual: pd.DataFrame
@@ -468,14 +475,24 @@ class ResultsError(ValueError):
 
 
 def read_results(folder: str | Path) -> RunResult:
-    """Read a results folder written by :meth:`RunResult.write`.
+    """Read a results folder written by :meth:`RunResult.write` (or ``shaoguan-abm run``).
 
-    Only JSON and Parquet are read; nothing in a results folder is executed.
+    Only JSON, CSV and Parquet are read; nothing in a results folder is executed.
+
+    Args:
+        folder: The folder holding ``manifest.json`` and the tables.
+
+    Returns:
+        The :class:`RunResult`, with the manifest (resolved scenario, seed, version, commit).
 
     Raises:
         ResultsError: If the folder is missing, is not a results folder, was written with
             another ``schema_version``, or misses or holds an unreadable table. The message
             names the folder, the file, what was expected and what was found.
+
+    Example:
+        >>> result = read_results("results/baseline/20161231-120000-seed1")
+        >>> result.summary()                    # the table ``shaoguan-abm run`` printed
     """
     folder = Path(folder)
     if not folder.is_dir():

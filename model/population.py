@@ -353,6 +353,17 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     Returns:
         The households (registered poor plus the other households of the poor villages) and
         the poor villages, at the end of 2015.
+
+    Raises:
+        ValueError: If ``scale`` is outside (0, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> from model.scenario import Scenario
+        >>> pop = build_population(Scenario(), 1.0, np.random.default_rng(1))
+        >>> int(pop.households.registered.sum()), int(pop.households.size[
+        ...     pop.households.registered].sum()), pop.villages.n
+        (38500, 95500, 278)
     """
     if not 0 < scale <= 1:
         raise ValueError(f"population scale must be in (0, 1], found {scale}")

@@ -132,7 +132,23 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     "Scenario",
     __base__=_ScenarioBase,
     __module__=__name__,
-    __doc__="A complete, validated scenario: levers, uncertainties and their ranges.",
+    __doc__="""A complete, validated scenario: levers, uncertainties and their ranges.
+
+    A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
+    ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
+    :data:`model.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
+    ``employment``, ``finance``, ``education``, ``health``, ``housing``,
+    ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
+    it, a range (``docs/parameters.md``). Unknown keys, NaN and infinity are refused.
+
+    Build one with :func:`load_scenario` (a TOML file), :func:`validate_scenario` (a dict)
+    or ``Scenario()`` (every default); change one with :func:`apply_overrides`.
+
+    Example:
+        >>> s = Scenario()
+        >>> s.assessment.exit_line(2018)        # 45% of provincial rural income, yuan
+        7364.9...
+    """,
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
 )
 
@@ -438,7 +454,28 @@ def load_scenario(
 def validate_scenario(
     data: Mapping[str, Any], origin: dict[str, str] | None = None, label: str = "<scenario>"
 ) -> _ScenarioBase:
-    """Validate a scenario given as a mapping (e.g. built in a notebook)."""
+    """Validate a scenario given as a mapping (e.g. built in a notebook).
+
+    Missing tables and keys take the schema's defaults (``shaoguan-abm params`` lists them).
+
+    Args:
+        data: The scenario as nested dicts, the shape of a parsed TOML file.
+        origin: Optional map from dotted key to where it came from (file or ``--set``), used
+            to name the origin in error messages.
+        label: Name used in error messages for keys without a recorded origin.
+
+    Returns:
+        The validated :data:`Scenario`.
+
+    Raises:
+        ScenarioError: On unknown keys, wrong types, out-of-range values, shares that do not
+            sum to 1, years outside the horizon...; one line per problem, naming the key.
+
+    Example:
+        >>> s = validate_scenario({"name": "fast", "social_security": {"enrolment_rate": 0.5}})
+        >>> s.social_security.enrolment_rate, s.funding.special_fund_per_person
+        (0.5, 20000.0)
+    """
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as err:

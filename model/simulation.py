@@ -26,10 +26,23 @@ from model.villages import Village
 class PovertyModel(mesa.Model):
     """Households (numpy arrays) and poor villages (Mesa agents) under one scenario.
 
+    One :meth:`step` is one month: calendar, money arrives, villages act, programmes enrol,
+    incomes flow, shocks, December assessment, record (see ``docs/ODD.md``). Use
+    :func:`model.run` for a whole run; use the model directly to step through months or to
+    inspect state (``households``, ``villages``, ``ledger``, ``measures``) as it evolves.
+
     Args:
         scenario: A validated scenario (see :func:`model.load_scenario`).
         seed: Non-negative integer; one seed determines the run bit for bit.
         population_scale: Share of every count to simulate, in (0, 1].
+
+    Attributes:
+        households: The household arrays (:class:`model.households.Households`).
+        villages: The poor villages (:class:`model.villages.Village` agents).
+        measures: The enabled measures, in their monthly order.
+        ledger: Every movement of money (:class:`model.funding.Ledger`).
+        year: Calendar year of the current (last run) month.
+        month: Month of the year, 1-12.
 
     Example:
         >>> m = PovertyModel(load_scenario("scenarios/baseline.toml"), seed=1,
@@ -193,23 +206,38 @@ class PovertyModel(mesa.Model):
 def run(
     scenario: Any, seed: int = 0, population_scale: float = 1.0, progress: bool = False
 ) -> RunResult:
-    """Run one scenario once and return its results.
+    """Run one scenario once, month by month from January 2016, and return its results.
+
+    Builds the synthetic population, runs every month of the scenario's horizon (the plan's
+    2016-2018 and, by default, consolidation to 2020) and collects the tidy tables. Nothing is
+    written to disk; call :meth:`RunResult.write` for a results folder.
 
     Args:
-        scenario: A validated scenario, or a path to a scenario file.
-        seed: Non-negative integer seed; the same seed gives identical results.
-        population_scale: Share of every count to simulate, in (0, 1].
+        scenario: A validated scenario (see :func:`model.load_scenario`), or a path to a
+            scenario file.
+        seed: Non-negative integer seed; the same seed gives identical results bit for bit.
+        population_scale: Share of every count to simulate, in (0, 1]. Households, villages,
+            programme capacities and targets are all scaled, so ``0.1`` runs several times
+            faster and reports a tenth of the people.
         progress: Show a progress bar on the terminal.
 
     Returns:
-        A :class:`~model.outputs.RunResult` with ``annual``, ``monthly``, ``by_county`` and
-        ``by_group`` DataFrames.
+        A :class:`~model.outputs.RunResult`: ``annual`` (one row per year: exits against the
+        cumulative target, ``target_met``, villages exited, incomes, poverty gap, spend),
+        ``monthly``, ``by_county``, ``by_group``, ``by_measure``, the money ``ledger`` and its
+        ``funding`` totals; ``outcomes()`` gives the run's scalar outcomes.
+
+    Raises:
+        ValueError: If ``seed`` is negative or ``population_scale`` outside (0, 1].
+        ScenarioError: If ``scenario`` is a path to an invalid scenario file.
 
     Example:
         >>> import model
-        >>> result = model.run(model.load_scenario("scenarios/baseline.toml"), seed=1,
-        ...                    population_scale=0.1)
-        >>> result.annual[["year", "cumulative_exited_people", "target_met"]]
+        >>> scenario = model.load_scenario("scenarios/baseline.toml")
+        >>> result = model.run(scenario, seed=1, population_scale=0.1)
+        >>> result.annual[["year", "target_cumulative_people", "cumulative_exited_people",
+        ...                "target_met"]]
+        >>> result.outcomes()["cost_per_exit"]        # yuan spent per person out by 2018
     """
     from model.scenario import load_scenario
 

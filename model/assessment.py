@@ -98,8 +98,8 @@ class AssessmentParams(Section):
         0.02,
         unit="share per year",
         source="assumption (Guangdong CPI 2011-2015 averaged about 2.5%)",
-        doc="Annual price growth after 2015, for the 2014-price lines.",
-        range=(0.01, 0.03),
+        doc="Annual price growth after 2015, for the 2014-price lines (reported, not used by "
+        "the exit rules, which follow provincial income).",
         ge=-0.1,
         le=0.5,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from model.assessment import (
     CHECKLIST_ITEMS,
@@ -238,6 +238,12 @@ class PopulationParams(Section):
         unit="table of county-level units",
         source=COUNTY_SOURCE,
     )
+
+    @field_validator("baseline_services")
+    @classmethod
+    def _all_services(cls, shares: dict[str, float]) -> dict[str, float]:
+        # a table that names some items keeps the defaults of the others
+        return {**cls.model_fields["baseline_services"].default_factory(), **shares}
 
     @model_validator(mode="after")
     def _consistent(self) -> PopulationParams:

@@ -444,11 +444,19 @@ def load_scenario(
     origin: dict[str, str] = {}
     data = _resolve(path, [], origin)
     data.setdefault("name", default_name(path))
-    for key, value in _overrides(overrides):
+    parsed = _overrides(overrides)
+    for key, _ in parsed:
         _check_override_path(key)
-        _set_path(data, key, value)
+    scenario = validate_scenario(data, origin=origin, label=str(path))
+    if not parsed:
+        return scenario
+    # overrides apply to the complete scenario, so a key inside a table the files do not
+    # write changes that key only, not the whole table
+    full = scenario.model_dump(mode="python")
+    for key, value in parsed:
+        _set_path(full, key, value)
         origin[key] = f"--set {key}"
-    return validate_scenario(data, origin=origin, label=str(path))
+    return validate_scenario(full, origin=origin, label=str(path))
 
 
 def validate_scenario(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import field_validator
 
 from model.interventions.base import Measure, MeasureParams
 from model.params import param
@@ -42,6 +43,19 @@ class AssistanceParams(MeasureParams):
     collective_lag_months: int = param(
         12, unit="months", source="assumption", range=(6, 24), ge=0, le=60
     )
+
+    @field_validator("capacity")
+    @classmethod
+    def _all_parties(cls, capacity: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(capacity) - {"province", "dongguan", "shaoguan"})
+        if unknown:
+            raise ValueError(
+                f"expected parties among province, dongguan, shaoguan, found {unknown}"
+            )
+        bad = {k: v for k, v in capacity.items() if not 0 < v <= 2}
+        if bad:
+            raise ValueError(f"expected multipliers in (0, 2], found {bad}")
+        return {**cls.model_fields["capacity"].default_factory(), **capacity}
 
 
 class Assistance(Measure):

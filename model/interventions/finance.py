@@ -122,7 +122,8 @@ class Finance(Measure):
             )
             self.loan_start[taken] = model.month_index
             self.enrolled_this_year += taken.size
-        active = np.flatnonzero(self._active(model) & (self.loan_start < model.month_index))
+        # the first year's interest was paid with the loan; months 13 to 36 are paid monthly
+        active = np.flatnonzero(self._active(model) & (model.month_index - self.loan_start >= 12))
         if active.size:
             self.charge(
                 model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)

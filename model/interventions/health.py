@@ -7,8 +7,8 @@
   Out-of-pocket cost is consumption; whether it is deducted from assessed income is the
   ``assessment.deduct_medical_oop`` switch.
 - Standard clinics are built in the poor villages that lack one (all by 2018 in the plan).
-Money: premiums from the special fund's ``health`` earmark; assistance and clinics from the
-``medical`` sector budget.
+Money: premiums from the special fund's ``health`` earmark (the ``medical`` sector budget pays
+what the earmark lacks); assistance and clinics from the ``medical`` sector budget.
 """
 
 from __future__ import annotations
@@ -100,8 +100,14 @@ class Health(Measure):
         if model.month == 1:
             self.assisted_this_year[:] = 0.0
             poor = np.flatnonzero(hh.registered)
+            # the special fund's health earmark first; the medical budget pays what it lacks
+            # (the first tranche of 2016 arrives after January)
             share = self.charge(
-                model, hh.county[poor], hh.size[poor] * year_value(p.premium, model.year)
+                model,
+                hh.county[poor],
+                hh.size[poor] * year_value(p.premium, model.year),
+                funds=("special",),
+                sector_source="medical",
             )
             hh.insured[poor[share >= 1.0 - 1e-9]] = True
             self.clinics_started = 0

@@ -6,7 +6,8 @@ income of the village's households (market access); a road or a bus raises their
 finding a job (job access). Roads cost the plan's unit costs per km (city 50,000 yuan/km, old
 revolutionary areas 180,000 provincial + 20,000 county per km) plus a local counterpart, and
 1,000 yuan/km/year of maintenance. Money: the village funds of the city's and the provincial
-units' villages first, then the ``roads`` sector budget.
+units' villages first, then the sector budgets (``roads``, ``water``, ``telecom``,
+``transport``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ if TYPE_CHECKING:
 
 PLAN = "Shaoguan plan 2016"
 ITEMS = ("road", "water", "info_station", "bus")
+#: The sector budget that pays what the village funds do not, per item.
+SECTOR = {"road": "roads", "water": "water", "info_station": "telecom", "bus": "transport"}
 
 
 class InfrastructureParams(MeasureParams):
     """Levers and uncertainties of the infrastructure works."""
 
     villages_per_year: YearTable = param(
-        default_factory=lambda: {2016: 35.0, 2017: 35.0, 2018: 35.0},
+        default_factory=lambda: {2016: 70.0, 2017: 70.0, 2018: 70.0},
         unit="villages per item per year (full population)",
         source=f"assumption: enough for every checklist item in every poor village by 2018 "
         f"({PLAN}, §II.5)",
@@ -142,7 +145,13 @@ class Infrastructure(Measure):
             lacking.sort(key=lambda v: not v.three_kinds_area)  # §II.10 priority, stable
             chosen = lacking[:quota]
             county = np.array([v.county for v in chosen])
-            self.charge(model, county, np.array([self._cost(item, v) for v in chosen]))
+            self.charge(
+                model,
+                county,
+                np.array([self._cost(item, v) for v in chosen]),
+                funds=self.funds,
+                sector_source=SECTOR[item],
+            )
             for v in chosen:
                 v.schedule_work(item, model.month_index + p.works_months.get(item, 6))
                 self.built_since_2016[item][v.index] = True

@@ -202,7 +202,9 @@ class SocialSecurity(Measure):
         p: SocialSecurityParams = self.params
         social = self.monthly_payment(model)
         extra = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
-        extra = extra + hh.elderly * year_value(p.pension_increase, model.year)
+        extra = extra + np.where(
+            hh.registered, hh.elderly * year_value(p.pension_increase, model.year), 0.0
+        )
         paid = social + extra
         share = self.charge(model, hh.county, paid)
         self._paid = paid * share

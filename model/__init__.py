@@ -26,6 +26,8 @@ _EXPORTS = {
     "ScenarioError": "model.scenario",
     "RunResult": "model.outputs",
     "read_results": "model.outputs",
+    "ResultsError": "model.outputs",
+    "InvariantError": "model.invariants",
     "build_population": "model.population",
 }
 

@@ -93,6 +93,10 @@ class InvariantError(RuntimeError):
         self.month = month
         self.detail = detail
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its three parts when it crosses a process boundary (ensemble workers)
+        return (type(self), (self.invariant, self.month, self.detail))
+
 
 def invariant(name: str) -> Callable[[Check], Check]:
     """Register a built-in check under ``name`` (run every month of every run)."""

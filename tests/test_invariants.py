@@ -350,3 +350,13 @@ def test_cli_stops_with_exit_3_and_writes_nothing(tmp_path, monkeypatch, capsys)
     assert "3 households without labour capacity hold 3 jobs" in err
     assert "nothing was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no results, no lock, no temporary folder
+
+
+def test_invariant_error_crosses_process_boundaries():
+    """Ensemble workers send exceptions back pickled: the error must survive the trip."""
+    import pickle
+
+    err = InvariantError("people_conserved", "2017-03", "expected 10 people, found 11")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.invariant, back.month, back.detail) == (err.invariant, err.month, err.detail)
+    assert str(back) == str(err)

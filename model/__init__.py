@@ -39,6 +39,8 @@ _EXPORTS = {
     "ScenarioError": "model.scenario",
     "RunResult": "model.outputs",
     "read_results": "model.outputs",
+    "ResultsError": "model.outputs",
+    "InvariantError": "model.invariants",
     "build_population": "model.population",
     "open_results": "model.results_folder",
     "write_report": "model.report",

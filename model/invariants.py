@@ -67,6 +67,13 @@ assert STATUS_CODES == tuple(range(min(STATUS_CODES), max(STATUS_CODES) + 1))
 #: Rows of a month-of-year history array (``income_history``, ``medical_history``).
 MONTHS_PER_YEAR = 12
 
+#: The month's flows that step 7 of the schedule sums into this month's row of a history
+#: (``income_history[month] = wage_m + business_m + property_m + transfer_m``).
+SUMMED_INTO_ROW = {
+    "income_history": ("wage_m", "business_m", "property_m", "transfer_m"),
+    "medical_history": ("medical_oop_m",),
+}
+
 #: Largest number of dibao classes (§II.3: classes 1-3; 0 means not enrolled).
 DIBAO_CLASSES = 3
 
@@ -85,6 +92,10 @@ class InvariantError(RuntimeError):
         self.invariant = invariant
         self.month = month
         self.detail = detail
+
+    def __reduce__(self) -> tuple:
+        # rebuilt from its three parts when it crosses a process boundary (ensemble workers)
+        return (type(self), (self.invariant, self.month, self.detail))
 
 
 def invariant(name: str) -> Callable[[Check], Check]:
@@ -228,9 +239,8 @@ def people_conserved(model: PovertyModel) -> str | None:
     hh = model.households
     start = model.invariants.start
     size = hh.size
-    empty = int(np.count_nonzero(size < 1))
-    if empty:
-        return f"{empty:,} households have fewer than one member"
+    if size.size and size.min() < 1:
+        return f"{int(np.count_nonzero(size < 1)):,} households have fewer than one member"
     people = int(np.sum(size, dtype=np.int64))
     registered_people = int(np.sum(size, dtype=np.int64, where=hh.registered))
     if people != start.people or registered_people != start.registered_people:
@@ -245,12 +255,12 @@ def people_conserved(model: PovertyModel) -> str | None:
 def valid_codes(model: PovertyModel) -> str | None:
     """Group and dibao codes are known, and the register is exactly the poor groups."""
     hh = model.households
-    bad_group = int(np.count_nonzero((hh.group < 0) | (hh.group >= len(GROUP_NAMES))))
-    if bad_group:
-        return f"{bad_group:,} households have an unknown group code"
-    bad_dibao = int(np.count_nonzero((hh.dibao_class < 0) | (hh.dibao_class > DIBAO_CLASSES)))
-    if bad_dibao:
-        return f"{bad_dibao:,} households have a dibao class outside 0-{DIBAO_CLASSES}"
+    if _outside(hh.group, 0, len(GROUP_NAMES) - 1):
+        bad = int(np.count_nonzero((hh.group < 0) | (hh.group >= len(GROUP_NAMES))))
+        return f"{bad:,} households have an unknown group code"
+    if _outside(hh.dibao_class, 0, DIBAO_CLASSES):
+        bad = int(np.count_nonzero((hh.dibao_class < 0) | (hh.dibao_class > DIBAO_CLASSES)))
+        return f"{bad:,} households have a dibao class outside 0-{DIBAO_CLASSES}"
     mismatch = int(np.count_nonzero(hh.registered != (hh.group != NON_POOR)))
     if mismatch:
         return f"{mismatch:,} households are registered poor iff not in a poor group"
@@ -263,18 +273,19 @@ def one_state_each(model: PovertyModel) -> str | None:
     hh = model.households
     reg = hh.registered
     status = hh.status
-    unknown = reg & ((status < min(STATUS_CODES)) | (status > max(STATUS_CODES)))
-    n_unknown = int(np.count_nonzero(unknown))
-    if n_unknown:
-        return (
-            f"{n_unknown:,} registered households are in no known state (poor, exited or "
-            f"relapsed); codes found: {sorted(set(np.unique(status[unknown]).tolist()))}"
-        )
-    never_exited = reg & (status == POOR)
-    has_exited = reg & ((status == EXITED) | (status == RELAPSED))
-    bad_poor = int(np.count_nonzero(never_exited & (hh.exit_year != 0)))
-    bad_out = int(np.count_nonzero(has_exited & (hh.exit_year == 0)))
-    if bad_poor or bad_out:
+    if _outside(status, min(STATUS_CODES), max(STATUS_CODES)):
+        unknown = reg & ((status < min(STATUS_CODES)) | (status > max(STATUS_CODES)))
+        n_unknown = int(np.count_nonzero(unknown))
+        if n_unknown:
+            return (
+                f"{n_unknown:,} registered households are in no known state (poor, exited or "
+                f"relapsed); codes found: {sorted(set(np.unique(status[unknown]).tolist()))}"
+            )
+    # poor (never exited) exactly when no exit year is recorded
+    never_exited = status == POOR
+    if np.any(reg & (never_exited == (hh.exit_year != 0))):
+        bad_poor = int(np.count_nonzero(reg & never_exited & (hh.exit_year != 0)))
+        bad_out = int(np.count_nonzero(reg & ~never_exited & (hh.exit_year == 0)))
         return (
             f"{bad_poor:,} never-exited households carry an exit year and {bad_out:,} exited "
             f"or relapsed households carry none"
@@ -291,6 +302,11 @@ def unregistered_never_exit(model: PovertyModel) -> str | None:
     if bad:
         return f"{bad:,} households not on the register have exited or relapsed"
     return None
+
+
+def _outside(values: np.ndarray, low: int, high: int) -> bool:
+    """Whether any value lies outside ``[low, high]`` (two reductions, no temporary array)."""
+    return bool(values.size) and (values.min() < low or values.max() > high)
 
 
 def _not_finite(values: np.ndarray) -> int:
@@ -322,26 +338,31 @@ def _describe_not_finite(arrays: Mapping[str, Any]) -> str | None:
 def finite_money(model: PovertyModel) -> str | None:
     """No NaN or infinity in any floating-point household array or in this month's spend.
 
-    One-dimensional arrays (flows of the month, wages, annual incomes...) are checked every
-    month. Of the month-of-year histories (12 rows, one per calendar month) only the row this
-    month wrote is checked, and every two-dimensional array is checked in full in December,
-    before the assessment is recorded, and at the start. This keeps the check to a few percent
-    of a month's work while a non-finite value still cannot reach an annual result.
+    Every month: every one-dimensional array (wages, annual incomes, farm shocks...) and this
+    month's row of each month-of-year history. The month's flows that step 7 sums into a
+    history row (:data:`SUMMED_INTO_ROW`) are checked through that row, since a NaN or an
+    infinity survives a sum. In December, before the year is recorded, and at the start:
+    every array in full. A non-finite value can therefore not reach any recorded result.
     """
     hh = model.households
-    full = model.invariants.months_checked == 0 or getattr(model, "month", 12) == 12
-    row = getattr(model, "month", 12) - 1
+    month = getattr(model, "month", 12)
+    full = model.invariants.months_checked == 0 or month == MONTHS_PER_YEAR
+    summed = {name for flows in SUMMED_INTO_ROW.values() for name in flows}
     arrays: dict[str, Any] = {}
     for name, a in _household_arrays(hh):
         if a.dtype.kind not in "fc":
             continue
-        if a.ndim == 1 or full:
+        if full or (a.ndim == 1 and name not in summed):
             arrays[name] = a
-        elif a.shape[0] == MONTHS_PER_YEAR:
-            arrays[f"{name}[month {row + 1}]"] = a[row]
+        elif a.ndim == 2 and a.shape[0] == MONTHS_PER_YEAR:
+            arrays[f"{name}[month {month}]"] = a[month - 1]
     for measure, amount in getattr(model, "spend_this_month", {}).items():
         arrays[f"spend_this_month[{measure}]"] = np.float64(amount)
-    return _describe_not_finite(arrays)
+    detail = _describe_not_finite(arrays)
+    if detail is not None and not full:  # name the flows behind a non-finite row
+        flows = {n: getattr(hh, n) for n in sorted(summed) if hasattr(hh, n)}
+        detail = _describe_not_finite({**arrays, **flows})
+    return detail
 
 
 @invariant("jobs_within_workers")

@@ -249,7 +249,10 @@ def _take_over_if_stale(lock: Path, out: Path, notify: Callable[[str], None]) ->
         holder = _read_holder(fd)
         age = time.time() - os.fstat(fd).st_mtime
         pid = holder.get("pid")
-        alive = isinstance(pid, int) and _process_alive(pid)
+        if holder.get("host", socket.gethostname()) != socket.gethostname():
+            alive = True  # a process id of another machine says nothing here
+        else:
+            alive = isinstance(pid, int) and _process_alive(pid)
         if fcntl is not None and holder and age >= STALE_AFTER_SECONDS:
             alive = False  # nobody holds the advisory lock: the recorded process is not ours
         if alive or (not holder and age < STALE_AFTER_SECONDS):

@@ -91,9 +91,9 @@ def unregistered_exit(m):
     return "unregistered_never_exit", ["1 households not on the register have exited"]
 
 
-def nan_flow(m):
-    m.households.business_m[[0, 5, 9]] = np.nan
-    return "finite_money", ["business_m (3)"]
+def nan_annual_income(m):
+    m.households.business_annual[[0, 5, 9]] = np.nan
+    return "finite_money", ["business_annual (3)"]
 
 
 def inf_wage(m):
@@ -142,7 +142,7 @@ CORRUPTIONS = [
     unknown_status,
     exited_without_year,
     unregistered_exit,
-    nan_flow,
+    nan_annual_income,
     inf_wage,
     nan_this_month_history,
     nan_spend,
@@ -184,6 +184,25 @@ def test_a_step_checks_and_does_not_record_a_broken_month(model):
     with pytest.raises(InvariantError, match=r"'people_conserved' violated in 2016-03"):
         model.step()
     assert len(model.recorder.monthly) == recorded
+
+
+def test_a_flow_is_checked_through_the_month_history_row(model, monkeypatch):
+    """A faulty rule writes NaN into this month's business income: caught the same month."""
+    import model.dynamics as dynamics
+
+    real = dynamics.flow_base_incomes
+
+    def faulty(hh):
+        real(hh)
+        hh.business_m[[1, 2]] = np.nan
+
+    monkeypatch.setattr(dynamics, "flow_base_incomes", faulty)
+    with pytest.raises(InvariantError) as err:
+        model.step()
+    assert err.value.invariant == "finite_money" and err.value.month == "2016-03"
+    assert err.value.detail == (
+        "NaN or infinite values in income_history[month 3] (2), business_m (2)"
+    )
 
 
 def test_old_history_rows_are_checked_in_december(model):
@@ -331,3 +350,13 @@ def test_cli_stops_with_exit_3_and_writes_nothing(tmp_path, monkeypatch, capsys)
     assert "3 households without labour capacity hold 3 jobs" in err
     assert "nothing was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no results, no lock, no temporary folder
+
+
+def test_invariant_error_crosses_process_boundaries():
+    """Ensemble workers send exceptions back pickled: the error must survive the trip."""
+    import pickle
+
+    err = InvariantError("people_conserved", "2017-03", "expected 10 people, found 11")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.invariant, back.month, back.detail) == (err.invariant, err.month, err.detail)
+    assert str(back) == str(err)

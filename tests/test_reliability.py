@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -218,10 +219,32 @@ def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
     assert main([*SHORT_RUN, "--out", str(out)]) == 0
 
 
+def test_lock_of_another_host_is_respected_while_fresh(tmp_path):
+    out = tmp_path / "res"
+    lock_path(out).write_text(json.dumps({"pid": dead_pid(), "host": "another-machine"}))
+    with pytest.raises(OutputBusy, match="on another-machine"):
+        with output_lock(out):
+            pass
+
+
+def test_out_of_memory_is_reported(tmp_path, capsys, monkeypatch):
+    import model.simulation as simulation
+    from model.cli import EXIT_NO_MEMORY
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(simulation, "PovertyModel", no_memory)
+    code, err = main_in_process([*SHORT_RUN, "--out", "res"], capsys, monkeypatch, tmp_path)
+    assert code == EXIT_NO_MEMORY == 5
+    assert "out of memory; try a smaller --population-scale; nothing was written" in err
+    assert names(tmp_path) == []
+
+
 def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     out = tmp_path / "res"
     pid = dead_pid()
-    lock_path(out).write_text(json.dumps({"pid": pid, "host": "here"}))
+    lock_path(out).write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
     notices = []
     with output_lock(out, notify=notices.append):
         assert json.loads(lock_path(out).read_text())["pid"] == os.getpid()

@@ -298,7 +298,19 @@ class EnsembleResult:
 
 
 def read_ensemble(folder: str | Path) -> EnsembleResult:
-    """Read an ensemble results folder written by :meth:`EnsembleResult.write`."""
+    """Read an ensemble results folder written by :meth:`EnsembleResult.write`.
+
+    Args:
+        folder: A folder written by ``shaoguan-abm run SCENARIO --replicates N`` or
+            :meth:`EnsembleResult.write` (``manifest.json`` with ``kind = "ensemble"``).
+
+    Returns:
+        The :class:`EnsembleResult`, with its replicate table, probabilities and quantiles.
+
+    Raises:
+        FileNotFoundError: If the folder has no ``manifest.json``.
+        ValueError: If it is not an ensemble folder of this version's schema.
+    """
     folder = Path(folder)
     path = folder / "manifest.json"
     if not path.is_file():

@@ -311,6 +311,28 @@ CASES: list[Case] = [
         ("optimize", "{baseline}", "--min-budget", "1.5"),
         ("argument --min-budget", "expected a probability in (0, 1], found 1.5"),
     ),
+    # ensembles, comparisons, sweeps and the parameter list
+    Case(
+        "compare_missing_scenario",
+        ("compare", "{baseline}", "{tmp}/absent.toml", "--replicates", "2", "--out", "{tmp}/out"),
+        ("{tmp}/absent.toml", "not found"),
+    ),
+    Case(
+        "sweep_sobol_samples_not_power_of_two",
+        ("sweep", "{baseline}", "--method", "sobol", "--samples", "3", "--out", "{tmp}/out"),
+        ("--samples", "power of two", "found 3"),
+    ),
+    Case(
+        "sweep_unknown_param",
+        ("sweep", "{baseline}", "--param", "dynamics.nothing", "--out", "{tmp}/out"),
+        ("--param dynamics.nothing", "found none"),
+    ),
+    Case("params_unknown_path", ("params", "no.such.param"), ("no parameter matches",)),
+    Case(
+        "run_replicates_zero",
+        (*RUN, "--replicates", "0"),
+        ("argument --replicates", "expected a positive integer, found 0"),
+    ),
     # results folders and observed data given to report and validate
     Case(
         "report_no_folder", ("report", "{tmp}/nothing"), ("{tmp}/nothing", "no such results folder")

@@ -200,7 +200,8 @@ def test_a_flow_is_checked_through_the_month_history_row(model, monkeypatch):
     with pytest.raises(InvariantError) as err:
         model.step()
     assert err.value.invariant == "finite_money" and err.value.month == "2016-03"
-    assert err.value.detail == (
+    # the NaN may also reach a dibao top-up computed from this month's income
+    assert err.value.detail.startswith(
         "NaN or infinite values in income_history[month 3] (2), business_m (2)"
     )
 

@@ -142,6 +142,20 @@ def _cli(*args, cwd):
     )
 
 
+def _in_process(capsys, *args):
+    """The command line run in this process (the subprocess tests below check real exits)."""
+    from types import SimpleNamespace
+
+    from model.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse refusing an argument
+        code = exit_.code
+    captured = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
+
 def _assert_clean_failure(proc, tmp_path, *fragments):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -152,7 +166,7 @@ def _assert_clean_failure(proc, tmp_path, *fragments):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_scenario_file(case, tmp_path):
+def test_bad_scenario_file(case, tmp_path, capsys):
     text, fragments = BAD_FILES[case]
     path = tmp_path / f"{case}.toml"
     path.write_text(text)
@@ -161,11 +175,11 @@ def test_bad_scenario_file(case, tmp_path):
     assert str(path) in str(err.value)
     for fragment in fragments:
         assert fragment in str(err.value), (fragment, str(err.value))
-    proc = _cli(
-        "run", str(path), "--population-scale", "0.01", "--out", str(tmp_path / "out"), cwd=tmp_path
+    proc = _in_process(
+        capsys, "run", str(path), "--population-scale", "0.01", "--out", str(tmp_path / "out")
     )
     _assert_clean_failure(proc, tmp_path, str(path), *fragments)
-    assert _cli("check", str(path), cwd=tmp_path).returncode == 2
+    assert _in_process(capsys, "check", str(path)).returncode == 2
 
 
 def test_non_utf8(tmp_path):
@@ -204,9 +218,9 @@ def test_missing_and_directory_path(tmp_path):
         ("dynamics.job_finding_rate", ["expected KEY=VALUE"]),
     ],
 )
-def test_bad_override(override, fragments, tmp_path):
-    proc = _cli(
-        "run", str(BASELINE), "--set", override, "--out", str(tmp_path / "out"), cwd=tmp_path
+def test_bad_override(override, fragments, tmp_path, capsys):
+    proc = _in_process(
+        capsys, "run", str(BASELINE), "--set", override, "--out", str(tmp_path / "out")
     )
     _assert_clean_failure(proc, tmp_path, *fragments)
 
@@ -220,8 +234,8 @@ def test_bad_override(override, fragments, tmp_path):
         (["--seed", "-3"], "expected a non-negative integer, found -3"),
     ],
 )
-def test_bad_command_line_numbers(args, fragment, tmp_path):
-    proc = _cli("run", str(BASELINE), *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+def test_bad_command_line_numbers(args, fragment, tmp_path, capsys):
+    proc = _in_process(capsys, "run", str(BASELINE), *args, "--out", str(tmp_path / "out"))
     _assert_clean_failure(proc, tmp_path, fragment)
 
 

@@ -4,15 +4,7 @@ import pytest
 from model.assessment import LABOUR_VILLAGE, NO_LABOUR
 from model.interventions.social_security import SocialSecurity, SocialSecurityParams
 from tests.conftest import make_households
-
-
-class FakeModel:
-    """Just the attributes a measure reads: households, rng, year."""
-
-    def __init__(self, hh, year=2017, seed=0):
-        self.households = hh
-        self.rng = np.random.default_rng(seed)
-        self.year = year
+from tests.fakes import FakeModel
 
 
 def test_payments_by_hand():
@@ -30,7 +22,8 @@ def test_payments_by_hand():
 
 
 def test_enrolment_only_eligible():
-    p = SocialSecurityParams(enrolment_rate=1.0)
+    # classes 2 and 3 (labour-capable households below the standard) switched off here
+    p = SocialSecurityParams(enrolment_rate=1.0, labour_take_up=0.0, inclusion_error=0.0)
     hh = make_households(
         4,
         group=[NO_LABOUR, NO_LABOUR, NO_LABOUR, LABOUR_VILLAGE],

@@ -187,14 +187,21 @@ def start_of_year(
 
 def flow_base_incomes(hh: Households) -> None:
     """Write this month's wage, business, property and non-social transfer income."""
-    ill_worker = (hh.ill_months > 0) & (hh.workers > 0)
-    working_jobs = hh.jobs - (ill_worker & (hh.jobs > 0))
-    np.multiply(working_jobs, hh.job_wage, out=hh.wage_m)
-    # a sick worker's share of the farm work is lost too
-    farm_lost = np.where(ill_worker, 1.0 / np.maximum(hh.workers, 1), 0.0)
-    np.multiply(hh.business_annual / 12, hh.farm_shock * (1 - farm_lost), out=hh.business_m)
+    np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
+    np.divide(hh.business_annual, 12, out=hh.business_m)
+    hh.business_m *= hh.farm_shock
     np.divide(hh.property_annual, 12, out=hh.property_m)
     np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
+    # an ill worker (few households a month) loses a job's wage if employed, and a sick worker's
+    # share of the farm work is lost too
+    sick = np.flatnonzero(hh.ill_months > 0)
+    sick = sick[hh.workers[sick] > 0]
+    if sick.size:
+        jobs = hh.jobs[sick]
+        hh.wage_m[sick] = (jobs - (jobs > 0)) * hh.job_wage[sick]
+        farm_lost = 1.0 / np.maximum(hh.workers[sick], 1)
+        shock = hh.farm_shock[sick] * (1 - farm_lost)
+        hh.business_m[sick] = hh.business_annual[sick] / 12 * shock
 
 
 def small_binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from pydantic import field_validator, model_validator
 
 from model.params import Section, YearTable, param
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from model.simulation import PovertyModel
 
 PLAN = "Shaoguan plan 2016"
@@ -231,8 +232,19 @@ class Ledger:
     n_counties: int
     county_names: list[str]
     pots: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    rows: list[tuple] = field(default_factory=list)
     totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: movements as recorded: ``(fund, source, use, kind, year, month, counties, fen)``, one
+    #: entry per call with the counties that moved money (expanded to rows by :attr:`rows`)
+    blocks: list[tuple] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple]:
+        """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order."""
+        return [
+            (fund, source, use, kind, year, month, county, fen)
+            for fund, source, use, kind, year, month, counties, amounts in self.blocks
+            for county, fen in zip(counties.tolist(), amounts.tolist(), strict=True)
+        ]
 
     def _pot(self, fund: str, source: str) -> np.ndarray:
         key = (fund, source)
@@ -241,9 +253,10 @@ class Ledger:
         return self.pots[key]
 
     def _record(self, fund, source, use, kind, year, month, amounts_fen: np.ndarray) -> None:
-        for county in np.flatnonzero(amounts_fen):
-            self.rows.append(
-                (fund, source, use, kind, year, month, int(county), int(amounts_fen[county]))
+        counties = np.flatnonzero(amounts_fen)
+        if counties.size:
+            self.blocks.append(
+                (fund, source, use, kind, year, month, counties, amounts_fen[counties])
             )
         key = (fund, source, kind)
         self.totals[key] = self.totals.get(key, 0) + int(amounts_fen.sum())
@@ -269,7 +282,7 @@ class Ledger:
             pot[:, county] += split_fen(int(kept[county]), weights)
             leak_split = split_fen(int(leaked[county]), weights)
             for u in np.flatnonzero(leak_split):
-                self.rows.append(
+                self.blocks.append(
                     (
                         fund,
                         source,
@@ -277,8 +290,8 @@ class Ledger:
                         "leaked",
                         year,
                         month,
-                        int(county),
-                        int(leak_split[u]),
+                        np.array([county]),
+                        leak_split[u : u + 1],
                     )
                 )
         key = (fund, source, "leaked")
@@ -350,6 +363,8 @@ class Ledger:
 
     def frame(self) -> pd.DataFrame:
         """The ledger table: ``fund, source, use, kind, year, month, county, amount`` (yuan)."""
+        import pandas as pd  # only when tables are built: scenario checks stay light
+
         df = pd.DataFrame(
             self.rows,
             columns=["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"],
@@ -360,6 +375,8 @@ class Ledger:
 
     def summary(self) -> pd.DataFrame:
         """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan."""
+        import pandas as pd
+
         keys = sorted({(f, s) for f, s, _ in self.totals})
         rows = []
         for fund, source in keys:

@@ -136,6 +136,10 @@ class Measure:
         return max(allowed, 0)
 
     def shuffled(self, model: PovertyModel, mask: np.ndarray) -> np.ndarray:
-        """Indices where ``mask`` holds, in random order (a fair queue)."""
-        idx = np.flatnonzero(mask)
+        """Indices where ``mask`` holds, in random order (a fair queue).
+
+        ``mask`` may also be the ascending indices themselves (the same queue, without scanning
+        every household).
+        """
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask
         return model.rng.permutation(idx) if idx.size > 1 else idx

@@ -243,7 +243,7 @@ class Ledger:
         return [
             (fund, source, use, kind, year, month, county, fen)
             for fund, source, use, kind, year, month, counties, amounts in self.blocks
-            for county, fen in zip(counties.tolist(), amounts.tolist(), strict=True)
+            for county, fen in zip(counties, amounts, strict=True)
         ]
 
     def _pot(self, fund: str, source: str) -> np.ndarray:
@@ -252,14 +252,16 @@ class Ledger:
             self.pots[key] = np.zeros((len(self.uses), self.n_counties), dtype=np.int64)
         return self.pots[key]
 
-    def _record(self, fund, source, use, kind, year, month, amounts_fen: np.ndarray) -> None:
-        counties = np.flatnonzero(amounts_fen)
-        if counties.size:
-            self.blocks.append(
-                (fund, source, use, kind, year, month, counties, amounts_fen[counties])
-            )
+    def _record(self, fund, source, use, kind, year, month, amounts_fen) -> None:  # noqa: ANN001
+        """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints)."""
+        if isinstance(amounts_fen, np.ndarray):
+            amounts_fen = amounts_fen.tolist()
+        counties = [c for c, fen in enumerate(amounts_fen) if fen]
+        if counties:
+            amounts = [amounts_fen[c] for c in counties]
+            self.blocks.append((fund, source, use, kind, year, month, counties, amounts))
         key = (fund, source, kind)
-        self.totals[key] = self.totals.get(key, 0) + int(amounts_fen.sum())
+        self.totals[key] = self.totals.get(key, 0) + sum(amounts_fen)
 
     def receive(
         self,
@@ -290,8 +292,8 @@ class Ledger:
                         "leaked",
                         year,
                         month,
-                        np.array([county]),
-                        leak_split[u : u + 1],
+                        [int(county)],
+                        [int(leak_split[u])],
                     )
                 )
         key = (fund, source, "leaked")
@@ -324,35 +326,39 @@ class Ledger:
         spending can never exceed what was available.
         """
         u = self.uses.index(use)
-        need = np.maximum(np.asarray(demand_fen, dtype=np.int64), 0)
+        # a handful of counties and sources: exact Python integers (products of two amounts in
+        # fen can pass 2**63 at province scale)
+        need = [max(int(fen), 0) for fen in np.asarray(demand_fen).tolist()]
         keys = [k for k in self.pots if k[0] in funds]
-        paid = np.zeros(self.n_counties, dtype=np.int64)
-        if keys and need.any():
-            balance = np.stack([self.pots[k][u] for k in keys])  # sources x counties
-            total = balance.sum(axis=0)
-            covered = np.minimum(need, total)
-            # each source pays in proportion to what it holds; the few fen of rounding go to
-            # the sources with most left
-            take = np.floor_divide(covered * balance, np.maximum(total, 1)).astype(np.int64)
-            rest = covered - take.sum(axis=0)
-            for _ in range(len(keys)):
-                if not rest.any():
-                    break
-                richest = np.argmax(balance - take, axis=0)
-                cols = np.flatnonzero(rest > 0)
-                take[richest[cols], cols] += 1
-                rest[cols] -= 1
-            for i, key in enumerate(keys):
-                if take[i].any():
-                    self.pots[key][u] -= take[i]
-                    self._record(key[0], key[1], use, "spent", year, month, take[i])
-            paid += covered
-            need = need - covered
-        if sector_source is not None and need.any():
+        paid = [0] * self.n_counties
+        if keys and any(need):
+            balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
+            take = [[0] * self.n_counties for _ in keys]
+            for c, wanted in enumerate(need):
+                held = [b[c] for b in balance]
+                total = sum(held)
+                covered = min(wanted, total)
+                if covered <= 0:
+                    continue
+                # each source pays in proportion to what it holds; the few fen of rounding go
+                # to the sources with most left
+                share = [covered * h // total for h in held]
+                for _ in range(covered - sum(share)):
+                    left = [h - t for h, t in zip(held, share, strict=True)]
+                    share[left.index(max(left))] += 1
+                for i, fen in enumerate(share):
+                    take[i][c] = fen
+                paid[c] = covered
+                need[c] = wanted - covered
+            for key, fen in zip(keys, take, strict=True):
+                if any(fen):
+                    self.pots[key][u] -= np.array(fen, dtype=np.int64)
+                    self._record(key[0], key[1], use, "spent", year, month, fen)
+        if sector_source is not None and any(need):
             self._record("sector", sector_source, "", "received", year, month, need)
             self._record("sector", sector_source, use, "spent", year, month, need)
-            paid += need
-        return paid
+            paid = [p + n for p, n in zip(paid, need, strict=True)]
+        return np.array(paid, dtype=np.int64)
 
     def close(self, year: int, month: int) -> None:
         """Record what is left in every pot as unspent at the end of the horizon."""

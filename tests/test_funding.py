@@ -152,3 +152,17 @@ def test_treasury_delay_moves_tranches(baseline):
     assert first(m1, "paired_city") == 2  # March 2016
     assert first(m2, "paired_city") == 8  # September 2016
     assert first(m2, "province") == 2
+
+
+def test_sources_pay_in_proportion_at_province_scale():
+    # amounts whose products pass 2**63 fen^2: the split stays exact
+    led = ledger(1)
+    led.receive("special", "province", 2016, 1, np.array([6 * 10**12]), {"industry": 1.0})
+    led.receive("special", "paired_city", 2016, 1, np.array([3 * 10**12 + 1]), {"industry": 1.0})
+    paid = led.spend("industry", 2016, 2, np.array([4_500_000_000_000]))
+    assert paid.tolist() == [4_500_000_000_000]
+    spent = {r[1]: r[7] for r in led.rows if r[3] == "spent"}
+    # 4.5e12 x 6e12 / (9e12 + 1) = 2,999,999,999,999.67 -> 2,999,999,999,999 and the one fen of
+    # rounding goes to the source with most left (the province)
+    assert spent == {"province": 3_000_000_000_000, "paired_city": 1_500_000_000_000}
+    assert led.available("industry").tolist() == [4_500_000_000_001]

@@ -222,21 +222,24 @@ class SocialSecurity(Measure):
         """Add dibao, five-guarantee, disability and pension payments to transfer income."""
         hh = model.households
         p: SocialSecurityParams = self.params
+        # disability subsidies and pension increases (every household with members aged 60+)
+        paid = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
         pension = year_value(p.pension_increase, model.year)
-        # only these households receive anything this month (the others get exactly 0)
-        payable = hh.enrolled_social | (hh.registered & hh.disabled)
-        if pension:
-            payable |= hh.elderly > 0
-        idx = np.flatnonzero(payable)
-        social = self._payment(model, idx)
-        extra = np.where(hh.registered[idx] & hh.disabled[idx], p.disability_subsidy, 0.0)
-        extra = extra + hh.elderly[idx] * pension
-        paid = social + extra
-        share = self.charge(model, hh.county[idx], paid)
+        if pension:  # (adding 0.0 would change nothing)
+            paid += hh.elderly * pension
+        # dibao and five-guarantee payments on top, for the enrolled households
+        enrolled = np.flatnonzero(hh.enrolled_social)
+        social = self._payment(model, enrolled)
+        paid[enrolled] = social + paid[enrolled]
+        county_share = self.charge_by_county(model, hh.county, paid)
+        if not (county_share == 1.0).all():  # the budget fell short somewhere: pay the share
+            share = county_share[hh.county]
+            paid *= share
+            social *= share[enrolled]
+        hh.transfer_m += paid
         self._social_paid.fill(0.0)
-        self._social_paid[idx] = social * share
+        self._social_paid[enrolled] = social
         model.social_paid_month = self._social_paid
-        hh.transfer_m[idx] += paid * share
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""

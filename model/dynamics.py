@@ -204,24 +204,53 @@ def flow_base_incomes(hh: Households) -> None:
         hh.business_m[sick] = hh.business_annual[sick] / 12 * shock
 
 
-def small_binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
-    """Binomial draws for small trial counts (workers per household), one uniform per trial.
+def binomial_draws(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+    """Binomial draws with ``n[i]`` trials of probability ``p`` (or ``p[i]``) for each household.
 
-    Faster than ``Generator.binomial`` for arrays of small ``n`` (here at most a few workers).
+    The same distribution as ``rng.binomial(n, p)``, drawing random numbers for the successes
+    only, which suits many households with a few trials each and a small ``p`` (jobs lost or
+    found in a month): the trials of all households are laid end to end, and the positions of
+    the successes of probability ``p_max`` (the largest ``p``) among them are cumulative
+    geometric gaps; where ``p`` differs by household, each such success is kept with
+    probability ``p[i] / p_max`` (thinning). Every trial is an independent Bernoulli(``p[i]``),
+    and about ``n.sum() * p_max`` numbers are drawn instead of ``n.sum()``.
+
+    Args:
+        rng: The random stream.
+        n: Trials per household (non-negative integers).
+        p: Probability of success of each trial, one for all or one per household.
+
+    Returns:
+        Successes per household (``int64``).
     """
-    if n.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    k = int(n.max())
-    hits = rng.random((k, n.size)) < p
-    hits &= np.arange(k)[:, None] < n
-    return hits.sum(axis=0)
+    n = np.asarray(n)
+    p = np.asarray(p, dtype=np.float64)
+    ends = np.cumsum(n, dtype=np.int64)  # household i owns trials ends[i] - n[i] ... ends[i] - 1
+    total = int(ends[-1]) if n.size else 0
+    p_max = min(float(p.max()), 1.0) if p.size else 0.0
+    if total == 0 or p_max <= 0:
+        return np.zeros(n.size, dtype=np.int64)
+    if p_max >= 1:
+        positions = np.arange(total)
+    else:
+        expected = total * p_max
+        gaps = int(expected + 6 * np.sqrt(expected) + 10)
+        positions = np.cumsum(rng.geometric(p_max, size=gaps)) - 1
+        while positions[-1] < total:  # rare: more successes than gaps drawn
+            more = positions[-1] + np.cumsum(rng.geometric(p_max, size=gaps))
+            positions = np.concatenate([positions, more])
+        positions = positions[: np.searchsorted(positions, total)]
+    owner = np.searchsorted(ends, positions, side="right")
+    if p.ndim:
+        owner = owner[rng.random(owner.size) < p[owner] / p_max]
+    return np.bincount(owner, minlength=n.size)
 
 
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
     holders = np.flatnonzero(hh.jobs > 0)
     if holders.size:
-        lost = small_binomial(rng, hh.jobs[holders], p.job_loss_rate)
+        lost = binomial_draws(rng, hh.jobs[holders], p.job_loss_rate)
         hh.jobs[holders] -= lost.astype(np.int8)
         emptied = holders[hh.jobs[holders] == 0]
         hh.job_wage[emptied] = 0.0
@@ -229,7 +258,7 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
     seekers = np.flatnonzero(free > 0)
     if seekers.size:
         rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-        found = small_binomial(rng, free[seekers], rate)
+        found = binomial_draws(rng, free[seekers], rate)
         hit = found > 0
         idx, found = seekers[hit], found[hit]
         if idx.size:

@@ -216,6 +216,22 @@ def split_fen(total: int, weights: np.ndarray) -> np.ndarray:
     return base
 
 
+def split_fen_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`split_fen` of each of ``totals`` at once: one row of shares per total."""
+    totals = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights, dtype=float)
+    if w.sum() <= 0:
+        return np.zeros((totals.size, w.size), dtype=np.int64)
+    quota = totals[:, None] * w / w.sum()
+    base = np.floor(quota).astype(np.int64)
+    rest = totals - base.sum(axis=1)
+    order = np.argsort(-(quota - base), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(w.size)[None, :], axis=1)
+    base += rank < rest[:, None]
+    return base
+
+
 def to_fen(yuan: np.ndarray | float) -> np.ndarray:
     """Yuan to integer fen (rounded to the nearest fen)."""
     return np.rint(np.asarray(yuan, dtype=float) * FEN).astype(np.int64)
@@ -280,9 +296,11 @@ class Ledger:
         kept = by_county_fen - leaked
         weights = np.array([earmark.get(u, 0.0) for u in self.uses])
         pot = self._pot(fund, source)
-        for county in np.flatnonzero(by_county_fen):
-            pot[:, county] += split_fen(int(kept[county]), weights)
-            leak_split = split_fen(int(leaked[county]), weights)
+        counties = np.flatnonzero(by_county_fen)
+        pot[:, counties] += split_fen_rows(kept[counties], weights).T
+        for county, leak_split in zip(
+            counties, split_fen_rows(leaked[counties], weights), strict=True
+        ):
             for u in np.flatnonzero(leak_split):
                 self.blocks.append(
                     (

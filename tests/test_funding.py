@@ -166,3 +166,12 @@ def test_sources_pay_in_proportion_at_province_scale():
     # rounding goes to the source with most left (the province)
     assert spent == {"province": 3_000_000_000_000, "paired_city": 1_500_000_000_000}
     assert led.available("industry").tolist() == [4_500_000_000_001]
+
+
+def test_split_fen_rows_by_hand():
+    from model.funding import split_fen_rows
+
+    rows = split_fen_rows(np.array([100, 0, 7]), np.array([1.0, 1.0, 1.0]))
+    assert rows.tolist() == [[34, 33, 33], [0, 0, 0], [3, 2, 2]]
+    # 0.4 / 0.6 of 5: quotas 2 and 3 exactly; of 1: 0.4 / 0.6, the larger remainder gets it
+    assert split_fen_rows(np.array([5, 1]), np.array([0.4, 0.6])).tolist() == [[2, 3], [0, 1]]

@@ -145,6 +145,19 @@ class Measure:
         allowed = int(np.floor(capacity * model.month / 12 + 1e-9)) - self.enrolled_this_year
         return max(allowed, 0)
 
+    def queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
+        """The first ``size`` places of a fair queue of the households where ``mask`` holds.
+
+        The same distribution as ``self.shuffled(model, mask)[:size]`` (a random ordered
+        selection), drawing random numbers for the households taken rather than for every
+        candidate. ``mask`` may also be the ascending indices themselves.
+        """
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask
+        size = max(min(int(size), idx.size), 0)
+        if size == idx.size:
+            return self.shuffled(model, idx)
+        return model.rng.choice(idx, size=size, replace=False)
+
     def shuffled(self, model: PovertyModel, mask: np.ndarray) -> np.ndarray:
         """Indices where ``mask`` holds, in random order (a fair queue).
 

@@ -165,7 +165,7 @@ class Employment(Measure):
         quota = self.quota(model, p.training_places)
         if quota:
             eligible = self._eligible(model)
-            queue = self.shuffled(model, eligible[self.training_ends[eligible] < 0])[:quota]
+            queue = self.queue(model, eligible[self.training_ends[eligible] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months
             self.enrolled_this_year += taken.size
@@ -185,7 +185,7 @@ class Employment(Measure):
                 self.post[chosen] = True
                 hh.occupied[chosen] += 1
         elif missing < 0:
-            holders = self.shuffled(model, self.post)[:-missing]
+            holders = self.queue(model, self.post, -missing)
             self.post[holders] = False
             hh.occupied[holders] -= 1
 

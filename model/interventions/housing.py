@@ -101,7 +101,7 @@ class Housing(Measure):
         quota = self.quota(model, p.renovations)
         if quota:
             unsafe = registered[~hh.housing_safe[registered] & (self.safe_at[registered] < 0)]
-            queue = self.shuffled(model, unsafe)[:quota]
+            queue = self.queue(model, unsafe, quota)
             relocate = model.rng.random(queue.size) < p.relocation_share
             cost = np.where(relocate, p.relocation_cost, p.renovation_subsidy)
             self.charge(model, hh.county[queue], cost)
@@ -116,7 +116,7 @@ class Housing(Measure):
         if missing > 0:
             labour = hh.groups.labour
             free = labour[(hh.job_seekers_of(labour) > 0) & ~self.ranger[labour]]
-            chosen = self.shuffled(model, free)[:missing]
+            chosen = self.queue(model, free, missing)
             self.ranger[chosen] = True
             hh.occupied[chosen] += 1
 

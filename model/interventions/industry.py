@@ -159,7 +159,7 @@ class Industry(Measure):
         labour = hh.groups.labour  # projects go to registered labour-capable households only
         quota = self.quota(model, p.projects_per_year)
         if quota:
-            queue = self.shuffled(model, labour[self.project_start[labour] < 0])[:quota]
+            queue = self.queue(model, labour[self.project_start[labour] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
             self.enrolled_this_year += taken.size
@@ -177,9 +177,9 @@ class Industry(Measure):
             registered = hh.groups.registered
             eligible = registered[self.shares_start[registered] < 0]
             social = (hh.dibao_class[eligible] > 0) | hh.wubao[eligible]  # enrolled_social
-            first = self.shuffled(model, eligible[social])
-            rest = self.shuffled(model, eligible[~social])
-            queue = np.concatenate([first, rest])[:quota]
+            first = self.queue(model, eligible[social], quota)
+            rest = self.queue(model, eligible[~social], quota - first.size)
+            queue = np.concatenate([first, rest])
             taken = self.take_within_budget(model, queue, hh.county[queue], p.share_investment)
             self.shares_start[taken] = model.month_index
             self.share_enrolled += taken.size
@@ -213,7 +213,7 @@ class Industry(Measure):
         ):
             quota = self._village_quota(model, kind, yearly)
             if quota:
-                queue = self.shuffled(model, ready & (start < 0))[:quota]
+                queue = self.queue(model, ready & (start < 0), quota)
                 taken = self.take_within_budget(model, queue, county[queue], cost)
                 start[taken] = model.month_index
                 self.villages_enrolled[kind] += taken.size

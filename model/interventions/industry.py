@@ -164,7 +164,8 @@ class Industry(Measure):
             self.project_start[taken] = model.month_index
             self.enrolled_this_year += taken.size
         # maturity: some projects fail (assisting parties with more capacity fail less)
-        mature = np.flatnonzero(self.project_start == model.month_index - p.project_lag_months)
+        started = model.month_index - p.project_lag_months
+        mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
         if mature.size:
             risk = np.clip(p.project_failure * (2 - model.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk

@@ -168,21 +168,21 @@ def start_of_year(
     hh.farm_shock = np.exp(
         p.farm_shock_sd_county * county_z + p.farm_shock_sd_household * house_z - var / 2
     )
-    # ageing: some workers leave the labour force, some children join it
-    leave = rng.binomial(hh.workers, p.age_out_rate).astype(np.int8)
+    # ageing: some workers leave the labour force, some children join it (not in households
+    # without labour capacity)
+    leave = binomial_draws(rng, hh.workers, p.age_out_rate).astype(np.int8)
     hh.workers -= leave
     hh.elderly += leave
-    can_join = hh.group != NO_LABOUR
-    join = np.where(can_join, rng.binomial(hh.school_children, p.youth_entry_rate), 0).astype(
-        np.int8
-    )
+    can_join = np.where(hh.group != NO_LABOUR, hh.school_children, 0)
+    join = binomial_draws(rng, can_join, p.youth_entry_rate).astype(np.int8)
     hh.school_children -= join
     hh.workers += join
     np.minimum(hh.jobs, hh.workers, out=hh.jobs)
-    dropout = (hh.school_children > 0) & (rng.random(hh.n) < p.school_dropout_rate)
-    hh.children_in_school &= ~dropout
-    lapse = rng.random(hh.n) >= p.insurance_renewal
-    hh.insured &= ~lapse
+    with_children = np.flatnonzero(hh.school_children > 0)
+    dropout = with_children[bernoulli_indices(rng, p.school_dropout_rate, with_children.size)]
+    hh.children_in_school[dropout] = False
+    lapse = bernoulli_indices(rng, 1 - p.insurance_renewal, hh.n)
+    hh.insured[lapse] = False
 
 
 def flow_base_incomes(hh: Households) -> None:
@@ -204,16 +204,61 @@ def flow_base_incomes(hh: Households) -> None:
         hh.business_m[sick] = hh.business_annual[sick] / 12 * shock
 
 
+def success_positions(rng: np.random.Generator, trials: int, p: float) -> np.ndarray:
+    """Positions (ascending) of the successes among ``trials`` independent trials of chance ``p``.
+
+    The gaps between successes are geometric, so about ``trials * p`` numbers are drawn rather
+    than one per trial.
+    """
+    if trials <= 0 or p <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(trials)
+    expected = trials * p
+    gaps = int(expected + 6 * np.sqrt(expected) + 10)
+    positions = np.cumsum(rng.geometric(p, size=gaps)) - 1
+    while positions[-1] < trials:  # rare: more successes than gaps drawn
+        more = positions[-1] + np.cumsum(rng.geometric(p, size=gaps))
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, trials)]
+
+
+def bernoulli_indices(
+    rng: np.random.Generator, p: np.ndarray | float, n: int | None = None
+) -> np.ndarray:
+    """Which of ``n`` households (or of ``len(p)``) a chance ``p`` (or ``p[i]``) befalls.
+
+    The same distribution as ``np.flatnonzero(rng.random(n) < p)``, drawing numbers only for
+    the households it befalls (see :func:`binomial_draws`).
+
+    Args:
+        rng: The random stream.
+        p: One probability for all, or one per household.
+        n: Number of households when ``p`` is one probability.
+
+    Returns:
+        Ascending indices of the households it befalls.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 0:
+        return success_positions(rng, int(n or 0), float(p))
+    p_max = min(float(p.max()), 1.0) if p.size else 0.0
+    candidates = success_positions(rng, p.size, p_max)
+    if candidates.size == 0:
+        return candidates
+    return candidates[rng.random(candidates.size) < p[candidates] / p_max]
+
+
 def binomial_draws(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
     """Binomial draws with ``n[i]`` trials of probability ``p`` (or ``p[i]``) for each household.
 
     The same distribution as ``rng.binomial(n, p)``, drawing random numbers for the successes
     only, which suits many households with a few trials each and a small ``p`` (jobs lost or
-    found in a month): the trials of all households are laid end to end, and the positions of
-    the successes of probability ``p_max`` (the largest ``p``) among them are cumulative
-    geometric gaps; where ``p`` differs by household, each such success is kept with
-    probability ``p[i] / p_max`` (thinning). Every trial is an independent Bernoulli(``p[i]``),
-    and about ``n.sum() * p_max`` numbers are drawn instead of ``n.sum()``.
+    found in a month, workers ageing out in a year): the trials of all households are laid end
+    to end and the positions of the successes of probability ``p_max`` (the largest ``p``)
+    among them drawn (:func:`success_positions`); where ``p`` differs by household, each such
+    success is kept with probability ``p[i] / p_max`` (thinning). Every trial is an independent
+    Bernoulli(``p[i]``), and about ``n.sum() * p_max`` numbers are drawn instead of ``n.sum()``.
 
     Args:
         rng: The random stream.
@@ -228,18 +273,9 @@ def binomial_draws(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | floa
     ends = np.cumsum(n, dtype=np.int64)  # household i owns trials ends[i] - n[i] ... ends[i] - 1
     total = int(ends[-1]) if n.size else 0
     p_max = min(float(p.max()), 1.0) if p.size else 0.0
-    if total == 0 or p_max <= 0:
+    positions = success_positions(rng, total, p_max)
+    if positions.size == 0:
         return np.zeros(n.size, dtype=np.int64)
-    if p_max >= 1:
-        positions = np.arange(total)
-    else:
-        expected = total * p_max
-        gaps = int(expected + 6 * np.sqrt(expected) + 10)
-        positions = np.cumsum(rng.geometric(p_max, size=gaps)) - 1
-        while positions[-1] < total:  # rare: more successes than gaps drawn
-            more = positions[-1] + np.cumsum(rng.geometric(p_max, size=gaps))
-            positions = np.concatenate([positions, more])
-        positions = positions[: np.searchsorted(positions, total)]
     owner = np.searchsorted(ends, positions, side="right")
     if p.ndim:
         owner = owner[rng.random(owner.size) < p[owner] / p_max]
@@ -290,7 +326,7 @@ def illness(
     hh.medical_oop_m[:] = 0.0
     if probability is None:
         probability = illness_probability(hh, p)
-    ill = np.flatnonzero(rng.random(hh.n) < probability)
+    ill = bernoulli_indices(rng, probability)
     if ill.size:
         hh.ill_months[ill] = p.illness_months
         covered = np.where(hh.insured[ill], p.insurance_reimbursement, 0.0)

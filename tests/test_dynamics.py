@@ -163,3 +163,20 @@ def test_binomial_draws_with_a_probability_per_household():
         assert d.mean() == pytest.approx(3 * value, rel=0.03)
         assert (d >= 2).mean() == pytest.approx(3 * value**2 * (1 - value) + value**3, rel=0.15)
     assert binomial_draws(rng, np.array([1, 2]), np.array([0.0, 1.0])).tolist() == [0, 2]
+
+
+def test_bernoulli_indices_match_their_chances():
+    from model.dynamics import bernoulli_indices
+
+    rng = np.random.default_rng(2)
+    hits = bernoulli_indices(rng, 0.03, 300_000)
+    assert hits.size == pytest.approx(9_000, rel=0.05)
+    assert (np.diff(hits) > 0).all() and hits.min() >= 0 and hits.max() < 300_000
+    p = np.where(np.arange(300_000) % 3 == 0, 0.06, 0.01)
+    hits = bernoulli_indices(rng, p)
+    assert (p[hits] == 0.06).sum() == pytest.approx(6_000, rel=0.06)
+    assert (p[hits] == 0.01).sum() == pytest.approx(2_000, rel=0.1)
+    assert bernoulli_indices(rng, 0.5, 0).size == 0
+    assert bernoulli_indices(rng, 1.0, 3).tolist() == [0, 1, 2]
+    assert bernoulli_indices(rng, np.array([0.0, 1.0, 0.0])).tolist() == [1]
+    assert bernoulli_indices(rng, np.zeros(4)).size == 0

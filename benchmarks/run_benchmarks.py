@@ -14,8 +14,10 @@ machine are noisy: each single-process workload is repeated ``BENCH_REPEATS`` ti
 W3 ``BENCH_W3_REPEATS``, default 1) and the median is reported. W2 runs ``BENCH_W2_REPLICATES``
 replicates (default 20; the issue's workload is 200) once with each worker count and reports
 the seconds per replicate and the time 200 replicates would take at that rate. The cost of the
-monthly step is ``seconds_simulation / (households x months)``; population building is timed
-apart. A cProfile of one W1 run lists where the monthly step's time goes.
+monthly step is ``seconds_simulation / (households x months)`` (wall clock, as the manifest
+records it), with the process's CPU time per household-month beside it (steadier when other
+work shares the machine); population building is timed apart. A cProfile of one W1 run lists
+where the monthly step's time goes.
 
 Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLICATES``,
 ``BENCH_W2_WORKERS`` (default 2), ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
@@ -63,12 +65,16 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
     import model
 
     scenario = model.load_scenario(scenario_path)
-    from model.simulation import PovertyModel  # the model's own imports, before the baseline
+    import pandas  # noqa: F401 - imported by the results, counted with the imports
+
+    from model.simulation import PovertyModel
 
     rss_imports = _rss_mb()
     t0 = time.perf_counter()
     m = PovertyModel(scenario, seed=seed, population_scale=scale)
+    cpu0 = time.process_time()
     m.run_model()
+    cpu_step = time.process_time() - cpu0
     wall = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     manifest = m.result().manifest
@@ -82,6 +88,7 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "ns_per_household_month": 1e9 * manifest["seconds_simulation"] / (households * months),
+        "cpu_ns_per_household_month": 1e9 * cpu_step / (households * months),
         "peak_rss_mb": peak,
         "rss_after_imports_mb": rss_imports,
         "bytes_per_household": (peak - rss_imports) * 2**20 / households,
@@ -226,6 +233,7 @@ def print_table(rows: list[dict]) -> None:
         ("population_s", "population s", 3),
         ("simulation_s", "simulation s", 2),
         ("ns_per_household_month", "ns/household-month", 1),
+        ("cpu_ns_per_household_month", "CPU ns/household-month", 1),
         ("peak_rss_mb", "peak RSS MB", 0),
         ("bytes_per_household", "bytes/household", 0),
         ("wall_s", "wall s", 2),
@@ -292,6 +300,8 @@ def main() -> None:
                 "wall_s_1_worker": one["wall_s"],
                 "cpu_s": two["cpu_s"],
                 "cpu_s_1_worker": one["cpu_s"],
+                # processes' CPU seconds per wall second: about 2 when both workers had a core
+                "cores_used": two["cpu_s"] / two["wall_s"],
                 "projected_s_200_replicates": two["s_per_replicate"] * W2_REFERENCE_REPLICATES,
             }
         )
@@ -324,7 +334,8 @@ def main() -> None:
                 f"W2 ({r['runner']}): {r['s_per_replicate']:.2f} s per replicate with "
                 f"{r['workers']} workers ({r['s_per_replicate_1_worker']:.2f} s with 1); "
                 f"{W2_REFERENCE_REPLICATES} replicates at that rate: "
-                f"{r['projected_s_200_replicates']:.0f} s"
+                f"{r['projected_s_200_replicates']:.0f} s; the workers used "
+                f"{r['cores_used']:.2f} cores on average"
             )
         if r["workload"] == "import model":
             print(

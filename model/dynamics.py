@@ -268,35 +268,48 @@ def binomial_draws(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | floa
     Returns:
         Successes per household (``int64``).
     """
+    which, successes = binomial_successes(rng, n, p)
+    draws = np.zeros(np.size(n), dtype=np.int64)
+    draws[which] = successes
+    return draws
+
+
+def binomial_successes(
+    rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`binomial_draws` as the households with a success and their successes.
+
+    Returns:
+        Ascending indices into ``n`` of the households with at least one success, and the
+        number of successes of each.
+    """
     n = np.asarray(n)
     p = np.asarray(p, dtype=np.float64)
     ends = np.cumsum(n, dtype=np.int64)  # household i owns trials ends[i] - n[i] ... ends[i] - 1
     total = int(ends[-1]) if n.size else 0
     p_max = min(float(p.max()), 1.0) if p.size else 0.0
     positions = success_positions(rng, total, p_max)
-    if positions.size == 0:
-        return np.zeros(n.size, dtype=np.int64)
     owner = np.searchsorted(ends, positions, side="right")
-    if p.ndim:
+    if p.ndim and owner.size:
         owner = owner[rng.random(owner.size) < p[owner] / p_max]
-    return np.bincount(owner, minlength=n.size)
+    return np.unique(owner, return_counts=True)
 
 
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
     holders = np.flatnonzero(hh.jobs > 0)
     if holders.size:
-        lost = binomial_draws(rng, hh.jobs[holders], p.job_loss_rate)
-        hh.jobs[holders] -= lost.astype(np.int8)
-        emptied = holders[hh.jobs[holders] == 0]
+        which, lost = binomial_successes(rng, hh.jobs[holders], p.job_loss_rate)
+        losers = holders[which]
+        hh.jobs[losers] -= lost.astype(np.int8)
+        emptied = losers[hh.jobs[losers] == 0]
         hh.job_wage[emptied] = 0.0
     free = hh.job_seekers
     seekers = np.flatnonzero(free > 0)
     if seekers.size:
         rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-        found = binomial_draws(rng, free[seekers], rate)
-        hit = found > 0
-        idx, found = seekers[hit], found[hit]
+        which, found = binomial_successes(rng, free[seekers], rate)
+        idx = seekers[which]
         if idx.size:
             wage = new_job_wage(p, year) * (0.7 + 0.6 * hh.skill[idx])
             old = hh.jobs[idx].astype(np.float64)

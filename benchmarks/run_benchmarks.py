@@ -1,49 +1,364 @@
-"""`make bench`: time the reference workloads and write benchmarks/results.json."""
+"""`make bench`: time the reference workloads and write benchmarks/results.json.
+
+Workloads (issue 7):
+
+- ``W1``: ``scenarios/baseline.toml`` at population scale 1, 60 months, one process;
+- ``W1 scale 0.1``: the same at scale 0.1 (cost per household-month should not depend on size);
+- ``W2``: replicates of W1 with 1 and with 2 worker processes (speed-up from 1 to 2 workers);
+- ``W3``: ``scenarios/guangdong_scale.toml`` at scale 1 (province-sized scale test);
+- ``import model`` and ``shaoguan-abm check scenarios/baseline.toml`` (wall time of a fresh
+  interpreter).
+
+Every workload runs in a fresh subprocess, so its peak RSS is its own. Timings on a shared
+machine are noisy: each single-process workload is repeated ``BENCH_REPEATS`` times (default 3;
+W3 ``BENCH_W3_REPEATS``, default 1) and the median is reported. W2 runs ``BENCH_W2_REPLICATES``
+replicates (default 20; the issue's workload is 200) once with each worker count and reports
+the seconds per replicate and the time 200 replicates would take at that rate. The cost of the
+monthly step is ``seconds_simulation / (households x months)`` (wall clock, as the manifest
+records it), with the process's CPU time per household-month beside it (steadier when other
+work shares the machine); population building is timed apart. A cProfile of one W1 run lists
+where the monthly step's time goes.
+
+Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLICATES``,
+``BENCH_W2_WORKERS`` (default 2), ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
+``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+BENCH = ROOT / "benchmarks"
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+GUANGDONG = ROOT / "scenarios" / "guangdong_scale.toml"
+W2_REFERENCE_REPLICATES = 200
 
-import model  # noqa: E402
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
-def workload(name: str, scenario_path: Path, scale: float, seed: int = 1) -> dict:
+def _rss_mb() -> float:
+    """Current resident set size of this process (MB)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+# -- inside the workload subprocess ---------------------------------------------------------
+
+
+def _single(scenario_path: Path, scale: float, seed: int) -> dict:
+    import model
+
     scenario = model.load_scenario(scenario_path)
+    import pandas  # noqa: F401 - imported by the results, counted with the imports
+
+    from model.simulation import PovertyModel
+
+    rss_imports = _rss_mb()
     t0 = time.perf_counter()
-    m = model.PovertyModel(scenario, seed=seed, population_scale=scale)
+    m = PovertyModel(scenario, seed=seed, population_scale=scale)
+    cpu0 = time.process_time()
     m.run_model()
+    cpu_step = time.process_time() - cpu0
     wall = time.perf_counter() - t0
-    hh_months = m.households.n * m.month_index
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    manifest = m.result().manifest
+    households, months = manifest["households_simulated"], manifest["months"]
+    peak = _peak_rss_mb()
     return {
-        "workload": name,
-        "households": m.households.n,
-        "months": m.month_index,
-        "population_s": round(m.seconds_population, 3),
-        "simulation_s": round(m.seconds_simulation, 3),
-        "wall_s": round(wall, 3),
-        "ns_per_household_month": round(1e9 * m.seconds_simulation / hh_months, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "households": households,
+        "months": months,
+        "population_s": manifest["seconds_population"],
+        "simulation_s": manifest["seconds_simulation"],
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "ns_per_household_month": 1e9 * manifest["seconds_simulation"] / (households * months),
+        "cpu_ns_per_household_month": 1e9 * cpu_step / (households * months),
+        "peak_rss_mb": peak,
+        "rss_after_imports_mb": rss_imports,
+        "bytes_per_household": (peak - rss_imports) * 2**20 / households,
     }
 
 
-def main() -> None:
-    rows = [
-        workload("W1 scale 0.1", ROOT / "scenarios" / "baseline.toml", 0.1),
-        workload("W1", ROOT / "scenarios" / "baseline.toml", 1.0),
+def _ensemble(replicates: int, workers: int, seed: int) -> dict:
+    sys.path.insert(0, str(BENCH))
+    import model
+
+    try:
+        from model.ensemble import run_ensemble
+
+        runner = "model.ensemble.run_ensemble"
+    except ImportError:
+        from local_ensemble import run_ensemble
+
+        runner = "benchmarks/local_ensemble.py (ProcessPoolExecutor)"
+    scenario = model.load_scenario(BASELINE)
+    t0 = time.perf_counter()
+    run_ensemble(scenario, replicates=replicates, seed=seed, workers=workers, population_scale=1.0)
+    wall = time.perf_counter() - t0
+    cpu = sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
+    return {
+        "runner": runner,
+        "replicates": replicates,
+        "workers": workers,
+        "wall_s": wall,
+        "s_per_replicate": wall / replicates,
+        "cpu_s": cpu,
+        "peak_rss_mb": max(_peak_rss_mb(), _peak_rss_mb(resource.RUSAGE_CHILDREN)),
+    }
+
+
+def _profile(top: int) -> dict:
+    import cProfile
+    import pstats
+
+    import model
+    from model.simulation import PovertyModel
+
+    m = PovertyModel(model.load_scenario(BASELINE), seed=1, population_scale=1.0)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    m.run_model()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    rows = []
+    for (path, line, func), (_, ncalls, tottime, cumtime, _) in stats.stats.items():
+        rows.append(
+            {
+                "function": f"{Path(path).name}:{line}({func})" if line else func,
+                "calls": ncalls,
+                "tottime_s": tottime,
+                "cumtime_s": cumtime,
+                "share": tottime / total,
+            }
+        )
+    rows.sort(key=lambda r: -r["tottime_s"])
+    return {"total_s": total, "top": rows[:top]}
+
+
+def child_main(argv: list[str]) -> None:
+    """Run one workload in this (fresh) process and print its measurements as JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["single", "ensemble", "profile"])
+    parser.add_argument("--scenario", type=Path, default=BASELINE)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--replicates", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--top", type=int, default=20)
+    a = parser.parse_args(argv)
+    if a.kind == "single":
+        out = _single(a.scenario, a.scale, a.seed)
+    elif a.kind == "ensemble":
+        out = _ensemble(a.replicates, a.workers, a.seed)
+    else:
+        out = _profile(a.top)
+    print("BENCH-RESULT " + json.dumps(out))
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+
+def _run_child(*args: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("BENCH-RESULT "))
+    return json.loads(line.removeprefix("BENCH-RESULT "))
+
+
+def _median_row(name: str, runs: list[dict]) -> dict:
+    row = {"workload": name, "repeats": len(runs)}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        row[key] = statistics.median(values) if isinstance(values[0], float) else values[0]
+    row["ns_per_household_month_all"] = [round(r["ns_per_household_month"], 1) for r in runs]
+    return row
+
+
+def _wall(cmd: list[str], repeats: int) -> dict:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, cwd=ROOT, check=True)
+        times.append(time.perf_counter() - t0)
+    return {"wall_s": statistics.median(times), "wall_s_all": [round(t, 3) for t in times]}
+
+
+def _heavy_modules_after_import() -> list[str]:
+    code = (
+        "import sys, model; print(' '.join(m for m in ('numpy', 'pandas', 'mesa', 'scipy', "
+        "'matplotlib', 'pyarrow', 'pydantic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return out.stdout.split()
+
+
+def _fmt(value, digits: int = 1) -> str:  # noqa: ANN001
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = [
+        ("workload", "workload", 0),
+        ("households", "households", 0),
+        ("months", "months", 0),
+        ("population_s", "population s", 3),
+        ("simulation_s", "simulation s", 2),
+        ("ns_per_household_month", "ns/household-month", 1),
+        ("cpu_ns_per_household_month", "CPU ns/household-month", 1),
+        ("peak_rss_mb", "peak RSS MB", 0),
+        ("bytes_per_household", "bytes/household", 0),
+        ("wall_s", "wall s", 2),
+        ("speedup", "speed-up 1->2 workers", 2),
     ]
-    cols = list(rows[0])
-    print(" | ".join(cols))
+    cells = [[h for _, h, _ in cols]]
     for r in rows:
-        print(" | ".join(str(r[c]) for c in cols))
-    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(rows, indent=2))
+        cells.append([_fmt(r.get(k), d) for k, _, d in cols])
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    for j, line in enumerate(cells):
+        print(
+            " | ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if j == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+def main() -> None:
+    repeats = _env_int("BENCH_REPEATS", 3)
+    w3_repeats = _env_int("BENCH_W3_REPEATS", 1)
+    w2_replicates = _env_int("BENCH_W2_REPLICATES", 20)
+    w2_workers = _env_int("BENCH_W2_WORKERS", 2)
+    top = _env_int("BENCH_PROFILE_TOP", 20)
+    skip = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
+    rows: list[dict] = []
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+    def single(name: str, scenario: Path, scale: float, n: int) -> None:
+        if name in skip:
+            return
+        runs = []
+        for _ in range(n):
+            runs.append(_run_child("single", "--scenario", str(scenario), "--scale", str(scale)))
+        rows.append(_median_row(name, runs))
+        print(f"  {name}: {rows[-1]['ns_per_household_month_all']} ns/household-month", flush=True)
+
+    print("running workloads (each in a fresh process) ...", flush=True)
+    single("W1 scale 0.1", BASELINE, 0.1, repeats)
+    single("W1", BASELINE, 1.0, repeats)
+    single("W3", GUANGDONG, 1.0, w3_repeats)
+    if "W2" not in skip:
+        one = _run_child("ensemble", "--replicates", str(w2_replicates), "--workers", "1")
+        two = _run_child(
+            "ensemble", "--replicates", str(w2_replicates), "--workers", str(w2_workers)
+        )
+        rows.append(
+            {
+                "workload": f"W2 {w2_replicates} replicates, {w2_workers} workers",
+                "households": rows[[r["workload"] for r in rows].index("W1")]["households"]
+                if any(r["workload"] == "W1" for r in rows)
+                else None,
+                "months": 60,
+                "wall_s": two["wall_s"],
+                "peak_rss_mb": two["peak_rss_mb"],
+                "speedup": one["wall_s"] / two["wall_s"],
+                "runner": two["runner"],
+                "replicates": w2_replicates,
+                "workers": w2_workers,
+                "s_per_replicate": two["s_per_replicate"],
+                "s_per_replicate_1_worker": one["s_per_replicate"],
+                "wall_s_1_worker": one["wall_s"],
+                "cpu_s": two["cpu_s"],
+                "cpu_s_1_worker": one["cpu_s"],
+                # processes' CPU seconds per wall second: about 2 when both workers had a core
+                "cores_used": two["cpu_s"] / two["wall_s"],
+                "projected_s_200_replicates": two["s_per_replicate"] * W2_REFERENCE_REPLICATES,
+            }
+        )
+    if "import" not in skip:
+        rows.append(
+            {"workload": "import model", **_wall([sys.executable, "-c", "import model"], repeats)}
+        )
+        rows[-1]["heavy_modules_imported"] = _heavy_modules_after_import()
+    if "check" not in skip:
+        cli = str(Path(sys.executable).parent / "shaoguan-abm")
+        cmd = (
+            [cli, "check", str(BASELINE)]
+            if Path(cli).exists()
+            else [sys.executable, "-m", "model", "check", str(BASELINE)]
+        )
+        rows.append({"workload": "shaoguan-abm check", **_wall(cmd, repeats)})
+
+    print()
+    print_table(rows)
+    per_hm = {
+        r["workload"]: r["ns_per_household_month"] for r in rows if "ns_per_household_month" in r
+    }
+    if len(per_hm) > 1:
+        spread = max(per_hm.values()) / min(per_hm.values())
+        results["cost_spread_max_over_min"] = spread
+        print(f"\ncost per household-month, max/min over {', '.join(per_hm)}: {spread:.2f}")
+    for r in rows:
+        if r["workload"].startswith("W2"):
+            print(
+                f"W2 ({r['runner']}): {r['s_per_replicate']:.2f} s per replicate with "
+                f"{r['workers']} workers ({r['s_per_replicate_1_worker']:.2f} s with 1); "
+                f"{W2_REFERENCE_REPLICATES} replicates at that rate: "
+                f"{r['projected_s_200_replicates']:.0f} s; the workers used "
+                f"{r['cores_used']:.2f} cores on average"
+            )
+        if r["workload"] == "import model":
+            print(
+                f"modules loaded by `import model`: {r['heavy_modules_imported'] or 'none heavy'}"
+            )
+    results["workloads"] = rows
+
+    if "profile" not in skip:
+        prof = _run_child("profile", "--top", str(top))
+        results["w1_profile"] = prof
+        print(f"\nW1 profile (cProfile, {prof['total_s']:.2f} s profiled), top {top} by own time:")
+        print(f"{'own s':>7} {'share':>6} {'cum s':>7} {'calls':>7}  function")
+        for r in prof["top"]:
+            print(
+                f"{r['tottime_s']:7.3f} {100 * r['share']:5.1f}% {r['cumtime_s']:7.3f} "
+                f"{r['calls']:7d}  {r['function']}"
+            )
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {(BENCH / 'results.json').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(sys.argv[2:])
+    else:
+        main()

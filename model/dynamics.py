@@ -168,63 +168,148 @@ def start_of_year(
     hh.farm_shock = np.exp(
         p.farm_shock_sd_county * county_z + p.farm_shock_sd_household * house_z - var / 2
     )
-    # ageing: some workers leave the labour force, some children join it
-    leave = rng.binomial(hh.workers, p.age_out_rate).astype(np.int8)
+    # ageing: some workers leave the labour force, some children join it (not in households
+    # without labour capacity)
+    leave = binomial_draws(rng, hh.workers, p.age_out_rate).astype(np.int8)
     hh.workers -= leave
     hh.elderly += leave
-    can_join = hh.group != NO_LABOUR
-    join = np.where(can_join, rng.binomial(hh.school_children, p.youth_entry_rate), 0).astype(
-        np.int8
-    )
+    can_join = np.where(hh.group != NO_LABOUR, hh.school_children, 0)
+    join = binomial_draws(rng, can_join, p.youth_entry_rate).astype(np.int8)
     hh.school_children -= join
     hh.workers += join
     np.minimum(hh.jobs, hh.workers, out=hh.jobs)
-    dropout = (hh.school_children > 0) & (rng.random(hh.n) < p.school_dropout_rate)
-    hh.children_in_school &= ~dropout
-    lapse = rng.random(hh.n) >= p.insurance_renewal
-    hh.insured &= ~lapse
+    with_children = np.flatnonzero(hh.school_children > 0)
+    dropout = with_children[bernoulli_indices(rng, p.school_dropout_rate, with_children.size)]
+    hh.children_in_school[dropout] = False
+    lapse = bernoulli_indices(rng, 1 - p.insurance_renewal, hh.n)
+    hh.insured[lapse] = False
 
 
 def flow_base_incomes(hh: Households) -> None:
     """Write this month's wage, business, property and non-social transfer income."""
-    ill_worker = (hh.ill_months > 0) & (hh.workers > 0)
-    working_jobs = hh.jobs - (ill_worker & (hh.jobs > 0))
-    np.multiply(working_jobs, hh.job_wage, out=hh.wage_m)
-    # a sick worker's share of the farm work is lost too
-    farm_lost = np.where(ill_worker, 1.0 / np.maximum(hh.workers, 1), 0.0)
-    np.multiply(hh.business_annual / 12, hh.farm_shock * (1 - farm_lost), out=hh.business_m)
+    np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
+    np.divide(hh.business_annual, 12, out=hh.business_m)
+    hh.business_m *= hh.farm_shock
     np.divide(hh.property_annual, 12, out=hh.property_m)
     np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
+    # an ill worker (few households a month) loses a job's wage if employed, and a sick worker's
+    # share of the farm work is lost too
+    sick = np.flatnonzero(hh.ill_months > 0)
+    sick = sick[hh.workers[sick] > 0]
+    if sick.size:
+        jobs = hh.jobs[sick]
+        hh.wage_m[sick] = (jobs - (jobs > 0)) * hh.job_wage[sick]
+        farm_lost = 1.0 / np.maximum(hh.workers[sick], 1)
+        shock = hh.farm_shock[sick] * (1 - farm_lost)
+        hh.business_m[sick] = hh.business_annual[sick] / 12 * shock
 
 
-def small_binomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
-    """Binomial draws for small trial counts (workers per household), one uniform per trial.
+def success_positions(rng: np.random.Generator, trials: int, p: float) -> np.ndarray:
+    """Positions (ascending) of the successes among ``trials`` independent trials of chance ``p``.
 
-    Faster than ``Generator.binomial`` for arrays of small ``n`` (here at most a few workers).
+    The gaps between successes are geometric, so about ``trials * p`` numbers are drawn rather
+    than one per trial.
     """
-    if n.size == 0:
+    if trials <= 0 or p <= 0:
         return np.zeros(0, dtype=np.int64)
-    k = int(n.max())
-    hits = rng.random((k, n.size)) < p
-    hits &= np.arange(k)[:, None] < n
-    return hits.sum(axis=0)
+    if p >= 1:
+        return np.arange(trials)
+    expected = trials * p
+    gaps = int(expected + 6 * np.sqrt(expected) + 10)
+    positions = np.cumsum(rng.geometric(p, size=gaps)) - 1
+    while positions[-1] < trials:  # rare: more successes than gaps drawn
+        more = positions[-1] + np.cumsum(rng.geometric(p, size=gaps))
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, trials)]
+
+
+def bernoulli_indices(
+    rng: np.random.Generator, p: np.ndarray | float, n: int | None = None
+) -> np.ndarray:
+    """Which of ``n`` households (or of ``len(p)``) a chance ``p`` (or ``p[i]``) befalls.
+
+    The same distribution as ``np.flatnonzero(rng.random(n) < p)``, drawing numbers only for
+    the households it befalls (see :func:`binomial_draws`).
+
+    Args:
+        rng: The random stream.
+        p: One probability for all, or one per household.
+        n: Number of households when ``p`` is one probability.
+
+    Returns:
+        Ascending indices of the households it befalls.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 0:
+        return success_positions(rng, int(n or 0), float(p))
+    p_max = min(float(p.max()), 1.0) if p.size else 0.0
+    candidates = success_positions(rng, p.size, p_max)
+    if candidates.size == 0:
+        return candidates
+    return candidates[rng.random(candidates.size) < p[candidates] / p_max]
+
+
+def binomial_draws(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+    """Binomial draws with ``n[i]`` trials of probability ``p`` (or ``p[i]``) for each household.
+
+    The same distribution as ``rng.binomial(n, p)``, drawing random numbers for the successes
+    only, which suits many households with a few trials each and a small ``p`` (jobs lost or
+    found in a month, workers ageing out in a year): the trials of all households are laid end
+    to end and the positions of the successes of probability ``p_max`` (the largest ``p``)
+    among them drawn (:func:`success_positions`); where ``p`` differs by household, each such
+    success is kept with probability ``p[i] / p_max`` (thinning). Every trial is an independent
+    Bernoulli(``p[i]``), and about ``n.sum() * p_max`` numbers are drawn instead of ``n.sum()``.
+
+    Args:
+        rng: The random stream.
+        n: Trials per household (non-negative integers).
+        p: Probability of success of each trial, one for all or one per household.
+
+    Returns:
+        Successes per household (``int64``).
+    """
+    which, successes = binomial_successes(rng, n, p)
+    draws = np.zeros(np.size(n), dtype=np.int64)
+    draws[which] = successes
+    return draws
+
+
+def binomial_successes(
+    rng: np.random.Generator, n: np.ndarray, p: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`binomial_draws` as the households with a success and their successes.
+
+    Returns:
+        Ascending indices into ``n`` of the households with at least one success, and the
+        number of successes of each.
+    """
+    n = np.asarray(n)
+    p = np.asarray(p, dtype=np.float64)
+    ends = np.cumsum(n, dtype=np.int64)  # household i owns trials ends[i] - n[i] ... ends[i] - 1
+    total = int(ends[-1]) if n.size else 0
+    p_max = min(float(p.max()), 1.0) if p.size else 0.0
+    positions = success_positions(rng, total, p_max)
+    owner = np.searchsorted(ends, positions, side="right")
+    if p.ndim and owner.size:
+        owner = owner[rng.random(owner.size) < p[owner] / p_max]
+    return np.unique(owner, return_counts=True)
 
 
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
     holders = np.flatnonzero(hh.jobs > 0)
     if holders.size:
-        lost = small_binomial(rng, hh.jobs[holders], p.job_loss_rate)
-        hh.jobs[holders] -= lost.astype(np.int8)
-        emptied = holders[hh.jobs[holders] == 0]
+        which, lost = binomial_successes(rng, hh.jobs[holders], p.job_loss_rate)
+        losers = holders[which]
+        hh.jobs[losers] -= lost.astype(np.int8)
+        emptied = losers[hh.jobs[losers] == 0]
         hh.job_wage[emptied] = 0.0
     free = hh.job_seekers
     seekers = np.flatnonzero(free > 0)
     if seekers.size:
         rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-        found = small_binomial(rng, free[seekers], rate)
-        hit = found > 0
-        idx, found = seekers[hit], found[hit]
+        which, found = binomial_successes(rng, free[seekers], rate)
+        idx = seekers[which]
         if idx.size:
             wage = new_job_wage(p, year) * (0.7 + 0.6 * hh.skill[idx])
             old = hh.jobs[idx].astype(np.float64)
@@ -254,7 +339,7 @@ def illness(
     hh.medical_oop_m[:] = 0.0
     if probability is None:
         probability = illness_probability(hh, p)
-    ill = np.flatnonzero(rng.random(hh.n) < probability)
+    ill = bernoulli_indices(rng, probability)
     if ill.size:
         hh.ill_months[ill] = p.illness_months
         covered = np.where(hh.insured[ill], p.insurance_reimbursement, 0.0)

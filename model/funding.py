@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from pydantic import field_validator, model_validator
 
 from model.params import Section, YearTable, param
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from model.simulation import PovertyModel
 
 PLAN = "Shaoguan plan 2016"
@@ -215,6 +216,22 @@ def split_fen(total: int, weights: np.ndarray) -> np.ndarray:
     return base
 
 
+def split_fen_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`split_fen` of each of ``totals`` at once: one row of shares per total."""
+    totals = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights, dtype=float)
+    if w.sum() <= 0:
+        return np.zeros((totals.size, w.size), dtype=np.int64)
+    quota = totals[:, None] * w / w.sum()
+    base = np.floor(quota).astype(np.int64)
+    rest = totals - base.sum(axis=1)
+    order = np.argsort(-(quota - base), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(w.size)[None, :], axis=1)
+    base += rank < rest[:, None]
+    return base
+
+
 def to_fen(yuan: np.ndarray | float) -> np.ndarray:
     """Yuan to integer fen (rounded to the nearest fen)."""
     return np.rint(np.asarray(yuan, dtype=float) * FEN).astype(np.int64)
@@ -231,8 +248,19 @@ class Ledger:
     n_counties: int
     county_names: list[str]
     pots: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    rows: list[tuple] = field(default_factory=list)
     totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: movements as recorded: ``(fund, source, use, kind, year, month, counties, fen)``, one
+    #: entry per call with the counties that moved money (expanded to rows by :attr:`rows`)
+    blocks: list[tuple] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple]:
+        """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order."""
+        return [
+            (fund, source, use, kind, year, month, county, fen)
+            for fund, source, use, kind, year, month, counties, amounts in self.blocks
+            for county, fen in zip(counties, amounts, strict=True)
+        ]
 
     def _pot(self, fund: str, source: str) -> np.ndarray:
         key = (fund, source)
@@ -240,13 +268,16 @@ class Ledger:
             self.pots[key] = np.zeros((len(self.uses), self.n_counties), dtype=np.int64)
         return self.pots[key]
 
-    def _record(self, fund, source, use, kind, year, month, amounts_fen: np.ndarray) -> None:
-        for county in np.flatnonzero(amounts_fen):
-            self.rows.append(
-                (fund, source, use, kind, year, month, int(county), int(amounts_fen[county]))
-            )
+    def _record(self, fund, source, use, kind, year, month, amounts_fen) -> None:  # noqa: ANN001
+        """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints)."""
+        if isinstance(amounts_fen, np.ndarray):
+            amounts_fen = amounts_fen.tolist()
+        counties = [c for c, fen in enumerate(amounts_fen) if fen]
+        if counties:
+            amounts = [amounts_fen[c] for c in counties]
+            self.blocks.append((fund, source, use, kind, year, month, counties, amounts))
         key = (fund, source, kind)
-        self.totals[key] = self.totals.get(key, 0) + int(amounts_fen.sum())
+        self.totals[key] = self.totals.get(key, 0) + sum(amounts_fen)
 
     def receive(
         self,
@@ -265,11 +296,13 @@ class Ledger:
         kept = by_county_fen - leaked
         weights = np.array([earmark.get(u, 0.0) for u in self.uses])
         pot = self._pot(fund, source)
-        for county in np.flatnonzero(by_county_fen):
-            pot[:, county] += split_fen(int(kept[county]), weights)
-            leak_split = split_fen(int(leaked[county]), weights)
+        counties = np.flatnonzero(by_county_fen)
+        pot[:, counties] += split_fen_rows(kept[counties], weights).T
+        for county, leak_split in zip(
+            counties, split_fen_rows(leaked[counties], weights), strict=True
+        ):
             for u in np.flatnonzero(leak_split):
-                self.rows.append(
+                self.blocks.append(
                     (
                         fund,
                         source,
@@ -277,8 +310,8 @@ class Ledger:
                         "leaked",
                         year,
                         month,
-                        int(county),
-                        int(leak_split[u]),
+                        [int(county)],
+                        [int(leak_split[u])],
                     )
                 )
         key = (fund, source, "leaked")
@@ -311,35 +344,39 @@ class Ledger:
         spending can never exceed what was available.
         """
         u = self.uses.index(use)
-        need = np.maximum(np.asarray(demand_fen, dtype=np.int64), 0)
+        # a handful of counties and sources: exact Python integers (products of two amounts in
+        # fen can pass 2**63 at province scale)
+        need = [max(int(fen), 0) for fen in np.asarray(demand_fen).tolist()]
         keys = [k for k in self.pots if k[0] in funds]
-        paid = np.zeros(self.n_counties, dtype=np.int64)
-        if keys and need.any():
-            balance = np.stack([self.pots[k][u] for k in keys])  # sources x counties
-            total = balance.sum(axis=0)
-            covered = np.minimum(need, total)
-            # each source pays in proportion to what it holds; the few fen of rounding go to
-            # the sources with most left
-            take = np.floor_divide(covered * balance, np.maximum(total, 1)).astype(np.int64)
-            rest = covered - take.sum(axis=0)
-            for _ in range(len(keys)):
-                if not rest.any():
-                    break
-                richest = np.argmax(balance - take, axis=0)
-                cols = np.flatnonzero(rest > 0)
-                take[richest[cols], cols] += 1
-                rest[cols] -= 1
-            for i, key in enumerate(keys):
-                if take[i].any():
-                    self.pots[key][u] -= take[i]
-                    self._record(key[0], key[1], use, "spent", year, month, take[i])
-            paid += covered
-            need = need - covered
-        if sector_source is not None and need.any():
+        paid = [0] * self.n_counties
+        if keys and any(need):
+            balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
+            take = [[0] * self.n_counties for _ in keys]
+            for c, wanted in enumerate(need):
+                held = [b[c] for b in balance]
+                total = sum(held)
+                covered = min(wanted, total)
+                if covered <= 0:
+                    continue
+                # each source pays in proportion to what it holds; the few fen of rounding go
+                # to the sources with most left
+                share = [covered * h // total for h in held]
+                for _ in range(covered - sum(share)):
+                    left = [h - t for h, t in zip(held, share, strict=True)]
+                    share[left.index(max(left))] += 1
+                for i, fen in enumerate(share):
+                    take[i][c] = fen
+                paid[c] = covered
+                need[c] = wanted - covered
+            for key, fen in zip(keys, take, strict=True):
+                if any(fen):
+                    self.pots[key][u] -= np.array(fen, dtype=np.int64)
+                    self._record(key[0], key[1], use, "spent", year, month, fen)
+        if sector_source is not None and any(need):
             self._record("sector", sector_source, "", "received", year, month, need)
             self._record("sector", sector_source, use, "spent", year, month, need)
-            paid += need
-        return paid
+            paid = [p + n for p, n in zip(paid, need, strict=True)]
+        return np.array(paid, dtype=np.int64)
 
     def close(self, year: int, month: int) -> None:
         """Record what is left in every pot as unspent at the end of the horizon."""
@@ -365,6 +402,8 @@ class Ledger:
 
     def frame(self) -> pd.DataFrame:
         """The ledger table: ``fund, source, use, kind, year, month, county, amount`` (yuan)."""
+        import pandas as pd  # only when tables are built: scenario checks stay light
+
         df = pd.DataFrame(
             self.rows,
             columns=["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"],
@@ -375,6 +414,8 @@ class Ledger:
 
     def summary(self) -> pd.DataFrame:
         """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan."""
+        import pandas as pd
+
         keys = sorted({(f, s) for f, s, _ in self.totals})
         rows = []
         for fund, source in keys:

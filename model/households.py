@@ -3,6 +3,11 @@
 Every rule of the model is a vectorised function over these arrays; there is no Python object
 per household. Money flows are yuan per household per month (``float64``), stocks and counts use
 the smallest integer type that holds them.
+
+Most measures concern only the registered poor (about a fifth of the simulated households at
+Shaoguan's scale), so :attr:`Households.groups` keeps the indices of the groups that never change
+during a run (registered, labour-capable, without labour capacity, living in a poor village);
+rules work on those indices instead of scanning every household.
 """
 
 from __future__ import annotations
@@ -15,6 +20,53 @@ from model.assessment import EXITED, LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR
 
 #: The four income components of China's household surveys, as named in the outputs.
 INCOME_COMPONENTS = ("wage", "business", "property", "transfer")
+
+
+@dataclass(frozen=True)
+class GroupIndex:
+    """Indices (ascending) of the household groups that stay fixed during a run.
+
+    Built from ``group``, ``registered`` and ``village``.
+
+    Attributes:
+        registered: Registered poor households.
+        labour: Registered households with labour capacity (§II.9 rows 1 and 2).
+        no_labour: Households without labour capacity (§II.9 row 3).
+        registered_in_village: Registered households living in a poor village.
+        is_no_labour: Boolean mask of ``no_labour`` over all households.
+        by_village: Every household living in a poor village, ordered by village.
+        by_village_key: The village of each entry of ``by_village`` (ascending).
+    """
+
+    registered: np.ndarray
+    labour: np.ndarray
+    no_labour: np.ndarray
+    registered_in_village: np.ndarray
+    is_no_labour: np.ndarray
+    by_village: np.ndarray
+    by_village_key: np.ndarray
+
+    @classmethod
+    def of(cls, hh: Households) -> GroupIndex:
+        """Build the indices of ``hh``'s groups."""
+        no_labour = hh.group == NO_LABOUR
+        labour = (hh.group == LABOUR_VILLAGE) | (hh.group == LABOUR_SCATTERED)
+        in_village = np.flatnonzero(hh.village >= 0)
+        by_village = in_village[np.argsort(hh.village[in_village], kind="stable")]
+        return cls(
+            registered=np.flatnonzero(hh.registered),
+            labour=np.flatnonzero(hh.registered & labour),
+            no_labour=np.flatnonzero(no_labour),
+            registered_in_village=np.flatnonzero(hh.registered & (hh.village >= 0)),
+            is_no_labour=no_labour,
+            by_village=by_village,
+            by_village_key=hh.village[by_village],
+        )
+
+    def village_members(self, village: int) -> np.ndarray:
+        """Households (ascending) living in poor village ``village``."""
+        lo, hi = np.searchsorted(self.by_village_key, [village, village + 1])
+        return self.by_village[lo:hi]
 
 
 @dataclass
@@ -86,11 +138,36 @@ class Households:
             self.medical_history = np.zeros((12, n))
         if self.year_components is None:
             self.year_components = np.zeros((len(INCOME_COMPONENTS), n))
+        self._groups: GroupIndex | None = None
+        self._groups_built_from: tuple[np.ndarray, ...] = ()
 
     @property
     def n(self) -> int:
         """Number of households."""
         return int(self.size.shape[0])
+
+    @property
+    def groups(self) -> GroupIndex:
+        """Indices of the groups fixed for a run (registered, labour-capable, ...).
+
+        Built on first use and rebuilt whenever ``group``, ``registered`` or ``village`` is
+        replaced by another array. No rule changes these arrays in place during a run; code
+        that does must call :meth:`forget_groups`.
+        """
+        sources = (self.group, self.registered, self.village)
+        built = self._groups_built_from
+        if (
+            self._groups is None
+            or len(built) != len(sources)
+            or any(a is not b for a, b in zip(built, sources, strict=True))
+        ):
+            self._groups = GroupIndex.of(self)
+            self._groups_built_from = sources
+        return self._groups
+
+    def forget_groups(self) -> None:
+        """Drop the cached :attr:`groups` (after changing a group array in place)."""
+        self._groups = None
 
     @property
     def labour_capable(self) -> np.ndarray:
@@ -120,12 +197,48 @@ class Households:
     @property
     def job_seekers(self) -> np.ndarray:
         """Workers without a wage job or a post, per household (0 without labour capacity)."""
-        free = self.workers.astype(np.int16) - self.jobs - self.occupied
-        return np.where(self.group == NO_LABOUR, 0, np.maximum(free, 0)).astype(np.int16)
+        free = self.workers.astype(np.int16)
+        free -= self.jobs
+        free -= self.occupied
+        np.maximum(free, 0, out=free)
+        free[self.groups.no_labour] = 0
+        return free
 
-    def monthly_income(self) -> np.ndarray:
-        """This month's disposable income per household (sum of the four components)."""
-        return self.wage_m + self.business_m + self.property_m + self.transfer_m
+    def job_seekers_of(self, idx: np.ndarray) -> np.ndarray:
+        """:attr:`job_seekers` of the households ``idx`` only."""
+        free = self.workers[idx].astype(np.int16)
+        free -= self.jobs[idx]
+        free -= self.occupied[idx]
+        np.maximum(free, 0, out=free)
+        free[self.groups.is_no_labour[idx]] = 0
+        return free
+
+    def monthly_income(
+        self, idx: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """This month's disposable income per household (sum of the four components).
+
+        Args:
+            idx: Households to compute it for (default: all).
+            out: Array to write the result into (only without ``idx``).
+        """
+        if idx is not None:
+            wage, business = self.wage_m[idx], self.business_m[idx]
+            return wage + business + self.property_m[idx] + self.transfer_m[idx]
+        total = np.add(self.wage_m, self.business_m, out=out)
+        total += self.property_m
+        total += self.transfer_m
+        return total
+
+    def income_last_12_months(self, idx: np.ndarray) -> np.ndarray:
+        """Disposable income of the last 12 months of the households ``idx`` (yuan/household).
+
+        Adds the months in row order, exactly as ``income_history.sum(axis=0)`` does.
+        """
+        total = self.income_history[0, idx]
+        for row in self.income_history[1:]:
+            total += row[idx]
+        return total
 
     def rolling_income_per_capita(self, deduct_medical: bool = False) -> np.ndarray:
         """Disposable income of the last 12 months per person (yuan/person/year)."""

@@ -117,18 +117,18 @@ class Recorder:
         """Record this month (and, in December, the year's tables)."""
         m = self.model
         hh = m.households
-        reg = hh.registered
-        size = hh.size
-        exited = reg & (hh.status == EXITED)
+        reg = hh.groups.registered  # indices: the registered are a fraction of the households
+        size = hh.size[reg]
+        exited = hh.status[reg] == EXITED
         row = {
             "year": m.year,
             "month": m.month,
-            "remaining_poor_people": int(size[reg & ~exited].sum()),
+            "remaining_poor_people": int(size[~exited].sum()),
             "cumulative_exited_people": int(size[exited].sum()),
             "employed_workers_poor": int(hh.jobs[reg].sum()),
             "workers_poor": int(hh.workers[reg].sum()),
-            "social_security_households": int(hh.enrolled_social.sum()),
-            "ill_households": int((hh.ill_months > 0).sum()),
+            "social_security_households": int(np.count_nonzero(hh.enrolled_social)),
+            "ill_households": int(np.count_nonzero(hh.ill_months > 0)),
             "villages_exited": sum(v.exited for v in m.villages),
         }
         for name, amount in m.spend_this_month.items():

@@ -137,7 +137,7 @@ class PovertyModel(mesa.Model):
         self.spend_this_month = {m.name: m.cost(self) for m in self.measures}
         # 7. assessment
         row = self.month - 1
-        hh.income_history[row] = hh.monthly_income()
+        hh.monthly_income(out=hh.income_history[row])
         hh.medical_history[row] = hh.medical_oop_m
         for k, component in enumerate((hh.wage_m, hh.business_m, hh.property_m, hh.transfer_m)):
             hh.year_components[k] += component

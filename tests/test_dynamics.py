@@ -132,15 +132,51 @@ def test_farm_shocks_have_mean_one():
     assert np.log(hh.farm_shock).std() == pytest.approx(np.hypot(0.1, 0.2), rel=0.05)
 
 
-def test_small_binomial_matches_the_binomial():
-    from model.dynamics import small_binomial
+def test_binomial_draws_match_the_binomial():
+    from model.dynamics import binomial_draws
 
     rng = np.random.default_rng(0)
     n = np.repeat([1, 2, 4], 100_000)
-    draws = small_binomial(rng, n, 0.3)
-    for k in (1, 2, 4):
-        d = draws[n == k]
-        assert d.max() <= k
-        assert d.mean() == pytest.approx(0.3 * k, rel=0.02)
-        assert d.var() == pytest.approx(k * 0.3 * 0.7, rel=0.03)
-    assert small_binomial(rng, np.zeros(0, int), 0.5).size == 0
+    for p in (0.3, 0.01):
+        draws = binomial_draws(rng, n, p)
+        for k in (1, 2, 4):
+            d = draws[n == k]
+            assert d.max() <= k
+            assert d.mean() == pytest.approx(p * k, rel=0.02 if p > 0.1 else 0.12)
+            assert d.var() == pytest.approx(k * p * (1 - p), rel=0.03 if p > 0.1 else 0.12)
+    assert binomial_draws(rng, np.zeros(0, int), 0.5).size == 0
+    assert binomial_draws(rng, np.zeros(3, int), 0.5).tolist() == [0, 0, 0]
+    assert binomial_draws(rng, np.array([2, 0, 3]), 1.0).tolist() == [2, 0, 3]
+    assert binomial_draws(rng, np.array([2, 0, 3]), 0.0).tolist() == [0, 0, 0]
+
+
+def test_binomial_draws_with_a_probability_per_household():
+    from model.dynamics import binomial_draws
+
+    rng = np.random.default_rng(1)
+    m = 200_000
+    n = np.full(m, 3)
+    p = np.where(np.arange(m) % 2 == 0, 0.2, 0.05)
+    draws = binomial_draws(rng, n, p)
+    for value in (0.2, 0.05):
+        d = draws[p == value]
+        assert d.mean() == pytest.approx(3 * value, rel=0.03)
+        assert (d >= 2).mean() == pytest.approx(3 * value**2 * (1 - value) + value**3, rel=0.15)
+    assert binomial_draws(rng, np.array([1, 2]), np.array([0.0, 1.0])).tolist() == [0, 2]
+
+
+def test_bernoulli_indices_match_their_chances():
+    from model.dynamics import bernoulli_indices
+
+    rng = np.random.default_rng(2)
+    hits = bernoulli_indices(rng, 0.03, 300_000)
+    assert hits.size == pytest.approx(9_000, rel=0.05)
+    assert (np.diff(hits) > 0).all() and hits.min() >= 0 and hits.max() < 300_000
+    p = np.where(np.arange(300_000) % 3 == 0, 0.06, 0.01)
+    hits = bernoulli_indices(rng, p)
+    assert (p[hits] == 0.06).sum() == pytest.approx(6_000, rel=0.06)
+    assert (p[hits] == 0.01).sum() == pytest.approx(2_000, rel=0.1)
+    assert bernoulli_indices(rng, 0.5, 0).size == 0
+    assert bernoulli_indices(rng, 1.0, 3).tolist() == [0, 1, 2]
+    assert bernoulli_indices(rng, np.array([0.0, 1.0, 0.0])).tolist() == [1]
+    assert bernoulli_indices(rng, np.zeros(4)).size == 0

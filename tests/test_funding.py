@@ -164,3 +164,26 @@ def test_ledger_invariants_catch_corruption(baseline):
     pot[0, np.argmax(pot[0])] += 100  # one yuan appears from nowhere
     with pytest.raises(InvariantError, match="ledger_identity"):
         m.step()
+
+
+def test_sources_pay_in_proportion_at_province_scale():
+    # amounts whose products pass 2**63 fen^2: the split stays exact
+    led = ledger(1)
+    led.receive("special", "province", 2016, 1, np.array([6 * 10**12]), {"industry": 1.0})
+    led.receive("special", "paired_city", 2016, 1, np.array([3 * 10**12 + 1]), {"industry": 1.0})
+    paid = led.spend("industry", 2016, 2, np.array([4_500_000_000_000]))
+    assert paid.tolist() == [4_500_000_000_000]
+    spent = {r[1]: r[7] for r in led.rows if r[3] == "spent"}
+    # 4.5e12 x 6e12 / (9e12 + 1) = 2,999,999,999,999.67 -> 2,999,999,999,999 and the one fen of
+    # rounding goes to the source with most left (the province)
+    assert spent == {"province": 3_000_000_000_000, "paired_city": 1_500_000_000_000}
+    assert led.available("industry").tolist() == [4_500_000_000_001]
+
+
+def test_split_fen_rows_by_hand():
+    from model.funding import split_fen_rows
+
+    rows = split_fen_rows(np.array([100, 0, 7]), np.array([1.0, 1.0, 1.0]))
+    assert rows.tolist() == [[34, 33, 33], [0, 0, 0], [3, 2, 2]]
+    # 0.4 / 0.6 of 5: quotas 2 and 3 exactly; of 1: 0.4 / 0.6, the larger remainder gets it
+    assert split_fen_rows(np.array([5, 1]), np.array([0.4, 0.6])).tolist() == [[2, 3], [0, 1]]

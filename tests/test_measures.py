@@ -201,3 +201,24 @@ def test_five_guarantee_and_no_labour_never_get_jobs(baseline):
     assert (hh.jobs[hh.group == NO_LABOUR] == 0).all()
     assert (hh.occupied[hh.group == NO_LABOUR] == 0).all()
     assert (hh.jobs <= hh.workers).all()
+
+
+def test_only_started_projects_mature():
+    # the month before the first projects mature, households without a project draw nothing
+    hh = make_households(3)
+    m = FakeModel(hh, year=2016, month=12)  # month index 11 = lag - 1
+    p = IndustryParams(
+        projects_per_year={2016: 0.0},
+        shares_per_year={2016: 0.0},
+        project_lag_months=12,
+        project_failure=1.0,
+        tourism_villages_per_year={2016: 0.0},
+        ecommerce_villages_per_year={2016: 0.0},
+    )
+    ind = Industry(p, m)
+    ind.project_start[1] = 0  # started in January 2016: matures in January 2017
+    ind.enrol(m)
+    assert not ind.project_failed.any()
+    m.month_index, m.year, m.month = 12, 2017, 1
+    ind.enrol(m)
+    assert ind.project_failed.tolist() == [False, True, False]

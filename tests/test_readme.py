@@ -86,7 +86,9 @@ def test_readme_commands_in_order(workdir, capsys):
         if argv[0] == "run" and "--replicates" not in argv:
             first, heading = out.splitlines()[:2]
             shown_first, shown_heading = shown.splitlines()[:2]
-            assert first.split(", population scale")[0] == shown_first.split(", population scale")[0]
+            assert (
+                first.split(", population scale")[0] == shown_first.split(", population scale")[0]
+            )
             assert heading == shown_heading
         elif argv[0] in ("check", "params"):
             assert out == shown, command

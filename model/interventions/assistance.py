@@ -106,12 +106,13 @@ class Assistance(Measure):
         )
         if not live.any():
             return
-        members = hh.registered & (hh.village >= 0)
-        count = np.bincount(hh.village[members], minlength=len(model.villages))
+        members = hh.groups.registered_in_village
+        village = hh.village[members]
+        count = np.bincount(village, minlength=len(model.villages))
         per_household = np.divide(
             live * p.collective_return / 12, count, out=np.zeros(count.size), where=count > 0
         )
-        hh.property_m[members] += per_household[hh.village[members]]
+        hh.property_m[members] += per_household[village]
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Registered households of the villages with collective projects."""

@@ -103,17 +103,27 @@ class Measure:
             For each item, the share of its county's demand that was paid (1 when the budget
             covered it, less when it ran short; never more).
         """
+        return self.charge_by_county(model, county, cost_yuan, funds, sector_source)[county]
+
+    def charge_by_county(
+        self,
+        model: PovertyModel,
+        county: np.ndarray,
+        cost_yuan: np.ndarray,
+        funds: tuple[str, ...] | None = None,
+        sector_source: str | None = None,
+    ) -> np.ndarray:
+        """:meth:`charge`, returning the share paid in each county instead of each item's."""
         demand = to_fen(np.bincount(county, cost_yuan, model.n_counties))
         if not demand.any():
-            return np.ones(county.size)
+            return np.ones(model.n_counties)
         if funds is None and sector_source is None:
             funds, sector_source = self.funds, self.sector_source
         paid = model.ledger.spend(
             self.name, model.year, model.month, demand, funds or (), sector_source
         )
         self.month_spend += float(paid.sum()) / FEN
-        share = np.divide(paid, demand, out=np.ones(model.n_counties), where=demand > 0)
-        return share[county]
+        return np.divide(paid, demand, out=np.ones(model.n_counties), where=demand > 0)
 
     def take_within_budget(
         self, model: PovertyModel, candidates: np.ndarray, county: np.ndarray, unit_cost: float
@@ -135,7 +145,24 @@ class Measure:
         allowed = int(np.floor(capacity * model.month / 12 + 1e-9)) - self.enrolled_this_year
         return max(allowed, 0)
 
+    def queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
+        """The first ``size`` places of a fair queue of the households where ``mask`` holds.
+
+        The same distribution as ``self.shuffled(model, mask)[:size]`` (a random ordered
+        selection), drawing random numbers for the households taken rather than for every
+        candidate. ``mask`` may also be the ascending indices themselves.
+        """
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask
+        size = max(min(int(size), idx.size), 0)
+        if size == idx.size:
+            return self.shuffled(model, idx)
+        return model.rng.choice(idx, size=size, replace=False)
+
     def shuffled(self, model: PovertyModel, mask: np.ndarray) -> np.ndarray:
-        """Indices where ``mask`` holds, in random order (a fair queue)."""
-        idx = np.flatnonzero(mask)
+        """Indices where ``mask`` holds, in random order (a fair queue).
+
+        ``mask`` may also be the ascending indices themselves (the same queue, without scanning
+        every household).
+        """
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask
         return model.rng.permutation(idx) if idx.size > 1 else idx

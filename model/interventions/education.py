@@ -89,21 +89,27 @@ class Education(Measure):
 
     def __init__(self, params: EducationParams, model: PovertyModel) -> None:
         super().__init__(params, model)
-        self.vocational_ends = np.full(model.households.n, -1, dtype=np.int32)
+        hh = model.households
+        self.vocational_ends = np.full(hh.n, -1, dtype=np.int32)
+        #: households per county, the key for sharing the teachers' allowances
+        self.county_weights = np.bincount(hh.county, minlength=model.n_counties).astype(float)
 
     def enrol(self, model: PovertyModel) -> None:
         """Bring children back to school; start and finish vocational places."""
         hh = model.households
         p: EducationParams = self.params
-        out = np.flatnonzero(hh.registered & ~hh.children_in_school)
+        registered = hh.groups.registered  # every education measure is for the registered poor
+        out = registered[~hh.children_in_school[registered]]
         back = out[model.rng.random(out.size) < p.return_rate * model.party_factor[out]]
         hh.children_in_school[back] = True
-        done = np.flatnonzero(self.vocational_ends == model.month_index)
+        done = registered[self.vocational_ends[registered] == model.month_index]
         hh.skill[done] = np.minimum(hh.skill[done] + p.vocational_skill_gain, 1.0)
         quota = self.quota(model, p.vocational_places)
         if quota:
-            eligible = hh.registered & (hh.school_children > 0) & (self.vocational_ends < 0)
-            queue = self.shuffled(model, eligible)[:quota]
+            eligible = registered[
+                (hh.school_children[registered] > 0) & (self.vocational_ends[registered] < 0)
+            ]
+            queue = self.queue(model, eligible, quota)
             taken = self.take_within_budget(
                 model, queue, hh.county[queue], p.vocational_cost * p.vocational_years
             )
@@ -114,14 +120,15 @@ class Education(Measure):
         """Student subsidies (transfer income); teachers' allowances (cost)."""
         hh = model.households
         p: EducationParams = self.params
-        pupils = np.flatnonzero(hh.registered & (hh.school_children > 0))
+        registered = hh.groups.registered
+        pupils = registered[hh.school_children[registered] > 0]
         if pupils.size:
             amount = hh.school_children[pupils] * p.student_subsidy / 12
             share = self.charge(model, hh.county[pupils], amount)
             hh.transfer_m[pupils] += amount * share
         teachers = p.mountain_teachers * model.population.scale
         if teachers:
-            weights = np.bincount(hh.county, minlength=model.n_counties).astype(float)
+            weights = self.county_weights
             allowance = teachers * year_value(p.teacher_allowance, model.year)
             self.charge(
                 model,

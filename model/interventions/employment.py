@@ -146,8 +146,10 @@ class Employment(Measure):
         self.placed = np.zeros(n, dtype=np.int16)
 
     def _eligible(self, model: PovertyModel) -> np.ndarray:
+        """Registered labour-capable households with a job seeker (ascending indices)."""
         hh = model.households
-        return hh.registered & hh.labour_capable & (hh.job_seekers > 0)
+        labour = hh.groups.labour
+        return labour[hh.job_seekers_of(labour) > 0]
 
     def enrol(self, model: PovertyModel) -> None:
         """Start training places and fill public posts within capacity and budget."""
@@ -162,25 +164,28 @@ class Employment(Measure):
         # new trainees
         quota = self.quota(model, p.training_places)
         if quota:
-            queue = self.shuffled(model, self._eligible(model) & (self.training_ends < 0))[:quota]
+            eligible = self._eligible(model)
+            queue = self.queue(model, eligible[self.training_ends[eligible] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months
             self.enrolled_this_year += taken.size
         # public posts: lost when the worker is gone, then filled up to the year's stock
-        gone = self.post & (hh.workers < hh.jobs + hh.occupied)
+        holders = np.flatnonzero(self.post)
+        gone = holders[hh.workers[holders] < hh.jobs[holders] + hh.occupied[holders]]
         self.post[gone] = False
         hh.occupied[gone] -= 1
         target = int(year_value(p.public_posts, model.year) * model.population.scale)
-        missing = target - int(self.post.sum())
+        missing = target - (holders.size - gone.size)
         if missing > 0:
-            cand = np.flatnonzero(self._eligible(model) & ~self.post)
+            eligible = self._eligible(model)
+            cand = eligible[~self.post[eligible]]
             if cand.size:
-                income = hh.income_history.sum(axis=0)[cand] / hh.size[cand]
+                income = hh.income_last_12_months(cand) / hh.size[cand]
                 chosen = cand[np.argsort(income, kind="stable")[:missing]]
                 self.post[chosen] = True
                 hh.occupied[chosen] += 1
         elif missing < 0:
-            holders = self.shuffled(model, self.post)[:-missing]
+            holders = self.queue(model, self.post, -missing)
             self.post[holders] = False
             hh.occupied[holders] -= 1
 
@@ -197,7 +202,7 @@ class Employment(Measure):
         """Placement services and firm rewards: extra jobs for registered seekers."""
         hh = model.households
         p: EmploymentParams = self.params
-        seekers = np.flatnonzero(self._eligible(model))
+        seekers = self._eligible(model)
         if seekers.size == 0:
             return
         rate = p.placement_rate * model.party_factor[seekers] * hh.job_access[seekers]

@@ -105,17 +105,19 @@ class Finance(Measure):
         self.defaulted = np.zeros(n, dtype=bool)
         self.insured = np.zeros(n, dtype=bool)
 
-    def _active(self, model: PovertyModel) -> np.ndarray:
-        return (self.loan_start >= 0) & ~self.defaulted & (model.month_index - self.loan_start < 36)
+    def _active(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
+        """Which of the households ``idx`` hold a running loan (not defaulted, under 3 years)."""
+        start = self.loan_start[idx]
+        return (start >= 0) & ~self.defaulted[idx] & (model.month_index - start < 36)
 
     def enrol(self, model: PovertyModel) -> None:
         """New loans; interest subsidies, defaults and insurance premiums."""
         hh = model.households
         p: FinanceParams = self.params
         quota = self.quota(model, p.loans_per_year)
-        labour = hh.registered & hh.labour_capable
+        labour = hh.groups.labour  # loans and insurance go to registered labour-capable only
         if quota:
-            queue = self.shuffled(model, labour & (self.loan_start < 0))[:quota]
+            queue = self.queue(model, labour[self.loan_start[labour] < 0], quota)
             # the first year's interest is committed when the loan is made
             taken = self.take_within_budget(
                 model, queue, hh.county[queue], p.loan_size * p.interest_rate
@@ -123,7 +125,9 @@ class Finance(Measure):
             self.loan_start[taken] = model.month_index
             self.enrolled_this_year += taken.size
         # the first year's interest was paid with the loan; months 13 to 36 are paid monthly
-        active = np.flatnonzero(self._active(model) & (model.month_index - self.loan_start >= 12))
+        active = labour[
+            self._active(model, labour) & (model.month_index - self.loan_start[labour] >= 12)
+        ]
         if active.size:
             self.charge(
                 model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)
@@ -134,7 +138,9 @@ class Finance(Measure):
                 self.defaulted[default] = True
                 self.charge(model, hh.county[default], np.full(default.size, p.loan_size))
         if model.month == 1:
-            self.insured = labour & (model.rng.random(hh.n) < p.insurance_coverage)
+            draw = model.rng.random(hh.n) < p.insurance_coverage  # one draw per household
+            self.insured = np.zeros(hh.n, dtype=bool)
+            self.insured[labour] = draw[labour]
             who = np.flatnonzero(self.insured)
             share = self.charge(
                 model, hh.county[who], np.full(who.size, p.insurance_premium_subsidy)
@@ -145,12 +151,16 @@ class Finance(Measure):
         """Loan-financed business income; insurance payouts when the farm shock is bad."""
         hh = model.households
         p: FinanceParams = self.params
-        paying = self._active(model) & (model.month_index - self.loan_start >= p.loan_lag_months)
-        hh.business_m += np.where(paying, p.loan_size * p.loan_return / 12, 0.0)
-        bad = self.insured & (hh.farm_shock < p.insurance_floor)
-        hh.business_m += np.where(
-            bad, hh.business_annual / 12 * (p.insurance_floor - hh.farm_shock), 0.0
-        )
+        labour = hh.groups.labour
+        paying = labour[
+            self._active(model, labour)
+            & (model.month_index - self.loan_start[labour] >= p.loan_lag_months)
+        ]
+        hh.business_m[paying] += p.loan_size * p.loan_return / 12
+        insured = labour[self.insured[labour]]
+        bad = insured[hh.farm_shock[insured] < p.insurance_floor]
+        payout = hh.business_annual[bad] / 12 * (p.insurance_floor - hh.farm_shock[bad])
+        hh.business_m[bad] += payout
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households with a loan or agricultural insurance."""

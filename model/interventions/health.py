@@ -99,7 +99,7 @@ class Health(Measure):
         p: HealthParams = self.params
         if model.month == 1:
             self.assisted_this_year[:] = 0.0
-            poor = np.flatnonzero(hh.registered)
+            poor = hh.groups.registered
             # the special fund's health earmark first; the medical budget pays what it lacks
             # (the first tranche of 2016 arrives after January)
             share = self.charge(
@@ -132,7 +132,8 @@ class Health(Measure):
         """Serious-illness insurance and medical assistance for this month's ill poor."""
         hh = model.households
         p: HealthParams = self.params
-        ill = np.flatnonzero(hh.registered & (hh.medical_oop_m > 0) & hh.insured)
+        registered = hh.groups.registered
+        ill = registered[(hh.medical_oop_m[registered] > 0) & hh.insured[registered]]
         if ill.size == 0:
             return
         oop = hh.medical_oop_m[ill] * (1 - p.serious_illness_share)

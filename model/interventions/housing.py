@@ -95,25 +95,28 @@ class Housing(Measure):
         """Start renovations and relocations; fill ranger posts."""
         hh = model.households
         p: HousingParams = self.params
-        done = np.flatnonzero(self.safe_at == model.month_index)
+        registered = hh.groups.registered  # renovations are for the registered poor only
+        done = registered[self.safe_at[registered] == model.month_index]
         hh.housing_safe[done] = True
         quota = self.quota(model, p.renovations)
         if quota:
-            queue = self.shuffled(model, hh.registered & ~hh.housing_safe & (self.safe_at < 0))
-            queue = queue[:quota]
+            unsafe = registered[~hh.housing_safe[registered] & (self.safe_at[registered] < 0)]
+            queue = self.queue(model, unsafe, quota)
             relocate = model.rng.random(queue.size) < p.relocation_share
             cost = np.where(relocate, p.relocation_cost, p.renovation_subsidy)
             self.charge(model, hh.county[queue], cost)
             self.safe_at[queue] = model.month_index + p.renovation_months
             self.enrolled_this_year += queue.size
-        gone = self.ranger & (hh.workers < hh.jobs + hh.occupied)
+        rangers = np.flatnonzero(self.ranger)
+        gone = rangers[hh.workers[rangers] < hh.jobs[rangers] + hh.occupied[rangers]]
         self.ranger[gone] = False
         hh.occupied[gone] -= 1
         target = int(year_value(p.ranger_posts, model.year) * model.population.scale)
-        missing = target - int(self.ranger.sum())
+        missing = target - (rangers.size - gone.size)
         if missing > 0:
-            free = hh.registered & hh.labour_capable & (hh.job_seekers > 0) & ~self.ranger
-            chosen = self.shuffled(model, free)[:missing]
+            labour = hh.groups.labour
+            free = labour[(hh.job_seekers_of(labour) > 0) & ~self.ranger[labour]]
+            chosen = self.queue(model, free, missing)
             self.ranger[chosen] = True
             hh.occupied[chosen] += 1
 

@@ -145,7 +145,6 @@ class Industry(Measure):
         self.ecommerce_start = np.full(nv, -1, dtype=np.int32)
         self.share_enrolled = 0
         self.villages_enrolled = {"tourism": 0, "ecommerce": 0}
-        self.business_uplift = np.zeros(n)
 
     def _village_quota(self, model: PovertyModel, kind: str, yearly: dict[int, float]) -> int:
         if model.month == 1:
@@ -157,15 +156,16 @@ class Industry(Measure):
         """Start household projects, asset shares and village projects."""
         hh = model.households
         p: IndustryParams = self.params
-        labour = hh.registered & hh.labour_capable
+        labour = hh.groups.labour  # projects go to registered labour-capable households only
         quota = self.quota(model, p.projects_per_year)
         if quota:
-            queue = self.shuffled(model, labour & (self.project_start < 0))[:quota]
+            queue = self.queue(model, labour[self.project_start[labour] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
             self.enrolled_this_year += taken.size
         # maturity: some projects fail (assisting parties with more capacity fail less)
-        mature = np.flatnonzero(self.project_start == model.month_index - p.project_lag_months)
+        started = model.month_index - p.project_lag_months
+        mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
         if mature.size:
             risk = np.clip(p.project_failure * (2 - model.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk
@@ -175,16 +175,18 @@ class Industry(Measure):
         cap = year_value(p.shares_per_year, model.year) * model.population.scale
         quota = max(int(np.floor(cap * model.month / 12 + 1e-9)) - self.share_enrolled, 0)
         if quota:
-            eligible = hh.registered & (self.shares_start < 0)
-            first = self.shuffled(model, eligible & hh.enrolled_social)
-            rest = self.shuffled(model, eligible & ~hh.enrolled_social)
-            queue = np.concatenate([first, rest])[:quota]
+            registered = hh.groups.registered
+            eligible = registered[self.shares_start[registered] < 0]
+            social = (hh.dibao_class[eligible] > 0) | hh.wubao[eligible]  # enrolled_social
+            first = self.queue(model, eligible[social], quota)
+            rest = self.queue(model, eligible[~social], quota - first.size)
+            queue = np.concatenate([first, rest])
             taken = self.take_within_budget(model, queue, hh.county[queue], p.share_investment)
             self.shares_start[taken] = model.month_index
             self.share_enrolled += taken.size
         self._enrol_villages(model)
         if model.month == 1:
-            in_village = np.flatnonzero(hh.registered & (hh.village >= 0))
+            in_village = hh.groups.registered_in_village
             self.charge(model, hh.county[in_village], np.full(in_village.size, p.extension_cost))
 
     def _enrol_villages(self, model: PovertyModel) -> None:
@@ -212,7 +214,7 @@ class Industry(Measure):
         ):
             quota = self._village_quota(model, kind, yearly)
             if quota:
-                queue = self.shuffled(model, ready & (start < 0))[:quota]
+                queue = self.queue(model, ready & (start < 0), quota)
                 taken = self.take_within_budget(model, queue, county[queue], cost)
                 start[taken] = model.month_index
                 self.villages_enrolled[kind] += taken.size
@@ -222,20 +224,25 @@ class Industry(Measure):
         hh = model.households
         p: IndustryParams = self.params
         t = model.month_index
-        paying = (self.project_start >= 0) & (t - self.project_start >= p.project_lag_months)
-        paying &= ~self.project_failed
-        hh.business_m += np.where(
-            paying, p.project_investment * p.project_return / 12 * hh.farm_shock, 0.0
+        labour = hh.groups.labour  # the only households with projects
+        start = self.project_start[labour]
+        paying = labour[(start >= 0) & (t - start >= p.project_lag_months)]
+        paying = paying[~self.project_failed[paying]]
+        hh.business_m[paying] += (
+            p.project_investment * p.project_return / 12 * hh.farm_shock[paying]
         )
-        dividends = (self.shares_start >= 0) & (t - self.shares_start >= p.dividend_lag_months)
-        hh.property_m += np.where(dividends, p.share_investment * p.dividend_rate / 12, 0.0)
-        uplift = np.zeros(len(model.villages) + 1)  # last slot: scattered households (village -1)
+        registered = hh.groups.registered  # the only households with asset shares
+        start = self.shares_start[registered]
+        dividends = registered[(start >= 0) & (t - start >= p.dividend_lag_months)]
+        hh.property_m[dividends] += p.share_investment * p.dividend_rate / 12
+        uplift = np.zeros(len(model.villages))
         live = lambda start: (start >= 0) & (t - start >= p.village_lag_months)  # noqa: E731
-        uplift[:-1] += np.where(live(self.tourism_start), p.tourism_uplift, 0.0)
-        uplift[:-1] += np.where(live(self.ecommerce_start), p.ecommerce_uplift, 0.0)
-        uplift[:-1] += p.extension_uplift
-        self.business_uplift = np.where(hh.registered, uplift[hh.village], 0.0)
-        hh.business_m += hh.business_m * self.business_uplift
+        uplift += np.where(live(self.tourism_start), p.tourism_uplift, 0.0)
+        uplift += np.where(live(self.ecommerce_start), p.ecommerce_uplift, 0.0)
+        uplift += p.extension_uplift
+        # uplifts go to the registered households of poor villages (scattered ones get none)
+        in_village = hh.groups.registered_in_village
+        hh.business_m[in_village] += hh.business_m[in_village] * uplift[hh.village[in_village]]
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households with a project or asset shares."""

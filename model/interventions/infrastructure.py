@@ -112,6 +112,11 @@ class Infrastructure(Measure):
         self.started = dict.fromkeys(ITEMS, 0)
         self.built_since_2016 = {item: np.zeros(len(model.villages), bool) for item in ITEMS}
         self.km_by_county = np.zeros(model.n_counties)
+        # per-village effects as last written to the households (None: not yet written)
+        self._road: np.ndarray | None = None
+        self._access: np.ndarray | None = None
+        self._road_households = np.zeros(model.households.n, dtype=bool)
+        self._road_idx = np.zeros(0, dtype=np.int64)
 
     def _cost(self, item: str, village) -> float:  # noqa: ANN001 - a Village
         p: InfrastructureParams = self.params
@@ -169,11 +174,26 @@ class Infrastructure(Measure):
             np.array([v.services["road"] for v in model.villages]) & self.built_since_2016["road"]
         )
         bus = np.array([v.services["bus"] for v in model.villages]) & self.built_since_2016["bus"]
-        in_v = hh.village >= 0
-        uplift = np.append(np.where(road, p.market_access_uplift, 0.0), 0.0)[hh.village]
-        hh.business_m += hh.business_m * uplift
-        access = np.append(np.where(road | bus, 1 + p.job_access_gain, 1.0), 1.0)
-        hh.job_access[in_v] = access[hh.village[in_v]]
+        access = np.where(road | bus, 1 + p.job_access_gain, 1.0)
+        # the households' job access and market access change only when a village's road or bus
+        # opens: rewrite them for those villages' households alone
+        if self._road is None:
+            in_v = hh.village >= 0
+            hh.job_access[in_v] = access[hh.village[in_v]]
+            self._road_households[in_v] = road[hh.village[in_v]]
+            changed = True
+        else:
+            villages = np.flatnonzero((road != self._road) | (access != self._access))
+            for v in villages:
+                members = hh.groups.village_members(v)
+                hh.job_access[members] = access[v]
+                self._road_households[members] = road[v]
+            changed = villages.size > 0
+        if changed:
+            self._road, self._access = road, access
+            self._road_idx = np.flatnonzero(self._road_households)
+        idx = self._road_idx
+        hh.business_m[idx] += hh.business_m[idx] * p.market_access_uplift
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households of villages with new works."""

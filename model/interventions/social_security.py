@@ -139,7 +139,8 @@ class SocialSecurity(Measure):
 
     def __init__(self, params: SocialSecurityParams, model: PovertyModel) -> None:
         super().__init__(params, model)
-        self._paid = np.zeros(model.households.n)
+        #: this month's dibao and five-guarantee payments per household (yuan)
+        self._social_paid = np.zeros(model.households.n)
 
     @classmethod
     def switch_off(cls, model: PovertyModel) -> None:
@@ -151,31 +152,59 @@ class SocialSecurity(Measure):
         """Enrol households without labour capacity, and labour-capable ones below the standard."""
         hh = model.households
         p: SocialSecurityParams = self.params
-        eligible = np.flatnonzero(hh.no_labour & ~hh.enrolled_social & ~hh.social_excluded)
+        no_labour = hh.groups.no_labour
+        eligible = no_labour[
+            ~((hh.dibao_class[no_labour] > 0) | hh.wubao[no_labour])
+            & ~hh.social_excluded[no_labour]
+        ]
         if eligible.size:
             take = eligible[model.rng.random(eligible.size) < p.enrolment_rate]
             five_guarantee = (hh.size[take] == 1) & (hh.elderly[take] >= 1)
             hh.wubao[take[five_guarantee]] = True
             hh.dibao_class[take[~five_guarantee]] = 1
-        # labour-capable households below the standard: classes 2 and 3
-        own_pc = self._own_income_per_capita(model)
+        # labour-capable households below the standard: classes 2 and 3 (classes 2 and 3 are
+        # only ever given to these households, so the review below looks at them alone)
+        labour = hh.groups.labour
+        own_pc = self._own_income_per_capita(model, labour)
         standard = year_value(p.dibao_standard, model.year)
-        labour = hh.registered & hh.labour_capable & (hh.dibao_class == 0) & ~hh.social_excluded
-        below = np.flatnonzero(labour & (own_pc < standard))
+        candidate = (hh.dibao_class[labour] == 0) & ~hh.social_excluded[labour]
+        below = labour[candidate & (own_pc < standard)]
         take = below[model.rng.random(below.size) < p.labour_take_up]
-        above = np.flatnonzero(labour & (own_pc >= standard))
+        above = labour[candidate & (own_pc >= standard)]
         take = np.concatenate([take, above[model.rng.random(above.size) < p.inclusion_error]])
         weak = hh.chronic[take] | hh.disabled[take]
         hh.dibao_class[take] = np.where(weak, 2, 3).astype(np.int8)
         if model.month == 12:  # annual review of classes 2 and 3
-            review = hh.labour_capable & (hh.dibao_class >= 2) & (own_pc >= standard)
+            review = labour[(hh.dibao_class[labour] >= 2) & (own_pc >= standard)]
             hh.dibao_class[review] = 0
 
     @staticmethod
-    def _own_income_per_capita(model: PovertyModel) -> np.ndarray:
-        """Last month's income without dibao payments, per person, as a yearly rate."""
+    def _own_income_per_capita(model: PovertyModel, idx: np.ndarray) -> np.ndarray:
+        """Last month's income without dibao payments, per person, as a yearly rate.
+
+        Args:
+            model: The running model.
+            idx: Households to compute it for.
+        """
         hh = model.households
-        return 12 * (hh.monthly_income() - model.social_paid_month) / hh.size
+        return 12 * (hh.monthly_income(idx) - model.social_paid_month[idx]) / hh.size[idx]
+
+    def _payment(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
+        """This month's dibao or five-guarantee payment of the households ``idx`` (yuan)."""
+        hh = model.households
+        p: SocialSecurityParams = self.params
+        dibao = year_value(p.dibao_standard, model.year) / 12
+        wubao = year_value(p.wubao_standard, model.year) / 12
+        size = hh.size[idx]
+        own_pc = hh.monthly_income(idx) / size  # this month's income before these payments
+        gap = np.maximum(dibao - own_pc, 0.0)
+        dibao_class = hh.dibao_class[idx]
+        per_person = np.select(
+            [hh.wubao[idx], dibao_class == 1, dibao_class == 2, dibao_class == 3],
+            [wubao, dibao, np.maximum(gap, p.class2_floor * dibao), gap],
+            0.0,
+        )
+        return per_person * size
 
     def monthly_payment(self, model: PovertyModel) -> np.ndarray:
         """This month's dibao or five-guarantee payment per household (yuan).
@@ -184,32 +213,33 @@ class SocialSecurity(Measure):
         ``class2_floor`` of it; class 3: the gap; five-guarantee: its own standard.
         """
         hh = model.households
-        p: SocialSecurityParams = self.params
-        dibao = year_value(p.dibao_standard, model.year) / 12
-        wubao = year_value(p.wubao_standard, model.year) / 12
-        own_pc = hh.monthly_income() / hh.size  # this month's income before these payments
-        gap = np.maximum(dibao - own_pc, 0.0)
-        per_person = np.select(
-            [hh.wubao, hh.dibao_class == 1, hh.dibao_class == 2, hh.dibao_class == 3],
-            [wubao, dibao, np.maximum(gap, p.class2_floor * dibao), gap],
-            0.0,
-        )
-        return per_person * hh.size
+        payment = np.zeros(hh.n)
+        enrolled = np.flatnonzero(hh.enrolled_social)
+        payment[enrolled] = self._payment(model, enrolled)
+        return payment
 
     def apply(self, model: PovertyModel) -> None:
         """Add dibao, five-guarantee, disability and pension payments to transfer income."""
         hh = model.households
         p: SocialSecurityParams = self.params
-        social = self.monthly_payment(model)
-        extra = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
-        extra = extra + np.where(
-            hh.registered, hh.elderly * year_value(p.pension_increase, model.year), 0.0
-        )
-        paid = social + extra
-        share = self.charge(model, hh.county, paid)
-        self._paid = paid * share
-        model.social_paid_month = social * share
-        hh.transfer_m += self._paid
+        # disability subsidies and pension increases (registered households' members aged 60+)
+        paid = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
+        pension = year_value(p.pension_increase, model.year)
+        if pension:  # (adding 0.0 would change nothing)
+            paid += np.where(hh.registered, hh.elderly * pension, 0.0)
+        # dibao and five-guarantee payments on top, for the enrolled households
+        enrolled = np.flatnonzero(hh.enrolled_social)
+        social = self._payment(model, enrolled)
+        paid[enrolled] = social + paid[enrolled]
+        county_share = self.charge_by_county(model, hh.county, paid)
+        if not (county_share == 1.0).all():  # the budget fell short somewhere: pay the share
+            share = county_share[hh.county]
+            paid *= share
+            social *= share[enrolled]
+        hh.transfer_m += paid
+        self._social_paid.fill(0.0)
+        self._social_paid[enrolled] = social
+        model.social_paid_month = self._social_paid
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""

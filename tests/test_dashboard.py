@@ -216,6 +216,8 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
                     else None
                 ),
             )
+            failed = []
+            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
             page.goto(server, timeout=120_000)
             run_button = page.locator(".run-button")
             expect(run_button).to_be_enabled(timeout=120_000)
@@ -244,7 +246,7 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
 
             # pin, starve the programmes and run again: the probabilities change
             page.locator(".pin-button").click()
-            expect(page.get_by_text("Pinned run")).to_be_visible()
+            expect(page.get_by_text("Pinned run")).to_be_visible(timeout=60_000)
             for lever in ("employment-training_places", "employment-public_posts"):
                 for year in (2016, 2017, 2018):
                     fill(f".lever-{lever}-{year}", "0")
@@ -263,5 +265,6 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             assert (tmp_path / "dashboard.png").stat().st_size > 10_000
             assert external == [], f"the page fetched from outside: {external[:5]}"
+            assert failed == [], f"the server could not serve: {failed[:5]}"
         finally:
             browser.close()

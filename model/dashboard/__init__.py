@@ -231,7 +231,7 @@ def scenario_toml(scenario: Any) -> str:
 # the run
 
 
-@dataclass
+@dataclass(eq=False)
 class DashboardRun:
     """An ensemble run from the page.
 

@@ -35,20 +35,25 @@ PLAN_SCENARIO = "baseline"
 scenario_name = solara.reactive(PLAN_SCENARIO)
 uploaded: solara.Reactive[Any] = solara.reactive(None)
 upload_error = solara.reactive("")
-values: solara.Reactive[dict[str, Any]] = solara.reactive({})
+values: solara.Reactive[dict[str, Any]] = solara.reactive(
+    lever_values(load_scenario(SCENARIO_DIR / f"{PLAN_SCENARIO}.toml"))
+)
 population_scale = solara.reactive(0.02)
 replicates = solara.reactive(3)
 seed = solara.reactive(1)
 progress = solara.reactive(0.0)
 latest: solara.Reactive[DashboardRun | None] = solara.reactive(None)
 pinned: solara.Reactive[DashboardRun | None] = solara.reactive(None)
-run_error = solara.reactive("")
 
 
-def _base() -> Any:
+def _base() -> tuple[Any, str]:
+    """The scenario picked or uploaded, or the loader's message."""
     if scenario_name.value == "(uploaded)" and uploaded.value is not None:
-        return uploaded.value
-    return load_scenario(SCENARIO_DIR / f"{scenario_name.value}.toml")
+        return uploaded.value, ""
+    try:
+        return load_scenario(SCENARIO_DIR / f"{scenario_name.value}.toml"), ""
+    except ScenarioError as err:  # a shipped file broken on disk
+        return None, str(err)
 
 
 def _plan() -> Any:
@@ -70,7 +75,7 @@ def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> Dashboar
     def report(done: int, total: int) -> None:
         progress.value = 100.0 * done / total
 
-    return run_small_ensemble(
+    result = run_small_ensemble(
         scenario,
         replicates=reps,
         seed=root_seed,
@@ -78,6 +83,8 @@ def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> Dashboar
         on_progress=report,
         label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed})",
     )
+    latest.value = result
+    return result
 
 
 @solara.component
@@ -121,7 +128,13 @@ def LeverInput(lever: Lever, scenario: Any, plan: Any, error: str | None) -> Non
         solara.Text(f"unit: {unit}", style={"font-size": "0.8em"})
         solara.Text(f"plan: {_fmt(plan_value)}", style={"font-size": "0.8em", "color": "#555"})
         if error:
-            solara.Error(error, classes=["lever-error"])
+            with solara.Div(classes=["lever-error"]):
+                solara.Error(error)
+
+
+def _html(text: str) -> None:
+    """A block of trusted HTML (Markdown would load KaTeX, which solara-assets lacks)."""
+    solara.HTML(tag="div", unsafe_innerHTML=text)
 
 
 def _probability_html(run: DashboardRun) -> str:
@@ -144,28 +157,32 @@ def RunView(run: DashboardRun, title: str) -> None:
 
     e = run.ensemble
     fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])
+    spend = solara.use_memo(
+        lambda: (
+            None
+            if run.ledger.empty
+            else spend_by_year(ledger=run.ledger, title=f"{run.label}, mean of replicates")
+        ),
+        [run],
+    )
     with solara.Column(classes=["run-view"]):
-        solara.Markdown(f"### {title}\n{run.label}")
+        _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
         solara.FigureMatplotlib(fig, format="png")
-        solara.Markdown("**Probability of meeting each cumulative target** (share of replicates)")
+        _html("<b>Probability of meeting each cumulative target</b> (share of replicates)")
         solara.HTML(tag="div", unsafe_innerHTML=_probability_html(run))
         villages = run.villages()
         text = ", ".join(
             f"{int(r.year)}: {r.villages_exited:.0f}/{r.villages_total:.0f}"
             for r in villages.itertuples()
         )
-        solara.Markdown(f"**Poor villages exited** (median): {text}")
+        _html(f"<b>Poor villages exited</b> (median of replicates): {text}")
         costs = run.costs()
-        solara.Markdown(
-            f"**Total spend** (median): {costs['total_spend'] / 1e6:,.1f} million yuan; "
-            f"**cost per exit** {costs['cost_per_exit']:,.0f} yuan; "
-            f"**cost per sustained exit** {costs['cost_per_sustained_exit']:,.0f} yuan"
+        _html(
+            f"<b>Total spend</b> (median): {costs['total_spend'] / 1e6:,.1f} million yuan; "
+            f"<b>cost per exit</b> {costs['cost_per_exit']:,.0f} yuan; "
+            f"<b>cost per sustained exit</b> {costs['cost_per_sustained_exit']:,.0f} yuan"
         )
-        if not run.ledger.empty:
-            spend = solara.use_memo(
-                lambda: spend_by_year(ledger=run.ledger, title=f"{run.label}, mean of replicates"),
-                [run],
-            )
+        if spend is not None:
             solara.FigureMatplotlib(spend, format="png")
         solara.FileDownload(
             run.results_zip,
@@ -179,19 +196,13 @@ def Page() -> None:
     """The dashboard page."""
     solara.Title("Shaoguan poverty-exit dashboard")
     plan = solara.use_memo(_plan, [])
-    try:
-        base = solara.use_memo(_base, [scenario_name.value, uploaded.value])
-        base_error = ""
-    except ScenarioError as err:  # a shipped file broken on disk
-        base, base_error = None, str(err)
+    base, base_error = solara.use_memo(_base, [scenario_name.value, uploaded.value])
 
     def reset_levers() -> None:
         if base is not None:
             values.value = lever_values(base)
 
     solara.use_effect(reset_levers, [base])
-    if base is not None and not values.value:
-        values.value = lever_values(base)
 
     scenario, errors = (None, {}) if base is None else check_levers(base, values.value)
 
@@ -206,7 +217,6 @@ def Page() -> None:
         scenario_name.value = "(uploaded)"
 
     def on_run() -> None:
-        run_error.value = ""
         progress.value = 0.0
         run_task(scenario, int(replicates.value), float(population_scale.value), int(seed.value))
 
@@ -217,29 +227,25 @@ def Page() -> None:
         scale_error = f"expected a number in (0, 1], found {population_scale.value!r}"
     reps_error = "" if int(replicates.value) >= 1 else "expected a positive integer"
 
-    if run_task.finished and run_task.value is not None and latest.value is not run_task.value:
-        latest.value = run_task.value
-    if run_task.error and not run_error.value:
-        run_error.value = str(run_task.exception)
-
     with solara.Columns([1, 2]):
         with solara.Column(style={"max-width": "560px"}):
-            solara.Markdown("## Scenario")
+            _html("<h2>Scenario</h2>")
             options = list_scenarios() + (["(uploaded)"] if uploaded.value is not None else [])
             solara.Select("shipped scenario", values=options, value=scenario_name)
             solara.FileDrop(label="…or drop a scenario TOML file here", on_file=on_file, lazy=False)
             if upload_error.value:
-                solara.Error(upload_error.value, classes=["upload-error"])
+                with solara.Div(classes=["upload-error"]):
+                    solara.Error(upload_error.value)
             if base_error:
                 solara.Error(base_error)
             if base is not None:
-                solara.Markdown(f"*{base.description or base.name}*" if base.description else "")
-                solara.Markdown("## Levers")
+                _html(f"<i>{html.escape(base.description or base.name)}</i>")
+                _html("<h2>Levers</h2>")
                 for lever in LEVERS:
                     LeverInput(lever, base, plan, errors.get(lever.path))
                 if "scenario" in errors:
                     solara.Error(errors["scenario"])
-            solara.Markdown("## Ensemble")
+            _html("<h2>Ensemble</h2>")
             with solara.Row():
                 solara.InputFloat(
                     "population scale (0-1]",
@@ -268,11 +274,11 @@ def Page() -> None:
             if run_task.pending:
                 solara.Text(f"running replicates… {progress.value:.0f}%", classes=["running"])
                 solara.ProgressLinear(progress.value or True)
-            if run_error.value:
-                solara.Error(run_error.value)
+            if run_task.error:
+                solara.Error(f"the run failed: {run_task.exception}")
         with solara.Column():
             if latest.value is None:
-                solara.Markdown("Set the levers and press **Run**.")
+                _html("Set the levers and press <b>Run</b>.")
             else:
                 with solara.Row():
                     solara.Button(

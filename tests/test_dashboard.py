@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from model.dashboard import (
+    changed_levers,
     check_levers,
     lever_values,
     list_scenarios,
@@ -70,6 +71,12 @@ def test_changed_lever_reaches_the_scenario(baseline):
     assert errors == {}
     assert scenario.employment.training_places[2017] == 9000
     assert scenario.funding.delay_months["paired_city"] == 6
+    assert set(scenario.employment.training_places) == set(baseline.employment.training_places)
+    assert changed_levers(scenario, baseline) == [
+        "Dongguan (paired city) tranche delay: 6",
+        "Training places: 2016 6000, 2017 9000, 2018 6000",
+    ]
+    assert changed_levers(baseline, baseline) == []
 
 
 def test_share_above_one_gets_the_command_line_message(baseline):

@@ -102,6 +102,22 @@ def lever_values(scenario: Any) -> dict[str, Any]:
     return out
 
 
+def changed_levers(scenario: Any, reference: Any) -> list[str]:
+    """The levers whose values differ from ``reference`` (the plan), as ``label: values``."""
+    ours, theirs = lever_values(scenario), lever_values(reference)
+    out = []
+    for lever in LEVERS:
+        value = ours[lever.path]
+        if value != theirs[lever.path]:
+            shown = (
+                ", ".join(f"{k} {v:g}" for k, v in value.items())
+                if isinstance(value, dict)
+                else f"{value:g}"
+            )
+            out.append(f"{lever.label}: {shown}")
+    return out
+
+
 def _number(value: Any, label: str) -> float:
     try:
         number = float(value)
@@ -241,12 +257,15 @@ class DashboardRun:
             amount``), for spend by source and use.
         scenario: The scenario run.
         label: Short description of the run for the comparison view.
+        changes: The levers set away from the plan's values (see :func:`changed_levers`).
+        created: When the run finished (UTC, ISO 8601).
     """
 
     ensemble: EnsembleResult
     ledger: pd.DataFrame
     scenario: Any
     label: str = ""
+    changes: list[str] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def probability_rows(self) -> list[dict[str, str]]:

@@ -20,6 +20,7 @@ from model.dashboard import (
     SCENARIO_DIR,
     DashboardRun,
     Lever,
+    changed_levers,
     check_levers,
     lever_unit,
     lever_values,
@@ -83,6 +84,7 @@ def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> Dashboar
         on_progress=report,
         label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed})",
     )
+    result.changes = changed_levers(scenario, _plan())
     latest.value = result
     return result
 
@@ -125,8 +127,10 @@ def LeverInput(lever: Lever, scenario: Any, plan: Any, error: str | None) -> Non
                     classes=[f"lever-{lever.path}".replace(".", "-")],
                     style={"max-width": "120px"},
                 )
-        solara.Text(f"unit: {unit}", style={"font-size": "0.8em"})
-        solara.Text(f"plan: {_fmt(plan_value)}", style={"font-size": "0.8em", "color": "#555"})
+        _html(
+            f'<div style="font-size:0.8em">unit: {html.escape(unit)}</div>'
+            f'<div style="font-size:0.8em;color:#555">plan: {html.escape(_fmt(plan_value))}</div>'
+        )
         if error:
             with solara.Div(classes=["lever-error"]):
                 solara.Error(error)
@@ -167,6 +171,12 @@ def RunView(run: DashboardRun, title: str) -> None:
     )
     with solara.Column(classes=["run-view"]):
         _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
+        changes = run.changes or ["none: the scenario's own values"]
+        _html(
+            '<div class="run-changes" style="font-size:0.85em">levers changed from the plan: '
+            + "; ".join(html.escape(c) for c in changes)
+            + "</div>"
+        )
         solara.FigureMatplotlib(fig, format="png")
         _html("<b>Probability of meeting each cumulative target</b> (share of replicates)")
         solara.HTML(tag="div", unsafe_innerHTML=_probability_html(run))

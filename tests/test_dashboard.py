@@ -13,6 +13,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from model.dashboard import (
@@ -147,6 +148,22 @@ def test_small_ensemble_progress_and_zip(baseline):
     assert {"probabilities.csv", "manifest.json", "scenario.toml", "exits_vs_targets.png"} <= names
 
 
+def test_month_by_month_collects_each_month():
+    from model.dashboard.month_by_month import MEASURES, MonthByMonth
+
+    m = MonthByMonth(population_scale=0.01, seed="3")
+    for _ in range(13):
+        m.step()
+    table = m.datacollector.get_model_vars_dataframe()
+    assert len(table) == 14  # the initial state and 13 months
+    assert set(MEASURES) <= set(table.columns)
+    monthly = pd.DataFrame(m.recorder.monthly)
+    assert list(table["cumulative_exited_people"].iloc[1:]) == list(
+        monthly["cumulative_exited_people"]
+    )
+    assert table["spend_million_yuan"].iloc[1:].sum() > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # the page in a browser
 
@@ -272,6 +289,14 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             assert (tmp_path / "dashboard.png").stat().st_size > 10_000
             assert external == [], f"the page fetched from outside: {external[:5]}"
+
+            # the second page: Mesa's SolaraViz steps one run month by month
+            page.goto(server + "month-by-month", timeout=120_000)
+            step = page.get_by_role("button", name="Step", exact=True)
+            expect(step).to_be_visible(timeout=120_000)
+            step.click()
+            expect(page.get_by_text("Step: 1")).to_be_visible(timeout=60_000)
+            expect(page.locator("img").first).to_be_visible()
             assert failed == [], f"the server could not serve: {failed[:5]}"
         finally:
             browser.close()

@@ -29,6 +29,7 @@ from model.dashboard import (
     scenario_from_upload,
     scenario_toml,
 )
+from model.dashboard.month_by_month import MonthByMonthPage
 from model.scenario import ScenarioError, load_scenario
 
 PLAN_SCENARIO = "baseline"
@@ -302,3 +303,12 @@ def Page() -> None:
                     RunView(latest.value, "Latest run")
                     if pinned.value is not None:
                         RunView(pinned.value, "Pinned run")
+
+
+#: The pages: the ensemble against the targets, and one run month by month.
+routes = [
+    solara.Route(path="/", component=Page, label="Ensemble and targets"),
+    solara.Route(
+        path="month-by-month", component=MonthByMonthPage, label="One run, month by month"
+    ),
+]

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 SCENARIO ?= scenarios/baseline.toml
 SEED   ?= 1
 
-.PHONY: run test bench lint docs clean strip-notebooks
+.PHONY: run test bench lint docs clean strip-notebooks dashboard browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The dashboard's browser test drives Debian's chromium (never a downloaded browser build).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium; fi
+
 run: $(VENV)/.installed
 	$(VENV)/bin/shaoguan-abm run $(SCENARIO) --seed $(SEED)
 
@@ -26,7 +31,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check model tests benchmarks scripts
 	$(PY) scripts/strip_notebooks.py --check
 
-test: $(VENV)/.installed-test lint
+test: $(VENV)/.installed-test browser lint
 	$(PY) -m pytest -q
 
 strip-notebooks: $(VENV)/.installed-test
@@ -37,6 +42,9 @@ docs: $(VENV)/.installed
 	$(VENV)/bin/shaoguan-abm params --markdown > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
 	mv docs/parameters.md.tmp docs/parameters.md
 	$(VENV)/bin/shaoguan-abm params --fill docs/ODD.md
+
+dashboard: $(VENV)/.installed-test
+	$(VENV)/bin/shaoguan-abm dashboard --host 127.0.0.1 --port 8765
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_benchmarks.py

@@ -1,0 +1,56 @@
+"""``shaoguan-abm dashboard``: serve the planners' dashboard on this machine.
+
+The page (:mod:`model.dashboard.app`) is a Solara app served by uvicorn. It binds 127.0.0.1 by
+default and needs no internet: the front-end assets come from the ``solara-assets`` package
+through the server's own asset route, and Solara's usage telemetry is switched off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from model.commands.common import BadInput
+
+#: Solara's settings for a page that works with no internet (environment variables).
+OFFLINE_SETTINGS = {
+    # serve /_solara/cdn/ from the solara-assets package instead of pointing the browser at a CDN
+    "SOLARA_ASSETS_PROXY": "True",
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_VARIANT_USER_SELECTABLE": "False",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``dashboard``."""
+    p = sub.add_parser(
+        "dashboard",
+        help="serve the interactive dashboard (levers, ensemble, targets) on a local port",
+        description="Serve the planners' dashboard: pick or upload a scenario, change the "
+        "levers, run a small ensemble and compare it with a pinned run.",
+    )
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted."""
+    if not 0 < args.port < 65536:
+        raise BadInput(f"--port {args.port}: expected a port number in 1-65535")
+    try:
+        import solara  # noqa: F401
+        import uvicorn
+    except ImportError as err:
+        raise BadInput(
+            f"the dashboard needs the 'dashboard' extra: pip install -e '.[dashboard]' ({err})"
+        ) from None
+    for key, value in OFFLINE_SETTINGS.items():
+        os.environ.setdefault(key, value)
+    os.environ["SOLARA_APP"] = "model.dashboard.app"
+    print(f"dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
+    return 0

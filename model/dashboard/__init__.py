@@ -1,0 +1,388 @@
+"""The planners' dashboard: levers, a small ensemble, and the targets met or missed.
+
+This module holds what the page does, without the page: the levers it shows (with their units
+and the plan's values), the checks that turn the page's values into a validated scenario or
+clear messages, a small ensemble run with a progress callback, and the downloads (the results
+folder as a zip, the scenario as TOML). The Solara page itself is :mod:`model.dashboard.app`;
+``shaoguan-abm dashboard`` serves it.
+
+Example:
+    >>> from model.dashboard import lever_values, check_levers, run_small_ensemble
+    >>> base = model.load_scenario("scenarios/baseline.toml")
+    >>> values = lever_values(base)
+    >>> values["employment.training_places"][2017] = 9000
+    >>> scenario, errors = check_levers(base, values)
+    >>> run = run_small_ensemble(scenario, replicates=3, population_scale=0.02)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model.budget import AllocationError, validate_allocation
+from model.ensemble import EnsembleResult, replicate_seeds
+from model.funding import SPECIAL_SOURCES, SPECIAL_USES
+from model.scenario import ScenarioError, apply_overrides
+
+#: Folder of the shipped scenarios.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+#: The plan's years, for the year-table levers.
+PLAN_YEARS = (2016, 2017, 2018)
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One lever of the page.
+
+    Attributes:
+        path: Dotted scenario path, as ``--set`` takes it.
+        label: What the page calls it.
+        keys: The entries of a table lever (uses, sources or years); empty for a scalar.
+        step: Step of the page's number inputs.
+    """
+
+    path: str
+    label: str
+    keys: tuple[Any, ...] = ()
+    step: float = 1.0
+
+
+#: The levers the page shows, in order.
+LEVERS: tuple[Lever, ...] = (
+    Lever("funding.allocation", "Special fund by use", SPECIAL_USES, 0.05),
+    Lever("funding.source_shares", "Special fund by source (6:3:1)", SPECIAL_SOURCES, 0.05),
+    Lever("funding.delay_months.paired_city", "Dongguan (paired city) tranche delay"),
+    Lever("employment.training_places", "Training places", PLAN_YEARS, 500.0),
+    Lever("employment.public_posts", "Public service posts", PLAN_YEARS, 500.0),
+    Lever("housing.renovations", "House renovations", PLAN_YEARS, 500.0),
+    Lever("social_security.dibao_standard", "Dibao standard", PLAN_YEARS, 120.0),
+)
+
+
+def list_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
+    """Names of the shipped scenario files (without ``.toml``), baseline first."""
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    return sorted(names, key=lambda n: n != "baseline")
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def lever_unit(scenario: Any, path: str) -> str:
+    """The unit the schema declares for a lever (``funding.delay_months.paired_city`` included)."""
+    section, name = path.split(".")[:2]
+    info = type(getattr(scenario, section)).model_fields[name]
+    return str((info.json_schema_extra or {}).get("unit", ""))
+
+
+def lever_values(scenario: Any) -> dict[str, Any]:
+    """The scenario's value of every lever: a number, or ``{key: number}`` for a table lever."""
+    out: dict[str, Any] = {}
+    for lever in LEVERS:
+        value = _get(scenario, lever.path)
+        if lever.keys:
+            out[lever.path] = {k: float(value.get(k, 0.0)) for k in lever.keys}
+        else:
+            out[lever.path] = value
+    return out
+
+
+def changed_levers(scenario: Any, reference: Any) -> list[str]:
+    """The levers whose values differ from ``reference`` (the plan), as ``label: values``."""
+    ours, theirs = lever_values(scenario), lever_values(reference)
+    out = []
+    for lever in LEVERS:
+        value = ours[lever.path]
+        if value != theirs[lever.path]:
+            shown = (
+                ", ".join(f"{k} {v:g}" for k, v in value.items())
+                if isinstance(value, dict)
+                else f"{value:g}"
+            )
+            out.append(f"{lever.label}: {shown}")
+    return out
+
+
+def _number(value: Any, label: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{label}: expected a number, found {value!r}") from None
+    if not math.isfinite(number):
+        raise ScenarioError(f"{label}: expected a finite number, found {value!r}")
+    return number
+
+
+def _lever_error(base: Any, lever: Lever, value: Any) -> str | None:
+    """The command line's message for one lever's value, or None when it is valid."""
+    try:
+        if lever.keys:
+            value = {k: _number(v, f"{lever.path}.{k}") for k, v in value.items()}
+            if lever.keys == PLAN_YEARS:
+                value = {**_get(base, lever.path), **value}
+        else:
+            value = _number(value, lever.path)
+        if lever.path == "funding.allocation":
+            text = ",".join(f"{k}={v:g}" for k, v in value.items())
+            validate_allocation(value, label=f"--allocation {text}")
+        apply_overrides(base, {lever.path: value})
+    except (ScenarioError, AllocationError) as err:
+        return str(err)
+    return None
+
+
+def check_levers(base: Any, values: dict[str, Any]) -> tuple[Any | None, dict[str, str]]:
+    """The scenario the page's lever values make, or the message for each bad lever.
+
+    Each lever is checked alone against ``base`` so that its message stands next to it; the
+    messages are those of ``--set`` and ``--allocation`` on the command line.
+
+    Args:
+        base: The validated scenario picked or uploaded.
+        values: ``{lever path: value}`` as :func:`lever_values` gives it.
+
+    Returns:
+        ``(scenario, {})`` when every lever is valid, else ``(None, {lever path: message})``.
+    """
+    errors: dict[str, str] = {}
+    for lever in LEVERS:
+        if lever.path in values:
+            message = _lever_error(base, lever, values[lever.path])
+            if message:
+                errors[lever.path] = message
+    if errors:
+        return None, errors
+    overrides = {}
+    for lever in LEVERS:
+        if lever.path in values:
+            value = values[lever.path]
+            if lever.keys:
+                # years the page does not show (consolidation, 2019-2020) keep their values
+                value = {**_get(base, lever.path), **{k: float(v) for k, v in value.items()}}
+            elif lever.path.endswith("delay_months.paired_city"):
+                value = int(float(value))
+            overrides[lever.path] = value
+    try:
+        return apply_overrides(base, overrides), {}
+    except ScenarioError as err:
+        return None, {"scenario": str(err)}
+
+
+def scenario_from_upload(text: str, name: str = "uploaded") -> Any:
+    """A validated scenario from the text of an uploaded TOML file.
+
+    Raises:
+        ScenarioError: The file is not TOML or not a valid scenario (the command line's message).
+    """
+    from model.scenario import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        path = Path(tmp) / (Path(name).stem + ".toml")
+        path.write_text(text, encoding="utf-8")
+        return load_scenario(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# TOML
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if math.isfinite(value) else ("nan" if value != value else "inf")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        items = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _toml_key(key: Any) -> str:
+    key = str(key)
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key)
+
+
+def scenario_toml(scenario: Any) -> str:
+    """The complete scenario as a TOML scenario file (loads back to the same scenario)."""
+    data = scenario.model_dump(mode="json")
+    lines = [f"# scenario {scenario.name}, written by the dashboard"]
+    tables = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables:
+        lines.append("")
+        lines.append(f"[{_toml_key(key)}]")
+        for k, v in value.items():
+            if v is not None:
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+@dataclass(eq=False)
+class DashboardRun:
+    """An ensemble run from the page.
+
+    Attributes:
+        ensemble: The ensemble's replicates and statistics (as ``run_ensemble`` gives them).
+        ledger: Mean over replicates of the money ledger (``fund, source, use, kind, year,
+            amount``), for spend by source and use.
+        scenario: The scenario run.
+        label: Short description of the run for the comparison view.
+        changes: The levers set away from the plan's values (see :func:`changed_levers`).
+        created: When the run finished (UTC, ISO 8601).
+    """
+
+    ensemble: EnsembleResult
+    ledger: pd.DataFrame
+    scenario: Any
+    label: str = ""
+    changes: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def probability_rows(self) -> list[dict[str, str]]:
+        """The probability table as text: target, P(met) and its interval, median exits."""
+        q = self.ensemble.quantiles.set_index(["metric", "year"])
+        rows = []
+        for _, r in self.ensemble.probabilities.iterrows():
+            key = ("cumulative_exited_people", r["year"])
+            target = r["target_cumulative_people"]
+            rows.append(
+                {
+                    "year": str(r["year"]),
+                    "target (people, scaled)": "all targets"
+                    if pd.isna(target)
+                    else f"{int(target):,}",
+                    "P(met)": f"{r['probability_met']:.2f}",
+                    "95% CI": f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                    "exited (median)": f"{q.loc[key, 'q50']:,.0f}" if key in q.index else "",
+                }
+            )
+        return rows
+
+    def costs(self) -> dict[str, float]:
+        """Medians over replicates of the total spend, cost per exit and per sustained exit."""
+        return {
+            name: self.ensemble.median(name)
+            for name in ("total_spend", "cost_per_exit", "cost_per_sustained_exit")
+        }
+
+    def villages(self) -> pd.DataFrame:
+        """Per year: median villages exited and the number of poor villages."""
+        r = self.ensemble.replicates
+        return r.groupby("year")[["villages_exited", "villages_total"]].median().reset_index()
+
+    def results_zip(self) -> bytes:
+        """The ensemble's results folder (plus the scenario TOML and spend ledger) as a zip."""
+        buffer = io.BytesIO()
+        with tempfile.TemporaryDirectory(prefix="dashboard-") as tmp:
+            folder = self.ensemble.write(Path(tmp) / "results")
+            (folder / "scenario.toml").write_text(scenario_toml(self.scenario), encoding="utf-8")
+            self.ledger.to_csv(folder / "mean_ledger.csv", index=False)
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, path.relative_to(folder).as_posix())
+        return buffer.getvalue()
+
+
+def run_small_ensemble(
+    scenario: Any,
+    replicates: int = 3,
+    seed: int = 1,
+    population_scale: float = 0.02,
+    on_progress: Callable[[int, int], None] | None = None,
+    label: str = "",
+) -> DashboardRun:
+    """Run an ensemble in this process, one replicate after another, reporting progress.
+
+    Replicate ``r`` runs with the seed :func:`model.ensemble.run_ensemble` gives it, so the
+    statistics equal those of ``shaoguan-abm run SCENARIO --replicates N --seed S``.
+
+    Args:
+        scenario: A validated scenario.
+        replicates: Number of replicates (at least 1).
+        seed: Root seed of the replicate seeds.
+        population_scale: Share of every count to simulate, in (0, 1].
+        on_progress: Called with ``(done, replicates)`` before the first and after each
+            replicate.
+        label: Short description of the run.
+
+    Returns:
+        The :class:`DashboardRun`.
+
+    Raises:
+        ValueError: Bad replicate count or population scale.
+    """
+    from model.outputs import package_version
+    from model.simulation import run
+
+    if int(replicates) < 1:
+        raise ValueError(f"replicates: expected a positive integer, found {replicates}")
+    if not 0 < population_scale <= 1:
+        raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
+    seeds = replicate_seeds(seed, replicates)
+    annual, outcomes, ledgers = [], [], []
+    if on_progress:
+        on_progress(0, replicates)
+    for r, s in enumerate(seeds):
+        result = run(scenario, seed=s, population_scale=population_scale)
+        tag = {"replicate": r, "seed": s}
+        annual += [{**tag, **row} for row in result.annual.to_dict("records")]
+        outcomes.append({**tag, **result.outcomes()})
+        if not result.ledger.empty:
+            ledgers.append(result.ledger)
+        if on_progress:
+            on_progress(r + 1, replicates)
+    manifest = {
+        "kind": "ensemble",
+        "scenario_name": scenario.name,
+        "scenario": scenario.model_dump(mode="json"),
+        "seed": int(seed),
+        "replicates": int(replicates),
+        "seed_rule": "replicate r runs with child r of numpy.random.SeedSequence(seed)",
+        "population_scale": float(population_scale),
+        "package_version": package_version(),
+        "executed_on": "dashboard (one process)",
+    }
+    ensemble = EnsembleResult.from_runs(
+        pd.DataFrame(annual),
+        pd.DataFrame(outcomes),
+        scenario.targets.cumulative_people,
+        manifest,
+    )
+    ledger = pd.DataFrame(columns=["fund", "source", "use", "kind", "year", "amount"])
+    if ledgers:
+        all_ledgers = pd.concat(ledgers, ignore_index=True)
+        keys = ["fund", "source", "use", "kind", "year"]
+        ledger = all_ledgers.groupby(keys, as_index=False)["amount"].sum()
+        ledger["amount"] = ledger["amount"] / replicates
+    return DashboardRun(ensemble, ledger, scenario, label or scenario.name)

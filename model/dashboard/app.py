@@ -1,0 +1,314 @@
+"""The dashboard's Solara page (served by ``shaoguan-abm dashboard``).
+
+Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units and the
+plan's values, the population scale and replicates, and Run. Right: the latest run (fan chart of
+cumulative exits against the three targets, the probability of meeting each, villages exited,
+spend by source and use, cost per sustained exit) and, once a run is pinned, the pinned run
+beside it.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import solara
+import solara.lab
+
+from model.dashboard import (
+    LEVERS,
+    SCENARIO_DIR,
+    DashboardRun,
+    Lever,
+    changed_levers,
+    check_levers,
+    lever_unit,
+    lever_values,
+    list_scenarios,
+    run_small_ensemble,
+    scenario_from_upload,
+    scenario_toml,
+)
+from model.dashboard.month_by_month import MonthByMonthPage
+from model.scenario import ScenarioError, load_scenario
+
+PLAN_SCENARIO = "baseline"
+
+scenario_name = solara.reactive(PLAN_SCENARIO)
+uploaded: solara.Reactive[Any] = solara.reactive(None)
+upload_error = solara.reactive("")
+values: solara.Reactive[dict[str, Any]] = solara.reactive(
+    lever_values(load_scenario(SCENARIO_DIR / f"{PLAN_SCENARIO}.toml"))
+)
+population_scale = solara.reactive(0.02)
+replicates = solara.reactive(3)
+seed = solara.reactive(1)
+progress = solara.reactive(0.0)
+latest: solara.Reactive[DashboardRun | None] = solara.reactive(None)
+pinned: solara.Reactive[DashboardRun | None] = solara.reactive(None)
+
+
+def _base() -> tuple[Any, str]:
+    """The scenario picked or uploaded, or the loader's message."""
+    if scenario_name.value == "(uploaded)" and uploaded.value is not None:
+        return uploaded.value, ""
+    try:
+        return load_scenario(SCENARIO_DIR / f"{scenario_name.value}.toml"), ""
+    except ScenarioError as err:  # a shipped file broken on disk
+        return None, str(err)
+
+
+def _plan() -> Any:
+    return load_scenario(SCENARIO_DIR / f"{PLAN_SCENARIO}.toml")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+@solara.lab.task
+def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> DashboardRun:
+    """Run the ensemble off the page's thread, updating the progress bar."""
+
+    def report(done: int, total: int) -> None:
+        progress.value = 100.0 * done / total
+
+    result = run_small_ensemble(
+        scenario,
+        replicates=reps,
+        seed=root_seed,
+        population_scale=scale,
+        on_progress=report,
+        label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed})",
+    )
+    result.changes = changed_levers(scenario, _plan())
+    latest.value = result
+    return result
+
+
+@solara.component
+def LeverInput(lever: Lever, scenario: Any, plan: Any, error: str | None) -> None:
+    """One lever: its inputs, unit, the plan's value and the message when it is bad."""
+    current = values.value.get(lever.path)
+    plan_value = lever_values(plan)[lever.path]
+    unit = lever_unit(scenario, lever.path)
+
+    def set_value(key: Any, text: Any) -> None:
+        new = dict(values.value)
+        if lever.keys:
+            table = dict(new[lever.path])
+            table[key] = text
+            new[lever.path] = table
+        else:
+            new[lever.path] = text
+        values.value = new
+
+    with solara.Card(lever.label, margin=0, classes=["lever"]):
+        with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+            if lever.keys:
+                for key in lever.keys:
+                    solara.InputText(
+                        str(key),
+                        value=str(current[key]),
+                        on_value=lambda t, key=key: set_value(key, t),
+                        continuous_update=False,
+                        classes=[f"lever-{lever.path}-{key}".replace(".", "-")],
+                        style={"max-width": "120px"},
+                    )
+            else:
+                solara.InputText(
+                    "value",
+                    value=str(current),
+                    on_value=lambda t: set_value(None, t),
+                    continuous_update=False,
+                    classes=[f"lever-{lever.path}".replace(".", "-")],
+                    style={"max-width": "120px"},
+                )
+        _html(
+            f'<div style="font-size:0.8em">unit: {html.escape(unit)}</div>'
+            f'<div style="font-size:0.8em;color:#555">plan: {html.escape(_fmt(plan_value))}</div>'
+        )
+        if error:
+            with solara.Div(classes=["lever-error"]):
+                solara.Error(error)
+
+
+def _html(text: str) -> None:
+    """A block of trusted HTML (Markdown would load KaTeX, which solara-assets lacks)."""
+    solara.HTML(tag="div", unsafe_innerHTML=text)
+
+
+def _probability_html(run: DashboardRun) -> str:
+    rows = run.probability_rows()
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
+        for row in rows
+    )
+    return (
+        '<table class="probability-table" style="border-collapse:collapse" border="1" '
+        f'cellpadding="4"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+@solara.component
+def RunView(run: DashboardRun, title: str) -> None:
+    """The results of one run: chart, probabilities, villages, spend and costs."""
+    from model.plots import fan_chart, spend_by_year
+
+    e = run.ensemble
+    fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])
+    spend = solara.use_memo(
+        lambda: (
+            None
+            if run.ledger.empty
+            else spend_by_year(ledger=run.ledger, title=f"{run.label}, mean of replicates")
+        ),
+        [run],
+    )
+    with solara.Column(classes=["run-view"]):
+        _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
+        changes = run.changes or ["none: the scenario's own values"]
+        _html(
+            '<div class="run-changes" style="font-size:0.85em">levers changed from the plan: '
+            + "; ".join(html.escape(c) for c in changes)
+            + "</div>"
+        )
+        solara.FigureMatplotlib(fig, format="png")
+        _html("<b>Probability of meeting each cumulative target</b> (share of replicates)")
+        solara.HTML(tag="div", unsafe_innerHTML=_probability_html(run))
+        villages = run.villages()
+        text = ", ".join(
+            f"{int(r.year)}: {r.villages_exited:.0f}/{r.villages_total:.0f}"
+            for r in villages.itertuples()
+        )
+        _html(f"<b>Poor villages exited</b> (median of replicates): {text}")
+        costs = run.costs()
+        _html(
+            f"<b>Total spend</b> (median): {costs['total_spend'] / 1e6:,.1f} million yuan; "
+            f"<b>cost per exit</b> {costs['cost_per_exit']:,.0f} yuan; "
+            f"<b>cost per sustained exit</b> {costs['cost_per_sustained_exit']:,.0f} yuan"
+        )
+        if spend is not None:
+            solara.FigureMatplotlib(spend, format="png")
+        solara.FileDownload(
+            run.results_zip,
+            filename=f"{run.scenario.name}-results.zip",
+            label="Download results folder (zip)",
+        )
+
+
+@solara.component
+def Page() -> None:
+    """The dashboard page."""
+    solara.Title("Shaoguan poverty-exit dashboard")
+    plan = solara.use_memo(_plan, [])
+    base, base_error = solara.use_memo(_base, [scenario_name.value, uploaded.value])
+
+    def reset_levers() -> None:
+        if base is not None:
+            values.value = lever_values(base)
+
+    solara.use_effect(reset_levers, [base])
+
+    scenario, errors = (None, {}) if base is None else check_levers(base, values.value)
+
+    def on_file(info: dict[str, Any]) -> None:
+        try:
+            text = info["data"].decode("utf-8")
+            uploaded.value = scenario_from_upload(text, info.get("name", "uploaded.toml"))
+        except (ScenarioError, UnicodeDecodeError) as err:
+            upload_error.value = f"{info.get('name', 'upload')}: {err}"
+            return
+        upload_error.value = ""
+        scenario_name.value = "(uploaded)"
+
+    def on_run() -> None:
+        progress.value = 0.0
+        run_task(scenario, int(replicates.value), float(population_scale.value), int(seed.value))
+
+    try:
+        scale = float(population_scale.value)
+        scale_error = "" if 0 < scale <= 1 else f"expected a number in (0, 1], found {scale}"
+    except (TypeError, ValueError):
+        scale_error = f"expected a number in (0, 1], found {population_scale.value!r}"
+    reps_error = "" if int(replicates.value) >= 1 else "expected a positive integer"
+
+    with solara.Columns([1, 2]):
+        with solara.Column(style={"max-width": "560px"}):
+            _html("<h2>Scenario</h2>")
+            options = list_scenarios() + (["(uploaded)"] if uploaded.value is not None else [])
+            solara.Select("shipped scenario", values=options, value=scenario_name)
+            solara.FileDrop(label="…or drop a scenario TOML file here", on_file=on_file, lazy=False)
+            if upload_error.value:
+                with solara.Div(classes=["upload-error"]):
+                    solara.Error(upload_error.value)
+            if base_error:
+                solara.Error(base_error)
+            if base is not None:
+                _html(f"<i>{html.escape(base.description or base.name)}</i>")
+                _html("<h2>Levers</h2>")
+                for lever in LEVERS:
+                    LeverInput(lever, base, plan, errors.get(lever.path))
+                if "scenario" in errors:
+                    solara.Error(errors["scenario"])
+            _html("<h2>Ensemble</h2>")
+            with solara.Row():
+                solara.InputFloat(
+                    "population scale (0-1]",
+                    value=population_scale,
+                    classes=["population-scale"],
+                )
+                solara.InputInt("replicates", value=replicates, classes=["replicates"])
+                solara.InputInt("seed", value=seed)
+            for message in (scale_error, reps_error):
+                if message:
+                    solara.Error(message)
+            can_run = scenario is not None and not scale_error and not reps_error
+            solara.Button(
+                "Run",
+                on_click=on_run,
+                disabled=not can_run or run_task.pending,
+                color="primary",
+                classes=["run-button"],
+            )
+            if scenario is not None:
+                solara.FileDownload(
+                    lambda: scenario_toml(scenario).encode("utf-8"),
+                    filename=f"{scenario.name}.toml",
+                    label="Download scenario (TOML)",
+                )
+            if run_task.pending:
+                solara.Text(f"running replicates… {progress.value:.0f}%", classes=["running"])
+                solara.ProgressLinear(progress.value or True)
+            if run_task.error:
+                solara.Error(f"the run failed: {run_task.exception}")
+        with solara.Column():
+            if latest.value is None:
+                _html("Set the levers and press <b>Run</b>.")
+            else:
+                with solara.Row():
+                    solara.Button(
+                        "Pin this run",
+                        on_click=lambda: pinned.set(latest.value),
+                        classes=["pin-button"],
+                    )
+                    if pinned.value is not None:
+                        solara.Button("Unpin", on_click=lambda: pinned.set(None))
+                with solara.Columns([1, 1] if pinned.value is not None else [1]):
+                    RunView(latest.value, "Latest run")
+                    if pinned.value is not None:
+                        RunView(pinned.value, "Pinned run")
+
+
+#: The pages: the ensemble against the targets, and one run month by month.
+routes = [
+    solara.Route(path="/", component=Page, label="Ensemble and targets"),
+    solara.Route(
+        path="month-by-month", component=MonthByMonthPage, label="One run, month by month"
+    ),
+]

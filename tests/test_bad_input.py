@@ -368,6 +368,16 @@ CASES: list[Case] = [
         ("--out {tmp}/docs", "found a folder with other files (a.txt, b.txt)"),
         files={"docs/a.txt": "keep me\n", "docs/b.txt": "and me\n"},
     ),
+    Case(
+        "dashboard_port_out_of_range",
+        ("dashboard", "--port", "70000"),
+        ("argument --port", "expected a port number in 1-65535, found '70000'"),
+    ),
+    Case(
+        "dashboard_port_not_a_number",
+        ("dashboard", "--port", "http"),
+        ("argument --port", "expected a port number in 1-65535, found 'http'"),
+    ),
 ]
 
 

@@ -12,6 +12,18 @@ import os
 
 from model.commands.common import BadInput
 
+
+def port_number(text: str) -> int:
+    """A TCP port, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1-65535, found {text!r}")
+    return value
+
+
 #: Solara's settings for a page that works with no internet (environment variables).
 OFFLINE_SETTINGS = {
     # serve /_solara/cdn/ from the solara-assets package instead of pointing the browser at a CDN
@@ -29,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Serve the planners' dashboard: pick or upload a scenario, change the "
         "levers, run a small ensemble and compare it with a pinned run.",
     )
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    p.add_argument(
+        "--port", type=port_number, default=8765, help="port to listen on (default 8765)"
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -39,8 +53,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
-    if not 0 < args.port < 65536:
-        raise BadInput(f"--port {args.port}: expected a port number in 1-65535")
     try:
         import solara  # noqa: F401
         import uvicorn

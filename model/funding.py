@@ -353,6 +353,8 @@ class Ledger:
             balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
             take = [[0] * self.n_counties for _ in keys]
             for c, wanted in enumerate(need):
+                if not wanted:
+                    continue
                 held = [b[c] for b in balance]
                 total = sum(held)
                 covered = min(wanted, total)

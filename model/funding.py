@@ -353,6 +353,8 @@ class Ledger:
             balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
             take = [[0] * self.n_counties for _ in keys]
             for c, wanted in enumerate(need):
+                if not wanted:
+                    continue
                 held = [b[c] for b in balance]
                 total = sum(held)
                 covered = min(wanted, total)
@@ -361,9 +363,13 @@ class Ledger:
                 # each source pays in proportion to what it holds; the few fen of rounding go
                 # to the sources with most left
                 share = [covered * h // total for h in held]
-                for _ in range(covered - sum(share)):
+                rounding = covered - sum(share)
+                if rounding:
                     left = [h - t for h, t in zip(held, share, strict=True)]
-                    share[left.index(max(left))] += 1
+                    for _ in range(rounding):
+                        richest = left.index(max(left))
+                        share[richest] += 1
+                        left[richest] -= 1
                 for i, fen in enumerate(share):
                     take[i][c] = fen
                 paid[c] = covered

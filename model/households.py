@@ -53,7 +53,7 @@ class GroupIndex:
         labour = (hh.group == LABOUR_VILLAGE) | (hh.group == LABOUR_SCATTERED)
         in_village = np.flatnonzero(hh.village >= 0)
         by_village = in_village[np.argsort(hh.village[in_village], kind="stable")]
-        return cls(
+        index = cls(
             registered=np.flatnonzero(hh.registered),
             labour=np.flatnonzero(hh.registered & labour),
             no_labour=np.flatnonzero(no_labour),
@@ -62,6 +62,9 @@ class GroupIndex:
             by_village=by_village,
             by_village_key=hh.village[by_village],
         )
+        for array in vars(index).values():
+            array.flags.writeable = False  # shared by every rule: never changed in place
+        return index
 
     def village_members(self, village: int) -> np.ndarray:
         """Households (ascending) living in poor village ``village``."""

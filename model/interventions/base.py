@@ -131,11 +131,17 @@ class Measure:
         """Candidates (in priority order) whose one-off cost fits the budget; pays for them."""
         if candidates.size == 0 or unit_cost <= 0:
             return candidates
-        cost_fen = np.full(candidates.size, int(round(unit_cost * FEN)), dtype=np.int64)
-        mask = select_within_budget(county, cost_fen, self.budget_fen(model))
-        if mask.any():
-            self.charge(model, county[mask], np.full(int(mask.sum()), unit_cost))
-        return candidates[mask]
+        unit_fen = int(round(unit_cost * FEN))
+        budget = self.budget_fen(model)
+        if (np.bincount(county, minlength=budget.size) * unit_fen <= budget).all():
+            taken = candidates  # every county can pay for all its candidates
+        else:
+            cost_fen = np.full(candidates.size, unit_fen, dtype=np.int64)
+            mask = select_within_budget(county, cost_fen, budget)
+            taken, county = candidates[mask], county[mask]
+        if taken.size:
+            self.charge(model, county, np.full(taken.size, unit_cost))
+        return taken
 
     def quota(self, model: PovertyModel, yearly: dict[int, float]) -> int:
         """How many may enrol this month: the year's capacity (scaled), paced evenly by month."""

@@ -122,8 +122,11 @@ def test_labour_households_below_standard_enter_class_2_or_3():
     hh = make_households(
         3, group=[LABOUR_VILLAGE] * 3, size=[1, 1, 1], chronic=[True, False, False]
     )
-    hh.business_m[:] = [100.0, 100.0, 500.0]  # last month: 1,200 / 1,200 / 6,000 a year
-    m = FakeModel(hh, year=2016)
+    # January: last month's recorded income (December's row) is 1,200 / 1,200 / 6,000 a year;
+    # this month's flows (not yet written when households enrol) must not count
+    hh.income_history[11] = [100.0, 100.0, 500.0]
+    hh.business_m[:] = [0.0, 0.0, 0.0]
+    m = FakeModel(hh, year=2016, month=1)
     SocialSecurity(p, m).enrol(m)
     assert hh.dibao_class.tolist() == [2, 3, 0]
 

@@ -187,7 +187,10 @@ class SocialSecurity(Measure):
             idx: Households to compute it for.
         """
         hh = model.households
-        return 12 * (hh.monthly_income(idx) - model.social_paid_month[idx]) / hh.size[idx]
+        # the income recorded for last month (in January 2016, December 2015 from the baseline;
+        # this month's flows are not written yet when households enrol)
+        last_month = hh.income_history[(model.month - 2) % 12, idx]
+        return 12 * (last_month - model.social_paid_month[idx]) / hh.size[idx]
 
     def _payment(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
         """This month's dibao or five-guarantee payment of the households ``idx`` (yuan)."""

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.commands.common import BadInput, add_run_options, add_scenario_argument, positive_int
+from model.commands.common import add_run_options, add_scenario_argument, positive_int
 from model.commands.execution_options import (
     add_execution_options,
     check_resume,
-    interrupted,
-    open_executor,
+    run_with_executor,
     show_progress,
 )
 
@@ -61,15 +60,16 @@ def printed_table(table: pd.DataFrame, plan_years: list[int]) -> pd.DataFrame:
 def main(args: argparse.Namespace) -> int:
     """Run the ensembles, write the comparison, print it."""
     from model.compare import compare_scenarios
-    from model.execution import JobMismatch
     from model.scenario import load_scenario
 
     scenarios = [load_scenario(path, args.overrides) for path in args.scenarios]
     check_resume(args)
     out = args.out or Path("results") / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
-    executor = open_executor(args)
-    try:
-        comparison = compare_scenarios(
+    comparison, code = run_with_executor(
+        args,
+        out,
+        "compare",
+        lambda executor: compare_scenarios(
             scenarios,
             replicates=args.replicates,
             seed=args.seed,
@@ -78,13 +78,10 @@ def main(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=show_progress(args),
             executor=executor,
-        )
-    except JobMismatch as err:
-        raise BadInput(str(err)) from None
-    except KeyboardInterrupt:
-        return interrupted(out, "compare")
-    finally:
-        executor.close()
+        ),
+    )
+    if code is not None:
+        return code
     plan_years = sorted({y for s in scenarios for y in s.targets.cumulative_people})
     print(
         f"{len(scenarios)} scenarios x {args.replicates} replicates on the same seeds (seed "

@@ -78,3 +78,26 @@ def interrupted(out: Path, command: str) -> int:
         file=sys.stderr,
     )
     return 130
+
+
+def run_with_executor(args: argparse.Namespace, out: Path, command: str, work):  # noqa: ANN001, ANN201
+    """Call ``work(executor)`` on the executor the options ask for, and close it afterwards.
+
+    Returns:
+        ``(result, None)``, or ``(None, exit code)`` when interrupted (the message says how to
+        resume).
+
+    Raises:
+        BadInput: When ``--resume`` meets a folder of other work.
+    """
+    from model.execution import JobMismatch
+
+    executor = open_executor(args)
+    try:
+        return work(executor), None
+    except JobMismatch as err:
+        raise BadInput(str(err)) from None
+    except KeyboardInterrupt:
+        return None, interrupted(out, command)
+    finally:
+        executor.close()

@@ -11,8 +11,7 @@ import pandas as pd
 from model.commands.common import BadInput
 from model.commands.execution_options import (
     check_resume,
-    interrupted,
-    open_executor,
+    run_with_executor,
     show_progress,
 )
 
@@ -91,7 +90,6 @@ def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
 def main(args: argparse.Namespace) -> int:
     """Run the ensemble, write its folder, print the probabilities."""
     from model.ensemble import run_ensemble
-    from model.execution import JobMismatch
     from model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -99,9 +97,11 @@ def main(args: argparse.Namespace) -> int:
     out = (
         args.out if args.out is not None else default_out(scenario.name, args.seed, args.replicates)
     )
-    executor = open_executor(args)
-    try:
-        result = run_ensemble(
+    result, code = run_with_executor(
+        args,
+        out,
+        "run",
+        lambda executor: run_ensemble(
             scenario,
             replicates=args.replicates,
             seed=args.seed,
@@ -110,13 +110,10 @@ def main(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=show_progress(args),
             executor=executor,
-        )
-    except JobMismatch as err:
-        raise BadInput(str(err)) from None
-    except KeyboardInterrupt:
-        return interrupted(out, "run")
-    finally:
-        executor.close()
+        ),
+    )
+    if code is not None:
+        return code
     m = result.manifest
     print(
         f"scenario {scenario.name}: {args.replicates} replicates, seed {args.seed}, population "

@@ -10,8 +10,7 @@ from model.commands.common import BadInput, add_run_options, add_scenario_argume
 from model.commands.execution_options import (
     add_execution_options,
     check_resume,
-    interrupted,
-    open_executor,
+    run_with_executor,
     show_progress,
 )
 
@@ -65,7 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Check the request, run the sweep, write and print the indices."""
-    from model.execution import JobMismatch
     from model.scenario import load_scenario
     from model.sweep import (
         DEFAULT_OUTCOME,
@@ -97,9 +95,11 @@ def main(args: argparse.Namespace) -> int:
         f"{'base samples' if args.method == 'sobol' else 'trajectories'}, {args.replicates} "
         f"replicate(s) per point: {runs:,} runs at population scale {args.population_scale:g}"
     )
-    executor = open_executor(args)
-    try:
-        result = run_sweep(
+    result, code = run_with_executor(
+        args,
+        out,
+        "sweep",
+        lambda executor: run_sweep(
             scenario,
             args.method,
             samples,
@@ -112,13 +112,10 @@ def main(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=show_progress(args),
             executor=executor,
-        )
-    except JobMismatch as err:
-        raise BadInput(str(err)) from None
-    except KeyboardInterrupt:
-        return interrupted(out, "sweep")
-    finally:
-        executor.close()
+        ),
+    )
+    if code is not None:
+        return code
     m = result.manifest
     print(
         f"{m['runs_computed']} runs on {m['executed_on']} in {m['seconds']:.1f} s"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import TYPE_CHECKING
 
 import mesa
@@ -13,6 +15,22 @@ if TYPE_CHECKING:
     from model.simulation import PovertyModel
 
 
+class _IdCounters(weakref.WeakKeyDictionary):
+    """Per-model ``unique_id`` counters that do not keep a finished model alive.
+
+    Mesa 3.3's ``Agent._ids`` is a class-level ``defaultdict`` keyed by the model, so every
+    model that ever made an agent stays in memory (mesa issue #3179, fixed after 3.3.1): about
+    70 MB per full-scale run, which a worker running thousands of sweep points cannot afford.
+    """
+
+    def __getitem__(self, model: object) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
 class Village(mesa.Agent):
     """A relatively poor administrative village (§I.2).
 
@@ -20,6 +38,8 @@ class Village(mesa.Agent):
     its assisting party (§II.9) and its exit status. Households are not agents: the village reads
     its residents' totals from the household arrays when it is assessed.
     """
+
+    _ids = _IdCounters()
 
     def __init__(
         self,

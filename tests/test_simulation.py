@@ -230,3 +230,42 @@ def test_scenario_pickles(baseline):
     import pickle
 
     assert pickle.loads(pickle.dumps(baseline)) == baseline
+
+
+def test_finished_runs_do_not_stay_in_memory(baseline):
+    """A worker running many replicates must not keep each finished run's arrays."""
+    import gc
+    import weakref
+
+    from model.households import Households
+
+    # run() frees the household arrays itself, without waiting for the cycle collector
+    gc.collect()
+    gc.disable()
+    try:
+        before = sum(isinstance(o, Households) for o in gc.get_objects())
+        run(baseline, seed=3, population_scale=0.01)
+        after = sum(isinstance(o, Households) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert before == 0 and after == 0
+
+    # a model that made villages is collectable once dropped (Mesa's per-model id counters
+    # used to keep every model alive)
+    m = PovertyModel(baseline, seed=3, population_scale=0.01)
+    assert len(m.villages) > 0
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+def test_release_leaves_the_result_intact(baseline):
+    m = PovertyModel(baseline, seed=4, population_scale=0.01)
+    m.run_model()
+    kept = m.result()
+    m.release()
+    again = run(baseline, seed=4, population_scale=0.01)
+    pd.testing.assert_frame_equal(kept.annual, again.annual)
+    with pytest.raises(AttributeError):
+        m.step()

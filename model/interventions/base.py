@@ -49,7 +49,8 @@ class Measure:
         self.params = params
         self.model = model
         self.month_spend = 0.0
-        self.enrolled_this_year = 0
+        #: counter -> (year, number started that year), for :meth:`quota`
+        self._started: dict[str, tuple[int, int]] = {}
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -143,13 +144,31 @@ class Measure:
             self.charge(model, county, np.full(taken.size, unit_cost))
         return taken
 
-    def quota(self, model: PovertyModel, yearly: dict[int, float]) -> int:
-        """How many may enrol this month: the year's capacity (scaled), paced evenly by month."""
+    def quota(
+        self, model: PovertyModel, yearly: dict[int, float], counter: str = "households"
+    ) -> int:
+        """How many may start this month: the year's capacity (scaled), paced evenly by month.
+
+        By month ``m`` at most ``floor(capacity * m / 12)`` may have started this year; the quota
+        is what that leaves after those already counted with :meth:`count_started`.
+
+        Args:
+            model: The running model.
+            yearly: Capacity by year, for the full population.
+            counter: What is counted; a measure with several programmes paces each apart.
+        """
         capacity = year_value(yearly, model.year) * model.population.scale
-        if model.month == 1:
-            self.enrolled_this_year = 0
-        allowed = int(np.floor(capacity * model.month / 12 + 1e-9)) - self.enrolled_this_year
-        return max(allowed, 0)
+        allowed = int(np.floor(capacity * model.month / 12 + 1e-9))
+        return max(allowed - self.started_this_year(model, counter), 0)
+
+    def started_this_year(self, model: PovertyModel, counter: str = "households") -> int:
+        """How many started this year under ``counter`` (the count restarts each year)."""
+        year, n = self._started.get(counter, (model.year, 0))
+        return n if year == model.year else 0
+
+    def count_started(self, model: PovertyModel, n: int, counter: str = "households") -> None:
+        """Count ``n`` more started this year under ``counter``."""
+        self._started[counter] = (model.year, self.started_this_year(model, counter) + int(n))
 
     def queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
         """The first ``size`` places of a fair queue of the households where ``mask`` holds.

@@ -114,7 +114,7 @@ class Education(Measure):
                 model, queue, hh.county[queue], p.vocational_cost * p.vocational_years
             )
             self.vocational_ends[taken] = model.month_index + 12 * p.vocational_years
-            self.enrolled_this_year += taken.size
+            self.count_started(model, taken.size)
 
     def apply(self, model: PovertyModel) -> None:
         """Student subsidies (transfer income); teachers' allowances (cost)."""

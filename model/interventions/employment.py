@@ -168,7 +168,7 @@ class Employment(Measure):
             queue = self.queue(model, eligible[self.training_ends[eligible] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months
-            self.enrolled_this_year += taken.size
+            self.count_started(model, taken.size)
         # public posts: lost when the worker is gone, then filled up to the year's stock
         holders = np.flatnonzero(self.post)
         gone = holders[hh.workers[holders] < hh.jobs[holders] + hh.occupied[holders]]

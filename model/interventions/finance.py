@@ -123,7 +123,7 @@ class Finance(Measure):
                 model, queue, hh.county[queue], p.loan_size * p.interest_rate
             )
             self.loan_start[taken] = model.month_index
-            self.enrolled_this_year += taken.size
+            self.count_started(model, taken.size)
         # the first year's interest was paid with the loan; months 13 to 36 are paid monthly
         active = labour[
             self._active(model, labour) & (model.month_index - self.loan_start[labour] >= 12)

@@ -91,7 +91,6 @@ class Health(Measure):
     def __init__(self, params: HealthParams, model: PovertyModel) -> None:
         super().__init__(params, model)
         self.assisted_this_year = np.zeros(model.households.n)
-        self.clinics_started = 0
 
     def enrol(self, model: PovertyModel) -> None:
         """Pay the premiums in January; start clinic works."""
@@ -110,9 +109,7 @@ class Health(Measure):
                 sector_source="medical",
             )
             hh.insured[poor[share >= 1.0 - 1e-9]] = True
-            self.clinics_started = 0
-        cap = year_value(p.clinics_per_year, model.year) * model.population.scale
-        quota = max(int(np.floor(cap * model.month / 12 + 1e-9)) - self.clinics_started, 0)
+        quota = self.quota(model, p.clinics_per_year, "clinics")
         if quota and model.villages:
             lacking = [
                 v for v in model.villages if not v.services["clinic"] and "clinic" not in v.works
@@ -126,7 +123,7 @@ class Health(Measure):
                 )
                 for v in chosen:
                     v.schedule_work("clinic", model.month_index + p.clinic_months)
-                self.clinics_started += len(chosen)
+                self.count_started(model, len(chosen), "clinics")
 
     def respond(self, model: PovertyModel) -> None:
         """Serious-illness insurance and medical assistance for this month's ill poor."""

@@ -106,7 +106,7 @@ class Housing(Measure):
             cost = np.where(relocate, p.relocation_cost, p.renovation_subsidy)
             self.charge(model, hh.county[queue], cost)
             self.safe_at[queue] = model.month_index + p.renovation_months
-            self.enrolled_this_year += queue.size
+            self.count_started(model, queue.size)
         rangers = np.flatnonzero(self.ranger)
         gone = rangers[hh.workers[rangers] < hh.jobs[rangers] + hh.occupied[rangers]]
         self.ranger[gone] = False

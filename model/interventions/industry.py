@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.interventions.base import Measure, MeasureParams
-from model.params import YearTable, param, year_value
+from model.params import YearTable, param
 
 if TYPE_CHECKING:
     from model.simulation import PovertyModel
@@ -143,14 +143,6 @@ class Industry(Measure):
         self.shares_start = np.full(n, -1, dtype=np.int32)
         self.tourism_start = np.full(nv, -1, dtype=np.int32)
         self.ecommerce_start = np.full(nv, -1, dtype=np.int32)
-        self.share_enrolled = 0
-        self.villages_enrolled = {"tourism": 0, "ecommerce": 0}
-
-    def _village_quota(self, model: PovertyModel, kind: str, yearly: dict[int, float]) -> int:
-        if model.month == 1:
-            self.villages_enrolled[kind] = 0
-        cap = year_value(yearly, model.year) * model.population.scale
-        return max(int(np.floor(cap * model.month / 12 + 1e-9)) - self.villages_enrolled[kind], 0)
 
     def enrol(self, model: PovertyModel) -> None:
         """Start household projects, asset shares and village projects."""
@@ -162,7 +154,7 @@ class Industry(Measure):
             queue = self.queue(model, labour[self.project_start[labour] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
-            self.enrolled_this_year += taken.size
+            self.count_started(model, taken.size)
         # maturity: some projects fail (assisting parties with more capacity fail less)
         started = model.month_index - p.project_lag_months
         mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
@@ -170,10 +162,7 @@ class Industry(Measure):
             risk = np.clip(p.project_failure * (2 - model.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk
         # asset shares, households in dibao or five-guarantee support first
-        if model.month == 1:
-            self.share_enrolled = 0
-        cap = year_value(p.shares_per_year, model.year) * model.population.scale
-        quota = max(int(np.floor(cap * model.month / 12 + 1e-9)) - self.share_enrolled, 0)
+        quota = self.quota(model, p.shares_per_year, "asset shares")
         if quota:
             registered = hh.groups.registered
             eligible = registered[self.shares_start[registered] < 0]
@@ -183,7 +172,7 @@ class Industry(Measure):
             queue = np.concatenate([first, rest])
             taken = self.take_within_budget(model, queue, hh.county[queue], p.share_investment)
             self.shares_start[taken] = model.month_index
-            self.share_enrolled += taken.size
+            self.count_started(model, taken.size, "asset shares")
         self._enrol_villages(model)
         if model.month == 1:
             in_village = hh.groups.registered_in_village
@@ -212,12 +201,12 @@ class Industry(Measure):
                 p.ecommerce_investment,
             ),
         ):
-            quota = self._village_quota(model, kind, yearly)
+            quota = self.quota(model, yearly, kind)
             if quota:
                 queue = self.queue(model, ready & (start < 0), quota)
                 taken = self.take_within_budget(model, queue, county[queue], cost)
                 start[taken] = model.month_index
-                self.villages_enrolled[kind] += taken.size
+                self.count_started(model, taken.size, kind)
 
     def apply(self, model: PovertyModel) -> None:
         """Project income (business), dividends (property), village uplifts (business)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.interventions.base import Measure, MeasureParams
-from model.params import YearTable, param, year_value
+from model.params import YearTable, param
 
 if TYPE_CHECKING:
     from model.simulation import PovertyModel
@@ -109,7 +109,6 @@ class Infrastructure(Measure):
 
     def __init__(self, params: InfrastructureParams, model: PovertyModel) -> None:
         super().__init__(params, model)
-        self.started = dict.fromkeys(ITEMS, 0)
         self.built_since_2016 = {item: np.zeros(len(model.villages), bool) for item in ITEMS}
         self.km_by_county = np.zeros(model.n_counties)
         # per-village effects as last written to the households (None: not yet written)
@@ -132,14 +131,11 @@ class Infrastructure(Measure):
         p: InfrastructureParams = self.params
         if not model.villages:
             return
-        if model.month == 1:
-            self.started = dict.fromkeys(ITEMS, 0)
-            if self.km_by_county.any():
-                counties = np.arange(model.n_counties)
-                self.charge(model, counties, self.km_by_county * p.road_maintenance_per_km)
-        cap = year_value(p.villages_per_year, model.year) * model.population.scale
+        if model.month == 1 and self.km_by_county.any():
+            counties = np.arange(model.n_counties)
+            self.charge(model, counties, self.km_by_county * p.road_maintenance_per_km)
         for item in ITEMS:
-            quota = max(int(np.floor(cap * model.month / 12 + 1e-9)) - self.started[item], 0)
+            quota = self.quota(model, p.villages_per_year, item)
             if not quota:
                 continue
             lacking = [v for v in model.villages if not v.services[item] and item not in v.works]
@@ -162,7 +158,7 @@ class Infrastructure(Measure):
                 self.built_since_2016[item][v.index] = True
             if item == "road":
                 np.add.at(self.km_by_county, county, p.road_km_per_village)
-            self.started[item] += len(chosen)
+            self.count_started(model, len(chosen), item)
 
     def apply(self, model: PovertyModel) -> None:
         """Market access (business income) and job access for villages with new services."""

@@ -346,9 +346,9 @@ class Ledger:
         u = self.uses.index(use)
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)
-        need = [max(int(fen), 0) for fen in np.asarray(demand_fen).tolist()]
-        keys = [k for k in self.pots if k[0] in funds]
+        need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
         paid = [0] * self.n_counties
+        keys = [k for k in self.pots if k[0] in funds]
         if keys and any(need):
             balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
             take = [[0] * self.n_counties for _ in keys]
@@ -357,7 +357,7 @@ class Ledger:
                     continue
                 held = [b[c] for b in balance]
                 total = sum(held)
-                covered = min(wanted, total)
+                covered = wanted if wanted < total else total
                 if covered <= 0:
                     continue
                 # each source pays in proportion to what it holds; the few fen of rounding go
@@ -370,13 +370,13 @@ class Ledger:
                         richest = left.index(max(left))
                         share[richest] += 1
                         left[richest] -= 1
-                for i, fen in enumerate(share):
-                    take[i][c] = fen
+                for row, fen in zip(take, share, strict=True):
+                    row[c] = fen
                 paid[c] = covered
                 need[c] = wanted - covered
             for key, fen in zip(keys, take, strict=True):
                 if any(fen):
-                    self.pots[key][u] -= np.array(fen, dtype=np.int64)
+                    self.pots[key][u] -= fen
                     self._record(key[0], key[1], use, "spent", year, month, fen)
         if sector_source is not None and any(need):
             self._record("sector", sector_source, "", "received", year, month, need)

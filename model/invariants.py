@@ -73,6 +73,7 @@ SUMMED_INTO_ROW = {
     "income_history": ("wage_m", "business_m", "property_m", "transfer_m"),
     "medical_history": ("medical_oop_m",),
 }
+_SUMMED_FLOWS = frozenset(name for flows in SUMMED_INTO_ROW.values() for name in flows)
 
 #: Largest number of dibao classes (§II.3: classes 1-3; 0 means not enrolled).
 DIBAO_CLASSES = 3
@@ -207,10 +208,22 @@ class InvariantChecker:
 
 
 def _household_arrays(hh: Households) -> Iterator[tuple[str, np.ndarray]]:
-    for f in fields(hh):
-        value = getattr(hh, f.name)
+    for name in _array_fields(hh):
+        value = getattr(hh, name)
         if isinstance(value, np.ndarray):
-            yield f.name, value
+            yield name, value
+
+
+_ARRAY_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _array_fields(hh: Households) -> tuple[str, ...]:
+    """Names of the household fields that hold arrays (looked up once per class)."""
+    names = _ARRAY_FIELDS.get(type(hh))
+    if names is None:
+        names = tuple(f.name for f in fields(hh) if isinstance(getattr(hh, f.name), np.ndarray))
+        _ARRAY_FIELDS[type(hh)] = names
+    return names
 
 
 @invariant("households_conserved")
@@ -310,23 +323,25 @@ def _outside(values: np.ndarray, low: int, high: int) -> bool:
 
 
 def _not_finite(values: np.ndarray) -> int:
-    """Number of NaN or infinite entries; a quick sum screens the usual all-finite case."""
-    if values.size == 0:
+    """Number of NaN or infinite entries; a quick sum screens the usual all-finite case.
+
+    Call inside ``np.errstate(over="ignore", invalid="ignore")``: the screening sum may
+    overflow or meet infinities of both signs.
+    """
+    if values.size == 0 or math.isfinite(float(np.sum(values))):
         return 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        if math.isfinite(float(np.sum(values))):
-            return 0
     return int(values.size - np.count_nonzero(np.isfinite(values)))
 
 
 def _describe_not_finite(arrays: Mapping[str, Any]) -> str | None:
     bad: dict[str, int] = {}
-    for name, values in arrays.items():
-        a = np.asarray(values)
-        if a.dtype.kind in "fc":
-            n = _not_finite(a)
-            if n:
-                bad[name] = n
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name, values in arrays.items():
+            a = np.asarray(values)
+            if a.dtype.kind in "fc":
+                n = _not_finite(a)
+                if n:
+                    bad[name] = n
     if bad:
         return "NaN or infinite values in " + ", ".join(
             f"{name} ({n:,})" for name, n in bad.items()
@@ -347,7 +362,7 @@ def finite_money(model: PovertyModel) -> str | None:
     hh = model.households
     month = getattr(model, "month", 12)
     full = model.invariants.months_checked == 0 or month == MONTHS_PER_YEAR
-    summed = {name for flows in SUMMED_INTO_ROW.values() for name in flows}
+    summed = _SUMMED_FLOWS
     arrays: dict[str, Any] = {}
     for name, a in _household_arrays(hh):
         if a.dtype.kind not in "fc":

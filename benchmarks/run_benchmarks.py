@@ -12,12 +12,18 @@ Workloads (issue 7):
 Every workload runs in a fresh subprocess, so its peak RSS is its own. Timings on a shared
 machine are noisy: each single-process workload is repeated ``BENCH_REPEATS`` times (default 3;
 W3 ``BENCH_W3_REPEATS``, default 1) and the median is reported. W2 runs ``BENCH_W2_REPLICATES``
-replicates (default 20; the issue's workload is 200) once with each worker count and reports
-the seconds per replicate and the time 200 replicates would take at that rate. The cost of the
+replicates (default 200, the reference workload; about 11 minutes on 2 cores) once with each
+worker count and reports the speed-up and the seconds per replicate. The cost of the
 monthly step is ``seconds_simulation / (households x months)`` (wall clock, as the manifest
 records it), with the process's CPU time per household-month beside it (steadier when other
 work shares the machine); population building is timed apart. A cProfile of one W1 run lists
 where the monthly step's time goes.
+
+The cost of a month is close to affine in the number of households: a fixed part (nine
+measures, the ledger, the checks and the record each make a few hundred small numpy calls
+whatever the size) plus a part per household. The table's last lines fit ``seconds per month =
+fixed + marginal x households`` by least squares over the single-run workloads, so the cost of
+any size can be predicted, and show what share of each workload's cost is the fixed part.
 
 Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLICATES``,
 ``BENCH_W2_WORKERS`` (default 2), ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
@@ -96,17 +102,10 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
 
 
 def _ensemble(replicates: int, workers: int, seed: int) -> dict:
-    sys.path.insert(0, str(BENCH))
     import model
+    from model.ensemble import run_ensemble
 
-    try:
-        from model.ensemble import run_ensemble
-
-        runner = "model.ensemble.run_ensemble"
-    except ImportError:
-        from local_ensemble import run_ensemble
-
-        runner = "benchmarks/local_ensemble.py (ProcessPoolExecutor)"
+    runner = "model.ensemble.run_ensemble"
     scenario = model.load_scenario(BASELINE)
     t0 = time.perf_counter()
     run_ensemble(scenario, replicates=replicates, seed=seed, workers=workers, population_scale=1.0)
@@ -225,6 +224,26 @@ def _fmt(value, digits: int = 1) -> str:  # noqa: ANN001
     return str(value)
 
 
+def affine_cost(rows: list[dict]) -> dict:
+    """Least-squares fit of ``seconds per month = fixed + marginal x households``.
+
+    Each workload is weighted by 1 / its seconds per month, so the small run's fixed part is
+    not drowned by the large runs' absolute errors (a relative least squares).
+    """
+    import numpy as np
+
+    n = np.array([r["households"] for r in rows], dtype=float)
+    per_month = np.array([r["simulation_s"] / r["months"] for r in rows])
+    w = 1 / per_month
+    design = np.column_stack([np.ones_like(n), n]) * w[:, None]
+    (fixed, marginal), *_ = np.linalg.lstsq(design, per_month * w, rcond=None)
+    return {
+        "fixed_ms_per_month": 1e3 * fixed,
+        "marginal_ns_per_household_month": 1e9 * marginal,
+        "fixed_share": {r["workload"]: fixed / pm for r, pm in zip(rows, per_month, strict=True)},
+    }
+
+
 def print_table(rows: list[dict]) -> None:
     cols = [
         ("workload", "workload", 0),
@@ -257,7 +276,7 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     repeats = _env_int("BENCH_REPEATS", 3)
     w3_repeats = _env_int("BENCH_W3_REPEATS", 1)
-    w2_replicates = _env_int("BENCH_W2_REPLICATES", 20)
+    w2_replicates = _env_int("BENCH_W2_REPLICATES", W2_REFERENCE_REPLICATES)
     w2_workers = _env_int("BENCH_W2_WORKERS", 2)
     top = _env_int("BENCH_PROFILE_TOP", 20)
     skip = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
@@ -328,6 +347,14 @@ def main() -> None:
         spread = max(per_hm.values()) / min(per_hm.values())
         results["cost_spread_max_over_min"] = spread
         print(f"\ncost per household-month, max/min over {', '.join(per_hm)}: {spread:.2f}")
+        fit = affine_cost([r for r in rows if "ns_per_household_month" in r])
+        results["cost_model"] = fit
+        print(
+            f"cost of a month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
+            f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares); "
+            "fixed share of the cost: "
+            + ", ".join(f"{k} {100 * v:.0f}%" for k, v in fit["fixed_share"].items())
+        )
     for r in rows:
         if r["workload"].startswith("W2"):
             print(

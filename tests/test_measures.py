@@ -248,3 +248,43 @@ def test_quota_paces_each_counter_by_month_and_restarts_each_year():
     assert measure.quota(m, yearly, "roads") == 0  # floor(3 / 12)
     m.month = 4
     assert measure.quota(m, yearly, "roads") == 1
+
+
+def test_extension_uplift_only_in_the_share_paid():
+    """Unpaid in January (no money yet), half paid in February, the rest in March."""
+    from types import SimpleNamespace
+
+    hh = make_households(3, village=np.array([0, 0, -1], np.int16))
+    village = SimpleNamespace(county=0, services={"road": False, "info_station": False})
+    m = FakeModel(hh, year=2016, month=1, villages=[village])
+    p = IndustryParams(
+        projects_per_year={2016: 0.0},
+        shares_per_year={2016: 0.0},
+        tourism_villages_per_year={2016: 0.0},
+        ecommerce_villages_per_year={2016: 0.0},
+        extension_uplift=0.05,
+        extension_cost=200.0,
+    )
+    ind = Industry(p, m)
+
+    def month_of_business_income() -> list[float]:
+        hh.business_m[:] = 1_000.0
+        ind.apply(m)
+        return hh.business_m.tolist()
+
+    ind.enrol(m)
+    assert month_of_business_income() == [1_000.0, 1_000.0, 1_000.0]
+    m.month, m.month_index = 2, 1
+    m.fund("industry", 200.0)  # half of 2 households x 200 yuan
+    ind.enrol(m)
+    assert ind.extension_paid[0] == pytest.approx(0.5)
+    assert month_of_business_income() == pytest.approx([1_025.0, 1_025.0, 1_000.0])
+    m.month, m.month_index = 3, 2
+    m.fund("industry", 1_000.0)
+    ind.enrol(m)
+    assert month_of_business_income() == pytest.approx([1_050.0, 1_050.0, 1_000.0])
+    spent = m.ledger.totals[("special", "province", "spent")]
+    assert spent == 400 * 100  # fen: the year's 200 yuan for each of the 2, paid once
+    m.month, m.month_index = 4, 3
+    ind.enrol(m)
+    assert m.ledger.totals[("special", "province", "spent")] == spent

@@ -143,6 +143,9 @@ class Industry(Measure):
         self.shares_start = np.full(n, -1, dtype=np.int32)
         self.tourism_start = np.full(nv, -1, dtype=np.int32)
         self.ecommerce_start = np.full(nv, -1, dtype=np.int32)
+        self.village_county = np.array([v.county for v in model.villages], dtype=np.int64)
+        #: share of this year's technology extension paid, by county
+        self.extension_paid = np.zeros(model.n_counties)
 
     def enrol(self, model: PovertyModel) -> None:
         """Start household projects, asset shares and village projects."""
@@ -174,9 +177,27 @@ class Industry(Measure):
             self.shares_start[taken] = model.month_index
             self.count_started(model, taken.size, "asset shares")
         self._enrol_villages(model)
+        self._pay_extension(model)
+
+    def _pay_extension(self, model: PovertyModel) -> None:
+        """Pay the year's technology extension, county by county, as money allows.
+
+        Charged in January; what a county could not pay then (in 2016 the first tranche arrives
+        later) is charged again each month until paid. The uplift reaches a county in the share
+        paid (:meth:`apply`).
+        """
         if model.month == 1:
-            in_village = hh.groups.registered_in_village
-            self.charge(model, hh.county[in_village], np.full(in_village.size, p.extension_cost))
+            self.extension_paid[:] = 0.0
+        unpaid = 1.0 - self.extension_paid
+        unpaid[unpaid < 1e-9] = 0.0
+        if not unpaid.any():
+            return
+        hh = model.households
+        in_village = hh.groups.registered_in_village
+        county = hh.county[in_village]
+        cost = self.params.extension_cost * unpaid[county]
+        share = self.charge_by_county(model, county, cost)
+        self.extension_paid += share * unpaid
 
     def _enrol_villages(self, model: PovertyModel) -> None:
         p: IndustryParams = self.params
@@ -228,7 +249,7 @@ class Industry(Measure):
         live = lambda start: (start >= 0) & (t - start >= p.village_lag_months)  # noqa: E731
         uplift += np.where(live(self.tourism_start), p.tourism_uplift, 0.0)
         uplift += np.where(live(self.ecommerce_start), p.ecommerce_uplift, 0.0)
-        uplift += p.extension_uplift
+        uplift += p.extension_uplift * self.extension_paid[self.village_county]
         # uplifts go to the registered households of poor villages (scattered ones get none)
         in_village = hh.groups.registered_in_village
         hh.business_m[in_village] += hh.business_m[in_village] * uplift[hh.village[in_village]]

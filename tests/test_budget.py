@@ -1,9 +1,11 @@
+import concurrent.futures
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
+from model import budget
 from model.budget import (
     AllocationError,
     compare_allocations,
@@ -11,10 +13,34 @@ from model.budget import (
     parse_allocation,
     replicate_seeds,
     run_replicates,
+    smallest_budget,
 )
+from model.execution import Executor
 from model.funding import SPECIAL_USES
 from model.scenario import apply_overrides
 from tests.conftest import BASELINE, ROOT
+
+EMPLOYMENT = "industry=0.2,employment=0.45,finance=0.15,education=0.1,health=0.1"
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """How many executors the budget tools open, and how many process pools start (real ones)."""
+    counts = {"executors": 0, "pools": 0}
+
+    class CountedExecutor(Executor):
+        def __init__(self, *args, **kwargs):
+            counts["executors"] += 1
+            super().__init__(*args, **kwargs)
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            counts["pools"] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(budget, "Executor", CountedExecutor)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
+    return counts
 
 
 def test_parse_allocation_fills_missing_uses():
@@ -105,3 +131,44 @@ def test_optimizer_result_is_a_valid_allocation_no_worse_than_start(baseline):
         r.baseline_mean_exits_last_year,
     )
     assert r.evaluations >= 2
+
+
+def test_compare_opens_one_executor_and_one_pool_for_all_allocations(baseline, opened):
+    allocations = [dict(baseline.funding.allocation), parse_allocation(EMPLOYMENT)]
+    small = dict(replicates=2, population_scale=0.01)
+    one = compare_allocations(baseline, allocations, workers=1, **small)
+    assert opened == {"executors": 1, "pools": 0}
+    two = compare_allocations(baseline, allocations, workers=2, **small)
+    assert opened == {"executors": 2, "pools": 1}
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_tools_run_on_the_executor_they_are_given_and_leave_it_open(baseline, opened):
+    allocations = [dict(baseline.funding.allocation), parse_allocation(EMPLOYMENT)]
+    small = dict(replicates=2, population_scale=0.01)
+    alone = compare_allocations(baseline, allocations, **small)
+    with Executor(workers=2) as ex:
+        shared = compare_allocations(baseline, allocations, executor=ex, **small)
+        pool = ex._pool
+        r = optimize_allocation(baseline, maxiter=3, executor=ex, **small)
+        smallest_budget(baseline, replicates=1, population_scale=0.01, executor=ex)
+        assert ex._pool is pool and ex.map(abs, [-1]) == [1]
+    assert opened == {"executors": 1, "pools": 1}  # the executor of `alone`; the pool of `ex`
+    pd.testing.assert_frame_equal(alone, shared)
+    assert r.evaluations >= 2
+
+
+def test_optimizer_and_bisection_open_one_executor_each(baseline, opened):
+    optimize_allocation(baseline, replicates=1, population_scale=0.01, maxiter=4)
+    assert opened["executors"] == 1
+    # targets within reach at this scale, so the bisection runs several budgets
+    easy = apply_overrides(
+        baseline, {"targets.cumulative_people": {"2016": 30000, "2017": 55000, "2018": 65000}}
+    )
+    per_person, p = smallest_budget(
+        easy, probability=1.0, replicates=2, population_scale=0.01, tolerance=20_000
+    )
+    assert opened["executors"] == 2 and opened["pools"] == 0
+    assert per_person is not None and 0 < per_person < 60_000 and p == 1.0
+    at_budget = apply_overrides(easy, {"funding.special_fund_per_person": per_person})
+    assert run_replicates(at_budget, replicate_seeds(1, 2), 0.01)["all_targets_met"].mean() == 1.0

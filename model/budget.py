@@ -1,7 +1,9 @@
 """Tools for budget officers: allocations side by side, and the allocation optimiser.
 
 Every allocation is run with the same replicate seeds (common random numbers), so differences
-between allocations are the allocations' doing, not noise.
+between allocations are the allocations' doing, not noise. The seeds are an ensemble's
+(:func:`model.ensemble.replicate_seeds`): replicate ``r`` runs with the seed of replicate ``r``
+of an ensemble of the same root seed.
 
 Each tool opens one :class:`~model.execution.Executor` (or uses the open one it is given) and
 runs every allocation, candidate or budget on it, so a pool of workers starts once per call, not
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.ensemble import replicate_seeds
 from model.execution import Executor
 from model.funding import SPECIAL_USES, check_shares
 from model.scenario import apply_overrides
@@ -61,12 +64,6 @@ def validate_allocation(shares: dict[str, float], label: str = "allocation") -> 
     if any(not math.isfinite(v) for v in shares.values()):
         raise AllocationError(f"{label}: expected finite shares, found {shares}")
     return {use: float(shares.get(use, 0.0)) for use in SPECIAL_USES}
-
-
-def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """Seeds of ``replicates`` runs spawned from one ``SeedSequence(seed)``."""
-    children = np.random.SeedSequence(seed).spawn(replicates)
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
 def _run_one(payload: tuple[str, int, float]) -> dict[str, float]:

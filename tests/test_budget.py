@@ -5,7 +5,7 @@ import sys
 import pandas as pd
 import pytest
 
-from model import budget
+from model import budget, ensemble
 from model.budget import (
     AllocationError,
     compare_allocations,
@@ -95,6 +95,8 @@ def test_bad_allocations(text, fragment, tmp_path):
 
 
 def test_replicate_seeds_are_spawned_and_stable():
+    assert replicate_seeds is ensemble.replicate_seeds  # replicate r is an ensemble's replicate r
+    assert replicate_seeds(1, 3) == [4215923173971654960, 2021340933837429789, 637987770806161565]
     assert replicate_seeds(1, 3) == replicate_seeds(1, 3)
     assert len(set(replicate_seeds(1, 50))) == 50
     assert replicate_seeds(1, 3)[:2] == replicate_seeds(1, 2)  # a prefix does not depend on n

@@ -22,10 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.ensemble import replicate_seeds
+from model.ensemble import binomial_interval, replicate_seeds
 from model.execution import Executor
 from model.funding import SPECIAL_USES, check_shares
 from model.scenario import apply_overrides
+
+#: Percentiles of cumulative exits over replicates shown beside their mean (a 90% range).
+EXIT_PERCENTILES = (5, 95)
+
+#: Confidence level of the Wilson interval of every probability.
+CONFIDENCE = 0.95
 
 
 class AllocationError(ValueError):
@@ -116,14 +122,38 @@ def run_replicates(
     return out
 
 
+def _probability(met: pd.Series) -> tuple[float, float, float]:
+    """Share of replicates meeting a target (1/0 per replicate) and its Wilson interval."""
+    low, high = binomial_interval(int(met.sum()), int(met.count()), CONFIDENCE)
+    return float(met.mean()), low, high
+
+
 def summarise(outcomes: pd.DataFrame, years: Sequence[int]) -> dict[str, float]:
-    """Mean exits per year, probability of meeting each target and all, spend, cost per exit."""
+    """Exits per year, probability of meeting each target and all, spend, cost per exit.
+
+    Args:
+        outcomes: One row per replicate (:func:`run_replicates`).
+        years: The plan years (those of the scenario's targets).
+
+    Returns:
+        For each year ``y``: ``exits_y`` (mean cumulative exits over replicates) with
+        ``exits_y_p5`` and ``exits_y_p95`` (their 5th and 95th percentiles, numpy's linear
+        interpolation), and ``p_target_y`` (share of replicates meeting the year's target) with
+        ``p_target_y_low`` and ``p_target_y_high`` (95% Wilson interval). Then
+        ``p_all_targets`` with its interval, and the means of ``total_spend`` and
+        ``cost_per_sustained_exit``.
+    """
     row: dict[str, float] = {}
     for y in years:
-        row[f"exits_{y}"] = float(outcomes[f"cumulative_exited_people_{y}"].mean())
+        exits = outcomes[f"cumulative_exited_people_{y}"]
+        row[f"exits_{y}"] = float(exits.mean())
+        p5, p95 = np.percentile(exits.to_numpy(dtype=float), EXIT_PERCENTILES)
+        row[f"exits_{y}_p5"], row[f"exits_{y}_p95"] = float(p5), float(p95)
         if f"target_met_{y}" in outcomes:
-            row[f"p_target_{y}"] = float(outcomes[f"target_met_{y}"].mean())
-    row["p_all_targets"] = float(outcomes["all_targets_met"].mean())
+            p, low, high = _probability(outcomes[f"target_met_{y}"])
+            row[f"p_target_{y}"], row[f"p_target_{y}_low"], row[f"p_target_{y}_high"] = p, low, high
+    p, low, high = _probability(outcomes["all_targets_met"])
+    row["p_all_targets"], row["p_all_targets_low"], row["p_all_targets_high"] = p, low, high
     row["total_spend"] = float(outcomes["total_spend"].mean())
     row["cost_per_sustained_exit"] = float(outcomes["cost_per_sustained_exit"].mean())
     return row
@@ -154,9 +184,12 @@ def compare_allocations(
             ignored and the executor is left open).
 
     Returns:
-        One row per allocation: its shares, mean cumulative exits per plan year, the
-        probability of meeting each target and all of them, mean total spend (yuan) and mean
-        cost per sustained exit (yuan per person still out of poverty at the horizon).
+        One row per allocation: its shares; per plan year the mean cumulative exits with their
+        5th-95th percentile range over replicates (``exits_y``, ``exits_y_p5``,
+        ``exits_y_p95``) and the probability of meeting the target with its 95% Wilson interval
+        (``p_target_y``, ``p_target_y_low``, ``p_target_y_high``); the same for all targets
+        (``p_all_targets``...); mean total spend (yuan) and mean cost per sustained exit (yuan
+        per person still out of poverty at the horizon). See :func:`summarise`.
     """
     seeds = replicate_seeds(seed, replicates)
     years = sorted(scenario.targets.cumulative_people)

@@ -1,4 +1,5 @@
 import concurrent.futures
+import math
 import subprocess
 import sys
 
@@ -174,3 +175,49 @@ def test_optimizer_and_bisection_open_one_executor_each(baseline, opened):
     assert per_person is not None and 0 < per_person < 60_000 and p == 1.0
     at_budget = apply_overrides(easy, {"funding.special_fund_per_person": per_person})
     assert run_replicates(at_budget, replicate_seeds(1, 2), 0.01)["all_targets_met"].mean() == 1.0
+
+
+def percentile(values, q):
+    """numpy's default (linear) percentile, from the sorted values."""
+    ordered = sorted(values)
+    position = q / 100 * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (position - below) * (ordered[above] - ordered[below])
+
+
+def wilson(successes, trials, z=1.959963984540054):
+    """95% Wilson score interval, from its formula."""
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials**2))
+    return centre - half, centre + half
+
+
+def test_compare_reports_the_spread_over_replicates(baseline):
+    # targets that some replicates meet and others miss at this scale
+    near = apply_overrides(
+        baseline, {"targets.cumulative_people": {"2016": 34000, "2017": 50000, "2018": 72000}}
+    )
+    alloc = parse_allocation(EMPLOYMENT)
+    table = compare_allocations(near, [alloc], replicates=4, population_scale=0.01)
+    row = table.iloc[0]
+    runs = run_replicates(
+        apply_overrides(near, {"funding.allocation": alloc}), replicate_seeds(1, 4), 0.01
+    )
+    for y in (2016, 2017, 2018):
+        exits = runs[f"cumulative_exited_people_{y}"].to_list()
+        assert row[f"exits_{y}"] == pytest.approx(sum(exits) / 4)
+        assert row[f"exits_{y}_p5"] == pytest.approx(percentile(exits, 5))
+        assert row[f"exits_{y}_p95"] == pytest.approx(percentile(exits, 95))
+        assert min(exits) < row[f"exits_{y}_p5"] < row[f"exits_{y}_p95"] < max(exits)
+        met = int(runs[f"target_met_{y}"].sum())
+        assert row[f"p_target_{y}"] == met / 4
+        interval = (row[f"p_target_{y}_low"], row[f"p_target_{y}_high"])
+        assert interval == pytest.approx(wilson(met, 4), abs=1e-12)
+    met_all = int(runs["all_targets_met"].sum())
+    assert row["p_all_targets"] == met_all / 4
+    interval = (row["p_all_targets_low"], row["p_all_targets_high"])
+    assert interval == pytest.approx(wilson(met_all, 4), abs=1e-12)
+    # the intervals checked include some strictly inside [0, 1]
+    assert 0 < row["p_target_2018"] < 1 and 0 < row["p_all_targets"] < 1

@@ -16,6 +16,7 @@ from model.budget import (
     run_replicates,
     smallest_budget,
 )
+from model.cli import main
 from model.execution import Executor
 from model.funding import SPECIAL_USES
 from model.scenario import apply_overrides
@@ -221,3 +222,21 @@ def test_compare_reports_the_spread_over_replicates(baseline):
     assert interval == pytest.approx(wilson(met_all, 4), abs=1e-12)
     # the intervals checked include some strictly inside [0, 1]
     assert 0 < row["p_target_2018"] < 1 and 0 < row["p_all_targets"] < 1
+
+
+def test_budget_command_writes_intervals_and_prints_means(tmp_path, capsys):
+    out = tmp_path / "budget"
+    args = ["budget", str(BASELINE), "--allocation", EMPLOYMENT, "--replicates", "2"]
+    assert main([*args, "--population-scale", "0.01", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "budget.csv")
+    assert table["label"].to_list() == ["scenario", "#1"]
+    for column in ("exits_2018_p5", "exits_2018_p95", "p_target_2018_low", "p_all_targets_high"):
+        assert column in table.columns
+    heading = next(line for line in capsys.readouterr().out.splitlines() if "label" in line)
+    assert heading.split() == [
+        "label",
+        *[f"{name}_{y}" for y in (2016, 2017, 2018) for name in ("exits", "p_target")],
+        "p_all_targets",
+        "total_spend",
+        "cost_per_sustained_exit",
+    ]

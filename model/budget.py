@@ -1,21 +1,37 @@
 """Tools for budget officers: allocations side by side, and the allocation optimiser.
 
 Every allocation is run with the same replicate seeds (common random numbers), so differences
-between allocations are the allocations' doing, not noise.
+between allocations are the allocations' doing, not noise. The seeds are an ensemble's
+(:func:`model.ensemble.replicate_seeds`): replicate ``r`` runs with the seed of replicate ``r``
+of an ensemble of the same root seed.
+
+Each tool opens one :class:`~model.execution.Executor` (or uses the open one it is given) and
+runs every allocation, candidate or budget on it, so a pool of workers starts once per call, not
+once per allocation. Results are identical whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from model.ensemble import binomial_interval, replicate_seeds
+from model.execution import Executor
 from model.funding import SPECIAL_USES, check_shares
 from model.scenario import apply_overrides
+
+#: Percentiles of cumulative exits over replicates shown beside their mean (a 90% range).
+EXIT_PERCENTILES = (5, 95)
+
+#: Confidence level of the Wilson interval of every probability.
+CONFIDENCE = 0.95
 
 
 class AllocationError(ValueError):
@@ -56,46 +72,88 @@ def validate_allocation(shares: dict[str, float], label: str = "allocation") -> 
     return {use: float(shares.get(use, 0.0)) for use in SPECIAL_USES}
 
 
-def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """Seeds of ``replicates`` runs spawned from one ``SeedSequence(seed)``."""
-    children = np.random.SeedSequence(seed).spawn(replicates)
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
-
-
-def _run_one(args: tuple[dict, int, float]) -> dict[str, float]:
-    from model.scenario import validate_scenario
+def _run_one(payload: tuple[str, int, float]) -> dict[str, float]:
+    """Task: the scalar outcomes of one run (scenario JSON text, seed, population scale)."""
+    from model.ensemble import scenario_from_json
     from model.simulation import run
 
-    data, seed, scale = args
-    return run(validate_scenario(data), seed=seed, population_scale=scale).outcomes()
+    text, seed, scale = payload
+    return run(scenario_from_json(text), seed=seed, population_scale=scale).outcomes()
+
+
+@contextlib.contextmanager
+def _executor(executor: Executor | None, workers: int) -> Iterator[Executor]:
+    """``executor`` itself (left open), or a new one of ``workers`` processes, closed on exit."""
+    if executor is not None:
+        yield executor
+        return
+    with Executor(workers=workers) as own:
+        yield own
 
 
 def run_replicates(
-    scenario: Any, seeds: Sequence[int], population_scale: float, workers: int = 1
+    scenario: Any,
+    seeds: Sequence[int],
+    population_scale: float,
+    workers: int = 1,
+    *,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
-    """Outcomes of one scenario for each seed (one row per replicate, in seed order)."""
-    data = scenario.model_dump(mode="json")
-    jobs = [(data, s, population_scale) for s in seeds]
-    if workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    """Outcomes of one scenario for each seed (one row per replicate, in seed order).
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = list(pool.map(_run_one, jobs))
-    else:
-        rows = [_run_one(j) for j in jobs]
+    Args:
+        scenario: A validated scenario.
+        seeds: One run per seed.
+        population_scale: Share of every count to simulate, in (0, 1].
+        workers: Local worker processes (1 runs in this process).
+        executor: An open :class:`~model.execution.Executor` to run on (then ``workers`` is
+            ignored and the executor is left open).
+
+    Returns:
+        A ``replicate`` column (0, 1, ...) and the run's scalar outcomes
+        (:meth:`model.outputs.RunResult.outcomes`).
+    """
+    text = json.dumps(scenario.model_dump(mode="json"))
+    payloads = [(text, int(s), float(population_scale)) for s in seeds]
+    with _executor(executor, workers) as ex:
+        rows = ex.map(_run_one, payloads)
     out = pd.DataFrame(rows)
     out.insert(0, "replicate", range(len(rows)))
     return out
 
 
+def _probability(met: pd.Series) -> tuple[float, float, float]:
+    """Share of replicates meeting a target (1/0 per replicate) and its Wilson interval."""
+    low, high = binomial_interval(int(met.sum()), int(met.count()), CONFIDENCE)
+    return float(met.mean()), low, high
+
+
 def summarise(outcomes: pd.DataFrame, years: Sequence[int]) -> dict[str, float]:
-    """Mean exits per year, probability of meeting each target and all, spend, cost per exit."""
+    """Exits per year, probability of meeting each target and all, spend, cost per exit.
+
+    Args:
+        outcomes: One row per replicate (:func:`run_replicates`).
+        years: The plan years (those of the scenario's targets).
+
+    Returns:
+        For each year ``y``: ``exits_y`` (mean cumulative exits over replicates) with
+        ``exits_y_p5`` and ``exits_y_p95`` (their 5th and 95th percentiles, numpy's linear
+        interpolation), and ``p_target_y`` (share of replicates meeting the year's target) with
+        ``p_target_y_low`` and ``p_target_y_high`` (95% Wilson interval). Then
+        ``p_all_targets`` with its interval, and the means of ``total_spend`` and
+        ``cost_per_sustained_exit``.
+    """
     row: dict[str, float] = {}
     for y in years:
-        row[f"exits_{y}"] = float(outcomes[f"cumulative_exited_people_{y}"].mean())
+        exits = outcomes[f"cumulative_exited_people_{y}"]
+        row[f"exits_{y}"] = float(exits.mean())
+        p5, p95 = np.percentile(exits.to_numpy(dtype=float), EXIT_PERCENTILES)
+        row[f"exits_{y}_p5"], row[f"exits_{y}_p95"] = float(p5), float(p95)
         if f"target_met_{y}" in outcomes:
-            row[f"p_target_{y}"] = float(outcomes[f"target_met_{y}"].mean())
-    row["p_all_targets"] = float(outcomes["all_targets_met"].mean())
+            p, low, high = _probability(outcomes[f"target_met_{y}"])
+            row[f"p_target_{y}"], row[f"p_target_{y}_low"], row[f"p_target_{y}_high"] = p, low, high
+    p, low, high = _probability(outcomes["all_targets_met"])
+    row["p_all_targets"], row["p_all_targets_low"], row["p_all_targets_high"] = p, low, high
     row["total_spend"] = float(outcomes["total_spend"].mean())
     row["cost_per_sustained_exit"] = float(outcomes["cost_per_sustained_exit"].mean())
     return row
@@ -109,23 +167,42 @@ def compare_allocations(
     population_scale: float = 0.1,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run the scenario under each allocation with common random numbers.
 
+    Args:
+        scenario: A validated scenario.
+        allocations: Special-fund allocations (use -> share; uses left out get 0).
+        replicates: Runs per allocation, on the same seeds for every allocation.
+        seed: Root seed of the replicate seeds.
+        population_scale: Share of every count to simulate, in (0, 1].
+        workers: Local worker processes (1 runs in this process).
+        progress: Called with ``(allocations done, allocations)`` after each allocation.
+        executor: An open :class:`~model.execution.Executor` to run on (then ``workers`` is
+            ignored and the executor is left open).
+
     Returns:
-        One row per allocation: its shares, mean cumulative exits per plan year, the
-        probability of meeting each target and all of them, mean total spend (yuan) and mean
-        cost per sustained exit (yuan per person still out of poverty at the horizon).
+        One row per allocation: its shares; per plan year the mean cumulative exits with their
+        5th-95th percentile range over replicates (``exits_y``, ``exits_y_p5``,
+        ``exits_y_p95``) and the probability of meeting the target with its 95% Wilson interval
+        (``p_target_y``, ``p_target_y_low``, ``p_target_y_high``); the same for all targets
+        (``p_all_targets``...); mean total spend (yuan) and mean cost per sustained exit (yuan
+        per person still out of poverty at the horizon). See :func:`summarise`.
     """
     seeds = replicate_seeds(seed, replicates)
     years = sorted(scenario.targets.cumulative_people)
     rows = []
-    for i, alloc in enumerate(allocations):
-        s = apply_overrides(scenario, {"funding.allocation": validate_allocation(alloc)})
-        outcomes = run_replicates(s, seeds, population_scale, workers)
-        rows.append({"allocation": format_allocation(alloc), **alloc, **summarise(outcomes, years)})
-        if progress:
-            progress(i + 1, len(allocations))
+    with _executor(executor, workers) as ex:
+        for i, alloc in enumerate(allocations):
+            s = apply_overrides(scenario, {"funding.allocation": validate_allocation(alloc)})
+            outcomes = run_replicates(s, seeds, population_scale, executor=ex)
+            rows.append(
+                {"allocation": format_allocation(alloc), **alloc, **summarise(outcomes, years)}
+            )
+            if progress:
+                progress(i + 1, len(allocations))
     return pd.DataFrame(rows)
 
 
@@ -193,6 +270,8 @@ def optimize_allocation(
     population_scale: float = 0.05,
     maxiter: int = 40,
     workers: int = 1,
+    *,
+    executor: Executor | None = None,
 ) -> OptimisationResult:
     """Find the special-fund allocation that maximises the probability of meeting all targets.
 
@@ -202,6 +281,16 @@ def optimize_allocation(
     candidate); mean exits in the last target year break ties between allocations with the same
     probability, so the search has a slope to follow. The best allocation evaluated is returned,
     so the result is never worse than the starting allocation on these seeds.
+
+    Args:
+        scenario: A validated scenario; its allocation is the starting point.
+        replicates: Runs per candidate allocation, on the same seeds for every candidate.
+        seed: Root seed of the replicate seeds.
+        population_scale: Share of every count to simulate, in (0, 1].
+        maxiter: Most candidate evaluations of the search.
+        workers: Local worker processes (1 runs in this process).
+        executor: An open :class:`~model.execution.Executor` to run every candidate on (then
+            ``workers`` is ignored and the executor is left open).
     """
     from scipy.optimize import minimize
 
@@ -215,7 +304,7 @@ def optimize_allocation(
         key = tuple(round(alloc[u], 6) for u in SPECIAL_USES)
         if key not in cache:
             s = apply_overrides(scenario, {"funding.allocation": alloc})
-            out = run_replicates(s, seeds, population_scale, workers)
+            out = run_replicates(s, seeds, population_scale, executor=ex)
             cache[key] = (
                 float(out["all_targets_met"].mean()),
                 float(out[f"cumulative_exited_people_{last}"].mean()),
@@ -232,18 +321,19 @@ def optimize_allocation(
 
     start = validate_allocation(dict(scenario.funding.allocation))
     z0 = np.log(np.maximum([start[u] for u in SPECIAL_USES], 1e-3))
-    base = evaluate(start)
-    # a wide first simplex: each use's weight multiplied by e in turn
-    simplex = np.vstack([z0, z0 + np.eye(len(z0))])
-    minimize(
-        objective,
-        z0,
-        method="Nelder-Mead",
-        options={"maxfev": maxiter, "xatol": 1e-2, "initial_simplex": simplex},
-    )
-    best = max(history, key=lambda h: (h["p_all_targets"], h["exits"]))
-    best_alloc = {u: best[u] for u in SPECIAL_USES}
-    p, exits, cost = evaluate(best_alloc)
+    with _executor(executor, workers) as ex:
+        base = evaluate(start)
+        # a wide first simplex: each use's weight multiplied by e in turn
+        simplex = np.vstack([z0, z0 + np.eye(len(z0))])
+        minimize(
+            objective,
+            z0,
+            method="Nelder-Mead",
+            options={"maxfev": maxiter, "xatol": 1e-2, "initial_simplex": simplex},
+        )
+        best = max(history, key=lambda h: (h["p_all_targets"], h["exits"]))
+        best_alloc = {u: best[u] for u in SPECIAL_USES}
+        p, exits, cost = evaluate(best_alloc)
     return OptimisationResult(
         allocation=best_alloc,
         probability=p,
@@ -267,12 +357,26 @@ def smallest_budget(
     high_per_person: float = 60_000.0,
     tolerance: float = 500.0,
     workers: int = 1,
+    *,
+    executor: Executor | None = None,
 ) -> tuple[float | None, float]:
     """Smallest special fund per labour-capable person meeting all targets with ``probability``.
 
     Bisection on ``funding.special_fund_per_person`` with the scenario's allocation (the
     probability rises with the budget on common random numbers, up to noise). Returns the budget
     per person (None when even ``high_per_person`` falls short) and its probability.
+
+    Args:
+        scenario: A validated scenario.
+        probability: The probability of meeting all targets to reach.
+        replicates: Runs per budget, on the same seeds for every budget.
+        seed: Root seed of the replicate seeds.
+        population_scale: Share of every count to simulate, in (0, 1].
+        high_per_person: Upper end of the search (yuan per labour-capable person).
+        tolerance: Width of the final bracket (yuan per person).
+        workers: Local worker processes (1 runs in this process).
+        executor: An open :class:`~model.execution.Executor` to run every budget on (then
+            ``workers`` is ignored and the executor is left open).
     """
     seeds = replicate_seeds(seed, replicates)
     cache: dict[float, float] = {}
@@ -280,20 +384,21 @@ def smallest_budget(
     def prob(per_person: float) -> float:
         if per_person not in cache:
             s = apply_overrides(scenario, {"funding.special_fund_per_person": per_person})
-            out = run_replicates(s, seeds, population_scale, workers)
+            out = run_replicates(s, seeds, population_scale, executor=ex)
             cache[per_person] = float(out["all_targets_met"].mean())
         return cache[per_person]
 
-    p_high = prob(high_per_person)
-    if p_high < probability:
-        return None, p_high
-    low, high = 0.0, high_per_person
-    if prob(low) >= probability:
-        return 0.0, prob(low)
-    while high - low > tolerance:
-        mid = (low + high) / 2
-        if prob(mid) >= probability:
-            high, p_high = mid, prob(mid)
-        else:
-            low = mid
-    return high, p_high
+    with _executor(executor, workers) as ex:
+        p_high = prob(high_per_person)
+        if p_high < probability:
+            return None, p_high
+        low, high = 0.0, high_per_person
+        if prob(low) >= probability:
+            return 0.0, prob(low)
+        while high - low > tolerance:
+            mid = (low + high) / 2
+            if prob(mid) >= probability:
+                high, p_high = mid, prob(mid)
+            else:
+                low = mid
+        return high, p_high

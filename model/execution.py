@@ -14,6 +14,9 @@ tasks at a time, so memory stays flat and an interrupted job (Ctrl-C, a killed p
 worker) can be resumed: tasks whose rows are on disk are never run again. A task's rows depend on
 its payload only, and tables are read back sorted by key, so results are identical whatever the
 number of workers or their order of completion.
+
+Short jobs whose results fit in memory (the budget tools' replicates) use :meth:`Executor.map`
+instead: results in payload order, nothing on disk, the same pool reused from call to call.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -34,6 +37,8 @@ TaskRows = dict[str, list[dict[str, Any]]]
 
 #: Name of the key column every stored table carries.
 KEY = "task"
+
+T = TypeVar("T")
 
 
 class JobMismatch(ValueError):
@@ -208,7 +213,8 @@ class Executor:
     Use as a context manager so that the pool or the cluster connection is closed::
 
         with Executor(workers=2) as ex:
-            ex.run(run_replicate, tasks, store)
+            ex.run(run_replicate, tasks, store)      # streamed to disk, resumable
+            outcomes = ex.map(run_one, payloads)     # in memory, in payload order
 
     Args:
         workers: Local worker processes (default: the number of cores); 1 runs in this process.
@@ -359,7 +365,40 @@ class Executor:
             bar.close()
         return RunStats(computed, len(done), time.perf_counter() - t0)
 
-    def _submit(self, func: Callable[[Any], TaskRows], payload: Any) -> Any:
+    def map(self, func: Callable[[Any], T], payloads: Iterable[Any]) -> list[T]:
+        """``[func(p) for p in payloads]``, computed where this executor runs its tasks.
+
+        For short jobs whose results fit in memory (the budget tools' replicates): nothing is
+        written to disk and nothing can be resumed, unlike :meth:`run`. The pool is started (or
+        the cluster connected) on first use and kept for the next call, so many small calls pay
+        the start-up once. Results come back in payload order whatever the order of
+        completion, so they are identical whatever the number of workers.
+
+        Args:
+            func: Importable top-level function of one payload (payloads and results travel
+                to and from the workers pickled).
+            payloads: The arguments, one call each.
+
+        Returns:
+            ``func``'s results, in payload order.
+
+        Raises:
+            Exception: The exception of the first payload (in payload order) whose call
+                failed; calls not yet started are cancelled.
+        """
+        items = list(payloads)
+        if self.scheduler is None and self.workers == 1:
+            return [func(item) for item in items]
+        self.connect()
+        futures = [self._submit(func, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:
+                if not future.done():
+                    future.cancel()
+
+    def _submit(self, func: Callable[[Any], Any], payload: Any) -> Any:
         if self._client is not None:
             return self._client.submit(func, payload, pure=False)
         return self._pool.submit(func, payload)

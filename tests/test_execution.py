@@ -60,3 +60,23 @@ def test_scheduler_address_is_checked():
     for bad in ("127.0.0.1:8786", "tcp://host", "tcp://:8786", "http://h:1", "tcp://h:99999"):
         with pytest.raises(ValueError, match="tcp://HOST:PORT"):
             check_scheduler_address(bad)
+
+
+def fails_on_three(payload):
+    if payload == 3:
+        raise ValueError(f"payload {payload}")
+    return payload * payload
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_executor_map_keeps_payload_order_and_reuses_its_pool(workers):
+    with Executor(workers=workers) as ex:
+        assert ex.map(abs, [3, -1, -4, 1, -5]) == [3, 1, 4, 1, 5]
+        pool = ex._pool
+        assert ex.map(abs, [-2, 7]) == [2, 7]
+        assert ex._pool is pool
+        assert (pool is None) == (workers == 1)
+        assert ex.map(abs, []) == []
+        with pytest.raises(ValueError, match="payload 3"):
+            ex.map(fails_on_three, range(6))
+        assert ex.map(fails_on_three, [2]) == [4]

@@ -10,6 +10,7 @@ import time
 import pandas as pd
 import pytest
 
+from model.budget import replicate_seeds, run_replicates
 from model.ensemble import run_ensemble
 from model.execution import Executor
 from model.sweep import run_sweep
@@ -116,3 +117,11 @@ def test_dask_cluster_sweep_equals_local_pool(baseline, pool, dask_cluster, tmp_
     assert (tmp_path / "local" / "sensitivity.csv").read_text() == (
         tmp_path / "dask" / "sensitivity.csv"
     ).read_text()
+
+
+def test_dask_cluster_budget_replicates_equal_one_process(baseline, dask_cluster):
+    seeds = replicate_seeds(3, 2)
+    with Executor(scheduler=dask_cluster) as ex:
+        remote = run_replicates(baseline, seeds, SCALE, executor=ex)
+        assert ex.map(abs, [-3, 2, -1]) == [3, 2, 1]
+    pd.testing.assert_frame_equal(run_replicates(baseline, seeds, SCALE, workers=1), remote)

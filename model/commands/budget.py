@@ -14,6 +14,9 @@ from model.commands.common import (
     positive_int,
 )
 
+#: Suffixes of the interval columns of ``budget.csv``, left out of the printed table.
+INTERVAL_SUFFIXES = ("_p5", "_p95", "_low", "_high")
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
@@ -59,7 +62,11 @@ def main(args: argparse.Namespace) -> int:
     table.insert(0, "label", ["scenario"] + [f"#{i}" for i in range(1, len(table))])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "budget.csv", index=False)
-    shown = [c for c in table.columns if c.startswith(("label", "exits_", "p_"))]
+    shown = [
+        c
+        for c in table.columns
+        if c.startswith(("label", "exits_", "p_")) and not c.endswith(INTERVAL_SUFFIXES)
+    ]
     shown += ["total_spend", "cost_per_sustained_exit"]
     print(
         f"{scenario.name}: {args.replicates} replicates per allocation, population scale "
@@ -68,5 +75,9 @@ def main(args: argparse.Namespace) -> int:
     for label, alloc in zip(table["label"], table["allocation"], strict=True):
         print(f"  {label}: {alloc}")
     print(format_table(table[shown]))
+    print(
+        "means over replicates; budget.csv adds 5-95% ranges of exits (_p5, _p95) and 95% Wilson "
+        "intervals of the probabilities (_low, _high)"
+    )
     print(f"written to {out / 'budget.csv'}")
     return 0

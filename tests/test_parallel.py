@@ -125,3 +125,30 @@ def test_dask_cluster_budget_replicates_equal_one_process(baseline, dask_cluster
         remote = run_replicates(baseline, seeds, SCALE, executor=ex)
         assert ex.map(abs, [-3, 2, -1]) == [3, 2, 1]
     pd.testing.assert_frame_equal(run_replicates(baseline, seeds, SCALE, workers=1), remote)
+
+
+def test_budget_command_on_a_dask_cluster_equals_one_process(dask_cluster, tmp_path, capsys):
+    from model.cli import main
+
+    def budget(*where: str, out: str) -> str:
+        code = main(
+            [
+                "budget",
+                str(ROOT / "scenarios" / "baseline.toml"),
+                "--allocation",
+                "industry=0.2,employment=0.5,finance=0.1,education=0.1,health=0.1",
+                "--replicates",
+                "2",
+                "--population-scale",
+                str(SCALE),
+                "--out",
+                str(tmp_path / out),
+                *where,
+            ]
+        )
+        assert code == 0
+        return (tmp_path / out / "budget.csv").read_text()
+
+    remote = budget("--scheduler", dask_cluster, out="dask")
+    assert remote == budget("--workers", "1", out="one")
+    assert remote.count("\n") == 3  # header, the scenario's own allocation, the one given

@@ -13,6 +13,7 @@ from model.commands.common import (
     format_table,
     positive_int,
 )
+from model.commands.execution_options import add_worker_options, open_executor
 
 #: Suffixes of the interval columns of ``budget.csv``, left out of the printed table.
 INTERVAL_SUFFIXES = ("_p5", "_p95", "_low", "_high")
@@ -34,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(uses left out get 0; repeat for several allocations)",
     )
     p.add_argument("--replicates", type=positive_int, default=10, help="runs per allocation")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    add_worker_options(p)
     add_run_options(p)
 
 
@@ -50,15 +51,16 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput(str(err)) from None
     allocations.insert(0, dict(scenario.funding.allocation))
     out = args.out or Path("results") / scenario.name / "budget"
-    table = compare_allocations(
-        scenario,
-        allocations,
-        replicates=args.replicates,
-        seed=args.seed,
-        population_scale=args.population_scale,
-        workers=args.workers,
-        progress=lambda i, n: print(f"allocation {i}/{n} done", file=sys.stderr),
-    )
+    with open_executor(args) as executor:
+        table = compare_allocations(
+            scenario,
+            allocations,
+            replicates=args.replicates,
+            seed=args.seed,
+            population_scale=args.population_scale,
+            progress=lambda i, n: print(f"allocation {i}/{n} done", file=sys.stderr),
+            executor=executor,
+        )
     table.insert(0, "label", ["scenario"] + [f"#{i}" for i in range(1, len(table))])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "budget.csv", index=False)

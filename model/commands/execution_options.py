@@ -1,6 +1,6 @@
-"""Options of the commands that make many runs (``run --replicates``, ``compare``, ``sweep``).
+"""Options of the commands that make many runs, and the message when one is interrupted.
 
-Also the message printed when such a command is interrupted.
+The commands: ``run --replicates``, ``compare``, ``sweep``, ``budget`` and ``optimize``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def scheduler_address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT, found {text!r}") from None
 
 
-def add_execution_options(p: argparse.ArgumentParser, quiet: bool = True) -> None:
-    """``--workers``, ``--scheduler``, ``--resume`` (and ``--quiet`` unless the parser has it)."""
+def add_worker_options(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--scheduler``: where the runs go."""
     p.add_argument(
         "--workers",
         type=positive_int,
@@ -38,6 +38,11 @@ def add_execution_options(p: argparse.ArgumentParser, quiet: bool = True) -> Non
         metavar="tcp://HOST:PORT",
         help="run on the Dask cluster of this scheduler instead of local processes",
     )
+
+
+def add_execution_options(p: argparse.ArgumentParser, quiet: bool = True) -> None:
+    """``--workers``, ``--scheduler``, ``--resume`` (and ``--quiet`` unless the parser has it)."""
+    add_worker_options(p)
     p.add_argument(
         "--resume",
         action="store_true",

@@ -10,6 +10,7 @@ from model.commands.common import (
     population_scale,
     positive_int,
 )
+from model.commands.execution_options import add_worker_options, open_executor
 
 
 def _probability(text: str) -> float:
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="population scale of the search (default 0.05)",
     )
     p.add_argument("--maxiter", type=positive_int, default=40, help="candidate evaluations")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    add_worker_options(p)
     p.add_argument(
         "--min-budget",
         type=_probability,
@@ -53,10 +54,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the search and print the allocation against the scenario's own."""
-    from model.budget import optimize_allocation, smallest_budget
     from model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
+    with open_executor(args) as executor:
+        return _search(args, scenario, executor)
+
+
+def _search(args: argparse.Namespace, scenario, executor) -> int:  # noqa: ANN001
+    from model.budget import optimize_allocation, smallest_budget
+
     if args.min_budget is not None:
         per_person, p = smallest_budget(
             scenario,
@@ -64,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
             args.replicates,
             args.seed,
             args.population_scale,
-            workers=args.workers,
+            executor=executor,
         )
         if per_person is None:
             print(
@@ -78,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
             )
         return 0
     result = optimize_allocation(
-        scenario, args.replicates, args.seed, args.population_scale, args.maxiter, args.workers
+        scenario, args.replicates, args.seed, args.population_scale, args.maxiter, executor=executor
     )
     print(
         f"{scenario.name}: {result.evaluations} allocations evaluated, {args.replicates} common "

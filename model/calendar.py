@@ -8,6 +8,10 @@ from model.params import Section, param
 
 PLAN = "Shaoguan plan 2016"
 
+#: The last year a run may reach (``calendar.end_year`` at most); year tables may hold entries up
+#: to it, so a scenario written for a long horizon also runs on a shorter one.
+LAST_YEAR = 2035
+
 
 class CalendarParams(Section):
     """Horizon of a run: months from January of ``start_year`` to December of ``end_year``."""
@@ -26,7 +30,7 @@ class CalendarParams(Section):
         source=f"{PLAN}, §I.3 (targets to 2018); consolidation to 2020 is an assumption",
         doc="Last simulated year (December is the last month).",
         ge=2018,
-        le=2035,
+        le=LAST_YEAR,
     )
 
     @property

@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from model.assessment import AssessmentParams
-from model.calendar import CalendarParams, TargetParams
+from model.calendar import LAST_YEAR, CalendarParams, TargetParams
 from model.dynamics import DynamicsParams
 from model.funding import FundingParams
 from model.interventions import MEASURES
@@ -94,10 +94,11 @@ class _ScenarioBase(Section):
     def _check_years_and_ranges(self) -> _ScenarioBase:
         first, last = self.calendar.start_year, self.calendar.end_year
         for path, table in _year_tables(self):
-            bad = sorted(y for y in table if not first <= y <= last)
+            bad = sorted(y for y in table if not first <= y <= LAST_YEAR)
             if bad:
                 raise ValueError(
-                    f"{path}: years must lie in the horizon {first}-{last}, found {bad}"
+                    f"{path}: years must lie in {first}-{LAST_YEAR} (entries after the "
+                    f"horizon's last year, {last}, are not used), found {bad}"
                 )
             if first not in table:
                 raise ValueError(f"{path}: expected a value for the first year {first}")

@@ -114,10 +114,10 @@ SCENARIO_CASES = [
     ),
     scenario_file(
         "year_outside_horizon",
-        "[social_security]\ndibao_standard = { 2016 = 4000.0, 2031 = 9000.0 }\n",
+        "[social_security]\ndibao_standard = { 2016 = 4000.0, 2040 = 9000.0 }\n",
         "social_security.dibao_standard",
-        "horizon 2016-2020",
-        "[2031]",
+        "2016-2035",
+        "[2040]",
     ),
     scenario_file(
         "nested_too_deep",

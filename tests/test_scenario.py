@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from model.scenario import (
@@ -121,8 +122,8 @@ BAD_FILES = {
         ["funding.source_shares", "summing to 1", "1.1"],
     ),
     "year_outside_horizon": (
-        "[social_security]\ndibao_standard = { 2016 = 4000.0, 2031 = 9000.0 }\n",
-        ["social_security.dibao_standard", "horizon", "2031"],
+        "[social_security]\ndibao_standard = { 2016 = 4000.0, 2040 = 9000.0 }\n",
+        ["social_security.dibao_standard", "2016-2035", "2040"],
     ),
     "target_outside_horizon": (
         "[calendar]\nend_year = 2018\n[targets]\ncumulative_people = { 2016 = 1, 2019 = 2 }\n",
@@ -249,3 +250,17 @@ def test_nan_is_rejected_even_via_override():
     with pytest.raises(ScenarioError, match="finite"):
         load_scenario(BASELINE, {"dynamics.wage_growth": math.nan})
     assert Path(BASELINE).is_file()
+
+
+def test_a_shorter_horizon_runs_the_same_first_years(baseline):
+    """Year tables reaching past the horizon are fine; the run is the long run cut short."""
+    from model.scenario import apply_overrides
+    from model.simulation import run
+
+    short = apply_overrides(baseline, {"calendar.end_year": 2018})
+    assert max(short.social_security.dibao_standard) > 2018  # the table still reaches 2020
+    cut = run(short, seed=5, population_scale=0.02)
+    full = run(baseline, seed=5, population_scale=0.02)
+    assert cut.annual["year"].tolist() == [2016, 2017, 2018]
+    pd.testing.assert_frame_equal(cut.annual, full.annual.iloc[:3])
+    pd.testing.assert_frame_equal(cut.monthly, full.monthly.iloc[:36])

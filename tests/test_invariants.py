@@ -186,6 +186,8 @@ def test_a_step_checks_and_does_not_record_a_broken_month(model):
     assert len(model.recorder.monthly) == recorded
 
 
+# the NaN reaches a dibao top-up, whose cost numpy warns about casting to fen before the check
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_a_flow_is_checked_through_the_month_history_row(model, monkeypatch):
     """A faulty rule writes NaN into this month's business income: caught the same month."""
     import model.dynamics as dynamics

@@ -12,10 +12,9 @@ once per allocation. Results are identical whatever the number of workers.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from model.ensemble import binomial_interval, replicate_seeds
-from model.execution import Executor
+from model.execution import Executor, given_or_own_executor
 from model.funding import SPECIAL_USES, check_shares
 from model.scenario import apply_overrides
 
@@ -81,16 +80,6 @@ def _run_one(payload: tuple[str, int, float]) -> dict[str, float]:
     return run(scenario_from_json(text), seed=seed, population_scale=scale).outcomes()
 
 
-@contextlib.contextmanager
-def _executor(executor: Executor | None, workers: int) -> Iterator[Executor]:
-    """``executor`` itself (left open), or a new one of ``workers`` processes, closed on exit."""
-    if executor is not None:
-        yield executor
-        return
-    with Executor(workers=workers) as own:
-        yield own
-
-
 def run_replicates(
     scenario: Any,
     seeds: Sequence[int],
@@ -115,7 +104,7 @@ def run_replicates(
     """
     text = json.dumps(scenario.model_dump(mode="json"))
     payloads = [(text, int(s), float(population_scale)) for s in seeds]
-    with _executor(executor, workers) as ex:
+    with given_or_own_executor(executor, workers) as ex:
         rows = ex.map(_run_one, payloads)
     out = pd.DataFrame(rows)
     out.insert(0, "replicate", range(len(rows)))
@@ -194,7 +183,7 @@ def compare_allocations(
     seeds = replicate_seeds(seed, replicates)
     years = sorted(scenario.targets.cumulative_people)
     rows = []
-    with _executor(executor, workers) as ex:
+    with given_or_own_executor(executor, workers) as ex:
         for i, alloc in enumerate(allocations):
             s = apply_overrides(scenario, {"funding.allocation": validate_allocation(alloc)})
             outcomes = run_replicates(s, seeds, population_scale, executor=ex)
@@ -321,7 +310,7 @@ def optimize_allocation(
 
     start = validate_allocation(dict(scenario.funding.allocation))
     z0 = np.log(np.maximum([start[u] for u in SPECIAL_USES], 1e-3))
-    with _executor(executor, workers) as ex:
+    with given_or_own_executor(executor, workers) as ex:
         base = evaluate(start)
         # a wide first simplex: each use's weight multiplied by e in turn
         simplex = np.vstack([z0, z0 + np.eye(len(z0))])
@@ -388,7 +377,7 @@ def smallest_budget(
             cache[per_person] = float(out["all_targets_met"].mean())
         return cache[per_person]
 
-    with _executor(executor, workers) as ex:
+    with given_or_own_executor(executor, workers) as ex:
         p_high = prob(high_per_person)
         if p_high < probability:
             return None, p_high

@@ -23,7 +23,13 @@ from typing import Any
 import pandas as pd
 
 from model.ensemble import EnsembleResult, run_ensemble
-from model.execution import Executor, atomic_savefig, atomic_to_csv, atomic_write_json
+from model.execution import (
+    Executor,
+    atomic_savefig,
+    atomic_to_csv,
+    atomic_write_json,
+    given_or_own_executor,
+)
 
 #: Scalar outcomes whose medians the comparison reports (``<name>_<year>`` or ``<name>``).
 MEDIAN_OUTCOMES = ("cumulative_exited_people", "villages_exited")
@@ -134,10 +140,8 @@ def compare_scenarios(
     if not scenarios:
         raise ValueError("compare: expected at least one scenario")
     labels = unique_labels([s.name for s in scenarios])
-    own = executor is None
-    ex = Executor(workers=workers, scheduler=scheduler) if own else executor
     ensembles: dict[str, EnsembleResult] = {}
-    try:
+    with given_or_own_executor(executor, workers, scheduler) as ex:
         for label, scenario in zip(labels, scenarios, strict=True):
             ensembles[label] = run_ensemble(
                 scenario,
@@ -150,9 +154,6 @@ def compare_scenarios(
                 confidence=confidence,
                 executor=ex,
             )
-    finally:
-        if own:
-            ex.close()
     table = pd.DataFrame([comparison_row(label, e) for label, e in ensembles.items()])
     comparison = Comparison(
         table=table,

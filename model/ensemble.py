@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +41,8 @@ from model.execution import (
     atomic_to_csv,
     atomic_to_parquet,
     atomic_write_json,
+    given_or_own_executor,
+    runs_folder,
 )
 
 #: Version of the ensemble results-folder layout.
@@ -415,15 +415,10 @@ def run_ensemble(
             "replicate": r,
         }
 
-    tmp_root = None
-    if out is None:
-        tmp_root = Path(tempfile.mkdtemp(prefix="ensemble-"))
-        runs_dir = tmp_root / "runs"
-    else:
-        runs_dir = Path(out) / "runs"
-    own = executor is None
-    ex = Executor(workers=workers, scheduler=scheduler) if own else executor
-    try:
+    with (
+        runs_folder(out, "ensemble-") as runs_dir,
+        given_or_own_executor(executor, workers, scheduler) as ex,
+    ):
         store = RunStore(
             runs_dir, ensemble_job(scenario, seed, population_scale), resume, "outcomes"
         )
@@ -437,11 +432,6 @@ def run_ensemble(
         )
         annual = store.table("annual")
         outcomes = store.table("outcomes")
-    finally:
-        if own:
-            ex.close()
-        if tmp_root is not None:
-            shutil.rmtree(tmp_root, ignore_errors=True)
     annual = annual[annual[KEY] < replicates].drop(columns=KEY).reset_index(drop=True)
     outcomes = outcomes[outcomes[KEY] < replicates].drop(columns=KEY).reset_index(drop=True)
     manifest = {

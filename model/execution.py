@@ -21,11 +21,13 @@ instead: results in payload order, nothing on disk, the same pool reused from ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -196,6 +198,19 @@ def atomic_savefig(fig: Any, path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # the executor
+
+
+@contextlib.contextmanager
+def runs_folder(out: str | Path | None, prefix: str) -> Iterator[Path]:
+    """``out/runs``, or a temporary folder removed on exit when there is no ``out``."""
+    if out is not None:
+        yield Path(out) / "runs"
+        return
+    tmp_root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp_root / "runs"
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
 
 
 @dataclass
@@ -459,3 +474,18 @@ class Executor:
         finally:
             for future in in_flight:
                 future.cancel()
+
+
+@contextlib.contextmanager
+def given_or_own_executor(
+    executor: Executor | None, workers: int | None = None, scheduler: str | None = None
+) -> Iterator[Executor]:
+    """``executor`` itself (left open), or a new one, closed on exit.
+
+    The new one has ``workers`` local processes, or runs on the Dask cluster of ``scheduler``.
+    """
+    if executor is not None:
+        yield executor
+        return
+    with Executor(workers=workers, scheduler=scheduler) as own:
+        yield own

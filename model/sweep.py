@@ -26,8 +26,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +44,8 @@ from model.execution import (
     atomic_to_csv,
     atomic_to_parquet,
     atomic_write_json,
+    given_or_own_executor,
+    runs_folder,
 )
 
 METHODS = ("sobol", "morris")
@@ -423,15 +423,10 @@ def sweep(
         "evaluate": _callable_name(evaluate),
         **dict(job or {}),
     }
-    tmp_root = None
-    if out is None:
-        tmp_root = Path(tempfile.mkdtemp(prefix="sweep-"))
-        runs_dir = tmp_root / "runs"
-    else:
-        runs_dir = Path(out) / "runs"
-    own = executor is None
-    ex = Executor(workers=workers, scheduler=scheduler) if own else executor
-    try:
+    with (
+        runs_folder(out, "sweep-") as runs_dir,
+        given_or_own_executor(executor, workers, scheduler) as ex,
+    ):
         store = RunStore(runs_dir, description, resume, "outcomes")
         stats = ex.run(
             evaluate_point,
@@ -442,11 +437,6 @@ def sweep(
             desc=f"{method} sweep",
         )
         runs = store.table("outcomes").drop(columns=KEY)
-    finally:
-        if own:
-            ex.close()
-        if tmp_root is not None:
-            shutil.rmtree(tmp_root, ignore_errors=True)
     per_point = point_outcomes(runs, outcomes, points)
     rows = []
     for name in outcomes:

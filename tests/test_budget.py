@@ -6,7 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
-from model import budget, ensemble
+from model import ensemble, execution
 from model.budget import (
     AllocationError,
     compare_allocations,
@@ -40,7 +40,7 @@ def opened(monkeypatch):
             counts["pools"] += 1
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(budget, "Executor", CountedExecutor)
+    monkeypatch.setattr(execution, "Executor", CountedExecutor)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     return counts
 

@@ -80,3 +80,28 @@ def test_executor_map_keeps_payload_order_and_reuses_its_pool(workers):
         with pytest.raises(ValueError, match="payload 3"):
             ex.map(fails_on_three, range(6))
         assert ex.map(fails_on_three, [2]) == [4]
+
+
+def test_runs_folder_is_out_runs_or_a_temporary_folder_removed_after(tmp_path):
+    from model.execution import runs_folder
+
+    with runs_folder(tmp_path / "out", "x-") as runs:
+        assert runs == tmp_path / "out" / "runs"
+    with runs_folder(None, "x-") as runs:
+        runs.mkdir()
+        (runs / "part").write_text("rows")
+        temporary = runs.parent
+        assert temporary.name.startswith("x-")
+    assert not temporary.exists()
+
+
+def test_given_executor_is_left_open_and_an_own_one_is_closed():
+    from model.execution import given_or_own_executor
+
+    with Executor(workers=2) as given:
+        with given_or_own_executor(given) as ex:
+            assert ex is given and ex.map(abs, [-1, -2]) == [1, 2]
+        assert given._pool is not None  # still open for the caller
+        with given_or_own_executor(None, workers=2) as own:
+            assert own is not given and own.map(abs, [-3]) == [3]
+        assert own._pool is None

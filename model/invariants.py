@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -208,22 +209,16 @@ class InvariantChecker:
 
 
 def _household_arrays(hh: Households) -> Iterator[tuple[str, np.ndarray]]:
-    for name in _array_fields(hh):
+    for name in _field_names(type(hh)):
         value = getattr(hh, name)
         if isinstance(value, np.ndarray):
             yield name, value
 
 
-_ARRAY_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _array_fields(hh: Households) -> tuple[str, ...]:
-    """Names of the household fields that hold arrays (looked up once per class)."""
-    names = _ARRAY_FIELDS.get(type(hh))
-    if names is None:
-        names = tuple(f.name for f in fields(hh) if isinstance(getattr(hh, f.name), np.ndarray))
-        _ARRAY_FIELDS[type(hh)] = names
-    return names
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass's field names (``dataclasses.fields`` is slow to call every month)."""
+    return tuple(f.name for f in fields(cls))
 
 
 @invariant("households_conserved")

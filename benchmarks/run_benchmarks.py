@@ -75,7 +75,7 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
     scenario = model.load_scenario(scenario_path)
     import pandas  # noqa: F401 - imported by the results, counted with the imports
 
-    from model.simulation import PovertyModel
+    from model.engine.simulation import PovertyModel
 
     rss_imports = _rss_mb()
     t0 = time.perf_counter()
@@ -105,9 +105,9 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
 
 def _ensemble(replicates: int, workers: int, seed: int) -> dict:
     import model
-    from model.ensemble import run_ensemble
+    from model.experiments.ensemble import run_ensemble
 
-    runner = "model.ensemble.run_ensemble"
+    runner = "model.experiments.ensemble.run_ensemble"
     scenario = model.load_scenario(BASELINE)
     t0 = time.perf_counter()
     run_ensemble(scenario, replicates=replicates, seed=seed, workers=workers, population_scale=1.0)
@@ -133,7 +133,7 @@ def _profile(top: int) -> dict:
     import pstats
 
     import model
-    from model.simulation import PovertyModel
+    from model.engine.simulation import PovertyModel
 
     m = PovertyModel(model.load_scenario(BASELINE), seed=1, population_scale=1.0)
     profiler = cProfile.Profile()

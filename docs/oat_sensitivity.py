@@ -33,8 +33,8 @@ OUTCOMES = (
 
 def one_run(task: tuple[str, str, str | None, float | None, int, float]) -> dict:
     """Run the scenario with one parameter at one value; returns its scalar outcomes."""
-    from model.scenario import apply_overrides, load_scenario
-    from model.simulation import run
+    from model.engine.scenario import apply_overrides, load_scenario
+    from model.engine.simulation import run
 
     scenario_path, end, path, value, seed, scale = task
     scenario = load_scenario(scenario_path)
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("oat.csv"))
     args = parser.parse_args()
 
-    from model.scenario import load_scenario, sweepable_parameters
+    from model.engine.scenario import load_scenario, sweepable_parameters
 
     scenario = load_scenario(args.scenario)
     tasks: list[tuple] = [

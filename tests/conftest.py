@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.assessment import LABOUR_VILLAGE
-from model.households import Households
+from model.engine.assessment import LABOUR_VILLAGE
+from model.engine.households import Households
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -50,13 +50,13 @@ def make_households(n: int = 3, **values) -> Households:
 
 @pytest.fixture(scope="session")
 def baseline():
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
 
     return load_scenario(BASELINE)
 
 
 @pytest.fixture(scope="session")
 def small_result(baseline):
-    from model.simulation import run
+    from model.engine.simulation import run
 
     return run(baseline, seed=1, population_scale=0.05)

@@ -6,13 +6,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from model.funding import FEN, Ledger
-from model.interventions import MEASURES
+from model.engine.funding import FEN, Ledger
+from model.engine.interventions import MEASURES
 
 
 class FakeModel:
     def __init__(self, hh, year=2017, month=1, seed=0, n_counties=1, villages=(), scale=1.0):
-        from model.scenario import validate_scenario
+        from model.engine.scenario import validate_scenario
 
         self.households = hh
         self.rng = np.random.default_rng(seed)

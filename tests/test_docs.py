@@ -10,7 +10,7 @@ import pytest
 
 import model
 from model.commands.params import fill_tables, parameter_table
-from model.interventions import MEASURES
+from model.engine.interventions import MEASURES
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"
@@ -98,7 +98,7 @@ def test_odd_parameter_tables_are_current_and_complete():
 
 
 def test_odd_quotes_the_plan_lines_the_code_computes():
-    from model.scenario import Scenario
+    from model.engine.scenario import Scenario
 
     a = Scenario().assessment
     quoted = [round(a.exit_line(y)) for y in (2016, 2017, 2018)]
@@ -128,11 +128,11 @@ def test_docs_link_to_each_other():
 @pytest.mark.parametrize(
     "target",
     [
-        "model.scenario.validate_scenario",
-        "model.scenario.Scenario",
-        "model.scenario.parse_override",
-        "model.population.apportion",
-        "model.population.build_population",
+        "model.engine.scenario.validate_scenario",
+        "model.engine.scenario.Scenario",
+        "model.engine.scenario.parse_override",
+        "model.engine.population.apportion",
+        "model.engine.population.build_population",
         "model.commands.params.parameter_table",
     ],
 )

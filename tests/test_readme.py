@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from model.cli import main
+from model.commands.cli import main
 from tests.conftest import ROOT, SCENARIOS
 
 SCALE = "0.05"

@@ -41,8 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run every allocation (plus the scenario's own) and print the side-by-side table."""
-    from model.budget import AllocationError, compare_allocations, parse_allocation
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
+    from model.experiments.budget import AllocationError, compare_allocations, parse_allocation
 
     scenario = load_scenario(args.scenario, args.overrides)
     try:

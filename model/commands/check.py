@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate and print a one-line summary."""
-    from model.scenario import load_scenario, sweepable_parameters
+    from model.engine.scenario import load_scenario, sweepable_parameters
 
     scenario = load_scenario(args.scenario, args.overrides)
     n_swept = len(sweepable_parameters(scenario))

@@ -59,8 +59,8 @@ def printed_table(table: pd.DataFrame, plan_years: list[int]) -> pd.DataFrame:
 
 def main(args: argparse.Namespace) -> int:
     """Run the ensembles, write the comparison, print it."""
-    from model.compare import compare_scenarios
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
+    from model.experiments.compare import compare_scenarios
 
     scenarios = [load_scenario(path, args.overrides) for path in args.scenarios]
     check_resume(args)

@@ -14,7 +14,7 @@ from model.commands.common import BadInput, positive_int
 
 def scheduler_address(text: str) -> str:
     """``--scheduler``: a Dask scheduler address ``tcp://HOST:PORT``."""
-    from model.execution import check_scheduler_address
+    from model.experiments.execution import check_scheduler_address
 
     try:
         return check_scheduler_address(text)
@@ -65,7 +65,7 @@ def check_resume(args: argparse.Namespace) -> None:
 
 def open_executor(args: argparse.Namespace):  # noqa: ANN201 - Executor, imported lazily
     """The executor the options ask for, connected (a bad scheduler is bad input)."""
-    from model.execution import Executor
+    from model.experiments.execution import Executor
 
     executor = Executor(workers=args.workers, scheduler=args.scheduler)
     try:
@@ -95,7 +95,7 @@ def run_with_executor(args: argparse.Namespace, out: Path, command: str, work): 
     Raises:
         BadInput: When ``--resume`` meets a folder of other work.
     """
-    from model.execution import JobMismatch
+    from model.experiments.execution import JobMismatch
 
     executor = open_executor(args)
     try:

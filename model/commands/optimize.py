@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the search and print the allocation against the scenario's own."""
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     with open_executor(args) as executor:
@@ -62,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace, scenario, executor) -> int:  # noqa: ANN001
-    from model.budget import optimize_allocation, smallest_budget
+    from model.experiments.budget import optimize_allocation, smallest_budget
 
     if args.min_budget is not None:
         per_person, p = smallest_budget(

@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Build the report from what the folder holds and write it."""
-    from model.report import write_report
-    from model.results_folder import ResultsFolderError, open_results
+    from model.reporting.report import write_report
+    from model.results.folder import ResultsFolderError, open_results
 
     try:
         results = open_results(args.results)

@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def default_out(scenario_name: str, seed: int) -> Path:
     """``results/<scenario>/<timestamp>-seed<N>``; a name leading outside results/ is refused."""
-    from model.safety import results_path_for
+    from model.results.safety import results_path_for
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return results_path_for("results", scenario_name, f"{stamp}-seed{seed}")
@@ -59,9 +59,9 @@ def main(args: argparse.Namespace) -> int:
     if args.replicates is not None:
         return run_ensemble.main(args)
     run_ensemble.refuse_ensemble_options(args)
-    from model.safety import output_lock
-    from model.scenario import load_scenario
-    from model.simulation import PovertyModel
+    from model.engine.scenario import load_scenario
+    from model.engine.simulation import PovertyModel
+    from model.results.safety import output_lock
 
     scenario = load_scenario(args.scenario, args.overrides)
     out = args.out if args.out is not None else default_out(scenario.name, args.seed)

@@ -89,8 +89,8 @@ def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
 
 def main(args: argparse.Namespace) -> int:
     """Run the ensemble, write its folder, print the probabilities."""
-    from model.ensemble import run_ensemble
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
+    from model.experiments.ensemble import run_ensemble
 
     scenario = load_scenario(args.scenario, args.overrides)
     check_resume(args)

@@ -19,7 +19,7 @@ DEFAULT_SAMPLES = {"sobol": 64, "morris": 10}
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
-    from model.sweep import DEFAULT_OUTCOME, METHODS
+    from model.experiments.sweep import DEFAULT_OUTCOME, METHODS
 
     p = sub.add_parser(
         "sweep", help="global sensitivity (Sobol or Morris) over uncertainties and levers"
@@ -64,8 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Check the request, run the sweep, write and print the indices."""
-    from model.scenario import load_scenario
-    from model.sweep import (
+    from model.engine.scenario import load_scenario
+    from model.experiments.sweep import (
         DEFAULT_OUTCOME,
         available_outcomes,
         check_samples,

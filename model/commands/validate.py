@@ -28,14 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate, write ``validation.csv``, print the table and the summary line."""
-    from model.results_folder import ResultsFolderError, open_results
-    from model.validation import (
+    from model.reporting.validation import (
         ObservedDataError,
         compare_with_observed,
         format_validation,
         summary_line,
         write_validation,
     )
+    from model.results.folder import ResultsFolderError, open_results
 
     try:
         results = open_results(args.results)

@@ -30,10 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from model.budget import AllocationError, validate_allocation
-from model.ensemble import EnsembleResult, replicate_seeds
-from model.funding import SPECIAL_SOURCES, SPECIAL_USES
-from model.scenario import ScenarioError, apply_overrides
+from model.engine.funding import SPECIAL_SOURCES, SPECIAL_USES
+from model.engine.scenario import ScenarioError, apply_overrides
+from model.experiments.budget import AllocationError, validate_allocation
+from model.experiments.ensemble import EnsembleResult, replicate_seeds
 
 #: Folder of the shipped scenarios.
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -189,7 +189,7 @@ def scenario_from_upload(text: str, name: str = "uploaded") -> Any:
     Raises:
         ScenarioError: The file is not TOML or not a valid scenario (the command line's message).
     """
-    from model.scenario import load_scenario
+    from model.engine.scenario import load_scenario
 
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         path = Path(tmp) / (Path(name).stem + ".toml")
@@ -324,8 +324,8 @@ def run_small_ensemble(
 ) -> DashboardRun:
     """Run an ensemble in this process, one replicate after another, reporting progress.
 
-    Replicate ``r`` runs with the seed :func:`model.ensemble.run_ensemble` gives it, so the
-    statistics equal those of ``shaoguan-abm run SCENARIO --replicates N --seed S``.
+    Replicate ``r`` runs with the seed :func:`model.experiments.ensemble.run_ensemble` gives it,
+    so the statistics equal those of ``shaoguan-abm run SCENARIO --replicates N --seed S``.
 
     Args:
         scenario: A validated scenario.
@@ -342,8 +342,8 @@ def run_small_ensemble(
     Raises:
         ValueError: Bad replicate count or population scale.
     """
-    from model.outputs import package_version
-    from model.simulation import run
+    from model.engine.simulation import run
+    from model.results.outputs import package_version
 
     if int(replicates) < 1:
         raise ValueError(f"replicates: expected a positive integer, found {replicates}")

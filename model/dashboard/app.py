@@ -30,7 +30,7 @@ from model.dashboard import (
     scenario_toml,
 )
 from model.dashboard.month_by_month import MonthByMonthPage
-from model.scenario import ScenarioError, load_scenario
+from model.engine.scenario import ScenarioError, load_scenario
 
 PLAN_SCENARIO = "baseline"
 
@@ -158,7 +158,7 @@ def _probability_html(run: DashboardRun) -> str:
 @solara.component
 def RunView(run: DashboardRun, title: str) -> None:
     """The results of one run: chart, probabilities, villages, spend and costs."""
-    from model.plots import fan_chart, spend_by_year
+    from model.reporting.figures import fan_chart, spend_by_year
 
     e = run.ensemble
     fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])

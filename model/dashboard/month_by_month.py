@@ -13,8 +13,8 @@ import mesa
 import solara
 
 from model.dashboard import SCENARIO_DIR, list_scenarios
-from model.scenario import load_scenario
-from model.simulation import PovertyModel
+from model.engine.scenario import load_scenario
+from model.engine.simulation import PovertyModel
 
 #: Monthly measures collected (columns of the run's ``monthly`` table).
 MEASURES = (

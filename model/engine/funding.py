@@ -1,0 +1,535 @@
+"""Money (§III.3): the special fund and its 6:3:1 split, village funds, sector budgets, the ledger.
+
+Every yuan moves from a source to a use (a measure) in a month and a county, and is counted in
+integer fen so that, for every source, ``received = spent + unspent + leaked`` holds exactly.
+
+Budget lines (``fund``):
+
+- ``special``: 20,000 yuan per labour-capable registered poor person (§III.3), paid by
+  ``province``, ``paired_city`` and ``home_city`` in the shares 6 : 3 : 1 (a lever), in yearly
+  amounts and monthly tranches (levers), each source possibly late (a lever), earmarked to uses
+  by the allocation lever. A share of each tranche leaks (uncertainty), less what audits recover.
+  Unspent money carries over. County shares follow the labour-capable poor people.
+- ``village``: the city's 200,000 yuan per village per year for its own 29 villages (§III.3;
+  source ``shaoguan_city``) and the provincial/central units' money for their 40 villages
+  (source ``provincial_units``; amount an assumption), spent on those villages.
+- ``sector``: budgets outside the special fund (roads, water, housing, dibao, medical
+  assistance, health, education); they pay what a measure needs within its own capacity, so
+  they are received when spent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import field_validator, model_validator
+
+from model.engine.params import Section, YearTable, param
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from model.engine.simulation import PovertyModel
+
+PLAN = "Shaoguan plan 2016"
+SPECIAL_SOURCES = ("province", "paired_city", "home_city")
+VILLAGE_SOURCES = ("shaoguan_city", "provincial_units")
+#: Uses the special fund may pay for (§III.3: income projects, then schooling and medical costs).
+SPECIAL_USES = ("industry", "employment", "finance", "education", "health")
+FEN = 100
+
+
+def check_shares(shares: dict[str, float], allowed: tuple[str, ...] | None, what: str) -> None:
+    """Raise ``ValueError`` unless ``shares`` are non-negative, known and sum to 1."""
+    if allowed is not None:
+        unknown = sorted(set(shares) - set(allowed))
+        if unknown:
+            raise ValueError(f"{what}: expected names among {list(allowed)}, found {unknown}")
+    bad = {k: v for k, v in shares.items() if not (v >= 0 and math.isfinite(v))}
+    if bad:
+        raise ValueError(f"{what}: expected finite shares >= 0, found {bad}")
+    total = sum(shares.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise ValueError(f"{what}: expected shares summing to 1, found a sum of {total:g}")
+
+
+class FundingParams(Section):
+    """Size, sharing, timing, allocation and losses of the money."""
+
+    special_fund_per_person: float = param(
+        20_000.0,
+        unit="yuan per labour-capable registered poor person, over the fund's years",
+        source=f"{PLAN}, §III.3",
+        kind="lever",
+        range=(10_000.0, 30_000.0),
+        ge=0,
+    )
+    source_shares: dict[str, float] = param(
+        default_factory=lambda: {"province": 0.6, "paired_city": 0.3, "home_city": 0.1},
+        unit="shares summing to 1",
+        source=f"{PLAN}, §III.3 (province : paired city : home city = 6 : 3 : 1)",
+        kind="lever",
+    )
+    year_shares: YearTable = param(
+        default_factory=lambda: {2016: 1 / 3, 2017: 1 / 3, 2018: 1 / 3},
+        unit="share of the special fund paid in each year (sum 1)",
+        source=f"assumption: equal thirds over the plan's three years ({PLAN}, §I.3)",
+        kind="lever",
+    )
+    tranches: dict[int, float] = param(
+        default_factory=lambda: {3: 0.5, 9: 0.5},
+        unit="month of the year -> share of that year's amount (sum 1)",
+        source="assumption (two tranches a year)",
+        kind="lever",
+    )
+    delay_months: dict[str, int] = param(
+        default_factory=lambda: {"province": 0, "paired_city": 0, "home_city": 0},
+        unit="months each source's tranches arrive late",
+        source="scenario choice (0 = on time)",
+        kind="lever",
+    )
+    allocation: dict[str, float] = param(
+        default_factory=lambda: {
+            "industry": 0.40,
+            "employment": 0.25,
+            "finance": 0.15,
+            "education": 0.10,
+            "health": 0.10,
+        },
+        unit="share of the special fund earmarked to each use (sum 1)",
+        source=f"assumption following the priorities of {PLAN}, §III.3 (income projects first, "
+        "then schooling and medical costs)",
+        kind="lever",
+    )
+    leakage_rate: float = param(
+        0.03,
+        unit="share of each tranche misused",
+        source="assumption",
+        range=(0.0, 0.15),
+        ge=0,
+        le=1,
+    )
+    audit_recovery: float = param(
+        0.5,
+        unit="share of misused money recovered by audit and returned to its pot",
+        source=f"assumption ({PLAN}, §III.3: funds follow projects, supervision follows funds)",
+        range=(0.0, 0.9),
+        ge=0,
+        le=1,
+    )
+    city_village_fund: float = param(
+        200_000.0,
+        unit="yuan per village per year",
+        source=f"{PLAN}, §III.3 (Shaoguan's own 29 villages)",
+        kind="lever",
+        ge=0,
+    )
+    village_allocation: dict[str, float] = param(
+        default_factory=lambda: {"infrastructure": 0.6, "assistance": 0.4},
+        unit="share of the village funds for public-service works and for collective projects",
+        source=f"assumption ({PLAN}, §III.3: 'mainly for village public services')",
+        kind="lever",
+    )
+    provincial_unit_village_fund: float = param(
+        200_000.0,
+        unit="yuan per village per year",
+        source="assumption (provincial and central units' money for their 40 villages; "
+        "the plan gives no figure)",
+        range=(50_000.0, 500_000.0),
+        ge=0,
+    )
+
+    @field_validator("source_shares")
+    @classmethod
+    def _source_shares(cls, shares: dict[str, float]) -> dict[str, float]:
+        check_shares(shares, SPECIAL_SOURCES, "source_shares")
+        return shares
+
+    @field_validator("allocation")
+    @classmethod
+    def _allocation(cls, shares: dict[str, float]) -> dict[str, float]:
+        check_shares(shares, SPECIAL_USES, "allocation")
+        return shares
+
+    @field_validator("village_allocation")
+    @classmethod
+    def _village_allocation(cls, shares: dict[str, float]) -> dict[str, float]:
+        check_shares(shares, ("infrastructure", "assistance"), "village_allocation")
+        return shares
+
+    @field_validator("year_shares")
+    @classmethod
+    def _year_shares(cls, shares: dict[int, float]) -> dict[int, float]:
+        check_shares({str(k): v for k, v in shares.items()}, None, "year_shares")
+        return shares
+
+    @field_validator("tranches")
+    @classmethod
+    def _tranches(cls, shares: dict[int, float]) -> dict[int, float]:
+        bad = sorted(m for m in shares if not 1 <= m <= 12)
+        if bad:
+            raise ValueError(f"tranches: expected months 1-12, found {bad}")
+        check_shares({str(k): v for k, v in shares.items()}, None, "tranches")
+        return shares
+
+    @field_validator("delay_months")
+    @classmethod
+    def _delays(cls, delays: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(delays) - set(SPECIAL_SOURCES))
+        if unknown:
+            raise ValueError(
+                f"delay_months: expected sources among {SPECIAL_SOURCES}, found {unknown}"
+            )
+        bad = {k: v for k, v in delays.items() if not 0 <= v <= 60}
+        if bad:
+            raise ValueError(f"delay_months: expected 0-60 months, found {bad}")
+        return delays
+
+    @model_validator(mode="after")
+    def _complete(self) -> FundingParams:
+        for source in SPECIAL_SOURCES:
+            self.source_shares.setdefault(source, 0.0)
+            self.delay_months.setdefault(source, 0)
+        for use in SPECIAL_USES:
+            self.allocation.setdefault(use, 0.0)
+        return self
+
+    def special_fund(self, labour_capable_people: int) -> dict[str, float]:
+        """The special fund by source (yuan) for a labour-capable population."""
+        total = self.special_fund_per_person * labour_capable_people
+        return {source: total * self.source_shares[source] for source in SPECIAL_SOURCES}
+
+
+def split_fen(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split ``total`` fen over ``weights`` exactly (largest remainder)."""
+    w = np.asarray(weights, dtype=float)
+    if total == 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    quota = total * w / w.sum()
+    base = np.floor(quota).astype(np.int64)
+    rest = int(total - base.sum())
+    order = np.argsort(-(quota - base), kind="stable")
+    base[order[:rest]] += 1
+    return base
+
+
+def split_fen_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`split_fen` of each of ``totals`` at once: one row of shares per total."""
+    totals = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights, dtype=float)
+    if w.sum() <= 0:
+        return np.zeros((totals.size, w.size), dtype=np.int64)
+    quota = totals[:, None] * w / w.sum()
+    base = np.floor(quota).astype(np.int64)
+    rest = totals - base.sum(axis=1)
+    order = np.argsort(-(quota - base), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(w.size)[None, :], axis=1)
+    base += rank < rest[:, None]
+    return base
+
+
+def to_fen(yuan: np.ndarray | float) -> np.ndarray:
+    """Yuan to integer fen (rounded to the nearest fen)."""
+    return np.rint(np.asarray(yuan, dtype=float) * FEN).astype(np.int64)
+
+
+@dataclass
+class Ledger:
+    """Pots of money by (fund, source) x use x county, and the record of every movement.
+
+    Amounts are integer fen internally; the ledger table reports yuan.
+    """
+
+    uses: list[str]
+    n_counties: int
+    county_names: list[str]
+    pots: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: movements as recorded: ``(fund, source, use, kind, year, month, counties, fen)``, one
+    #: entry per call with the counties that moved money (expanded to rows by :attr:`rows`)
+    blocks: list[tuple] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple]:
+        """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order."""
+        return [
+            (fund, source, use, kind, year, month, county, fen)
+            for fund, source, use, kind, year, month, counties, amounts in self.blocks
+            for county, fen in zip(counties, amounts, strict=True)
+        ]
+
+    def _pot(self, fund: str, source: str) -> np.ndarray:
+        key = (fund, source)
+        if key not in self.pots:
+            self.pots[key] = np.zeros((len(self.uses), self.n_counties), dtype=np.int64)
+        return self.pots[key]
+
+    def _record(self, fund, source, use, kind, year, month, amounts_fen) -> None:  # noqa: ANN001
+        """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints)."""
+        if isinstance(amounts_fen, np.ndarray):
+            amounts_fen = amounts_fen.tolist()
+        counties = [c for c, fen in enumerate(amounts_fen) if fen]
+        if counties:
+            amounts = [amounts_fen[c] for c in counties]
+            self.blocks.append((fund, source, use, kind, year, month, counties, amounts))
+        key = (fund, source, kind)
+        self.totals[key] = self.totals.get(key, 0) + sum(amounts_fen)
+
+    def receive(
+        self,
+        fund: str,
+        source: str,
+        year: int,
+        month: int,
+        by_county_fen: np.ndarray,
+        earmark: dict[str, float],
+        leak_share: float = 0.0,
+    ) -> None:
+        """Money arrives: recorded as received, a share leaks, the rest is earmarked to uses."""
+        by_county_fen = np.asarray(by_county_fen, dtype=np.int64)
+        self._record(fund, source, "", "received", year, month, by_county_fen)
+        leaked = np.floor(by_county_fen * leak_share).astype(np.int64)
+        kept = by_county_fen - leaked
+        weights = np.array([earmark.get(u, 0.0) for u in self.uses])
+        pot = self._pot(fund, source)
+        counties = np.flatnonzero(by_county_fen)
+        pot[:, counties] += split_fen_rows(kept[counties], weights).T
+        for county, leak_split in zip(
+            counties, split_fen_rows(leaked[counties], weights), strict=True
+        ):
+            for u in np.flatnonzero(leak_split):
+                self.blocks.append(
+                    (
+                        fund,
+                        source,
+                        self.uses[u],
+                        "leaked",
+                        year,
+                        month,
+                        [int(county)],
+                        [int(leak_split[u])],
+                    )
+                )
+        key = (fund, source, "leaked")
+        self.totals[key] = self.totals.get(key, 0) + int(leaked.sum())
+
+    def available(self, use: str, funds: tuple[str, ...] = ("special", "village")) -> np.ndarray:
+        """Fen available to ``use`` by county in the pots of ``funds``."""
+        u = self.uses.index(use)
+        total = np.zeros(self.n_counties, dtype=np.int64)
+        for (fund, _), pot in self.pots.items():
+            if fund in funds:
+                total += pot[u]
+        return total
+
+    def spend(
+        self,
+        use: str,
+        year: int,
+        month: int,
+        demand_fen: np.ndarray,
+        funds: tuple[str, ...] = ("special",),
+        sector_source: str | None = None,
+    ) -> np.ndarray:
+        """Pay ``demand_fen`` (by county) for ``use`` from the pots of ``funds``.
+
+        Each source pays in proportion to what it holds for the use in the county.
+
+        What the pots cannot cover is paid by ``sector_source`` (a sector budget, received as it
+        is spent) when one is given, and otherwise not paid. Returns the fen paid by county;
+        spending can never exceed what was available.
+        """
+        u = self.uses.index(use)
+        # a handful of counties and sources: exact Python integers (products of two amounts in
+        # fen can pass 2**63 at province scale)
+        need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
+        paid = [0] * self.n_counties
+        keys = [k for k in self.pots if k[0] in funds]
+        if keys and any(need):
+            balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
+            take = [[0] * self.n_counties for _ in keys]
+            for c, wanted in enumerate(need):
+                if not wanted:
+                    continue
+                held = [b[c] for b in balance]
+                total = sum(held)
+                covered = wanted if wanted < total else total
+                if covered <= 0:
+                    continue
+                # each source pays in proportion to what it holds; the few fen of rounding go
+                # to the sources with most left
+                share = [covered * h // total for h in held]
+                rounding = covered - sum(share)
+                if rounding:
+                    left = [h - t for h, t in zip(held, share, strict=True)]
+                    for _ in range(rounding):
+                        richest = left.index(max(left))
+                        share[richest] += 1
+                        left[richest] -= 1
+                for row, fen in zip(take, share, strict=True):
+                    row[c] = fen
+                paid[c] = covered
+                need[c] = wanted - covered
+            for key, fen in zip(keys, take, strict=True):
+                if any(fen):
+                    self.pots[key][u] -= fen
+                    self._record(key[0], key[1], use, "spent", year, month, fen)
+        if sector_source is not None and any(need):
+            self._record("sector", sector_source, "", "received", year, month, need)
+            self._record("sector", sector_source, use, "spent", year, month, need)
+            paid = [p + n for p, n in zip(paid, need, strict=True)]
+        return np.array(paid, dtype=np.int64)
+
+    def close(self, year: int, month: int) -> None:
+        """Record what is left in every pot as unspent at the end of the horizon."""
+        for (fund, source), pot in self.pots.items():
+            left = pot.sum(axis=0)
+            self._record(fund, source, "", "unspent", year, month, left)
+            pot[:] = 0
+
+    def invariant_checks(self) -> dict:
+        """Checks run every month: every source balances to the fen, no pot is negative."""
+
+        def identity(model: PovertyModel) -> str | None:
+            wrong = {f"{f}/{s}": gap for (f, s), gap in self.identity_gaps_fen().items() if gap}
+            return (
+                f"received != spent + leaked + unspent + held, fen off: {wrong}" if wrong else None
+            )
+
+        def no_overspending(model: PovertyModel) -> str | None:
+            negative = {f"{f}/{s}": int(p.min()) for (f, s), p in self.pots.items() if p.min() < 0}
+            return f"pots below zero (fen): {negative}" if negative else None
+
+        return {"ledger_identity": identity, "no_overspending": no_overspending}
+
+    def frame(self) -> pd.DataFrame:
+        """The ledger table: ``fund, source, use, kind, year, month, county, amount`` (yuan)."""
+        import pandas as pd  # only when tables are built: scenario checks stay light
+
+        df = pd.DataFrame(
+            self.rows,
+            columns=["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"],
+        )
+        df["county"] = [self.county_names[c] for c in df["county"]]
+        df["amount"] = df.pop("amount_fen") / FEN
+        return df
+
+    def summary(self) -> pd.DataFrame:
+        """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan."""
+        import pandas as pd
+
+        keys = sorted({(f, s) for f, s, _ in self.totals})
+        rows = []
+        for fund, source in keys:
+            row = {"fund": fund, "source": source}
+            for kind in ("received", "spent", "leaked", "unspent"):
+                row[kind] = self.totals.get((fund, source, kind), 0) / FEN
+            rows.append(row)
+        return pd.DataFrame(
+            rows, columns=["fund", "source", "received", "spent", "leaked", "unspent"]
+        )
+
+    def identity_gaps_fen(self) -> dict[tuple[str, str], int]:
+        """Received - spent - leaked - unspent - still in pots, per source (0 when balanced)."""
+        gaps = {}
+        for fund, source in {(f, s) for f, s, _ in self.totals}:
+            t = self.totals
+            in_pots = int(self.pots[(fund, source)].sum()) if (fund, source) in self.pots else 0
+            gaps[(fund, source)] = (
+                t.get((fund, source, "received"), 0)
+                - t.get((fund, source, "spent"), 0)
+                - t.get((fund, source, "leaked"), 0)
+                - t.get((fund, source, "unspent"), 0)
+                - in_pots
+            )
+        return gaps
+
+
+class Treasury:
+    """Brings each month's money into the ledger according to the scenario's funding levers."""
+
+    def __init__(self, model: PovertyModel, uses: list[str]) -> None:
+        p: FundingParams = model.scenario.funding
+        self.params = p
+        hh = model.households
+        self.ledger = Ledger(
+            uses=uses, n_counties=model.n_counties, county_names=model.population.county_names
+        )
+        labour_people = hh.size * (hh.labour_capable & hh.registered)
+        self.labour_people = int(labour_people.sum())
+        self.county_weights = np.bincount(hh.county, labour_people, model.n_counties)
+        fund = p.special_fund(self.labour_people)
+        # schedule: (arrival month index) -> list of (source, fen)
+        self.schedule: dict[int, list[tuple[str, int]]] = {}
+        start = model.scenario.calendar.start_year
+        for source in SPECIAL_SOURCES:
+            yearly = {y: fund[source] * s for y, s in p.year_shares.items()}
+            for year, amount in yearly.items():
+                for tranche_month, share in p.tranches.items():
+                    index = (year - start) * 12 + tranche_month - 1 + p.delay_months[source]
+                    fen = int(round(amount * share * FEN))
+                    if fen > 0:
+                        self.schedule.setdefault(index, []).append((source, fen))
+        self.leak_share = p.leakage_rate * (1 - p.audit_recovery)
+        # village funds by county: the city's own and the provincial units' villages
+        party_villages = {
+            "shaoguan": np.zeros(model.n_counties),
+            "province": np.zeros(model.n_counties),
+        }
+        for v in model.villages:
+            if v.party in party_villages:
+                party_villages[v.party][v.county] += 1
+        self.village_yearly_fen = {
+            "shaoguan_city": to_fen(party_villages["shaoguan"] * p.city_village_fund),
+            "provincial_units": to_fen(party_villages["province"] * p.provincial_unit_village_fund),
+        }
+
+    def receive_month(self, model: PovertyModel, village_uses: dict[str, float]) -> None:
+        """Step 2 of the month: tranches (and, in January, the year's village funds) arrive."""
+        for source, fen in self.schedule.get(model.month_index, []):
+            self.ledger.receive(
+                "special",
+                source,
+                model.year,
+                model.month,
+                split_fen(fen, self.county_weights),
+                self.params.allocation,
+                self.leak_share,
+            )
+        if model.month == 1 and model.year <= model.scenario.targets.villages_exit_year:
+            for source, fen in self.village_yearly_fen.items():
+                if fen.any():
+                    self.ledger.receive(
+                        "village", source, model.year, model.month, fen, village_uses, 0.0
+                    )
+
+
+def select_within_budget(
+    county: np.ndarray, cost_fen: np.ndarray, budget_fen: np.ndarray
+) -> np.ndarray:
+    """Candidates (in the given priority order) whose cumulative cost fits their county budget.
+
+    Args:
+        county: County of each candidate, in priority order.
+        cost_fen: Cost of each candidate in fen.
+        budget_fen: Fen available per county.
+
+    Returns:
+        Boolean mask of the candidates taken: within each county, the longest prefix of the
+        priority order whose total cost does not exceed that county's budget.
+    """
+    if county.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(county, kind="stable")
+    c_sorted = county[order]
+    cum = np.cumsum(cost_fen[order])
+    starts = np.searchsorted(c_sorted, c_sorted, side="left")
+    before = np.where(starts > 0, cum[starts - 1], 0)
+    within = (cum - before) <= budget_fen[c_sorted]
+    mask = np.zeros(county.size, dtype=bool)
+    mask[order] = within
+    return mask

@@ -1,0 +1,167 @@
+"""Finance (§II.8): poverty microcredit with interest subsidies, and agricultural insurance.
+
+Registered labour-capable households take interest-free microloans (the fund pays the bank's
+interest) that finance a small business paying a net return after a lag; some loans default,
+and the risk-compensation fund repays the principal and the business stops. Policy agricultural
+insurance, with the premium subsidised, puts a floor under a covered household's farm shock.
+Money: the special fund's ``finance`` earmark.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.params import YearTable, param
+
+if TYPE_CHECKING:
+    from model.engine.simulation import PovertyModel
+
+PLAN = "Shaoguan plan 2016"
+
+
+class FinanceParams(MeasureParams):
+    """Levers and uncertainties of microcredit and agricultural insurance."""
+
+    loans_per_year: YearTable = param(
+        default_factory=lambda: {2016: 2_000.0, 2017: 2_500.0, 2018: 2_500.0},
+        unit="loans per year (full population)",
+        source=f"assumption ({PLAN}, §II.8 microcredit; no number given)",
+        kind="lever",
+    )
+    loan_size: float = param(
+        50_000.0,
+        unit="yuan per loan",
+        source="national poverty microcredit policy of 2014 (up to 50,000 yuan, up to 3 years, "
+        "interest subsidised)",
+        kind="lever",
+        range=(10_000.0, 50_000.0),
+        ge=0,
+    )
+    interest_rate: float = param(
+        0.0435,
+        unit="per year",
+        source="People's Bank of China one-year benchmark lending rate from October 2015",
+        ge=0,
+        le=1,
+    )
+    loan_return: float = param(
+        0.10,
+        unit="net business income per year as a share of the loan",
+        source="assumption",
+        range=(0.04, 0.2),
+        ge=0,
+    )
+    loan_lag_months: int = param(
+        6,
+        unit="months before the business pays",
+        source="assumption",
+        range=(3, 12),
+        ge=0,
+        le=36,
+    )
+    default_rate: float = param(
+        0.04,
+        unit="probability per loan per year",
+        source="assumption",
+        range=(0.01, 0.15),
+        ge=0,
+        le=1,
+    )
+    insurance_coverage: float = param(
+        0.8,
+        unit="share of registered labour-capable households insured",
+        source=f"assumption ({PLAN}, §II.8 policy agricultural insurance)",
+        kind="lever",
+        range=(0.0, 1.0),
+        ge=0,
+        le=1,
+    )
+    insurance_premium_subsidy: float = param(
+        100.0, unit="yuan per insured household per year", source="assumption", ge=0
+    )
+    insurance_floor: float = param(
+        0.8,
+        unit="lowest farm-shock multiplier an insured household bears",
+        source="assumption",
+        range=(0.6, 0.95),
+        ge=0,
+        le=1,
+    )
+
+
+class Finance(Measure):
+    """Microcredit and agricultural insurance."""
+
+    name = "finance"
+    Params = FinanceParams
+
+    def __init__(self, params: FinanceParams, model: PovertyModel) -> None:
+        super().__init__(params, model)
+        n = model.households.n
+        self.loan_start = np.full(n, -1, dtype=np.int32)
+        self.defaulted = np.zeros(n, dtype=bool)
+        self.insured = np.zeros(n, dtype=bool)
+
+    def _active(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
+        """Which of the households ``idx`` hold a running loan (not defaulted, under 3 years)."""
+        start = self.loan_start[idx]
+        return (start >= 0) & ~self.defaulted[idx] & (model.month_index - start < 36)
+
+    def enrol(self, model: PovertyModel) -> None:
+        """New loans; interest subsidies, defaults and insurance premiums."""
+        hh = model.households
+        p: FinanceParams = self.params
+        quota = self.quota(model, p.loans_per_year)
+        labour = hh.groups.labour  # loans and insurance go to registered labour-capable only
+        if quota:
+            queue = self.queue(model, labour[self.loan_start[labour] < 0], quota)
+            # the first year's interest is committed when the loan is made
+            taken = self.take_within_budget(
+                model, queue, hh.county[queue], p.loan_size * p.interest_rate
+            )
+            self.loan_start[taken] = model.month_index
+            self.count_started(model, taken.size)
+        # the first year's interest was paid with the loan; months 13 to 36 are paid monthly
+        active = labour[
+            self._active(model, labour) & (model.month_index - self.loan_start[labour] >= 12)
+        ]
+        if active.size:
+            self.charge(
+                model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)
+            )
+            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.party_factor[active])
+            default = active[model.rng.random(active.size) < risk]
+            if default.size:
+                self.defaulted[default] = True
+                self.charge(model, hh.county[default], np.full(default.size, p.loan_size))
+        if model.month == 1:
+            draw = model.rng.random(hh.n) < p.insurance_coverage  # one draw per household
+            self.insured = np.zeros(hh.n, dtype=bool)
+            self.insured[labour] = draw[labour]
+            who = np.flatnonzero(self.insured)
+            share = self.charge(
+                model, hh.county[who], np.full(who.size, p.insurance_premium_subsidy)
+            )
+            self.insured[who[share < 1.0 - 1e-9]] = False
+
+    def apply(self, model: PovertyModel) -> None:
+        """Loan-financed business income; insurance payouts when the farm shock is bad."""
+        hh = model.households
+        p: FinanceParams = self.params
+        labour = hh.groups.labour
+        paying = labour[
+            self._active(model, labour)
+            & (model.month_index - self.loan_start[labour] >= p.loan_lag_months)
+        ]
+        hh.business_m[paying] += p.loan_size * p.loan_return / 12
+        insured = labour[self.insured[labour]]
+        bad = insured[hh.farm_shock[insured] < p.insurance_floor]
+        payout = hh.business_annual[bad] / 12 * (p.insurance_floor - hh.farm_shock[bad])
+        hh.business_m[bad] += payout
+
+    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+        """Households with a loan or agricultural insurance."""
+        return (self.loan_start >= 0) | self.insured

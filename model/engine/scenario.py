@@ -1,0 +1,534 @@
+"""Scenario schema (pydantic) and TOML loading with ``extends`` and dotted overrides.
+
+A scenario is levers plus uncertainties. Every parameter carries a unit and a source (see
+:func:`model.engine.params.param`); uncertain parameters and levers carry a ``[low, high]``
+range that sweeps use, which a scenario can narrow or widen in its ``[ranges]`` table::
+
+    extends = "baseline.toml"
+    name = "employment_first"
+
+    [social_security]
+    enrolment_rate = 0.3
+
+    [ranges]
+    "dynamics.job_finding_rate" = [0.005, 0.02]
+
+Bad input raises :class:`ScenarioError`, whose message names the file, the key, what was expected
+and what was found.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from model.engine.assessment import AssessmentParams
+from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
+from model.engine.dynamics import DynamicsParams
+from model.engine.funding import FundingParams
+from model.engine.interventions import MEASURES
+from model.engine.params import YEAR_KEYED, Section, param
+from model.engine.population import PopulationParams
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+
+#: Limits on what a scenario file may be: its size, the length of an ``extends`` chain and how
+#: deeply tables and arrays nest (the schema needs 4 levels). Beyond them a file is refused.
+MAX_FILE_BYTES = 1_000_000
+MAX_EXTENDS = 32
+MAX_NESTING = 16
+#: Longest rendering of a found value in an error message.
+MAX_FOUND_CHARS = 120
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, ``extends`` chain or override) that cannot be used.
+
+    The message names the file (or ``--set``), the key, what was expected and what was found.
+    """
+
+
+class _ScenarioBase(Section):
+    name: str = param(
+        "scenario",
+        unit="text",
+        source="scenario choice",
+        doc="Short name; results go to results/<name>/. Defaults to the file name.",
+        pattern=NAME_PATTERN,
+    )
+    description: str = param("", unit="text", source="scenario choice")
+    calendar: CalendarParams = Field(default_factory=CalendarParams)
+    targets: TargetParams = Field(default_factory=TargetParams)
+    assessment: AssessmentParams = Field(default_factory=AssessmentParams)
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
+    funding: FundingParams = Field(default_factory=FundingParams)
+    ranges: dict[str, tuple[float, float]] = param(
+        default_factory=dict,
+        unit="[low, high] in the parameter's unit",
+        source="scenario choice",
+        doc="Sweep ranges overriding the schema's defaults, keyed by dotted parameter path.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _no_dots_only(cls, name: str) -> str:
+        if ".." in name:
+            raise ValueError(f"a name without '..', found {name!r}")
+        return name
+
+    @model_validator(mode="after")
+    def _check_years_and_ranges(self) -> _ScenarioBase:
+        first, last = self.calendar.start_year, self.calendar.end_year
+        for path, table in _year_tables(self):
+            bad = sorted(y for y in table if not first <= y <= LAST_YEAR)
+            if bad:
+                raise ValueError(
+                    f"{path}: years must lie in {first}-{LAST_YEAR} (entries after the "
+                    f"horizon's last year, {last}, are not used), found {bad}"
+                )
+            if first not in table:
+                raise ValueError(f"{path}: expected a value for the first year {first}")
+        bad = sorted(y for y in self.targets.cumulative_people if not first <= y <= last)
+        if bad:
+            raise ValueError(
+                f"targets.cumulative_people: years must lie in the horizon {first}-{last}, "
+                f"found {bad}"
+            )
+        if self.targets.villages_exit_year > last:
+            raise ValueError(
+                f"targets.villages_exit_year: expected a year <= {last}, "
+                f"found {self.targets.villages_exit_year}"
+            )
+        for key, (low, high) in self.ranges.items():
+            try:
+                value = _get_path(self, key)
+            except KeyError:
+                raise ValueError(f"ranges: {key!r} is not a parameter of the scenario") from None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"ranges: {key!r} is not a numeric parameter")
+            if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+                raise ValueError(
+                    f"ranges: {key!r} expected finite low <= high, found {low}, {high}"
+                )
+        return self
+
+
+#: The scenario schema: the core tables plus one table per measure of
+#: :data:`model.engine.interventions.MEASURES`, named after the measure's module.
+Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
+    "Scenario",
+    __base__=_ScenarioBase,
+    __module__=__name__,
+    __doc__="""A complete, validated scenario: levers, uncertainties and their ranges.
+
+    A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
+    ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
+    :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
+    ``employment``, ``finance``, ``education``, ``health``, ``housing``,
+    ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
+    it, a range (``docs/parameters.md``). Unknown keys, NaN and infinity are refused.
+
+    Build one with :func:`load_scenario` (a TOML file), :func:`validate_scenario` (a dict)
+    or ``Scenario()`` (every default); change one with :func:`apply_overrides`.
+
+    Example:
+        >>> s = Scenario()
+        >>> s.assessment.exit_line(2018)        # 45% of provincial rural income, yuan
+        7364.9...
+    """,
+    **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
+)
+
+
+def _get_path(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(obj, BaseModel):
+            if part not in type(obj).model_fields:
+                raise KeyError(dotted)
+            obj = getattr(obj, part)
+        elif isinstance(obj, Mapping):
+            key: Any = int(part) if part.isdigit() and part not in obj else part
+            if key not in obj:
+                raise KeyError(dotted)
+            obj = obj[key]
+        else:
+            raise KeyError(dotted)
+    return obj
+
+
+def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
+    for section_name in type(scenario).model_fields:
+        section = getattr(scenario, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field_name, info in type(section).model_fields.items():
+            if any(m is YEAR_KEYED for m in info.metadata):
+                yield f"{section_name}.{field_name}", getattr(section, field_name)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, but False for a path the system cannot even look up."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte, a loop of links...
+        return False
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ScenarioError(
+            f"{path}: expected a scenario file, found an unusable path ({reason})"
+        ) from None
+    if not exists:
+        raise ScenarioError(f"{path}: scenario file not found")
+    if not path.is_file():
+        raise ScenarioError(f"{path}: expected a scenario file, found a directory or other")
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(f"{path}: expected a readable file, found {err.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{path}: expected a scenario file of at most {MAX_FILE_BYTES:,} bytes, found a "
+            f"larger file"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - raw.rfind(b"\n", 0, err.start)
+        raise ScenarioError(
+            f"{path}: expected UTF-8 text, found the byte 0x{raw[err.start]:02x} at line {line}, "
+            f"column {column} (offset {err.start})"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: expected tables and arrays nested at most {MAX_NESTING} deep, found "
+            f"deeper nesting"
+        ) from None
+    _check_nesting(data, str(path))
+    return data
+
+
+def _check_nesting(value: Any, label: str, prefix: str = "") -> None:
+    """Refuse tables and arrays nested deeper than :data:`MAX_NESTING` (without recursion)."""
+    stack = [(value, prefix, 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            where = f"{key}: " if key else ""
+            raise ScenarioError(
+                f"{label}: {where}expected tables and arrays nested at most {MAX_NESTING} deep, "
+                f"found deeper nesting"
+            )
+        if isinstance(node, Mapping):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for k, v in items:
+            if isinstance(v, Mapping | list):
+                stack.append((v, f"{key}.{k}" if key else str(k), depth + 1))
+
+
+def _merge(
+    base: dict[str, Any], over: Mapping[str, Any], origin: dict[str, str], label: str, prefix=""
+) -> None:
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, origin, label, prefix=f"{dotted}.")
+        else:
+            base[key] = _deep_copy(value)
+            origin[dotted] = label
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{path}: extends: expected a chain of at most {MAX_EXTENDS} files, found a longer one"
+        )
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in [*chain, resolved])
+        raise ScenarioError(f"{path}: extends: expected no cycle, found {cycle}")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{path}: extends: expected a file name, found {parent!r}")
+        parent_path = path.parent / parent
+        if not _is_file(parent_path):
+            raise ScenarioError(
+                f"{path}: extends: expected an existing scenario file, found no file {parent_path}"
+            )
+        merged = _resolve(parent_path, [*chain, resolved], origin)
+        merged.pop("name", None)
+    _merge(merged, data, origin, str(path))
+    return merged
+
+
+def default_name(path: Path) -> str:
+    """The name of a scenario without a ``name`` key: its file name made a valid name.
+
+    Characters other than ASCII letters, digits, ``_``, ``.`` and ``-`` become ``_``
+    (``"employment first.toml"`` gives ``employment_first``; a name of only such characters,
+    like ``基线.toml``, gives ``scenario``).
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
+    name = re.sub(r"\.{2,}", ".", name).lstrip("_.-")[:80]
+    return name if re.match(NAME_PATTERN, name) else "scenario"
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"a.b=value"`` into the dotted key and a TOML-typed value.
+
+    >>> parse_override("employment.training_places=5000")
+    ('employment.training_places', 5000)
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}: expected KEY=VALUE, found no '='")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    if not key:
+        raise ScenarioError(f"--set {text}: expected a dotted key before '='")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    except RecursionError:
+        raise ScenarioError(
+            f"--set {key}: expected a value nested at most {MAX_NESTING} deep, found deeper nesting"
+        ) from None
+    _check_nesting(value, f"--set {key}")
+    return key, value
+
+
+def _check_override_path(key: str) -> None:
+    model: Any = Scenario
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = model.model_fields
+            if part not in fields:
+                where = ".".join(parts[:i]) or "the scenario"
+                raise ScenarioError(
+                    f"--set {key}: no such key {part!r} in {where}; expected one of "
+                    f"{sorted(fields)}"
+                )
+            annotation = fields[part].annotation
+            model = annotation
+        else:
+            return  # inside a table (dict): keys are checked when the scenario is validated
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[tuple[str, Any]]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    return [parse_override(item) for item in overrides]
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    if len(text) > MAX_FOUND_CHARS:
+        text = f"{text[: MAX_FOUND_CHARS - 20]}... ({len(text):,} characters)"
+    return text
+
+
+def _format_errors(err: ValidationError, origin: dict[str, str], default_file: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        label = default_file
+        parts = key.split(".")
+        for i in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:i])
+            if prefix in origin:
+                label = origin[prefix]
+                break
+        msg = e["msg"]
+        for lead in ("Value error, ", "Input should be ", "Assertion failed, "):
+            if msg.startswith(lead):
+                msg = msg[len(lead) :]
+        if e["type"] == "string_pattern_mismatch":
+            msg = msg.replace("String should match pattern", "text matching the pattern")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+            found = ""
+        elif e["type"] == "missing":
+            msg = "missing key"
+            found = ""
+        else:
+            found = (
+                f"; found {_short_repr(e['input'])}"
+                if "input" in e and e["type"] != "value_error"
+                else ""
+            )
+            if not msg.startswith("expected") and e["type"] != "value_error":
+                msg = f"expected {msg}"
+        where = f"{key}: " if key else ""
+        lines.append(f"{label}: {where}{msg}{found}")
+    return "\n".join(lines)
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None
+) -> _ScenarioBase:
+    """Load, merge and validate a scenario file.
+
+    Args:
+        path: The TOML file. ``extends = "other.toml"`` is resolved relative to it.
+        overrides: Dotted-path overrides, as ``{"employment.training_places": 5000}`` or as
+            ``["employment.training_places=5000"]`` (the command line's ``--set``).
+
+    Returns:
+        The validated :data:`Scenario`.
+
+    Raises:
+        ScenarioError: On any bad input; the message names file, key, expected and found.
+
+    Example:
+        >>> s = load_scenario("scenarios/baseline.toml", ["dynamics.job_finding_rate=0.02"])
+        >>> s.dynamics.job_finding_rate
+        0.02
+    """
+    path = Path(path)
+    origin: dict[str, str] = {}
+    data = _resolve(path, [], origin)
+    data.setdefault("name", default_name(path))
+    parsed = _overrides(overrides)
+    for key, _ in parsed:
+        _check_override_path(key)
+    scenario = validate_scenario(data, origin=origin, label=str(path))
+    if not parsed:
+        return scenario
+    # overrides apply to the complete scenario, so a key inside a table the files do not
+    # write changes that key only, not the whole table
+    full = scenario.model_dump(mode="python")
+    for key, value in parsed:
+        _set_path(full, key, value)
+        origin[key] = f"--set {key}"
+    return validate_scenario(full, origin=origin, label=str(path))
+
+
+def validate_scenario(
+    data: Mapping[str, Any], origin: dict[str, str] | None = None, label: str = "<scenario>"
+) -> _ScenarioBase:
+    """Validate a scenario given as a mapping (e.g. built in a notebook).
+
+    Missing tables and keys take the schema's defaults (``shaoguan-abm params`` lists them).
+
+    Args:
+        data: The scenario as nested dicts, the shape of a parsed TOML file.
+        origin: Optional map from dotted key to where it came from (file or ``--set``), used
+            to name the origin in error messages.
+        label: Name used in error messages for keys without a recorded origin.
+
+    Returns:
+        The validated :data:`Scenario`.
+
+    Raises:
+        ScenarioError: On unknown keys, wrong types, out-of-range values, shares that do not
+            sum to 1, years outside the horizon...; one line per problem, naming the key.
+
+    Example:
+        >>> s = validate_scenario({"name": "fast", "social_security": {"enrolment_rate": 0.5}})
+        >>> s.social_security.enrolment_rate, s.funding.special_fund_per_person
+        (0.5, 20000.0)
+    """
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, origin or {}, label)) from None
+
+
+def apply_overrides(
+    scenario: _ScenarioBase, overrides: Mapping[str, Any] | Iterable[str]
+) -> _ScenarioBase:
+    """A new validated scenario with dotted-path values replaced (the scenario is unchanged).
+
+    Example:
+        >>> faster = apply_overrides(baseline, {"dynamics.job_finding_rate": 0.02})
+    """
+    data = scenario.model_dump(mode="python")
+    origin: dict[str, str] = {}
+    for key, value in _overrides(overrides):
+        _check_override_path(key)
+        _set_path(data, key, value)
+        origin[key] = f"--set {key}"
+    return validate_scenario(data, origin=origin, label=f"scenario {scenario.name}")
+
+
+def sweepable_parameters(scenario: _ScenarioBase) -> dict[str, dict[str, Any]]:
+    """Every numeric parameter with a range: ``{path: {default, low, high, unit, kind}}``.
+
+    Ranges come from the schema unless the scenario's ``[ranges]`` table overrides them.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for section_name in type(scenario).model_fields:
+        section = getattr(scenario, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field_name, info in type(section).model_fields.items():
+            extra = info.json_schema_extra or {}
+            path = f"{section_name}.{field_name}"
+            value = getattr(section, field_name)
+            if "range" in extra or path in scenario.ranges:
+                low, high = scenario.ranges.get(path, extra.get("range"))
+                out[path] = {
+                    "default": value,
+                    "low": low,
+                    "high": high,
+                    "unit": extra.get("unit", ""),
+                    "kind": extra.get("kind", "uncertainty"),
+                }
+    return out

@@ -1,0 +1,263 @@
+"""The model: one ``step()`` is one month, in the order of DESIGN.md.
+
+1. calendar; 2. money arrives; 3. villages act; 4. programmes enrol; 5. incomes flow;
+6. shocks; 7. assessment (December); 8. record.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from model.engine import dynamics
+from model.engine.assessment import EXITED, RELAPSED, assess_households
+from model.engine.funding import Treasury
+from model.engine.interventions import MEASURES, Measure
+from model.engine.invariants import InvariantChecker
+from model.engine.population import PARTIES, build_population
+from model.engine.villages import Village
+from model.results.outputs import Recorder, RunResult
+
+
+class PovertyModel(mesa.Model):
+    """Households (numpy arrays) and poor villages (Mesa agents) under one scenario.
+
+    One :meth:`step` is one month: calendar, money arrives, villages act, programmes enrol,
+    incomes flow, shocks, December assessment, record (see ``docs/ODD.md``). Use
+    :func:`model.run` for a whole run; use the model directly to step through months or to
+    inspect state (``households``, ``villages``, ``ledger``, ``measures``) as it evolves.
+
+    Args:
+        scenario: A validated scenario (see :func:`model.load_scenario`).
+        seed: Non-negative integer; one seed determines the run bit for bit.
+        population_scale: Share of every count to simulate, in (0, 1].
+
+    Attributes:
+        households: The household arrays (:class:`model.engine.households.Households`).
+        villages: The poor villages (:class:`model.engine.villages.Village` agents).
+        measures: The enabled measures, in their monthly order.
+        ledger: Every movement of money (:class:`model.engine.funding.Ledger`).
+        year: Calendar year of the current (last run) month.
+        month: Month of the year, 1-12.
+
+    Example:
+        >>> m = PovertyModel(load_scenario("scenarios/baseline.toml"), seed=1,
+        ...                  population_scale=0.05)
+        >>> m.run_model(); m.result().annual[["year", "cumulative_exited_people"]]
+    """
+
+    def __init__(self, scenario: Any, seed: int = 0, population_scale: float = 1.0) -> None:
+        if not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, found {seed!r}")
+        root = np.random.SeedSequence(int(seed))
+        population_stream, dynamics_stream = root.spawn(2)
+        super().__init__(rng=np.random.default_rng(dynamics_stream))
+        self.scenario = scenario
+        self.seed = int(seed)
+        t0 = time.perf_counter()
+        self.population = build_population(
+            scenario, population_scale, np.random.default_rng(population_stream)
+        )
+        self.seconds_population = time.perf_counter() - t0
+        self.seconds_simulation = 0.0
+        self.households = self.population.households
+        self.n_counties = len(self.population.county_names)
+        vt = self.population.villages
+        self.villages: list[Village] = [
+            Village(
+                self,
+                index=i,
+                county=int(vt.county[i]),
+                party=PARTIES[int(vt.party[i])],
+                three_kinds_area=bool(vt.three_kinds_area[i]),
+                services={k: bool(v[i]) for k, v in vt.services.items()},
+            )
+            for i in range(vt.n)
+        ]
+        n = self.households.n
+        #: implementation capacity of the assisting party, per household (set by assistance)
+        self.party_factor = np.ones(n)
+        #: last month's dibao and five-guarantee payments per household (set by social security)
+        self.social_paid_month = np.zeros(n)
+        self.illness_probability = dynamics.illness_probability(self.households, scenario.dynamics)
+        self.treasury = Treasury(self, uses=[cls.name for cls in MEASURES])
+        self.ledger = self.treasury.ledger
+        self.measures: list[Measure] = []
+        for cls in MEASURES:
+            params = getattr(scenario, cls.name)
+            if params.enabled:
+                self.measures.append(cls(params, self))
+            else:
+                cls.switch_off(self)
+        self.month_index = 0  # months completed
+        self.year = scenario.calendar.start_year
+        self.month = 1
+        self.total_months = scenario.calendar.months
+        self.spend_this_month: dict[str, float] = {}
+        self.recorder = Recorder(self)
+        self.invariants = InvariantChecker(self)  # checks the initial state, then every month
+
+    # -- schedule ------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one month."""
+        if self.month_index >= self.total_months:
+            self.running = False
+            return
+        t0 = time.perf_counter()
+        hh = self.households
+        # 1. calendar
+        self.year = self.scenario.calendar.start_year + self.month_index // 12
+        self.month = self.month_index % 12 + 1
+        if self.month == 1:
+            dynamics.start_of_year(hh, self.scenario.dynamics, self.rng, self.n_counties)
+            hh.year_components[:] = 0.0
+        # 2. money arrives
+        self.treasury.receive_month(self, self.scenario.funding.village_allocation)
+        # 3. villages act
+        if self.villages:
+            self.agents_by_type[Village].do("step")
+        # 4. programmes enrol
+        for measure in self.measures:
+            measure.month_spend = 0.0
+            measure.enrol(self)
+        # 5. incomes flow
+        dynamics.flow_base_incomes(hh)
+        for measure in self.measures:
+            measure.apply(self)
+        # 6. shocks, and the measures' response to them
+        dynamics.illness(hh, self.scenario.dynamics, self.rng, self.illness_probability)
+        dynamics.labour_market(hh, self.scenario.dynamics, self.rng, self.year)
+        for measure in self.measures:
+            measure.respond(self)
+        self.spend_this_month = {m.name: m.cost(self) for m in self.measures}
+        # 7. assessment
+        row = self.month - 1
+        hh.monthly_income(out=hh.income_history[row])
+        hh.medical_history[row] = hh.medical_oop_m
+        for k, component in enumerate((hh.wage_m, hh.business_m, hh.property_m, hh.transfer_m)):
+            hh.year_components[k] += component
+        verdict = None
+        if self.month == 12:
+            verdict = self._assess_december()
+        # 8. check the invariants (a month that breaks one is never recorded), record
+        self.invariants.check()
+        self.recorder.record_month(verdict)
+        self.month_index += 1
+        if self.month_index >= self.total_months:
+            self.running = False
+            self.ledger.close(self.year, self.month)
+        self.seconds_simulation += time.perf_counter() - t0
+
+    def _assess_december(self) -> dict[str, np.ndarray]:
+        hh = self.households
+        a = self.scenario.assessment
+        income_pc = hh.rolling_income_per_capita(deduct_medical=a.deduct_medical_oop)
+        line = a.exit_line(self.year)
+        guarantees = hh.guarantees if a.require_guarantees else np.ones(hh.n, dtype=bool)
+        verdict = assess_households(
+            group=hh.group,
+            status=hh.status,
+            registered=hh.registered,
+            income_per_capita=income_pc,
+            enrolled_social=hh.enrolled_social,
+            guarantees=guarantees,
+            exit_line=line,
+            relapse_line=a.relapse_share * line,
+        )
+        hh.status[verdict.exits] = EXITED
+        hh.exit_year[verdict.exits] = self.year
+        hh.status[verdict.relapses] = RELAPSED
+        if self.villages:
+            in_v = hh.village >= 0
+            n_v = len(self.villages)
+            people = np.bincount(hh.village[in_v], hh.size[in_v], n_v)
+            income = np.bincount(hh.village[in_v], (income_pc * hh.size)[in_v], n_v)
+            village_pc = income / np.maximum(people, 1)
+            v_line = a.village_exit_line(self.year)
+            for village in self.villages:
+                village.assess(
+                    float(village_pc[village.index]), v_line, a.village_checklist, self.year
+                )
+        return {"exits": verdict.exits, "relapses": verdict.relapses, "income_pc": income_pc}
+
+    def run_model(self, progress: bool = False) -> None:
+        """Run every month of the horizon (optionally with a progress bar)."""
+        if progress:
+            from tqdm import tqdm
+
+            with tqdm(total=self.total_months, unit="month", desc=self.scenario.name) as bar:
+                while self.running:
+                    self.step()
+                    bar.update(1)
+        else:
+            while self.running:
+                self.step()
+
+    def result(self) -> RunResult:
+        """The tidy results of the months run so far."""
+        return self.recorder.result()
+
+    def release(self) -> None:
+        """Free the run's state (household arrays, measures, villages, ledger) at once.
+
+        A Mesa model is a reference cycle (each agent points at its model), so without this the
+        arrays of a finished run (about 70 MB at full scale) wait for Python's cycle collector,
+        and a worker running many replicates or sweep points grows by that much per run. Take
+        :meth:`result` first: the model cannot be stepped or read afterwards.
+        """
+        self.remove_all_agents()
+        vars(self).clear()
+
+
+def run(
+    scenario: Any, seed: int = 0, population_scale: float = 1.0, progress: bool = False
+) -> RunResult:
+    """Run one scenario once, month by month from January 2016, and return its results.
+
+    Builds the synthetic population, runs every month of the scenario's horizon (the plan's
+    2016-2018 and, by default, consolidation to 2020) and collects the tidy tables. Nothing is
+    written to disk; call :meth:`RunResult.write` for a results folder.
+
+    Args:
+        scenario: A validated scenario (see :func:`model.load_scenario`), or a path to a
+            scenario file.
+        seed: Non-negative integer seed; the same seed gives identical results bit for bit.
+        population_scale: Share of every count to simulate, in (0, 1]. Households, villages,
+            programme capacities and targets are all scaled, so ``0.1`` runs several times
+            faster and reports a tenth of the people.
+        progress: Show a progress bar on the terminal.
+
+    Returns:
+        A :class:`~model.outputs.RunResult`: ``annual`` (one row per year: exits against the
+        cumulative target, ``target_met``, villages exited, incomes, poverty gap, spend),
+        ``monthly``, ``by_county``, ``by_group``, ``by_measure``, the money ``ledger`` and its
+        ``funding`` totals; ``outcomes()`` gives the run's scalar outcomes.
+
+    Raises:
+        ValueError: If ``seed`` is negative or ``population_scale`` outside (0, 1].
+        ScenarioError: If ``scenario`` is a path to an invalid scenario file.
+
+    Example:
+        >>> import model
+        >>> scenario = model.load_scenario("scenarios/baseline.toml")
+        >>> result = model.run(scenario, seed=1, population_scale=0.1)
+        >>> result.annual[["year", "target_cumulative_people", "cumulative_exited_people",
+        ...                "target_met"]]
+        >>> result.outcomes()["cost_per_exit"]        # yuan spent per person out by 2018
+    """
+    from model.engine.scenario import load_scenario
+
+    if isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario)
+    if not 0 < population_scale <= 1:
+        raise ValueError(f"population_scale must be in (0, 1], found {population_scale}")
+    model = PovertyModel(scenario, seed=seed, population_scale=population_scale)
+    model.run_model(progress=progress)
+    result = model.result()
+    model.release()
+    return result

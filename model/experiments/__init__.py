@@ -1,0 +1,1 @@
+"""Many runs: ensembles, scenario comparisons, sensitivity sweeps, budget tools, executors."""

@@ -1,0 +1,1 @@
+"""What a person reads: figures, the report and the validation against observed data."""

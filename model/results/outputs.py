@@ -1,0 +1,538 @@
+"""Metrics of a run: recorded as a few scalars per month, built into tidy DataFrames once.
+
+A results folder holds ``annual.parquet``, ``monthly.parquet``, ``by_county.parquet``,
+``by_group.parquet``, ``income_percentiles.parquet``, ``summary.csv``, ``manifest.json`` and
+``exits_vs_targets.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from model.engine.assessment import EXITED, GROUP_NAMES, RELAPSED
+from model.engine.households import INCOME_COMPONENTS
+
+if TYPE_CHECKING:
+    from model.engine.simulation import PovertyModel
+
+#: Version of the results-folder layout; readers refuse folders of another version.
+SCHEMA_VERSION = 1
+
+SUMMARY_COLUMNS = [
+    "year",
+    "target_cumulative_people",
+    "cumulative_exited_people",
+    "target_met",
+    "exited_people",
+    "relapsed_people",
+    "remaining_poor_people",
+    "villages_exited",
+    "mean_per_capita_income_poor",
+    "exit_income_line",
+]
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Median of ``values`` where each value counts ``weights`` times (people per household)."""
+    if values.size == 0:
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+#: Percentiles of per-capita income recorded each December (``income_percentiles`` table).
+INCOME_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+
+
+def weighted_percentiles(
+    values: np.ndarray, weights: np.ndarray, percentiles: tuple[int, ...] = INCOME_PERCENTILES
+) -> list[float]:
+    """Percentiles of ``values`` where each value counts ``weights`` times.
+
+    The same convention as :func:`weighted_median`: the ``p``-th percentile is the smallest
+    value whose cumulative weight reaches ``p``% of the total, so percentile 50 is the median.
+    """
+    if values.size == 0:
+        return [float("nan")] * len(percentiles)
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    idx = np.searchsorted(cum, cum[-1] * np.asarray(percentiles, dtype=float) / 100.0)
+    return [float(v) for v in values[order][np.minimum(idx, values.size - 1)]]
+
+
+def package_version() -> str:
+    """Installed version of the package (or the source tree's)."""
+    try:
+        from importlib.metadata import version
+
+        return version("shaoguan-poverty-abm")
+    except Exception:  # noqa: BLE001 - running from a source tree without installing
+        return "0+unknown"
+
+
+def git_commit() -> str | None:
+    """Commit of the source tree the package runs from, if it is a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class Recorder:
+    """Collects per-month scalars and per-December tables while a model runs."""
+
+    def __init__(self, model: PovertyModel) -> None:
+        self.model = model
+        self.monthly: list[dict[str, Any]] = []
+        self.annual: list[dict[str, Any]] = []
+        self.by_county: list[dict[str, Any]] = []
+        self.by_group: list[dict[str, Any]] = []
+        self.by_measure: list[dict[str, Any]] = []
+        self._spend_to_date: dict[str, float] = {}
+        self.income_percentiles: list[dict[str, Any]] = []
+        self._exited_this_year = np.zeros(model.households.n, dtype=bool)
+
+    def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
+        """Record this month (and, in December, the year's tables)."""
+        m = self.model
+        hh = m.households
+        reg = hh.groups.registered  # indices: the registered are a fraction of the households
+        size = hh.size[reg]
+        exited = hh.status[reg] == EXITED
+        row = {
+            "year": m.year,
+            "month": m.month,
+            "remaining_poor_people": int(size[~exited].sum()),
+            "cumulative_exited_people": int(size[exited].sum()),
+            "employed_workers_poor": int(hh.jobs[reg].sum()),
+            "workers_poor": int(hh.workers[reg].sum()),
+            "social_security_households": int(np.count_nonzero(hh.enrolled_social)),
+            "ill_households": int(np.count_nonzero(hh.ill_months > 0)),
+            "villages_exited": sum(v.exited for v in m.villages),
+        }
+        for name, amount in m.spend_this_month.items():
+            row[f"spend_{name}"] = amount
+        self.monthly.append(row)
+        if verdict is not None:
+            self._record_year(verdict)
+
+    def _record_year(self, verdict: dict[str, np.ndarray]) -> None:
+        m = self.model
+        hh = m.households
+        a = m.scenario.assessment
+        year = m.year
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        income_pc = verdict["income_pc"]
+        exited = reg & (hh.status == EXITED)
+        line = a.exit_line(year)
+        target = m.scenario.targets.target_for(year)
+        target_scaled = None if target is None else round(target * m.population.scale)
+        cumulative = int(size[exited].sum())
+        labour = hh.labour_capable
+        reg_people = size[reg]
+        gap = np.maximum(0.0, (line - income_pc[reg]) / line)
+        components = hh.year_components
+        self.annual.append(
+            {
+                "year": year,
+                "exited_people": int(size[verdict["exits"]].sum()),
+                "exited_households": int(verdict["exits"].sum()),
+                "cumulative_exited_people": cumulative,
+                "cumulative_exited_households": int(exited.sum()),
+                "target_cumulative_people": target_scaled,
+                "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
+                "remaining_poor_people": int(reg_people.sum()) - cumulative,
+                "villages_exited": sum(v.exited for v in m.villages),
+                "villages_total": len(m.villages),
+                "relapsed_people": int(size[verdict["relapses"]].sum()),
+                "ever_relapsed_people": int(size[reg & (hh.status == RELAPSED)].sum()),
+                "mean_per_capita_income_poor": float(
+                    (income_pc[reg] * reg_people).sum() / reg_people.sum()
+                ),
+                "median_per_capita_income_poor": weighted_median(income_pc[reg], reg_people),
+                "mean_per_capita_income_labour_capable": float(
+                    (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
+                ),
+                "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
+                "provincial_rural_income": a.provincial_income(year),
+                "exit_income_line": line,
+                "village_exit_income_line": a.village_exit_line(year),
+                **{
+                    f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
+                    for k, name in enumerate(INCOME_COMPONENTS)
+                },
+            }
+        )
+        year_rows = [r for r in self.monthly if r["year"] == year]
+        self.annual[-1]["spend"] = float(
+            sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+        )
+        for measure in m.measures:
+            mask = measure.enrolled_mask(m)
+            spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
+            to_date = self._spend_to_date.get(measure.name, 0.0) + spend
+            self._spend_to_date[measure.name] = to_date
+            exited_enrolled = int(size[mask & exited].sum())
+            self.by_measure.append(
+                {
+                    "year": year,
+                    "measure": measure.name,
+                    "enrolled_households": int((mask & reg).sum()),
+                    "enrolled_people": int(size[mask & reg].sum()),
+                    "spend": spend,
+                    "spend_to_date": to_date,
+                    "exited_people_enrolled": exited_enrolled,
+                    "exits_per_million_yuan": exited_enrolled / (to_date / 1e6)
+                    if to_date > 0
+                    else float("nan"),
+                }
+            )
+        self._record_income_percentiles(year, income_pc)
+        # by county
+        n_c = m.n_counties
+        county = hh.county
+        reg_c = np.bincount(county[reg], size[reg], n_c)
+        exit_c = np.bincount(county[exited], size[exited], n_c)
+        v_county = np.array([v.county for v in m.villages], dtype=np.int64)
+        v_exited = np.array([v.exited for v in m.villages], dtype=bool)
+        vill_c = np.bincount(v_county, minlength=n_c)
+        vill_exit_c = (
+            np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
+        )
+        for c, name in enumerate(m.population.county_names):
+            self.by_county.append(
+                {
+                    "year": year,
+                    "county": name,
+                    "registered_people": int(reg_c[c]),
+                    "cumulative_exited_people": int(exit_c[c]),
+                    "remaining_poor_people": int(reg_c[c] - exit_c[c]),
+                    "villages": int(vill_c[c]),
+                    "villages_exited": int(vill_exit_c[c]),
+                }
+            )
+        # by group (the non-poor households of poor villages included, for the village picture)
+        for g, name in enumerate(GROUP_NAMES):
+            mask = hh.group == g
+            people = int(size[mask].sum())
+            if people == 0:
+                continue
+            self.by_group.append(
+                {
+                    "year": year,
+                    "group": name,
+                    "households": int(mask.sum()),
+                    "people": people,
+                    "cumulative_exited_people": int(size[mask & exited].sum()),
+                    "mean_per_capita_income": float((income_pc[mask] * size[mask]).sum() / people),
+                    **{
+                        f"{cname}_per_capita": float(components[k][mask].sum() / people)
+                        for k, cname in enumerate(INCOME_COMPONENTS)
+                    },
+                }
+            )
+
+    def _record_income_percentiles(self, year: int, income_pc: np.ndarray) -> None:
+        """People-weighted percentiles of per-capita income among the registered poor."""
+        hh = self.model.households
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        for population, mask in (
+            ("registered", reg),
+            ("labour_capable", reg & hh.labour_capable),
+            ("no_labour", reg & hh.no_labour),
+        ):
+            values = weighted_percentiles(income_pc[mask], size[mask])
+            for p, value in zip(INCOME_PERCENTILES, values, strict=True):
+                self.income_percentiles.append(
+                    {"year": year, "population": population, "percentile": p, "value": value}
+                )
+
+    def result(self) -> RunResult:
+        """Build the DataFrames and the manifest."""
+        m = self.model
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "scenario_name": m.scenario.name,
+            "scenario": m.scenario.model_dump(mode="json"),
+            "seed": m.seed,
+            "population_scale": m.population.scale,
+            "package_version": package_version(),
+            "git_commit": git_commit(),
+            "households_simulated": m.households.n,
+            "registered_households": int(m.households.registered.sum()),
+            "villages": len(m.villages),
+            "months": m.month_index,
+            "seconds_population": round(m.seconds_population, 4),
+            "seconds_simulation": round(m.seconds_simulation, 4),
+            "invariant_checks_passed": m.invariants.months_checked,
+            "seconds_invariants": round(m.invariants.seconds, 4),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        by_measure = pd.DataFrame(
+            self.by_measure,
+            columns=[
+                "year",
+                "measure",
+                "enrolled_households",
+                "enrolled_people",
+                "spend",
+                "spend_to_date",
+                "exited_people_enrolled",
+                "exits_per_million_yuan",
+            ],
+        )
+        return RunResult(
+            annual=pd.DataFrame(self.annual),
+            monthly=pd.DataFrame(self.monthly).fillna({"villages_exited": 0}),
+            by_county=pd.DataFrame(self.by_county),
+            by_group=pd.DataFrame(self.by_group),
+            by_measure=by_measure,
+            ledger=m.ledger.frame(),
+            funding=m.ledger.summary(),
+            manifest=manifest,
+            income_percentiles=pd.DataFrame(self.income_percentiles),
+        )
+
+
+@dataclass
+class RunResult:
+    """Results of one run: tidy DataFrames plus the manifest that reproduces them.
+
+    Attributes:
+        annual: One row per year: exits against targets, villages, incomes, poverty gap.
+        monthly: One row per month: remaining poor, exits, jobs, enrolments, spend.
+        by_county: One row per year and county-level unit.
+        by_group: One row per year and household group (§II.9), with income components.
+        by_measure: One row per year and measure: enrolment, spend, exits per million yuan.
+        ledger: Every movement of money: ``fund, source, use, kind, year, month, county,
+            amount`` (yuan; kind = received, spent, leaked or unspent).
+        funding: One row per (fund, source): ``received, spent, leaked, unspent`` (yuan).
+        manifest: Resolved scenario, seed, versions and timings.
+        income_percentiles: One row per year, population (``registered``, ``labour_capable``,
+            ``no_labour``) and percentile: people-weighted per-capita income (yuan/person/year).
+
+    Example:
+        >>> result = model.run("scenarios/baseline.toml", seed=1, population_scale=0.1)
+        >>> result.summary()                    # targets against outcomes, by year
+        >>> result.spend_by("source")           # yuan spent per year by fund and source
+        >>> result.outcomes()["all_targets_met"]
+        >>> result.write("results/my_run")      # Parquet, CSV, manifest.json, figure
+    """
+
+    annual: pd.DataFrame
+    monthly: pd.DataFrame
+    by_county: pd.DataFrame
+    by_group: pd.DataFrame
+    by_measure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    funding: pd.DataFrame = field(default_factory=pd.DataFrame)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    income_percentiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    TABLES = ("annual", "monthly", "by_county", "by_group", "by_measure", "ledger")
+    #: Tables written when not empty and read when present.
+    OPTIONAL_TABLES = ("income_percentiles",)
+
+    def spend_by(self, key: str) -> pd.DataFrame:
+        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each."""
+        spent = self.ledger[self.ledger["kind"] == "spent"]
+        cols = ["fund", "source"] if key == "source" else ["use"]
+        table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
+        return table.fillna(0.0)
+
+    def summary(self) -> pd.DataFrame:
+        """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""
+        return self.annual[[c for c in SUMMARY_COLUMNS if c in self.annual]].copy()
+
+    @property
+    def total_spend(self) -> float:
+        """Yuan spent by every measure over the horizon (sum of the monthly spend columns)."""
+        cols = [c for c in self.monthly.columns if c.startswith("spend_")]
+        return float(self.monthly[cols].to_numpy().sum()) if cols else 0.0
+
+    def outcomes(self) -> dict[str, float]:
+        """Scalar outcomes of the run, named for ensembles and sweeps.
+
+        ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
+        and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
+        have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
+        at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
+        poverty at the end of the horizon).
+        """
+        a = self.annual
+        out: dict[str, float] = {}
+        for _, r in a.iterrows():
+            y = int(r["year"])
+            out[f"cumulative_exited_people_{y}"] = float(r["cumulative_exited_people"])
+            out[f"villages_exited_{y}"] = float(r["villages_exited"])
+            out[f"poverty_gap_{y}"] = float(r["poverty_gap"])
+            if (
+                r["target_cumulative_people"] is not None
+                and r["target_cumulative_people"] == r["target_cumulative_people"]
+            ):
+                out[f"target_met_{y}"] = float(bool(r["target_met"]))
+        plan_years = (
+            self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
+        )
+        met = [out[f"target_met_{y}"] for y in map(int, plan_years) if f"target_met_{y}" in out]
+        out["all_targets_met"] = float(bool(met) and all(met))
+        spend = self.total_spend
+        out["total_spend"] = spend
+        last_plan_year = max(map(int, plan_years)) if plan_years else int(a["year"].max())
+        exited_plan = out.get(f"cumulative_exited_people_{last_plan_year}", float("nan"))
+        sustained = float(a["cumulative_exited_people"].iloc[-1])
+        out["cost_per_exit"] = spend / exited_plan if exited_plan else float("nan")
+        out["cost_per_sustained_exit"] = spend / sustained if sustained else float("nan")
+        return out
+
+    def write(self, out_dir: str | Path, figure: bool = True) -> Path:
+        """Write the results folder atomically: into a temporary folder, renamed when complete.
+
+        The folder is held with :func:`model.results.safety.output_lock` while it is written, so two
+        writers never interleave, and a destination that is a file or a folder of other files
+        is refused.
+
+        Args:
+            out_dir: Destination folder; replaced if it holds an earlier run.
+            figure: Also draw ``exits_vs_targets.png``.
+
+        Returns:
+            The folder written.
+
+        Raises:
+            model.safety.OutputError: If ``out_dir`` cannot be a results folder.
+            model.safety.OutputBusy: If another process is writing the same folder.
+        """
+        from model.results.safety import output_lock
+
+        with output_lock(out_dir) as out:
+            return self._write_unlocked(out, figure)
+
+    def _write_unlocked(self, out_dir: str | Path, figure: bool) -> Path:
+        out = Path(out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # like tempfile.mkdtemp, but with the user's umask (mkdtemp makes the folder private)
+        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.mkdir()
+        try:
+            for name in self.TABLES:
+                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            for name in self.OPTIONAL_TABLES:
+                if not getattr(self, name).empty:
+                    getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            self.funding.to_csv(tmp / "funding.csv", index=False)
+            if figure:
+                from model.reporting.figures import exits_vs_targets
+
+                fig = exits_vs_targets(self.annual, title=self.manifest.get("scenario_name", ""))
+                fig.savefig(tmp / "exits_vs_targets.png", dpi=120, bbox_inches="tight")
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+            manifest = dict(
+                self.manifest, written_utc=datetime.now(UTC).isoformat(timespec="seconds")
+            )
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            if out.exists():
+                trash = out.parent / f".{out.name}.old-{os.getpid()}-{time.time_ns()}"
+                out.rename(trash)
+                tmp.rename(out)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+
+class ResultsError(ValueError):
+    """A folder that is not a readable results folder of this version (bad input: exit 2)."""
+
+
+def read_results(folder: str | Path) -> RunResult:
+    """Read a results folder written by :meth:`RunResult.write` (or ``shaoguan-abm run``).
+
+    Only JSON, CSV and Parquet are read; nothing in a results folder is executed.
+
+    Args:
+        folder: The folder holding ``manifest.json`` and the tables.
+
+    Returns:
+        The :class:`RunResult`, with the manifest (resolved scenario, seed, version, commit).
+
+    Raises:
+        ResultsError: If the folder is missing, is not a results folder, was written with
+            another ``schema_version``, or misses or holds an unreadable table. The message
+            names the folder, the file, what was expected and what was found.
+
+    Example:
+        >>> result = read_results("results/baseline/20161231-120000-seed1")
+        >>> result.summary()                    # the table ``shaoguan-abm run`` printed
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "nothing"
+        raise ResultsError(f"{folder}: expected a results folder, found {found}")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise ResultsError(f"{folder}: not a results folder (expected manifest.json, found none)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ResultsError(
+            f"{manifest_path}: expected JSON, found unreadable text ({err})"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(
+            f"{manifest_path}: expected a JSON object, found {type(manifest).__name__}"
+        )
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ResultsError(
+            f"{manifest_path}: schema_version: expected {SCHEMA_VERSION} (what this version "
+            f"reads), found {manifest.get('schema_version')!r} (written by package version "
+            f"{manifest.get('package_version', 'unknown')}); rerun the scenario with this version"
+        )
+    tables = {}
+    for name in RunResult.TABLES:
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            raise ResultsError(f"{folder}: expected {path.name}, found no such file")
+        try:
+            tables[name] = pd.read_parquet(path)
+        except Exception as err:  # noqa: BLE001 - any failure of the Parquet reader
+            raise ResultsError(
+                f"{path}: expected a Parquet table, found an unreadable file ({err})"
+            ) from None
+    for name in RunResult.OPTIONAL_TABLES:
+        if (folder / f"{name}.parquet").is_file():
+            tables[name] = pd.read_parquet(folder / f"{name}.parquet")
+    funding_path = folder / "funding.csv"
+    if not funding_path.is_file():
+        raise ResultsError(f"{folder}: expected funding.csv, found no such file")
+    funding = pd.read_csv(funding_path)
+    return RunResult(**tables, funding=funding, manifest=manifest)

@@ -1,0 +1,539 @@
+"""Bad input everywhere input enters, as one table of cases.
+
+Every case must give exit code 2 (or the code it names), one message on standard error holding
+every expected fragment (file, key or argument, expected, found), no traceback, and leave the
+folder it runs in exactly as it was: nothing written, nothing removed.
+
+To cover a new command or argument, add rows: ``Case(id, argv, fragments, files=...)``. In
+``argv`` and ``files``, ``{tmp}`` is the case's folder (also the working directory) and
+``{baseline}`` the baseline scenario. ``SCENARIO_CASES`` and ``OVERRIDE_CASES`` run once per
+command in ``SCENARIO_COMMANDS``; the scenario file of a case is ``{tmp}/s.toml`` unless the
+case names another.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from model.commands.cli import main
+from model.results.outputs import ResultsError, read_results
+from tests.conftest import BASELINE
+
+BASE_TEXT = BASELINE.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input and what the user must see."""
+
+    id: str
+    argv: tuple[str, ...]
+    fragments: tuple[str, ...]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    dirs: tuple[str, ...] = ()
+    code: int = 2
+
+
+#: Commands that read a scenario, with the extra arguments a case adds to each.
+SCENARIO_COMMANDS = {
+    "run": ("--population-scale", "0.01", "--out", "{tmp}/out"),
+    "check": (),
+    "budget": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
+    "optimize": ("--replicates", "1", "--population-scale", "0.01", "--maxiter", "2"),
+}
+
+
+def scenario_file(case_id: str, text: str | bytes, *fragments: str, **files) -> tuple:
+    return case_id, {"s.toml": text, **files}, ("{tmp}/s.toml", *fragments)
+
+
+# (id, files, fragments, [scenario path]) -- run with every command of SCENARIO_COMMANDS
+SCENARIO_CASES = [
+    ("missing_file", {}, ("{tmp}/absent.toml", "scenario file not found"), "{tmp}/absent.toml"),
+    (
+        "directory",
+        {"adir/keep.txt": ""},
+        ("{tmp}/adir", "expected a scenario file, found a directory"),
+        "{tmp}/adir",
+    ),
+    scenario_file(
+        "non_utf8",
+        'description = "caf\xe9"\n'.encode("latin-1"),
+        "expected UTF-8 text, found the byte 0xe9 at line 1, column 19",
+    ),
+    scenario_file("malformed", "[dynamics\nwage_growth = 0.1\n", "malformed TOML", "line 1"),
+    scenario_file("truncated", BASE_TEXT[: BASE_TEXT.index("2017 = 65500") + 6], "malformed TOML"),
+    scenario_file(
+        "duplicate_key", "[dynamics]\nwage_growth = 0.1\nwage_growth = 0.2\n", "malformed TOML"
+    ),
+    scenario_file(
+        "unknown_key", "[dynamics]\njob_findng_rate = 0.1\n", "dynamics.job_findng_rate: unknown"
+    ),
+    scenario_file("unknown_table", "[employmnt]\nx = 1\n", "employmnt: unknown key"),
+    scenario_file(
+        "wrong_type",
+        '[dynamics]\njob_finding_rate = "often"\n',
+        "dynamics.job_finding_rate: expected a valid number",
+        "found 'often'",
+    ),
+    scenario_file(
+        "boolean_for_number",
+        "[dynamics]\njob_finding_rate = true\n",
+        "dynamics.job_finding_rate: expected a number, found true",
+    ),
+    scenario_file(
+        "nan", "[dynamics]\nwage_growth = nan\n", "dynamics.wage_growth", "finite", "found nan"
+    ),
+    scenario_file("inf", "[dynamics]\nillness_cost = inf\n", "dynamics.illness_cost", "found inf"),
+    scenario_file(
+        "huge_float", "[dynamics]\nillness_cost = 1e400\n", "dynamics.illness_cost", "found inf"
+    ),
+    scenario_file(
+        "huge_integer",
+        "[dynamics]\nwage_growth = 1000000000000000000000\n",
+        "dynamics.wage_growth: expected less than or equal to 1",
+        "found 1000000000000000000000",
+    ),
+    scenario_file(
+        "negative_rate",
+        "[dynamics]\njob_finding_rate = -0.5\n",
+        "dynamics.job_finding_rate: expected greater than or equal to 0",
+        "found -0.5",
+    ),
+    scenario_file(
+        "shares_not_one",
+        "[funding]\nsource_shares = { province = 0.6, paired_city = 0.3, home_city = 0.2 }\n",
+        "funding.source_shares",
+        "summing to 1",
+        "1.1",
+    ),
+    scenario_file(
+        "year_outside_horizon",
+        "[social_security]\ndibao_standard = { 2016 = 4000.0, 2040 = 9000.0 }\n",
+        "social_security.dibao_standard",
+        "2016-2035",
+        "[2040]",
+    ),
+    scenario_file(
+        "nested_too_deep",
+        "[dynamics]\nwage_growth = " + "[" * 40 + "]" * 40 + "\n",
+        "dynamics.wage_growth",
+        "nested at most 16 deep",
+    ),
+    scenario_file(
+        "too_large", "# padding\n" * 110_000, "at most 1,000,000 bytes", "found a larger file"
+    ),
+    scenario_file("name_escapes", 'name = "../../x"\n', "name: expected text matching", "../../x"),
+    scenario_file(
+        "range_of_unknown_parameter",
+        '[ranges]\n"dynamics.nowhere" = [0, 1]\n',
+        "ranges: 'dynamics.nowhere' is not a parameter",
+    ),
+    scenario_file(
+        "range_reversed",
+        '[ranges]\n"dynamics.wage_growth" = [0.1, 0.05]\n',
+        "ranges: 'dynamics.wage_growth' expected finite low <= high",
+        "found 0.1, 0.05",
+    ),
+    # extends chains
+    scenario_file(
+        "extends_missing",
+        'extends = "nowhere.toml"\n',
+        "extends: expected an existing scenario file",
+        "{tmp}/nowhere.toml",
+    ),
+    scenario_file("extends_not_text", "extends = 5\n", "extends: expected a file name, found 5"),
+    scenario_file(
+        "extends_directory",
+        'extends = "adir"\n',
+        "extends: expected an existing scenario file",
+        **{"adir/keep.txt": ""},
+    ),
+    scenario_file(
+        "extends_name_too_long",
+        'extends = "' + "a" * 5000 + '"\n',
+        "extends: expected an existing scenario file",
+    ),
+    scenario_file(
+        "extends_cycle",
+        'extends = "b.toml"\n',
+        "extends: expected no cycle",
+        "s.toml -> ",
+        **{"b.toml": 'extends = "s.toml"\n'},
+    ),
+    scenario_file("extends_itself", 'extends = "s.toml"\n', "extends: expected no cycle"),
+    (
+        "extends_parent_malformed",
+        {"s.toml": 'extends = "parent.toml"\n', "parent.toml": "[dynamics\n"},
+        ("{tmp}/parent.toml: malformed TOML",),
+    ),
+    (
+        "extends_parent_unknown_key",
+        {"s.toml": 'extends = "parent.toml"\n', "parent.toml": "[dynamics]\nspeed = 1\n"},
+        ("{tmp}/parent.toml: dynamics.speed: unknown key",),
+    ),
+    (
+        "extends_parent_non_utf8",
+        {"s.toml": 'extends = "parent.toml"\n', "parent.toml": b"name = '\xff'\n"},
+        ("{tmp}/parent.toml: expected UTF-8 text",),
+    ),
+    (
+        "extends_chain_too_long",
+        {
+            "s.toml": 'extends = "c1.toml"\n',
+            **{f"c{i}.toml": f'extends = "c{i + 1}.toml"\n' for i in range(1, 40)},
+            "c40.toml": "",
+        },
+        ("extends: expected a chain of at most 32 files",),
+    ),
+]
+
+# (id, --set value, fragments) -- with the baseline scenario, for every command
+OVERRIDE_CASES = [
+    ("no_equals", "dynamics.job_finding_rate", ("--set dynamics.job_finding_rate", "KEY=VALUE")),
+    ("empty_key", "=5", ("--set =5", "expected a dotted key before '='")),
+    ("unknown_key", "dynamics.no_such_rate=1", ("--set dynamics.no_such_rate", "no such key")),
+    ("unknown_table", "nosection.x=1", ("--set nosection.x", "no such key 'nosection'")),
+    (
+        "out_of_range",
+        "dynamics.job_finding_rate=-0.5",
+        ("--set dynamics.job_finding_rate", "greater than or equal to 0", "-0.5"),
+    ),
+    ("nan", "dynamics.wage_growth=nan", ("--set dynamics.wage_growth", "finite", "found nan")),
+    (
+        "wrong_type",
+        "dynamics.job_finding_rate=often",
+        ("--set dynamics.job_finding_rate", "expected a valid number", "'often'"),
+    ),
+    (
+        "boolean_for_number",
+        "dynamics.job_finding_rate=true",
+        ("--set dynamics.job_finding_rate", "expected a number, found true"),
+    ),
+    ("table_as_value", "dynamics=5", ("--set dynamics", "expected a valid dictionary", "found 5")),
+    (
+        "nested_too_deep",
+        "dynamics.wage_growth=" + "[" * 40 + "]" * 40,
+        ("--set dynamics.wage_growth", "nested at most 16 deep"),
+    ),
+    ("name_escapes", "name=../../x", ("--set name", "expected text matching", "'../../x'")),
+]
+
+RUN = ("run", "{baseline}", "--population-scale", "0.01")
+
+CASES: list[Case] = [
+    *(
+        Case(
+            f"{command}-{case[0]}",
+            (command, case[3] if len(case) > 3 else "{tmp}/s.toml", *extra),
+            case[2],
+            files=case[1],
+        )
+        for command, extra in SCENARIO_COMMANDS.items()
+        for case in SCENARIO_CASES
+    ),
+    *(
+        Case(f"{command}-set-{cid}", (command, "{baseline}", "--set", value, *extra), fragments)
+        for command, extra in SCENARIO_COMMANDS.items()
+        for cid, value, fragments in OVERRIDE_CASES
+    ),
+    # command-line numbers
+    Case(
+        "seed_negative",
+        (*RUN, "--seed", "-3"),
+        ("argument --seed", "expected a non-negative integer, found -3"),
+    ),
+    Case("seed_text", (*RUN, "--seed", "abc"), ("argument --seed", "found 'abc'")),
+    Case("seed_fraction", (*RUN, "--seed", "1.5"), ("argument --seed", "found '1.5'")),
+    Case(
+        "scale_zero",
+        (*RUN[:2], "--population-scale", "0"),
+        ("argument --population-scale", "expected a number in (0, 1], found 0"),
+    ),
+    Case(
+        "scale_negative",
+        (*RUN[:2], "--population-scale", "-0.1"),
+        ("expected a number in (0, 1], found -0.1",),
+    ),
+    Case(
+        "scale_above_one",
+        (*RUN[:2], "--population-scale", "1.5"),
+        ("expected a number in (0, 1], found 1.5",),
+    ),
+    Case("scale_text", (*RUN[:2], "--population-scale", "abc"), ("found 'abc'",)),
+    Case("scale_nan", (*RUN[:2], "--population-scale", "nan"), ("found nan",)),
+    Case("scale_inf", (*RUN[:2], "--population-scale", "inf"), ("found inf",)),
+    # missing or unknown arguments
+    Case("run_without_scenario", ("run",), ("required: scenario",)),
+    Case("unknown_command", ("frobnicate",), ("invalid choice: 'frobnicate'",)),
+    Case("unknown_option", (*RUN, "--speed", "2"), ("unrecognized arguments: --speed 2",)),
+    # budget officers' commands
+    *(
+        Case(
+            f"allocation_{cid}",
+            (
+                "budget",
+                "{baseline}",
+                "--allocation",
+                text,
+                "--replicates",
+                "1",
+                "--out",
+                "{tmp}/out",
+            ),
+            ("--allocation", *fragments),
+        )
+        for cid, text, fragments in [
+            ("not_summing_to_one", "industry=0.5,employment=0.4", ("summing to 1", "0.9")),
+            ("unknown_use", "housing=1", ("housing",)),
+            ("negative_share", "industry=1.2,employment=-0.2", (">= 0", "-0.2")),
+            ("not_a_number", "industry=lots", ("expected a number", "'lots'")),
+            ("no_equals", "industry", ("expected USE=SHARE",)),
+        ]
+    ),
+    Case(
+        "replicates_zero",
+        ("budget", "{baseline}", "--replicates", "0"),
+        ("argument --replicates", "expected a positive integer, found 0"),
+    ),
+    Case(
+        "workers_negative",
+        ("budget", "{baseline}", "--workers", "-2"),
+        ("argument --workers", "expected a positive integer, found -2"),
+    ),
+    Case(
+        "min_budget_probability_above_one",
+        ("optimize", "{baseline}", "--min-budget", "1.5"),
+        ("argument --min-budget", "expected a probability in (0, 1], found 1.5"),
+    ),
+    # ensembles, comparisons, sweeps and the parameter list
+    Case(
+        "compare_missing_scenario",
+        ("compare", "{baseline}", "{tmp}/absent.toml", "--replicates", "2", "--out", "{tmp}/out"),
+        ("{tmp}/absent.toml", "not found"),
+    ),
+    Case(
+        "sweep_sobol_samples_not_power_of_two",
+        ("sweep", "{baseline}", "--method", "sobol", "--samples", "3", "--out", "{tmp}/out"),
+        ("--samples", "power of two", "found 3"),
+    ),
+    Case(
+        "sweep_unknown_param",
+        ("sweep", "{baseline}", "--param", "dynamics.nothing", "--out", "{tmp}/out"),
+        ("--param dynamics.nothing", "found none"),
+    ),
+    Case("params_unknown_path", ("params", "no.such.param"), ("no parameter matches",)),
+    Case(
+        "run_replicates_zero",
+        (*RUN, "--replicates", "0"),
+        ("argument --replicates", "expected a positive integer, found 0"),
+    ),
+    # results folders and observed data given to report and validate
+    Case(
+        "report_no_folder", ("report", "{tmp}/nothing"), ("{tmp}/nothing", "no such results folder")
+    ),
+    Case(
+        "report_not_results",
+        ("report", "{tmp}/docs"),
+        ("{tmp}/docs",),
+        files={"docs/a.txt": "not results\n"},
+    ),
+    Case(
+        "validate_no_folder",
+        ("validate", "{tmp}/nothing", "--observed", "{tmp}/obs.csv"),
+        ("{tmp}/nothing",),
+        files={"obs.csv": "year,metric,value\n2017,villages_exited,5\n"},
+    ),
+    # --out
+    Case(
+        "out_is_a_file",
+        (*RUN, "--out", "{tmp}/notes.txt"),
+        ("--out {tmp}/notes.txt", "expected a results folder", "found an existing file"),
+        files={"notes.txt": "my notes\n"},
+    ),
+    Case(
+        "out_under_a_file",
+        (*RUN, "--out", "{tmp}/notes.txt/run1"),
+        ("--out {tmp}/notes.txt/run1", "found {tmp}/notes.txt is an existing file"),
+        files={"notes.txt": "my notes\n"},
+    ),
+    Case(
+        "out_is_a_folder_of_other_files",
+        (*RUN, "--out", "{tmp}/docs"),
+        ("--out {tmp}/docs", "found a folder with other files (a.txt, b.txt)"),
+        files={"docs/a.txt": "keep me\n", "docs/b.txt": "and me\n"},
+    ),
+    Case(
+        "dashboard_port_out_of_range",
+        ("dashboard", "--port", "70000"),
+        ("argument --port", "expected a port number in 1-65535, found '70000'"),
+    ),
+    Case(
+        "dashboard_port_not_a_number",
+        ("dashboard", "--port", "http"),
+        ("argument --port", "expected a port number in 1-65535, found 'http'"),
+    ),
+]
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every path under ``folder`` with its kind, size and modification time."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        out[str(p.relative_to(folder))] = (p.is_dir(), st.st_size, st.st_mtime_ns)
+    return out
+
+
+def materialise(case: Case, tmp: Path) -> list[str]:
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(tmp)).replace("{baseline}", str(BASELINE))
+
+    for name, content in case.files.items():
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(fill(content), encoding="utf-8")
+    for name in case.dirs:
+        (tmp / name).mkdir(parents=True, exist_ok=True)
+    return [fill(a) for a in case.argv]
+
+
+def fragments_of(case: Case, tmp: Path) -> list[str]:
+    return [f.replace("{tmp}", str(tmp)) for f in case.fragments]
+
+
+def run_in_process(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse refuses an argument
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_clean_failure(case: Case, tmp: Path, code: int, err: str, before: dict) -> None:
+    assert code == case.code, err
+    assert "Traceback" not in err
+    message = err.strip()
+    assert message, "no message"
+    for fragment in fragments_of(case, tmp):
+        assert fragment in message, (fragment, message)
+    assert snapshot(tmp) == before, "the command wrote or removed files"
+
+
+def test_the_table_covers_every_command():
+    from model.commands.cli import COMMANDS
+
+    covered = {c.argv[0] for c in CASES}
+    assert set(COMMANDS) <= covered, set(COMMANDS) - covered
+    assert len(CASES) == len({c.id for c in CASES})
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input(case, tmp_path, monkeypatch, capsys):
+    argv = materialise(case, tmp_path)
+    monkeypatch.chdir(tmp_path)  # a default results/ folder would appear here
+    before = snapshot(tmp_path)
+    code, _, err = run_in_process(argv, capsys)
+    assert_clean_failure(case, tmp_path, code, err, before)
+    if case.code == 2:
+        assert err.startswith(("error: ", "usage: ")), err
+
+
+#: A few rows again through the real entry point, in a fresh interpreter.
+SUBPROCESS_CASES = ["run-extends_parent_malformed", "out_is_a_file"]
+
+
+@pytest.mark.parametrize("case_id", SUBPROCESS_CASES)
+def test_bad_input_entry_point(case_id, tmp_path):
+    case = next(c for c in CASES if c.id == case_id)
+    argv = materialise(case, tmp_path)
+    before = snapshot(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "model", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert_clean_failure(case, tmp_path, proc.returncode, proc.stderr, before)
+    assert proc.stdout == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# results folders (read by report/validate once they exist: add command rows above then)
+
+
+def _results_folder(tmp: Path, small_result) -> Path:
+    return small_result.write(tmp / "res", figure=False)
+
+
+def _edit_manifest(folder: Path, **changes) -> None:
+    import json
+
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest))
+
+
+RESULTS_CASES = {
+    "missing_folder": (lambda f: f.rename(f.with_name("gone")), ["res", "found nothing"]),
+    "a_file": (
+        lambda f: (__import__("shutil").rmtree(f), f.write_text("x")),
+        ["expected a results folder, found a file"],
+    ),
+    "no_manifest": (lambda f: (f / "manifest.json").unlink(), ["expected manifest.json"]),
+    "manifest_not_json": (
+        lambda f: (f / "manifest.json").write_text("{schema_version: 1"),
+        ["manifest.json: expected JSON"],
+    ),
+    "manifest_not_utf8": (
+        lambda f: (f / "manifest.json").write_bytes(b'{"a": "\xff"}'),
+        ["manifest.json: expected JSON"],
+    ),
+    "manifest_a_list": (
+        lambda f: (f / "manifest.json").write_text("[1, 2]"),
+        ["expected a JSON object, found list"],
+    ),
+    "other_schema_version": (
+        lambda f: _edit_manifest(f, schema_version=99, package_version="9.0"),
+        ["schema_version: expected 1", "found 99", "package version 9.0", "rerun"],
+    ),
+    "no_schema_version": (
+        lambda f: _edit_manifest(f, schema_version=None),
+        ["schema_version: expected 1", "found None"],
+    ),
+    "missing_table": (
+        lambda f: (f / "monthly.parquet").unlink(),
+        ["expected monthly.parquet, found no such file"],
+    ),
+    "corrupt_table": (
+        lambda f: (f / "annual.parquet").write_bytes(b"PAR1 not really"),
+        ["annual.parquet: expected a Parquet table, found an unreadable file"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESULTS_CASES))
+def test_bad_results_folder(case, tmp_path, small_result):
+    folder = _results_folder(tmp_path, small_result)
+    read_results(folder)  # the untouched folder reads
+    corrupt, fragments = RESULTS_CASES[case]
+    corrupt(folder)
+    before = snapshot(tmp_path)
+    with pytest.raises(ResultsError) as err:
+        read_results(folder)
+    message = str(err.value)
+    assert str(folder) in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    assert snapshot(tmp_path) == before

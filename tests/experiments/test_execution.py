@@ -1,0 +1,107 @@
+import pytest
+
+from model.experiments.execution import Executor, JobMismatch, RunStore, check_scheduler_address
+
+
+def square(payload):
+    return {"outcomes": [{"x": payload, "y": payload * payload}]}
+
+
+def rows(key):
+    return {"outcomes": [{"v": float(key)}], "annual": [{"v": 1.0}, {"v": 2.0}]}
+
+
+def test_store_keeps_whole_parts_and_sorts_by_key(tmp_path):
+    store = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=False, done_table="outcomes"
+    )
+    store.save([(3, rows(3)), (1, rows(1))])
+    store.save([(0, rows(0))])
+    # a half-written part left by a killed process is ignored and removed on the next open
+    stale = tmp_path / "runs" / ".tmp-part-000002-999"
+    stale.mkdir()
+    (stale / "outcomes.parquet").write_bytes(b"not parquet")
+    assert store.done_keys() == {0, 1, 3}
+    again = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=True, done_table="outcomes"
+    )
+    assert not stale.exists()
+    assert again.done_keys() == {0, 1, 3}
+    table = again.table("outcomes")
+    assert table["task"].to_list() == [0, 1, 3]
+    assert table["v"].to_list() == [0.0, 1.0, 3.0]
+    assert again.table("annual")["task"].to_list() == [0, 0, 1, 1, 3, 3]
+
+
+def test_store_refuses_to_resume_another_job_and_starts_afresh_without_resume(tmp_path):
+    store = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 1}, resume=False, done_table="outcomes"
+    )
+    store.save([(0, rows(0))])
+    with pytest.raises(JobMismatch, match="seed"):
+        RunStore(tmp_path / "runs", {"kind": "t", "seed": 2}, resume=True, done_table="outcomes")
+    fresh = RunStore(
+        tmp_path / "runs", {"kind": "t", "seed": 2}, resume=False, done_table="outcomes"
+    )
+    assert fresh.done_keys() == set()
+
+
+def test_executor_skips_finished_tasks(tmp_path):
+    store = RunStore(tmp_path / "runs", {"kind": "sq"}, resume=False, done_table="outcomes")
+    store.save([(k, square(k)) for k in (0, 2)])
+    with Executor(workers=1) as ex:
+        stats = ex.run(square, range(5), lambda k: k, store)
+    assert (stats.computed, stats.skipped) == (3, 2)
+    assert store.table("outcomes")["y"].to_list() == [0, 1, 4, 9, 16]
+
+
+def test_scheduler_address_is_checked():
+    assert check_scheduler_address("tcp://127.0.0.1:8786") == "tcp://127.0.0.1:8786"
+    for bad in ("127.0.0.1:8786", "tcp://host", "tcp://:8786", "http://h:1", "tcp://h:99999"):
+        with pytest.raises(ValueError, match="tcp://HOST:PORT"):
+            check_scheduler_address(bad)
+
+
+def fails_on_three(payload):
+    if payload == 3:
+        raise ValueError(f"payload {payload}")
+    return payload * payload
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_executor_map_keeps_payload_order_and_reuses_its_pool(workers):
+    with Executor(workers=workers) as ex:
+        assert ex.map(abs, [3, -1, -4, 1, -5]) == [3, 1, 4, 1, 5]
+        pool = ex._pool
+        assert ex.map(abs, [-2, 7]) == [2, 7]
+        assert ex._pool is pool
+        assert (pool is None) == (workers == 1)
+        assert ex.map(abs, []) == []
+        with pytest.raises(ValueError, match="payload 3"):
+            ex.map(fails_on_three, range(6))
+        assert ex.map(fails_on_three, [2]) == [4]
+
+
+def test_runs_folder_is_out_runs_or_a_temporary_folder_removed_after(tmp_path):
+    from model.experiments.execution import runs_folder
+
+    with runs_folder(tmp_path / "out", "x-") as runs:
+        assert runs == tmp_path / "out" / "runs"
+    with runs_folder(None, "x-") as runs:
+        runs.mkdir()
+        (runs / "part").write_text("rows")
+        temporary = runs.parent
+        assert temporary.name.startswith("x-")
+    assert not temporary.exists()
+
+
+def test_given_executor_is_left_open_and_an_own_one_is_closed():
+    from model.experiments.execution import given_or_own_executor
+
+    with Executor(workers=2) as given:
+        with given_or_own_executor(given) as ex:
+            assert ex is given and ex.map(abs, [-1, -2]) == [1, 2]
+        assert given._pool is not None  # still open for the caller
+        with given_or_own_executor(None, workers=2) as own:
+            assert own is not given and own.map(abs, [-3]) == [3]
+        assert own._pool is None

@@ -75,11 +75,11 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
     scenario = model.load_scenario(scenario_path)
     import pandas  # noqa: F401 - imported by the results, counted with the imports
 
-    from model.engine.simulation import PovertyModel
+    from model.results.recording import RecordedModel
 
     rss_imports = _rss_mb()
     t0 = time.perf_counter()
-    m = PovertyModel(scenario, seed=seed, population_scale=scale)
+    m = RecordedModel(scenario, seed=seed, population_scale=scale)
     cpu0 = time.process_time()
     m.run_model()
     cpu_step = time.process_time() - cpu0
@@ -133,9 +133,9 @@ def _profile(top: int) -> dict:
     import pstats
 
     import model
-    from model.engine.simulation import PovertyModel
+    from model.results.recording import RecordedModel
 
-    m = PovertyModel(model.load_scenario(BASELINE), seed=1, population_scale=1.0)
+    m = RecordedModel(model.load_scenario(BASELINE), seed=1, population_scale=1.0)
     profiler = cProfile.Profile()
     profiler.enable()
     m.run_model()

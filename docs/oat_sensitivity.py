@@ -34,7 +34,7 @@ OUTCOMES = (
 def one_run(task: tuple[str, str, str | None, float | None, int, float]) -> dict:
     """Run the scenario with one parameter at one value; returns its scalar outcomes."""
     from model.engine.scenario import apply_overrides, load_scenario
-    from model.engine.simulation import run
+    from model.results.recording import run
 
     scenario_path, end, path, value, seed, scale = task
     scenario = load_scenario(scenario_path)

@@ -13,7 +13,7 @@ The main entry points (``model.__all__`` lists every export):
 - ``validate_scenario(data)``: validate a scenario given as a dict.
 - ``Scenario``: the scenario schema (pydantic); ``ScenarioError``: bad scenario input.
 - ``run(scenario, seed, population_scale)``: one run, returning a ``RunResult``.
-- ``PovertyModel``: the Mesa model itself, to step month by month.
+- ``PovertyModel``: the Mesa model itself, to step month by month (recording as it goes).
 - ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
 
@@ -30,9 +30,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+#: Public name -> module (or ``module:name`` where the module calls it otherwise).
 _EXPORTS = {
-    "PovertyModel": "model.engine.simulation",
-    "run": "model.engine.simulation",
+    "PovertyModel": "model.results.recording:RecordedModel",
+    "run": "model.results.recording",
     "load_scenario": "model.engine.scenario",
     "validate_scenario": "model.engine.scenario",
     "Scenario": "model.engine.scenario",
@@ -58,7 +59,8 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        module, _, attribute = _EXPORTS[name].partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'model' has no attribute {name!r}")

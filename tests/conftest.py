@@ -57,6 +57,6 @@ def baseline():
 
 @pytest.fixture(scope="session")
 def small_result(baseline):
-    from model.engine.simulation import run
+    from model.results.recording import run
 
     return run(baseline, seed=1, population_scale=0.05)

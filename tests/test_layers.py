@@ -1,7 +1,9 @@
 """The package's layers: each imports only from itself and the layers below it.
 
-engine < results < experiments < reporting < commands, dashboard. Every import statement counts,
-including those inside functions (imported on first use) and under ``TYPE_CHECKING``.
+engine < results < reporting < experiments < dashboard < commands. ``model.reporting.figures``
+draws from plain tables and imports nothing of the package, so the results layer may draw with
+it. Every import statement counts, including those inside functions (imported on first use) and
+under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ PACKAGE = ROOT / "model"
 #: Each layer and the layers it may import from (besides itself and the top-level package).
 ALLOWED = {
     "engine": set(),
-    "results": {"engine"},
-    "experiments": {"engine", "results"},
-    "reporting": {"engine", "results", "experiments"},
-    "commands": {"engine", "results", "experiments", "reporting", "dashboard"},
-    "dashboard": {"engine", "results", "experiments", "reporting"},
+    "results": {"engine", "model.reporting.figures"},
+    "reporting": {"engine", "results"},
+    "experiments": {"engine", "results", "reporting"},
+    "dashboard": {"engine", "results", "reporting", "experiments"},
+    "commands": {"engine", "results", "reporting", "experiments", "dashboard"},
 }
 
 
@@ -59,9 +61,15 @@ def test_layer_imports_nothing_from_the_layers_above(layer):
     for path in sorted((PACKAGE / layer).rglob("*.py")):
         for line, module in _model_imports(path):
             target = _layer(module)
-            if target not in (None, layer) and target not in ALLOWED[layer]:
+            if target in (None, layer) or target in ALLOWED[layer] or module in ALLOWED[layer]:
+                continue
+            if target not in ALLOWED[layer]:
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert bad == []
+
+
+def test_figures_import_nothing_of_the_package():
+    assert _model_imports(PACKAGE / "reporting" / "figures.py") == []
 
 
 def test_the_check_finds_an_upward_import(tmp_path):

@@ -60,13 +60,13 @@ def main(args: argparse.Namespace) -> int:
         return run_ensemble.main(args)
     run_ensemble.refuse_ensemble_options(args)
     from model.engine.scenario import load_scenario
-    from model.engine.simulation import PovertyModel
+    from model.results.recording import RecordedModel
     from model.results.safety import output_lock
 
     scenario = load_scenario(args.scenario, args.overrides)
     out = args.out if args.out is not None else default_out(scenario.name, args.seed)
     with output_lock(out):  # refuses a bad or busy destination before the run starts
-        model = PovertyModel(scenario, seed=args.seed, population_scale=args.population_scale)
+        model = RecordedModel(scenario, seed=args.seed, population_scale=args.population_scale)
         model.run_model(progress=not args.quiet and sys.stderr.isatty())
         result = model.result()
         folder = result.write(out)

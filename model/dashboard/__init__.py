@@ -342,8 +342,8 @@ def run_small_ensemble(
     Raises:
         ValueError: Bad replicate count or population scale.
     """
-    from model.engine.simulation import run
     from model.results.outputs import package_version
+    from model.results.recording import run
 
     if int(replicates) < 1:
         raise ValueError(f"replicates: expected a positive integer, found {replicates}")

@@ -1,8 +1,8 @@
 """One run stepped month by month in Mesa's SolaraViz (the dashboard's second page).
 
-:class:`MonthByMonth` is the model itself (:class:`~model.simulation.PovertyModel`) with a Mesa
-``DataCollector`` that copies each month's row of the run's recorder, so that SolaraViz's plot
-components can draw the measures as the model steps.
+:class:`MonthByMonth` is the model itself (:class:`~model.results.recording.RecordedModel`) with
+a Mesa ``DataCollector`` that copies each month's row of the run's recorder, so that SolaraViz's
+plot components can draw the measures as the model steps.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import solara
 
 from model.dashboard import SCENARIO_DIR, list_scenarios
 from model.engine.scenario import load_scenario
-from model.engine.simulation import PovertyModel
+from model.results.recording import RecordedModel
 
 #: Monthly measures collected (columns of the run's ``monthly`` table).
 MEASURES = (
@@ -26,7 +26,7 @@ MEASURES = (
 )
 
 
-class MonthByMonth(PovertyModel):
+class MonthByMonth(RecordedModel):
     """A shipped scenario's run, with its monthly measures in a Mesa ``DataCollector``.
 
     Args:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import mesa
@@ -20,7 +19,6 @@ from model.engine.interventions import MEASURES, Measure
 from model.engine.invariants import InvariantChecker
 from model.engine.population import PARTIES, build_population
 from model.engine.villages import Village
-from model.results.outputs import Recorder, RunResult
 
 
 class PovertyModel(mesa.Model):
@@ -28,8 +26,9 @@ class PovertyModel(mesa.Model):
 
     One :meth:`step` is one month: calendar, money arrives, villages act, programmes enrol,
     incomes flow, shocks, December assessment, record (see ``docs/ODD.md``). Use
-    :func:`model.run` for a whole run; use the model directly to step through months or to
-    inspect state (``households``, ``villages``, ``ledger``, ``measures``) as it evolves.
+    :func:`model.run` for a whole run; use ``model.PovertyModel`` (this class with a recorder,
+    :class:`model.results.recording.RecordedModel`) to step through months or to inspect state
+    (``households``, ``villages``, ``ledger``, ``measures``) as it evolves.
 
     Args:
         scenario: A validated scenario (see :func:`model.load_scenario`).
@@ -47,7 +46,8 @@ class PovertyModel(mesa.Model):
     Example:
         >>> m = PovertyModel(load_scenario("scenarios/baseline.toml"), seed=1,
         ...                  population_scale=0.05)
-        >>> m.run_model(); m.result().annual[["year", "cumulative_exited_people"]]
+        >>> m.run_model(); int(m.households.status.size) == m.households.n
+        True
     """
 
     def __init__(self, scenario: Any, seed: int = 0, population_scale: float = 1.0) -> None:
@@ -98,7 +98,6 @@ class PovertyModel(mesa.Model):
         self.month = 1
         self.total_months = scenario.calendar.months
         self.spend_this_month: dict[str, float] = {}
-        self.recorder = Recorder(self)
         self.invariants = InvariantChecker(self)  # checks the initial state, then every month
 
     # -- schedule ------------------------------------------------------------------------------
@@ -146,7 +145,7 @@ class PovertyModel(mesa.Model):
             verdict = self._assess_december()
         # 8. check the invariants (a month that breaks one is never recorded), record
         self.invariants.check()
-        self.recorder.record_month(verdict)
+        self.record(verdict)
         self.month_index += 1
         if self.month_index >= self.total_months:
             self.running = False
@@ -198,9 +197,11 @@ class PovertyModel(mesa.Model):
             while self.running:
                 self.step()
 
-    def result(self) -> RunResult:
-        """The tidy results of the months run so far."""
-        return self.recorder.result()
+    def record(self, verdict: dict[str, np.ndarray] | None) -> None:
+        """Step 8, record the month: the engine keeps no tables of its own.
+
+        :class:`model.results.recording.RecordedModel` (``model.PovertyModel``) records here.
+        """
 
     def release(self) -> None:
         """Free the run's state (household arrays, measures, villages, ledger) at once.
@@ -213,51 +214,3 @@ class PovertyModel(mesa.Model):
         self.remove_all_agents()
         vars(self).clear()
 
-
-def run(
-    scenario: Any, seed: int = 0, population_scale: float = 1.0, progress: bool = False
-) -> RunResult:
-    """Run one scenario once, month by month from January 2016, and return its results.
-
-    Builds the synthetic population, runs every month of the scenario's horizon (the plan's
-    2016-2018 and, by default, consolidation to 2020) and collects the tidy tables. Nothing is
-    written to disk; call :meth:`RunResult.write` for a results folder.
-
-    Args:
-        scenario: A validated scenario (see :func:`model.load_scenario`), or a path to a
-            scenario file.
-        seed: Non-negative integer seed; the same seed gives identical results bit for bit.
-        population_scale: Share of every count to simulate, in (0, 1]. Households, villages,
-            programme capacities and targets are all scaled, so ``0.1`` runs several times
-            faster and reports a tenth of the people.
-        progress: Show a progress bar on the terminal.
-
-    Returns:
-        A :class:`~model.outputs.RunResult`: ``annual`` (one row per year: exits against the
-        cumulative target, ``target_met``, villages exited, incomes, poverty gap, spend),
-        ``monthly``, ``by_county``, ``by_group``, ``by_measure``, the money ``ledger`` and its
-        ``funding`` totals; ``outcomes()`` gives the run's scalar outcomes.
-
-    Raises:
-        ValueError: If ``seed`` is negative or ``population_scale`` outside (0, 1].
-        ScenarioError: If ``scenario`` is a path to an invalid scenario file.
-
-    Example:
-        >>> import model
-        >>> scenario = model.load_scenario("scenarios/baseline.toml")
-        >>> result = model.run(scenario, seed=1, population_scale=0.1)
-        >>> result.annual[["year", "target_cumulative_people", "cumulative_exited_people",
-        ...                "target_met"]]
-        >>> result.outcomes()["cost_per_exit"]        # yuan spent per person out by 2018
-    """
-    from model.engine.scenario import load_scenario
-
-    if isinstance(scenario, str | Path):
-        scenario = load_scenario(scenario)
-    if not 0 < population_scale <= 1:
-        raise ValueError(f"population_scale must be in (0, 1], found {population_scale}")
-    model = PovertyModel(scenario, seed=seed, population_scale=population_scale)
-    model.run_model(progress=progress)
-    result = model.result()
-    model.release()
-    return result

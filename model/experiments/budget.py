@@ -73,8 +73,8 @@ def validate_allocation(shares: dict[str, float], label: str = "allocation") -> 
 
 def _run_one(payload: tuple[str, int, float]) -> dict[str, float]:
     """Task: the scalar outcomes of one run (scenario JSON text, seed, population scale)."""
-    from model.engine.simulation import run
     from model.experiments.ensemble import scenario_from_json
+    from model.results.recording import run
 
     text, seed, scale = payload
     return run(scenario_from_json(text), seed=seed, population_scale=scale).outcomes()

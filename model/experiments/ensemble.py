@@ -85,7 +85,7 @@ def run_replicate(payload: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     Args:
         payload: ``scenario`` (JSON text), ``seed``, ``population_scale``, ``replicate``.
     """
-    from model.engine.simulation import run
+    from model.results.recording import run
 
     scenario = scenario_from_json(payload["scenario"])
     result = run(scenario, seed=payload["seed"], population_scale=payload["population_scale"])

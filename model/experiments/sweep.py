@@ -268,8 +268,8 @@ class ModelEvaluator:
     def __call__(self, values: dict[str, float], replicate: int) -> dict[str, float]:
         """Run one replicate at these parameter values; its scalar outcomes."""
         from model.engine.scenario import apply_overrides
-        from model.engine.simulation import run
         from model.experiments.ensemble import replicate_seeds, scenario_from_json
+        from model.results.recording import run
 
         overrides = {k: int(round(v)) if k in self.integer else float(v) for k, v in values.items()}
         scenario = apply_overrides(scenario_from_json(self.scenario), overrides)
@@ -289,8 +289,8 @@ def available_outcomes(scenario: Any, population_scale: float = 0.02) -> list[st
 
 @functools.lru_cache(maxsize=8)
 def _outcome_names(scenario_json: str, population_scale: float) -> tuple[str, ...]:
-    from model.engine.simulation import run
     from model.experiments.ensemble import scenario_from_json
+    from model.results.recording import run
 
     result = run(scenario_from_json(scenario_json), seed=0, population_scale=population_scale)
     return tuple(result.outcomes())

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from model.commands.cli import main
-
 from tests.conftest import BASELINE
 
 SMALL = ["--population-scale", "0.02", "--workers", "1", "--quiet"]

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model import PovertyModel
 from model.engine.funding import FEN, SPECIAL_USES, Ledger, select_within_budget, split_fen
 from model.engine.scenario import ScenarioError, apply_overrides
-from model.engine.simulation import PovertyModel
 
 
 def ledger(n_counties=2):

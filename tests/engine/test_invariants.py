@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model import PovertyModel
 from model.engine import invariants
 from model.engine.assessment import EXITED, NO_LABOUR, POOR
 from model.engine.invariants import (
@@ -13,7 +14,6 @@ from model.engine.invariants import (
     finite_check,
     ledger_identity_check,
 )
-from model.engine.simulation import PovertyModel
 
 SCALE = 0.01
 

@@ -196,7 +196,7 @@ def test_loan_interest_subsidy_and_business_income():
 
 
 def test_five_guarantee_and_no_labour_never_get_jobs(baseline):
-    from model.engine.simulation import PovertyModel
+    from model import PovertyModel
 
     m = PovertyModel(baseline, seed=5, population_scale=0.02)
     m.run_model()

@@ -255,7 +255,7 @@ def test_nan_is_rejected_even_via_override():
 def test_a_shorter_horizon_runs_the_same_first_years(baseline):
     """Year tables reaching past the horizon are fine; the run is the long run cut short."""
     from model.engine.scenario import apply_overrides
-    from model.engine.simulation import run
+    from model.results.recording import run
 
     short = apply_overrides(baseline, {"calendar.end_year": 2018})
     assert max(short.social_security.dibao_standard) > 2018  # the table still reaches 2020

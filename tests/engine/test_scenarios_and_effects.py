@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model import PovertyModel, run
 from model.engine.interventions import MEASURES
 from model.engine.scenario import apply_overrides, load_scenario
-from model.engine.simulation import PovertyModel, run
 from tests.conftest import SCENARIOS
 
 SHIPPED = sorted(p.name for p in Path(SCENARIOS).glob("*.toml"))

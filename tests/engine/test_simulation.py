@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model import PovertyModel, run
 from model.engine.assessment import EXITED, NO_LABOUR
-from model.engine.simulation import PovertyModel, run
 from model.results.outputs import read_results, weighted_median
 from tests.conftest import BASELINE, ROOT
 

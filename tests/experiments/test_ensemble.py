@@ -147,7 +147,7 @@ def test_ensemble_tables(ensemble4, baseline):
 
 
 def test_replicate_equals_a_direct_run(ensemble4, baseline):
-    from model.engine.simulation import run
+    from model.results.recording import run
 
     seed = replicate_seeds(3, 4)[2]
     direct = run(baseline, seed=seed, population_scale=SCALE)

@@ -14,7 +14,6 @@ from model.experiments.budget import replicate_seeds, run_replicates
 from model.experiments.ensemble import run_ensemble
 from model.experiments.execution import Executor
 from model.experiments.sweep import run_sweep
-
 from tests.conftest import ROOT
 
 SCALE = 0.02

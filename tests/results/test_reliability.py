@@ -112,7 +112,7 @@ KILL_WHILE_WRITING = textwrap.dedent(
     import model.reporting.figures
     def die(*args, **kwargs):  # the run is killed while the results are being written
         os.kill(os.getpid(), signal.SIGKILL)
-    model.plots.exits_vs_targets = die
+    model.reporting.figures.exits_vs_targets = die
     from model.commands.cli import main
     sys.exit(main(sys.argv[1:]))
     """
@@ -228,13 +228,13 @@ def test_lock_of_another_host_is_respected_while_fresh(tmp_path):
 
 
 def test_out_of_memory_is_reported(tmp_path, capsys, monkeypatch):
-    import model.engine.simulation as simulation
+    import model.results.recording as recording
     from model.commands.cli import EXIT_NO_MEMORY
 
     def no_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(simulation, "PovertyModel", no_memory)
+    monkeypatch.setattr(recording, "RecordedModel", no_memory)
     code, err = main_in_process([*SHORT_RUN, "--out", "res"], capsys, monkeypatch, tmp_path)
     assert code == EXIT_NO_MEMORY == 5
     assert "out of memory; try a smaller --population-scale; nothing was written" in err

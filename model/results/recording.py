@@ -1,0 +1,321 @@
+"""Recording a run: the monthly scalars and December tables a model produces, and ``run()``.
+
+The engine's :class:`~model.engine.simulation.PovertyModel` keeps no tables; its step 8 calls
+:meth:`~model.engine.simulation.PovertyModel.record`. :class:`RecordedModel` (exported as
+``model.PovertyModel``) records there with a :class:`Recorder` and builds a
+:class:`~model.results.outputs.RunResult` from it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.engine.assessment import EXITED, GROUP_NAMES, RELAPSED
+from model.engine.households import INCOME_COMPONENTS
+from model.engine.scenario import load_scenario
+from model.engine.simulation import PovertyModel
+from model.results.outputs import (
+    INCOME_PERCENTILES,
+    SCHEMA_VERSION,
+    RunResult,
+    git_commit,
+    package_version,
+    weighted_median,
+    weighted_percentiles,
+)
+
+
+class Recorder:
+    """Collects per-month scalars and per-December tables while a model runs."""
+
+    def __init__(self, model: PovertyModel) -> None:
+        self.model = model
+        self.monthly: list[dict[str, Any]] = []
+        self.annual: list[dict[str, Any]] = []
+        self.by_county: list[dict[str, Any]] = []
+        self.by_group: list[dict[str, Any]] = []
+        self.by_measure: list[dict[str, Any]] = []
+        self._spend_to_date: dict[str, float] = {}
+        self.income_percentiles: list[dict[str, Any]] = []
+        self._exited_this_year = np.zeros(model.households.n, dtype=bool)
+
+    def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
+        """Record this month (and, in December, the year's tables)."""
+        m = self.model
+        hh = m.households
+        reg = hh.groups.registered  # indices: the registered are a fraction of the households
+        size = hh.size[reg]
+        exited = hh.status[reg] == EXITED
+        row = {
+            "year": m.year,
+            "month": m.month,
+            "remaining_poor_people": int(size[~exited].sum()),
+            "cumulative_exited_people": int(size[exited].sum()),
+            "employed_workers_poor": int(hh.jobs[reg].sum()),
+            "workers_poor": int(hh.workers[reg].sum()),
+            "social_security_households": int(np.count_nonzero(hh.enrolled_social)),
+            "ill_households": int(np.count_nonzero(hh.ill_months > 0)),
+            "villages_exited": sum(v.exited for v in m.villages),
+        }
+        for name, amount in m.spend_this_month.items():
+            row[f"spend_{name}"] = amount
+        self.monthly.append(row)
+        if verdict is not None:
+            self._record_year(verdict)
+
+    def _record_year(self, verdict: dict[str, np.ndarray]) -> None:
+        m = self.model
+        hh = m.households
+        a = m.scenario.assessment
+        year = m.year
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        income_pc = verdict["income_pc"]
+        exited = reg & (hh.status == EXITED)
+        line = a.exit_line(year)
+        target = m.scenario.targets.target_for(year)
+        target_scaled = None if target is None else round(target * m.population.scale)
+        cumulative = int(size[exited].sum())
+        labour = hh.labour_capable
+        reg_people = size[reg]
+        gap = np.maximum(0.0, (line - income_pc[reg]) / line)
+        components = hh.year_components
+        self.annual.append(
+            {
+                "year": year,
+                "exited_people": int(size[verdict["exits"]].sum()),
+                "exited_households": int(verdict["exits"].sum()),
+                "cumulative_exited_people": cumulative,
+                "cumulative_exited_households": int(exited.sum()),
+                "target_cumulative_people": target_scaled,
+                "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
+                "remaining_poor_people": int(reg_people.sum()) - cumulative,
+                "villages_exited": sum(v.exited for v in m.villages),
+                "villages_total": len(m.villages),
+                "relapsed_people": int(size[verdict["relapses"]].sum()),
+                "ever_relapsed_people": int(size[reg & (hh.status == RELAPSED)].sum()),
+                "mean_per_capita_income_poor": float(
+                    (income_pc[reg] * reg_people).sum() / reg_people.sum()
+                ),
+                "median_per_capita_income_poor": weighted_median(income_pc[reg], reg_people),
+                "mean_per_capita_income_labour_capable": float(
+                    (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
+                ),
+                "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
+                "provincial_rural_income": a.provincial_income(year),
+                "exit_income_line": line,
+                "village_exit_income_line": a.village_exit_line(year),
+                **{
+                    f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
+                    for k, name in enumerate(INCOME_COMPONENTS)
+                },
+            }
+        )
+        year_rows = [r for r in self.monthly if r["year"] == year]
+        self.annual[-1]["spend"] = float(
+            sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+        )
+        for measure in m.measures:
+            mask = measure.enrolled_mask(m)
+            spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
+            to_date = self._spend_to_date.get(measure.name, 0.0) + spend
+            self._spend_to_date[measure.name] = to_date
+            exited_enrolled = int(size[mask & exited].sum())
+            self.by_measure.append(
+                {
+                    "year": year,
+                    "measure": measure.name,
+                    "enrolled_households": int((mask & reg).sum()),
+                    "enrolled_people": int(size[mask & reg].sum()),
+                    "spend": spend,
+                    "spend_to_date": to_date,
+                    "exited_people_enrolled": exited_enrolled,
+                    "exits_per_million_yuan": exited_enrolled / (to_date / 1e6)
+                    if to_date > 0
+                    else float("nan"),
+                }
+            )
+        self._record_income_percentiles(year, income_pc)
+        # by county
+        n_c = m.n_counties
+        county = hh.county
+        reg_c = np.bincount(county[reg], size[reg], n_c)
+        exit_c = np.bincount(county[exited], size[exited], n_c)
+        v_county = np.array([v.county for v in m.villages], dtype=np.int64)
+        v_exited = np.array([v.exited for v in m.villages], dtype=bool)
+        vill_c = np.bincount(v_county, minlength=n_c)
+        vill_exit_c = (
+            np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
+        )
+        for c, name in enumerate(m.population.county_names):
+            self.by_county.append(
+                {
+                    "year": year,
+                    "county": name,
+                    "registered_people": int(reg_c[c]),
+                    "cumulative_exited_people": int(exit_c[c]),
+                    "remaining_poor_people": int(reg_c[c] - exit_c[c]),
+                    "villages": int(vill_c[c]),
+                    "villages_exited": int(vill_exit_c[c]),
+                }
+            )
+        # by group (the non-poor households of poor villages included, for the village picture)
+        for g, name in enumerate(GROUP_NAMES):
+            mask = hh.group == g
+            people = int(size[mask].sum())
+            if people == 0:
+                continue
+            self.by_group.append(
+                {
+                    "year": year,
+                    "group": name,
+                    "households": int(mask.sum()),
+                    "people": people,
+                    "cumulative_exited_people": int(size[mask & exited].sum()),
+                    "mean_per_capita_income": float((income_pc[mask] * size[mask]).sum() / people),
+                    **{
+                        f"{cname}_per_capita": float(components[k][mask].sum() / people)
+                        for k, cname in enumerate(INCOME_COMPONENTS)
+                    },
+                }
+            )
+
+    def _record_income_percentiles(self, year: int, income_pc: np.ndarray) -> None:
+        """People-weighted percentiles of per-capita income among the registered poor."""
+        hh = self.model.households
+        reg = hh.registered
+        size = hh.size.astype(np.int64)
+        for population, mask in (
+            ("registered", reg),
+            ("labour_capable", reg & hh.labour_capable),
+            ("no_labour", reg & hh.no_labour),
+        ):
+            values = weighted_percentiles(income_pc[mask], size[mask])
+            for p, value in zip(INCOME_PERCENTILES, values, strict=True):
+                self.income_percentiles.append(
+                    {"year": year, "population": population, "percentile": p, "value": value}
+                )
+
+    def result(self) -> RunResult:
+        """Build the DataFrames and the manifest."""
+        m = self.model
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "scenario_name": m.scenario.name,
+            "scenario": m.scenario.model_dump(mode="json"),
+            "seed": m.seed,
+            "population_scale": m.population.scale,
+            "package_version": package_version(),
+            "git_commit": git_commit(),
+            "households_simulated": m.households.n,
+            "registered_households": int(m.households.registered.sum()),
+            "villages": len(m.villages),
+            "months": m.month_index,
+            "seconds_population": round(m.seconds_population, 4),
+            "seconds_simulation": round(m.seconds_simulation, 4),
+            "invariant_checks_passed": m.invariants.months_checked,
+            "seconds_invariants": round(m.invariants.seconds, 4),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        by_measure = pd.DataFrame(
+            self.by_measure,
+            columns=[
+                "year",
+                "measure",
+                "enrolled_households",
+                "enrolled_people",
+                "spend",
+                "spend_to_date",
+                "exited_people_enrolled",
+                "exits_per_million_yuan",
+            ],
+        )
+        return RunResult(
+            annual=pd.DataFrame(self.annual),
+            monthly=pd.DataFrame(self.monthly).fillna({"villages_exited": 0}),
+            by_county=pd.DataFrame(self.by_county),
+            by_group=pd.DataFrame(self.by_group),
+            by_measure=by_measure,
+            ledger=m.ledger.frame(),
+            funding=m.ledger.summary(),
+            manifest=manifest,
+            income_percentiles=pd.DataFrame(self.income_percentiles),
+        )
+
+
+class RecordedModel(PovertyModel):
+    """The model with its :class:`Recorder`: what ``model.PovertyModel`` gives a user.
+
+    Step through months with :meth:`step` (or :meth:`run_model`) and take the tidy tables of
+    the months run so far with :meth:`result`. Arguments as
+    :class:`~model.engine.simulation.PovertyModel`.
+
+    Example:
+        >>> m = model.PovertyModel(load_scenario("scenarios/baseline.toml"), seed=1,
+        ...                        population_scale=0.05)
+        >>> m.run_model(); m.result().annual[["year", "cumulative_exited_people"]]
+    """
+
+    def __init__(self, scenario: Any, seed: int = 0, population_scale: float = 1.0) -> None:
+        super().__init__(scenario, seed=seed, population_scale=population_scale)
+        self.recorder = Recorder(self)
+
+    def record(self, verdict: dict[str, np.ndarray] | None) -> None:
+        """Step 8: record the month (and, in December, the year's tables)."""
+        self.recorder.record_month(verdict)
+
+    def result(self) -> RunResult:
+        """The tidy results of the months run so far."""
+        return self.recorder.result()
+
+
+def run(
+    scenario: Any, seed: int = 0, population_scale: float = 1.0, progress: bool = False
+) -> RunResult:
+    """Run one scenario once, month by month from January 2016, and return its results.
+
+    Builds the synthetic population, runs every month of the scenario's horizon (the plan's
+    2016-2018 and, by default, consolidation to 2020) and collects the tidy tables. Nothing is
+    written to disk; call :meth:`RunResult.write` for a results folder.
+
+    Args:
+        scenario: A validated scenario (see :func:`model.load_scenario`), or a path to a
+            scenario file.
+        seed: Non-negative integer seed; the same seed gives identical results bit for bit.
+        population_scale: Share of every count to simulate, in (0, 1]. Households, villages,
+            programme capacities and targets are all scaled, so ``0.1`` runs several times
+            faster and reports a tenth of the people.
+        progress: Show a progress bar on the terminal.
+
+    Returns:
+        A :class:`~model.outputs.RunResult`: ``annual`` (one row per year: exits against the
+        cumulative target, ``target_met``, villages exited, incomes, poverty gap, spend),
+        ``monthly``, ``by_county``, ``by_group``, ``by_measure``, the money ``ledger`` and its
+        ``funding`` totals; ``outcomes()`` gives the run's scalar outcomes.
+
+    Raises:
+        ValueError: If ``seed`` is negative or ``population_scale`` outside (0, 1].
+        ScenarioError: If ``scenario`` is a path to an invalid scenario file.
+
+    Example:
+        >>> import model
+        >>> scenario = model.load_scenario("scenarios/baseline.toml")
+        >>> result = model.run(scenario, seed=1, population_scale=0.1)
+        >>> result.annual[["year", "target_cumulative_people", "cumulative_exited_people",
+        ...                "target_met"]]
+        >>> result.outcomes()["cost_per_exit"]        # yuan spent per person out by 2018
+    """
+    if isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario)
+    if not 0 < population_scale <= 1:
+        raise ValueError(f"population_scale must be in (0, 1], found {population_scale}")
+    model = RecordedModel(scenario, seed=seed, population_scale=population_scale)
+    model.run_model(progress=progress)
+    result = model.result()
+    model.release()
+    return result

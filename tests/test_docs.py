@@ -129,6 +129,7 @@ def test_docs_link_to_each_other():
     "target",
     [
         "model.scenario.validate_scenario",
+        "model.scenario.load_scenario_text",
         "model.scenario.Scenario",
         "model.scenario.parse_override",
         "model.population.apportion",

@@ -33,10 +33,12 @@ import pandas as pd
 from model.budget import AllocationError, validate_allocation
 from model.ensemble import EnsembleResult, replicate_seeds
 from model.funding import SPECIAL_SOURCES, SPECIAL_USES
-from model.scenario import ScenarioError, apply_overrides
-
-#: Folder of the shipped scenarios.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+from model.scenario import (
+    SCENARIO_DIR,
+    ScenarioError,
+    apply_overrides,
+    load_scenario_text,
+)
 
 #: The plan's years, for the year-table levers.
 PLAN_YEARS = (2016, 2017, 2018)
@@ -183,18 +185,17 @@ def check_levers(base: Any, values: dict[str, Any]) -> tuple[Any | None, dict[st
         return None, {"scenario": str(err)}
 
 
-def scenario_from_upload(text: str, name: str = "uploaded") -> Any:
-    """A validated scenario from the text of an uploaded TOML file.
+def scenario_from_upload(text: str | bytes, name: str = "uploaded.toml") -> Any:
+    """A validated scenario from an uploaded TOML file (its text or bytes).
+
+    The file may only extend a shipped scenario (see :func:`model.scenario.load_scenario_text`):
+    nothing else on the server is opened.
 
     Raises:
-        ScenarioError: The file is not TOML or not a valid scenario (the command line's message).
+        ScenarioError: The file is not TOML, not a valid scenario or extends anything but a
+            shipped scenario (the command line's message, naming the upload).
     """
-    from model.scenario import load_scenario
-
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        path = Path(tmp) / (Path(name).stem + ".toml")
-        path.write_text(text, encoding="utf-8")
-        return load_scenario(path)
+    return load_scenario_text(text, name=Path(str(name)).name or "uploaded.toml")
 
 
 # ---------------------------------------------------------------------------------------------

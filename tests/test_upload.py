@@ -1,0 +1,225 @@
+"""Scenarios given as text (files uploaded to the dashboard): ``extends`` names shipped scenarios.
+
+An upload may extend ``baseline.toml``, ``baseline`` or another shipped scenario, resolved in
+the shipped folder; any other ``extends`` (absolute, ``..``, a folder part, a symbolic link out of
+the folder, a name not shipped) is refused before any file is opened.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import pathlib
+import shutil
+import tomllib
+
+import pytest
+
+import model
+import model.scenario
+from model.dashboard import lever_values, scenario_from_upload
+from model.scenario import ScenarioError, load_scenario, load_scenario_text
+from tests.conftest import SCENARIOS
+
+MARKER = "SECRET_MARKER_123"
+
+#: A variant as the README teaches it: the parent, then the changes (no name: the file's).
+VARIANT = """\
+extends = "{parent}"
+description = "more training places, slower job finding"
+
+[employment]
+training_places = {{ 2016 = 6000.0, 2017 = 9000.0, 2018 = 7000.0 }}
+
+[dynamics]
+job_finding_rate = 0.005
+"""
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A copy of scenarios/ as the shipped folder, beside a secret file that would parse."""
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    monkeypatch.setattr(model.scenario, "SCENARIO_DIR", folder)
+    secret = tmp_path / "secret.toml"
+    secret.write_text(f'name = "{MARKER}"\ndescription = "{MARKER}"\n', encoding="utf-8")
+    (folder / "sub").mkdir()
+    shutil.copy(secret, folder / "sub" / "secret.toml")
+    (folder / "escape.toml").symlink_to(secret)
+    (folder / "looped.toml").symlink_to(folder / "looped.toml")
+    return folder
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Every path opened through open(), io.open, Path.open or os.open while the fixture lives."""
+    paths: list[str] = []
+
+    def recording(original):
+        def wrapper(file, *args, **kwargs):
+            if isinstance(file, str | bytes | os.PathLike):
+                paths.append(os.path.realpath(os.fsdecode(file)))
+            return original(file, *args, **kwargs)
+
+        return wrapper
+
+    real_path_open = pathlib.Path.open
+
+    def path_open(self, *args, **kwargs):
+        paths.append(os.path.realpath(self))
+        return real_path_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", recording(builtins.open))
+    monkeypatch.setattr(io, "open", recording(io.open))
+    monkeypatch.setattr(os, "open", recording(os.open))
+    monkeypatch.setattr(pathlib.Path, "open", path_open)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# shipped parents
+
+
+@pytest.mark.parametrize("parent", ["baseline.toml", "baseline"])
+def test_upload_extending_the_baseline_equals_the_file_in_scenarios(parent, tmp_path):
+    """The same variant placed in (a copy of) scenarios/ and loaded as a file."""
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    (folder / "more_training.toml").write_text(
+        VARIANT.format(parent="baseline.toml"), encoding="utf-8"
+    )
+    expected = load_scenario(folder / "more_training.toml")
+
+    text = VARIANT.format(parent=parent)
+    uploaded = scenario_from_upload(text, "more_training.toml")
+    assert uploaded.model_dump() == expected.model_dump()
+    assert load_scenario_text(text, name="more_training.toml").model_dump() == expected.model_dump()
+    assert model.load_scenario_text(text.encode(), "more_training.toml") == uploaded
+
+    # and independently: the file's values over the baseline's, the baseline's elsewhere
+    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    assert uploaded.name == "more_training"
+    assert uploaded.employment.training_places == {2016: 6000.0, 2017: 9000.0, 2018: 7000.0}
+    assert uploaded.dynamics.job_finding_rate == 0.005
+    assert uploaded.funding.model_dump() == baseline.funding.model_dump()
+    assert uploaded.social_security.model_dump() == baseline.social_security.model_dump()
+
+
+def test_the_page_levers_start_from_the_merged_values():
+    text = VARIANT.format(parent="baseline")
+    levers = lever_values(scenario_from_upload(text, "more_training.toml"))
+    plan = tomllib.loads((SCENARIOS / "baseline.toml").read_text(encoding="utf-8"))
+    assert levers["employment.training_places"] == {2016: 6000.0, 2017: 9000.0, 2018: 7000.0}
+    assert levers["funding.source_shares"] == plan["funding"]["source_shares"]
+    dibao = plan["social_security"]["dibao_standard"]
+    assert levers["social_security.dibao_standard"] == {
+        y: dibao[str(y)] for y in (2016, 2017, 2018)
+    }
+
+
+def test_a_shipped_parent_resolves_its_own_chain_in_the_shipped_folder(shipped, opened):
+    (shipped / "mid.toml").write_text(
+        'extends = "employment_first.toml"\n[dynamics]\njob_finding_rate = 0.004\n',
+        encoding="utf-8",
+    )
+    scenario = load_scenario_text('extends = "mid"\nname = "top"\n', "top.toml")
+    first = tomllib.loads((shipped / "employment_first.toml").read_text(encoding="utf-8"))
+    assert scenario.name == "top"
+    assert scenario.dynamics.job_finding_rate == 0.004
+    assert scenario.funding.allocation == first["funding"]["allocation"]
+    assert scenario.description == first["description"]
+    read = {os.path.basename(p) for p in opened}
+    assert {"mid.toml", "employment_first.toml", "baseline.toml"} <= read
+    assert all(p.startswith(os.path.realpath(shipped)) for p in opened)
+
+
+def test_a_complete_upload_extends_nothing():
+    text = (SCENARIOS / "baseline.toml").read_text(encoding="utf-8")
+    assert "extends" not in tomllib.loads(text)
+    uploaded = scenario_from_upload(text, "plan.toml")
+    assert uploaded == load_scenario(SCENARIOS / "baseline.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# refused parents
+
+
+def _refusal(shipped, parent: str) -> str:
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_upload(f"extends = {parent!r}\n", "probe.toml")
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    "parent, named",
+    [
+        ("{root}/secret.toml", "{root}/secret.toml"),  # absolute
+        ("../secret.toml", "{root}/secret.toml"),  # out of the folder
+        ("./../secret.toml", "{root}/secret.toml"),
+        ("baseline.toml/../../secret.toml", "{root}/secret.toml"),
+        ("sub/secret.toml", "{root}/scenarios/sub/secret.toml"),  # a folder part
+        ("./baseline.toml", "{root}/scenarios/baseline.toml"),
+        ("escape.toml", "{root}/secret.toml"),  # a symbolic link leaving the folder
+        ("escape", "{root}/secret.toml"),
+        ("looped", "{root}/scenarios/looped.toml"),  # a link to itself
+        ("secret.toml", "{root}/scenarios/secret.toml"),  # not shipped
+        ("secret", "{root}/scenarios/secret.toml"),
+        ("sub", "{root}/scenarios/sub"),  # a folder
+        ("", "{root}/scenarios"),
+        ("..", "{root}"),
+    ],
+)
+def test_an_upload_extending_anything_but_a_shipped_scenario_is_refused_unopened(
+    shipped, opened, parent, named
+):
+    root = shipped.parent
+    parent, named = parent.format(root=root), named.format(root=root)
+    message = _refusal(shipped, parent)
+    assert message.startswith("probe.toml: extends: expected the name of a shipped scenario (")
+    assert message.endswith(f"found {parent!r}")
+    assert "baseline, employment_first" in message
+    assert "escape" not in message.split("found")[0]  # a link out of the folder is not offered
+    assert "\n" not in message
+    assert MARKER not in message
+    assert os.path.realpath(named) not in opened
+    assert opened == []  # refused before any file is opened
+
+
+def test_extends_of_another_type_is_refused(shipped, opened):
+    for value in ("3", "true", '["baseline.toml"]', '{ file = "baseline.toml" }'):
+        with pytest.raises(ScenarioError) as err:
+            load_scenario_text(f"extends = {value}\n", "odd.toml")
+        assert str(err.value).startswith("odd.toml: extends: expected the name of a shipped")
+    assert opened == []
+
+
+def test_the_secret_would_parse_and_a_command_line_file_may_still_extend_it(shipped):
+    """The refused files are real scenarios: files named on the command line keep their rules."""
+    root = shipped.parent
+    assert load_scenario(root / "secret.toml").name == MARKER
+    (root / "mine").mkdir()
+    (root / "mine" / "child.toml").write_text('extends = "../secret.toml"\n', encoding="utf-8")
+    assert load_scenario(root / "mine" / "child.toml").description == MARKER
+    (root / "mine" / "abs.toml").write_text(
+        f"extends = {str(root / 'scenarios' / 'escape.toml')!r}\n", encoding="utf-8"
+    )
+    assert load_scenario(root / "mine" / "abs.toml").description == MARKER
+
+
+def test_text_bigger_than_a_file_may_be_is_refused():
+    text = 'extends = "baseline"\n' + "# padding\n" * 100_001
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text, "big.toml")
+    assert str(err.value) == (
+        "big.toml: expected a scenario file of at most 1,000,000 bytes, found a larger file"
+    )
+
+
+def test_an_upload_not_in_utf8_gets_the_loader_message():
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_upload(b'description = "caf\xe9"\n', "latin.toml")
+    assert str(err.value) == (
+        "latin.toml: expected UTF-8 text, found the byte 0xe9 at line 1, column 19 (offset 18)"
+    )

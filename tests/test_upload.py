@@ -3,6 +3,7 @@
 An upload may extend ``baseline.toml``, ``baseline`` or another shipped scenario, resolved in
 the shipped folder; any other ``extends`` (absolute, ``..``, a folder part, a symbolic link out of
 the folder, a name not shipped) is refused before any file is opened.
+The page names the shipped scenario an upload extends and opens shipped scenarios only.
 """
 
 from __future__ import annotations
@@ -223,3 +224,91 @@ def test_an_upload_not_in_utf8_gets_the_loader_message():
     assert str(err.value) == (
         "latin.toml: expected UTF-8 text, found the byte 0xe9 at line 1, column 19 (offset 18)"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the page
+
+
+@pytest.fixture
+def page():
+    pytest.importorskip("solara")
+    from model.dashboard import app
+
+    contexts = []
+
+    def reset():
+        app.scenario_name.value = app.PLAN_SCENARIO
+        app.uploaded.value = None
+        app.uploaded_extends.value = None
+        app.upload_error.value = ""
+
+    reset()
+
+    def render():
+        """The page's blocks of HTML, and its text fields by class."""
+        import ipyvuetify as v
+        import solara.widgets
+
+        _, rc = solara.render(app.Page(), handle_error=False)
+        contexts.append(rc)
+        shown = [w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets]
+        fields = {w.class_: w.v_model for w in rc.find(v.TextField).widgets}
+        return shown, fields
+
+    yield app, render
+    for rc in contexts:
+        rc.close()
+    reset()
+
+
+@pytest.mark.parametrize(
+    "text, parent",
+    [
+        ('extends = "baseline"\n', "baseline.toml"),
+        (b'extends = "baseline.toml"\n', "baseline.toml"),
+        ('extends = "employment_first"\nname = "x"\n', "employment_first.toml"),
+        ('name = "complete"\n', None),
+    ],
+)
+def test_the_shipped_parent_an_upload_extends(text, parent):
+    from model.dashboard import upload_extends
+
+    scenario_from_upload(text, "x.toml")  # it loads
+    assert upload_extends(text) == parent
+
+
+def test_the_page_names_the_shipped_parent_and_starts_from_the_merged_levers(page):
+    app, render = page
+    app.on_file({"name": "more_training.toml", "data": VARIANT.format(parent="baseline").encode()})
+    assert app.upload_error.value == ""
+    assert app.scenario_name.value == "(uploaded)"
+    shown, fields = render()
+    assert any("extends baseline.toml (shipped)" in text for text in shown)
+    assert fields["lever-employment-training_places-2017"] == "9000.0"
+    assert fields["lever-employment-training_places-2018"] == "7000.0"
+    assert fields["lever-social_security-dibao_standard-2018"] == "4920.0"  # the baseline's
+
+
+def test_the_page_refuses_an_upload_extending_a_server_file(page, shipped, opened):
+    app, render = page
+    secret = shipped.parent / "secret.toml"
+    app.on_file({"name": "probe.toml", "data": f"extends = {str(secret)!r}\n".encode()})
+    assert app.upload_error.value.startswith("probe.toml: extends: expected the name of a")
+    assert MARKER not in app.upload_error.value
+    assert app.uploaded.value is None and app.scenario_name.value == "baseline"
+    assert os.path.realpath(secret) not in opened
+    assert not [p for p in opened if p.startswith(os.path.realpath(shipped.parent))]
+
+
+def test_the_page_opens_only_a_shipped_scenario_by_name(page, shipped, opened):
+    """The name picked comes from the browser: a crafted one opens nothing."""
+    app, _ = page
+    app.scenario_name.value = "../secret"
+    base, message = app._base()
+    assert base is None
+    assert message.startswith("expected a shipped scenario (baseline, ")
+    assert message.endswith("found '../secret'")
+    assert opened == []
+    app.scenario_name.value = "employment_first"
+    assert app._base()[0] == load_scenario(shipped / "employment_first.toml")

@@ -21,6 +21,7 @@ import io
 import json
 import math
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from model.scenario import (
     ScenarioError,
     apply_overrides,
     load_scenario_text,
+    shipped_scenario_path,
+    shipped_scenarios,
 )
 
 #: The plan's years, for the year-table levers.
@@ -75,7 +78,7 @@ LEVERS: tuple[Lever, ...] = (
 
 def list_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
     """Names of the shipped scenario files (without ``.toml``), baseline first."""
-    names = sorted(p.stem for p in folder.glob("*.toml"))
+    names = [Path(n).stem for n in shipped_scenarios(folder)]
     return sorted(names, key=lambda n: n != "baseline")
 
 
@@ -196,6 +199,14 @@ def scenario_from_upload(text: str | bytes, name: str = "uploaded.toml") -> Any:
             shipped scenario (the command line's message, naming the upload).
     """
     return load_scenario_text(text, name=Path(str(name)).name or "uploaded.toml")
+
+
+def upload_extends(text: str | bytes) -> str | None:
+    """The shipped scenario an upload that loaded extends, as a file name, or None if none."""
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8")
+    path = shipped_scenario_path(tomllib.loads(text).get("extends"))
+    return None if path is None else path.name
 
 
 # ---------------------------------------------------------------------------------------------

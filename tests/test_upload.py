@@ -2,8 +2,8 @@
 
 An upload may extend ``baseline.toml``, ``baseline`` or another shipped scenario, resolved in
 the shipped folder; any other ``extends`` (absolute, ``..``, a folder part, a symbolic link out of
-the folder, a name not shipped) is refused before any file is opened.
-The page names the shipped scenario an upload extends and opens shipped scenarios only.
+the folder, a name not shipped) is refused before any file is opened. ``dashboard --host`` warns
+when the page is reachable from other machines.
 """
 
 from __future__ import annotations
@@ -312,3 +312,44 @@ def test_the_page_opens_only_a_shipped_scenario_by_name(page, shipped, opened):
     assert opened == []
     app.scenario_name.value = "employment_first"
     assert app._base()[0] == load_scenario(shipped / "employment_first.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# dashboard --host
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """``shaoguan-abm dashboard`` with uvicorn's server replaced: the calls it would serve."""
+    uvicorn = pytest.importorskip("uvicorn")
+    from model.commands.dashboard import OFFLINE_SETTINGS
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    for key in ("SOLARA_APP", *OFFLINE_SETTINGS):  # restored after the test
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    return calls
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org", ""])
+def test_a_host_beyond_loopback_gets_a_warning(served, capsys, host):
+    from model.cli import main
+
+    assert main(["dashboard", "--host", host, "--port", "8799"]) == 0
+    out, err = capsys.readouterr()
+    assert served == [{"host": host, "port": 8799, "log_level": "warning"}]
+    assert err.startswith(f"warning: --host {host}: the page has no authentication")
+    assert err.count("\n") == 1
+    assert f"http://{host}:8799/" in out
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.3.2.1", "::1", "[::1]", "localhost", "LocalHost", "::ffff:127.0.0.1"]
+)
+def test_loopback_serves_without_a_warning(served, capsys, host):
+    from model.cli import main
+
+    assert main(["dashboard", "--host", host, "--port", "8799"]) == 0
+    assert capsys.readouterr().err == ""
+    assert served[0]["host"] == host

@@ -10,6 +10,8 @@ The public API::
 The main entry points (``model.__all__`` lists every export):
 
 - ``load_scenario(path, overrides)``: read, merge (``extends``) and validate a scenario file.
+- ``load_scenario_text(text, name)``: the same for TOML text (an upload); it may only extend a
+  shipped scenario.
 - ``validate_scenario(data)``: validate a scenario given as a dict.
 - ``Scenario``: the scenario schema (pydantic); ``ScenarioError``: bad scenario input.
 - ``run(scenario, seed, population_scale)``: one run, returning a ``RunResult``.
@@ -35,6 +37,7 @@ _EXPORTS = {
     "PovertyModel": "model.results.recording:RecordedModel",
     "run": "model.results.recording",
     "load_scenario": "model.engine.scenario",
+    "load_scenario_text": "model.engine.scenario",
     "validate_scenario": "model.engine.scenario",
     "Scenario": "model.engine.scenario",
     "ScenarioError": "model.engine.scenario",

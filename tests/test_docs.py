@@ -129,6 +129,7 @@ def test_docs_link_to_each_other():
     "target",
     [
         "model.engine.scenario.validate_scenario",
+        "model.engine.scenario.load_scenario_text",
         "model.engine.scenario.Scenario",
         "model.engine.scenario.parse_override",
         "model.engine.population.apportion",

@@ -1,14 +1,17 @@
 """``shaoguan-abm dashboard``: serve the planners' dashboard on this machine.
 
 The page (:mod:`model.dashboard.app`) is a Solara app served by uvicorn. It binds 127.0.0.1 by
-default and needs no internet: the front-end assets come from the ``solara-assets`` package
+default; it has no authentication, so ``--host`` with an address other than loopback prints a
+warning. It needs no internet: the front-end assets come from the ``solara-assets`` package
 through the server's own asset route, and Solara's usage telemetry is switched off.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
+import sys
 
 from model.commands.common import BadInput
 
@@ -22,6 +25,20 @@ def port_number(text: str) -> int:
     if value is None or not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"expected a port number in 1-65535, found {text!r}")
     return value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # another host name, or no address at all
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 #: Solara's settings for a page that works with no internet (environment variables).
@@ -63,6 +80,14 @@ def main(args: argparse.Namespace) -> int:
     for key, value in OFFLINE_SETTINGS.items():
         os.environ.setdefault(key, value)
     os.environ["SOLARA_APP"] = "model.dashboard.app"
+    if not is_loopback(args.host):
+        print(
+            f"warning: --host {args.host}: the page has no authentication: anyone who can reach "
+            f"this address can use it, run ensembles on this machine and upload scenarios to it; "
+            f"bind 127.0.0.1 (the default) unless the network is trusted",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
     return 0

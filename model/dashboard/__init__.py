@@ -21,6 +21,7 @@ import io
 import json
 import math
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,12 +32,16 @@ from typing import Any
 import pandas as pd
 
 from model.engine.funding import SPECIAL_SOURCES, SPECIAL_USES
-from model.engine.scenario import ScenarioError, apply_overrides
+from model.engine.scenario import (
+    SCENARIO_DIR,
+    ScenarioError,
+    apply_overrides,
+    load_scenario_text,
+    shipped_scenario_path,
+    shipped_scenarios,
+)
 from model.experiments.budget import AllocationError, validate_allocation
 from model.experiments.ensemble import EnsembleResult, replicate_seeds
-
-#: Folder of the shipped scenarios.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 #: The plan's years, for the year-table levers.
 PLAN_YEARS = (2016, 2017, 2018)
@@ -73,7 +78,7 @@ LEVERS: tuple[Lever, ...] = (
 
 def list_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
     """Names of the shipped scenario files (without ``.toml``), baseline first."""
-    names = sorted(p.stem for p in folder.glob("*.toml"))
+    names = [Path(n).stem for n in shipped_scenarios(folder)]
     return sorted(names, key=lambda n: n != "baseline")
 
 
@@ -183,18 +188,25 @@ def check_levers(base: Any, values: dict[str, Any]) -> tuple[Any | None, dict[st
         return None, {"scenario": str(err)}
 
 
-def scenario_from_upload(text: str, name: str = "uploaded") -> Any:
-    """A validated scenario from the text of an uploaded TOML file.
+def scenario_from_upload(text: str | bytes, name: str = "uploaded.toml") -> Any:
+    """A validated scenario from an uploaded TOML file (its text or bytes).
+
+    The file may only extend a shipped scenario (see
+    :func:`model.engine.scenario.load_scenario_text`): nothing else on the server is opened.
 
     Raises:
-        ScenarioError: The file is not TOML or not a valid scenario (the command line's message).
+        ScenarioError: The file is not TOML, not a valid scenario or extends anything but a
+            shipped scenario (the command line's message, naming the upload).
     """
-    from model.engine.scenario import load_scenario
+    return load_scenario_text(text, name=Path(str(name)).name or "uploaded.toml")
 
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        path = Path(tmp) / (Path(name).stem + ".toml")
-        path.write_text(text, encoding="utf-8")
-        return load_scenario(path)
+
+def upload_extends(text: str | bytes) -> str | None:
+    """The shipped scenario an upload that loaded extends, as a file name, or None if none."""
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8")
+    path = shipped_scenario_path(tomllib.loads(text).get("extends"))
+    return None if path is None else path.name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,14 +28,17 @@ from model.dashboard import (
     run_small_ensemble,
     scenario_from_upload,
     scenario_toml,
+    upload_extends,
 )
 from model.dashboard.month_by_month import MonthByMonthPage
-from model.engine.scenario import ScenarioError, load_scenario
+from model.engine.scenario import ScenarioError, load_scenario, shipped_scenario_path
 
 PLAN_SCENARIO = "baseline"
 
 scenario_name = solara.reactive(PLAN_SCENARIO)
 uploaded: solara.Reactive[Any] = solara.reactive(None)
+#: The shipped scenario the upload extends (a file name), or None.
+uploaded_extends: solara.Reactive[str | None] = solara.reactive(None)
 upload_error = solara.reactive("")
 values: solara.Reactive[dict[str, Any]] = solara.reactive(
     lever_values(load_scenario(SCENARIO_DIR / f"{PLAN_SCENARIO}.toml"))
@@ -52,8 +55,13 @@ def _base() -> tuple[Any, str]:
     """The scenario picked or uploaded, or the loader's message."""
     if scenario_name.value == "(uploaded)" and uploaded.value is not None:
         return uploaded.value, ""
+    # the page sends the name picked: only a shipped scenario's name opens a file
+    path = shipped_scenario_path(scenario_name.value)
+    if path is None:
+        names = ", ".join(list_scenarios())
+        return None, f"expected a shipped scenario ({names}), found {scenario_name.value!r}"
     try:
-        return load_scenario(SCENARIO_DIR / f"{scenario_name.value}.toml"), ""
+        return load_scenario(path), ""
     except ScenarioError as err:  # a shipped file broken on disk
         return None, str(err)
 
@@ -68,6 +76,20 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
     return str(value)
+
+
+def on_file(info: dict[str, Any]) -> None:
+    """Take a file dropped on the page (``{"name", "data"}``): the scenario, or the message."""
+    data = info["data"]
+    try:
+        scenario = scenario_from_upload(data, info.get("name", "uploaded.toml"))
+    except ScenarioError as err:  # its message names the upload
+        upload_error.value = str(err)
+        return
+    upload_error.value = ""
+    uploaded_extends.value = upload_extends(data)
+    uploaded.value = scenario
+    scenario_name.value = "(uploaded)"
 
 
 @solara.lab.task
@@ -217,16 +239,6 @@ def Page() -> None:
 
     scenario, errors = (None, {}) if base is None else check_levers(base, values.value)
 
-    def on_file(info: dict[str, Any]) -> None:
-        try:
-            text = info["data"].decode("utf-8")
-            uploaded.value = scenario_from_upload(text, info.get("name", "uploaded.toml"))
-        except (ScenarioError, UnicodeDecodeError) as err:
-            upload_error.value = f"{info.get('name', 'upload')}: {err}"
-            return
-        upload_error.value = ""
-        scenario_name.value = "(uploaded)"
-
     def on_run() -> None:
         progress.value = 0.0
         run_task(scenario, int(replicates.value), float(population_scale.value), int(seed.value))
@@ -247,6 +259,13 @@ def Page() -> None:
             if upload_error.value:
                 with solara.Div(classes=["upload-error"]):
                     solara.Error(upload_error.value)
+            if scenario_name.value == "(uploaded)" and uploaded.value is not None:
+                parent = uploaded_extends.value
+                line = f"extends {parent} (shipped)" if parent else "extends no scenario (complete)"
+                _html(
+                    '<div class="upload-extends" style="font-size:0.85em">'
+                    f"{html.escape(line)}</div>"
+                )
             if base_error:
                 solara.Error(base_error)
             if base is not None:

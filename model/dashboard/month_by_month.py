@@ -12,8 +12,8 @@ from typing import Any
 import mesa
 import solara
 
-from model.dashboard import SCENARIO_DIR, list_scenarios
-from model.engine.scenario import load_scenario
+from model.dashboard import list_scenarios
+from model.engine.scenario import ScenarioError, load_scenario, shipped_scenario_path
 from model.results.recording import RecordedModel
 
 #: Monthly measures collected (columns of the run's ``monthly`` table).
@@ -38,7 +38,13 @@ class MonthByMonth(RecordedModel):
     def __init__(
         self, scenario_name: str = "baseline", population_scale: float = 0.02, seed: int = 1
     ) -> None:
-        scenario = load_scenario(SCENARIO_DIR / f"{scenario_name}.toml")
+        path = shipped_scenario_path(scenario_name)  # the page sends the name: only shipped ones
+        if path is None:
+            raise ScenarioError(
+                f"scenario_name: expected a shipped scenario ({', '.join(list_scenarios())}), "
+                f"found {scenario_name!r}"
+            )
+        scenario = load_scenario(path)
         super().__init__(scenario, seed=int(seed), population_scale=float(population_scale))
         reporters: dict[str, Any] = {
             name: (lambda m, name=name: m.latest_month().get(name, 0)) for name in MEASURES

@@ -13,6 +13,9 @@ range that sweeps use, which a scenario can narrow or widen in its ``[ranges]`` 
     [ranges]
     "dynamics.job_finding_rate" = [0.005, 0.02]
 
+A file's ``extends`` names a file beside it; TOML given as text (:func:`load_scenario_text`, a
+file uploaded to the dashboard) may only extend a shipped scenario of ``scenarios/``.
+
 Bad input raises :class:`ScenarioError`, whose message names the file, the key, what was expected
 and what was found.
 """
@@ -44,6 +47,10 @@ from model.engine.params import YEAR_KEYED, Section, param
 from model.engine.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+
+#: Folder of the shipped scenarios: the only files a scenario given as text (a file uploaded to
+#: the dashboard, :func:`load_scenario_text`) may extend.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 #: Limits on what a scenario file may be: its size, the length of an ``extends`` chain and how
 #: deeply tables and arrays nest (the schema needs 4 levels). Beyond them a file is refused.
@@ -142,8 +149,9 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
     it, a range (``docs/parameters.md``). Unknown keys, NaN and infinity are refused.
 
-    Build one with :func:`load_scenario` (a TOML file), :func:`validate_scenario` (a dict)
-    or ``Scenario()`` (every default); change one with :func:`apply_overrides`.
+    Build one with :func:`load_scenario` (a TOML file), :func:`load_scenario_text` (TOML
+    text), :func:`validate_scenario` (a dict) or ``Scenario()`` (every default); change one
+    with :func:`apply_overrides`.
 
     Example:
         >>> s = Scenario()
@@ -209,9 +217,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise ScenarioError(f"{path}: expected a readable file, found {err.strerror}") from None
+    return _parse_toml(raw, str(path))
+
+
+def _parse_toml(raw: bytes, label: str) -> dict[str, Any]:
+    """The tables of a scenario file's bytes, or a :class:`ScenarioError` naming ``label``."""
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(
-            f"{path}: expected a scenario file of at most {MAX_FILE_BYTES:,} bytes, found a "
+            f"{label}: expected a scenario file of at most {MAX_FILE_BYTES:,} bytes, found a "
             f"larger file"
         )
     try:
@@ -220,19 +233,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - raw.rfind(b"\n", 0, err.start)
         raise ScenarioError(
-            f"{path}: expected UTF-8 text, found the byte 0x{raw[err.start]:02x} at line {line}, "
-            f"column {column} (offset {err.start})"
+            f"{label}: expected UTF-8 text, found the byte 0x{raw[err.start]:02x} at line "
+            f"{line}, column {column} (offset {err.start})"
         ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+        raise ScenarioError(f"{label}: malformed TOML: {err}") from None
     except RecursionError:
         raise ScenarioError(
-            f"{path}: expected tables and arrays nested at most {MAX_NESTING} deep, found "
+            f"{label}: expected tables and arrays nested at most {MAX_NESTING} deep, found "
             f"deeper nesting"
         ) from None
-    _check_nesting(data, str(path))
+    _check_nesting(data, label)
     return data
 
 
@@ -289,7 +302,7 @@ def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str,
         raise ScenarioError(f"{path}: extends: expected no cycle, found {cycle}")
     data = _read_toml(path)
     parent = data.pop("extends", None)
-    merged: dict[str, Any] = {}
+    parent_path = None
     if parent is not None:
         if not isinstance(parent, str):
             raise ScenarioError(f"{path}: extends: expected a file name, found {parent!r}")
@@ -298,10 +311,85 @@ def _resolve(path: Path, chain: list[Path], origin: dict[str, str]) -> dict[str,
             raise ScenarioError(
                 f"{path}: extends: expected an existing scenario file, found no file {parent_path}"
             )
-        merged = _resolve(parent_path, [*chain, resolved], origin)
+    return _extend(data, str(path), parent_path, [*chain, resolved], origin)
+
+
+def _extend(
+    data: dict[str, Any],
+    label: str,
+    parent: Path | None,
+    chain: list[Path],
+    origin: dict[str, str],
+) -> dict[str, Any]:
+    """``data`` (read from ``label``) merged over its parent file's resolved tables."""
+    merged: dict[str, Any] = {}
+    if parent is not None:
+        merged = _resolve(parent, chain, origin)
         merged.pop("name", None)
-    _merge(merged, data, origin, str(path))
+    _merge(merged, data, origin, label)
     return merged
+
+
+def shipped_scenarios(folder: str | Path | None = None) -> list[str]:
+    """File names of the shipped scenarios: the ``*.toml`` files of ``scenarios/``, sorted.
+
+    A name that leads out of the folder (a symbolic link to a file elsewhere) or to anything
+    but a file is left out. No file is opened: the folder is listed and each name resolved.
+
+    Args:
+        folder: The folder to list; default :data:`SCENARIO_DIR`.
+
+    Returns:
+        The file names, such as ``["baseline.toml", "employment_first.toml", ...]``.
+    """
+    base = Path(SCENARIO_DIR if folder is None else folder)
+    names = []
+    try:
+        root = base.resolve()
+        entries = sorted(base.glob("*.toml"))
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python 3.11)
+        return []
+    for entry in entries:
+        try:
+            target = entry.resolve()
+            if target.is_relative_to(root) and target.is_file():
+                names.append(entry.name)
+        except (OSError, RuntimeError, ValueError):
+            continue
+    return names
+
+
+def shipped_scenario_path(name: Any, folder: str | Path | None = None) -> Path | None:
+    """The file of the shipped scenario ``name`` (``"baseline"`` or ``"baseline.toml"``).
+
+    Only a name of :func:`shipped_scenarios` counts, so absolute paths, folder parts, ``..``,
+    symbolic links leading out of the folder and missing names give None; no file is opened.
+
+    Args:
+        name: The scenario's file name, with or without ``.toml``.
+        folder: The shipped scenarios' folder; default :data:`SCENARIO_DIR`.
+
+    Returns:
+        The path of the file in ``folder``, or None when ``name`` is not a shipped scenario.
+    """
+    if not isinstance(name, str):
+        return None
+    file_name = name if name.endswith(".toml") else f"{name}.toml"
+    if file_name not in shipped_scenarios(folder):
+        return None
+    return Path(SCENARIO_DIR if folder is None else folder) / file_name
+
+
+def _shipped_parent(parent: Any, label: str, folder: str | Path | None) -> Path:
+    """The shipped scenario a scenario given as text extends, or its one-line refusal."""
+    path = shipped_scenario_path(parent, folder)
+    if path is None:
+        names = ", ".join(Path(n).stem for n in shipped_scenarios(folder)) or "none"
+        raise ScenarioError(
+            f"{label}: extends: expected the name of a shipped scenario ({names}; with or "
+            f"without .toml), found {_short_repr(parent)}"
+        )
+    return path
 
 
 def default_name(path: Path) -> str:
@@ -445,10 +533,78 @@ def load_scenario(
     origin: dict[str, str] = {}
     data = _resolve(path, [], origin)
     data.setdefault("name", default_name(path))
+    return _validated(data, origin, str(path), overrides)
+
+
+def load_scenario_text(
+    text: str | bytes,
+    name: str = "scenario.toml",
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    folder: str | Path | None = None,
+) -> _ScenarioBase:
+    r"""Load, merge and validate a scenario given as TOML text (a file uploaded to the dashboard).
+
+    Text has no folder of its own, so its ``extends`` may only name a shipped scenario:
+    ``"baseline.toml"``, ``"baseline"`` or another file of ``scenarios/``, looked up in that
+    folder. Anything else (an absolute path, a folder part, ``..``, a symbolic link leading out
+    of the folder, a name not shipped) is refused before any file is opened, so text cannot
+    make the loader read other files. The shipped scenario's own ``extends`` chain then
+    resolves as in :func:`load_scenario`.
+
+    Args:
+        text: The TOML text, as ``str`` or UTF-8 ``bytes``; at most 1,000,000 bytes.
+        name: The file name the text came with: error messages name it, and a text without a
+            ``name`` key takes it as a file name (``"more jobs.toml"`` gives ``more_jobs``).
+        overrides: Dotted-path overrides, as for :func:`load_scenario`.
+        folder: The folder of the scenarios ``extends`` may name; default the shipped
+            ``scenarios/`` (:data:`SCENARIO_DIR`).
+
+    Returns:
+        The validated :data:`Scenario`.
+
+    Raises:
+        ScenarioError: On any bad input, in the messages of :func:`load_scenario`; a refused
+            ``extends`` reads ``<name>: extends: expected the name of a shipped scenario (...),
+            found ...``.
+
+    Example:
+        >>> s = load_scenario_text(
+        ...     'extends = "baseline"\n[social_security]\nenrolment_rate = 0.3\n', "more.toml"
+        ... )
+        >>> s.name, s.social_security.enrolment_rate
+        ('more', 0.3)
+    """
+    label = str(name)
+    if isinstance(text, str):
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ScenarioError(
+                f"{label}: expected UTF-8 text, found a character UTF-8 cannot encode at "
+                f"offset {err.start}"
+            ) from None
+    else:
+        raw = bytes(text)
+    data = _parse_toml(raw, label)
+    parent = data.pop("extends", None)
+    parent_path = None if parent is None else _shipped_parent(parent, label, folder)
+    origin: dict[str, str] = {}
+    data = _extend(data, label, parent_path, [], origin)
+    data.setdefault("name", default_name(Path(label)))
+    return _validated(data, origin, label, overrides)
+
+
+def _validated(
+    data: dict[str, Any],
+    origin: dict[str, str],
+    label: str,
+    overrides: Mapping[str, Any] | Iterable[str] | None,
+) -> _ScenarioBase:
+    """The merged tables validated, then with the overrides applied and validated again."""
     parsed = _overrides(overrides)
     for key, _ in parsed:
         _check_override_path(key)
-    scenario = validate_scenario(data, origin=origin, label=str(path))
+    scenario = validate_scenario(data, origin=origin, label=label)
     if not parsed:
         return scenario
     # overrides apply to the complete scenario, so a key inside a table the files do not
@@ -457,7 +613,7 @@ def load_scenario(
     for key, value in parsed:
         _set_path(full, key, value)
         origin[key] = f"--set {key}"
-    return validate_scenario(full, origin=origin, label=str(path))
+    return validate_scenario(full, origin=origin, label=label)
 
 
 def validate_scenario(

@@ -82,7 +82,7 @@ def package_version() -> str:
 
 def git_commit() -> str | None:
     """Commit of the source tree the package runs from, if it is a git checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.commands.common import BadInput
+from model.commands.common import BadInput, load_for_run
 from model.commands.execution_options import (
     check_resume,
     run_with_executor,
@@ -89,10 +89,9 @@ def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
 
 def main(args: argparse.Namespace) -> int:
     """Run the ensemble, write its folder, print the probabilities."""
-    from model.engine.scenario import load_scenario
     from model.experiments.ensemble import run_ensemble
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     check_resume(args)
     out = (
         args.out if args.out is not None else default_out(scenario.name, args.seed, args.replicates)

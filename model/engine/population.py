@@ -313,6 +313,54 @@ def scaled_group_counts(pop: PopulationParams, scale: float) -> list[tuple[str, 
     return [(rows[i][0], int(hh[i]), int(max(pp[i], hh[i]))) for i in range(len(rows))]
 
 
+class PopulationError(ValueError):
+    """A population scale (or setting) under which a group or a county has no household."""
+
+
+def population_gaps(pop: PopulationParams, scale: float) -> list[str]:
+    """The §II.9 groups and the counties that get no household at ``scale`` (empty if none).
+
+    Deterministic: a group's households are apportioned exactly; a county's registered
+    households are drawn at random in proportion to its weight, so a county is counted here
+    when even its apportioned share of the registered households rounds to zero.
+    """
+    groups = scaled_group_counts(pop, scale)
+    gaps = [f"group {name}" for name, households, _ in groups if households == 0]
+    weights = [c.scattered_weight for c in pop.counties.values()]
+    shares = apportion(sum(h for _, h, _ in groups), weights)
+    gaps += [
+        f"county {name}"
+        for name, w, n in zip(pop.counties, weights, shares, strict=True)
+        if w > 0 and n == 0
+    ]
+    return gaps
+
+
+def smallest_scale(pop: PopulationParams) -> float:
+    """The smallest scale (to 3 significant digits) with no gap in any group or county."""
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if not population_gaps(pop, mid) else (mid, high)
+    rounded = float(f"{high:.3g}")
+    return rounded if not population_gaps(pop, rounded) else high
+
+
+def check_population_scale(pop: PopulationParams, scale: float) -> None:
+    """Refuse a scale under which a §II.9 group or a county would have no household.
+
+    Raises:
+        PopulationError: Naming the empty groups and counties and the smallest usable scale.
+    """
+    gaps = population_gaps(pop, scale)
+    if gaps:
+        shown = ", ".join(gaps[:4]) + (", ..." if len(gaps) > 4 else "")
+        raise PopulationError(
+            f"--population-scale {scale:g}: expected a scale at which every group and county "
+            f"has households, found none in {shown}; use at least {smallest_scale(pop):g}"
+        )
+
+
 @dataclass
 class VillageTable:
     """Baseline attributes of the poor villages, one array entry per village."""
@@ -362,6 +410,7 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
 
     Raises:
         ValueError: If ``scale`` is outside (0, 1].
+        PopulationError: If a §II.9 group or a county would have no household at ``scale``.
 
     Example:
         >>> import numpy as np
@@ -374,6 +423,7 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     if not 0 < scale <= 1:
         raise ValueError(f"population scale must be in (0, 1], found {scale}")
     pop: PopulationParams = scenario.population
+    check_population_scale(pop, scale)
     assess = scenario.assessment
     social = scenario.social_security
     county_names = list(pop.counties)
@@ -422,6 +472,15 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     county_reg = rng.choice(len(counties), size=n_reg, p=scattered_w / scattered_w.sum())
     lives_in_village = village_reg >= 0
     county_reg[lives_in_village] = vill_county[village_reg[lives_in_village]]
+    drawn = np.bincount(county_reg, None, len(counties))
+    empty = [
+        name for name, w, n in zip(county_names, scattered_w, drawn, strict=True) if w > 0 and not n
+    ]
+    if empty:
+        raise PopulationError(
+            f"--population-scale {scale:g}: expected a scale at which every county has "
+            f"households, found none drawn in county {', '.join(empty)}; use a larger scale"
+        )
 
     # the other households of the poor villages: enough people to keep the poor share >= 5%
     poor_people_v = np.bincount(village_reg[lives_in_village], size_reg[lives_in_village], n_vill)

@@ -42,7 +42,7 @@ from model.engine.assessment import AssessmentParams
 from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
-from model.engine.interventions import MEASURES
+from model.engine.interventions import MEASURES, MeasureSwitches
 from model.engine.params import YEAR_KEYED, Section, param
 from model.engine.population import PopulationParams
 
@@ -83,6 +83,7 @@ class _ScenarioBase(Section):
     population: PopulationParams = Field(default_factory=PopulationParams)
     dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
     funding: FundingParams = Field(default_factory=FundingParams)
+    measures: MeasureSwitches = Field(default_factory=MeasureSwitches)
     ranges: dict[str, tuple[float, float]] = param(
         default_factory=dict,
         unit="[low, high] in the parameter's unit",
@@ -143,7 +144,8 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     __doc__="""A complete, validated scenario: levers, uncertainties and their ranges.
 
     A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
-    ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
+    ``population``, ``dynamics``, ``funding``, ``measures`` (which measures run:
+    ``off = [...]`` or ``only = [...]``), ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
     ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary

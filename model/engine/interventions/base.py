@@ -114,6 +114,8 @@ class Measure:
         self.month_spend = 0.0
         #: counter -> (year, number started that year), for :meth:`quota`
         self._started: dict[str, tuple[int, int]] = {}
+        #: counter -> (year, that year's capacity as last read by :meth:`quota`, scaled)
+        self.capacities: dict[str, tuple[int, float]] = {}
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -244,6 +246,7 @@ class Measure:
             counter: What is counted; a measure with several programmes paces each apart.
         """
         capacity = year_value(yearly, model.year) * model.population.scale
+        self.capacities[counter] = (model.year, capacity)
         allowed = int(np.floor(capacity * model.month / 12 + 1e-9))
         return max(allowed - self.started_this_year(model, counter), 0)
 

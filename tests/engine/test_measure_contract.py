@@ -4,7 +4,8 @@ Each test is parametrised over :data:`model.engine.interventions.MEASURES`, so a
 the registry is checked without editing this file: switched off it costs nothing and serves no
 one; it never spends more than its pots hold nor starts more than its capacity; it spends only
 when it serves someone (nothing at all when there is nobody to serve); it writes only the
-household arrays it declares; every shipped counterfactual scenario treats it explicitly.
+household arrays it declares; every shipped counterfactual scenario treats it explicitly; it
+has a test file of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from model.engine.interventions import MEASURES, SharedOutputs, running
 from model.engine.interventions.base import Measure, RegistrationError, check_declarations
 from model.engine.scenario import apply_overrides, load_scenario, shipped_scenarios
 from model.engine.simulation import PovertyModel
-from tests.conftest import SCENARIOS, make_households
+from tests.conftest import ROOT, SCENARIOS, make_households
 from tests.fakes import FakeModel
 
 NAMES = [m.name for m in MEASURES]
@@ -242,6 +243,13 @@ def test_every_shipped_counterfactual_treats_it_explicitly(name):
         assert (name in on) == (name in s.measures.only), file_name
         assert getattr(s, name).enabled, f"{file_name}: switches {name} off outside [measures]"
     assert counterfactuals >= 2  # no_new_measures, social_security_only
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_it_has_a_test_file_of_its_own(name):
+    path = ROOT / "tests" / "engine" / f"test_{name}.py"
+    assert path.is_file(), f"add {path.relative_to(ROOT)}: hand-built tests of {name}"
+    assert f"model.engine.interventions.{name} import" in path.read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,8 +58,7 @@ SECTOR_SOURCES: dict[str, str] = {
     "medical": "medical insurance funds, medical assistance and village clinics (§II.4)",
     "housing": "dilapidated-house renovation and relocation (§II.7)",
     "forestry": "ecological compensation: forest-ranger pay (§II.7)",
-    "dibao": "civil affairs: dibao, five-guarantee support, disability subsidies, pensions "
-    "(§II.3)",
+    "dibao": "civil affairs: dibao, five-guarantee support, disability subsidies, pensions (§II.3)",
 }
 FEN = 100
 

@@ -15,7 +15,7 @@ of the month.
 
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+import re
 
 from model.engine.interventions.base import (
     SHARED_OUTPUTS,
@@ -25,7 +25,6 @@ from model.engine.interventions.base import (
     SharedOutputs,
     register,
 )
-from model.engine.params import Section, param
 
 #: The one list of measures: module names, in the order they act each month.
 MEASURE_NAMES: tuple[str, ...] = (
@@ -44,64 +43,56 @@ MEASURE_NAMES: tuple[str, ...] = (
 MEASURES: tuple[type[Measure], ...] = register(MEASURE_NAMES)
 
 
-class MeasureSwitches(Section):
-    """The scenario's ``[measures]`` table: which measures run, by name.
+def running(scenario: object) -> tuple[type[Measure], ...]:
+    """The measures a scenario runs, in monthly order: on in ``[measures]`` and ``enabled``.
 
-    ``off = [...]`` switches the named measures off; ``only = [...]`` keeps the named ones and
-    switches every other measure off, including measures added to the model later (so a
-    counterfactual lists what it keeps). Give one or the other, not both. A measure runs when
-    this table leaves it on *and* its own table's ``enabled`` is true (the default): either
-    switch can turn a measure off, neither can turn on what the other turned off. A scenario
-    that ``extends`` another inherits its ``[measures]`` table and may replace ``off`` or
-    ``only``.
+    See :class:`model.engine.scenario.MeasureSwitches` for how the two switches combine.
+    """
+    switches = scenario.measures  # type: ignore[attr-defined]
+    return tuple(
+        cls for cls in MEASURES if switches.runs(cls.name) and getattr(scenario, cls.name).enabled
+    )
+
+
+#: The block of a Markdown document that :func:`fill_measures_table` regenerates.
+MEASURES_BLOCK = re.compile(r"(<!-- measures -->\n)(.*?)(<!-- /measures -->)", re.DOTALL)
+
+
+def measures_table() -> str:
+    """The measures at a glance, as a Markdown table read from their declarations.
+
+    One row per registered measure, in monthly order: the pots it draws on, the sector budgets
+    it charges, the household arrays and income components it writes and the shared outputs it
+    publishes or reads. ``docs/ODD.md`` holds it between ``<!-- measures -->`` markers.
     """
 
-    off: list[str] = param(
-        default_factory=list,
-        unit="measure names",
-        source="scenario choice",
-        doc="Measures switched off (neither effect nor cost); names among "
-        + ", ".join(MEASURE_NAMES)
-        + ".",
-    )
-    only: list[str] | None = param(
-        None,
-        unit="measure names",
-        source="scenario choice",
-        doc="If given, the only measures that run; every other measure is off.",
-    )
+    def names(values: tuple[str, ...]) -> str:
+        return ", ".join(f"`{v}`" for v in values) or "none"
 
-    @field_validator("off", "only")
-    @classmethod
-    def _known(cls, names: list[str] | None) -> list[str] | None:
-        unknown = [n for n in names or () if n not in MEASURE_NAMES]
-        if unknown:
-            raise ValueError(f"expected measure names among {list(MEASURE_NAMES)}, found {unknown}")
-        return names
-
-    @model_validator(mode="after")
-    def _not_both(self) -> MeasureSwitches:
-        if self.only is not None and self.off:
-            raise ValueError(
-                f"expected either off or only, found both (off = {self.off}, only = {self.only})"
-            )
-        return self
-
-    def runs(self, name: str) -> bool:
-        """Whether this table leaves measure ``name`` on."""
-        if self.only is not None:
-            return name in self.only
-        return name not in self.off
+    lines = [
+        "| measure | pots it draws on (its earmark) | sector budgets | household arrays it "
+        "writes | income it adds to | shared outputs |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    pots = {"special": "special fund", "village": "village funds"}
+    for cls in MEASURES:
+        drawn = ", ".join(pots[f] for f in cls.funds) or "none"
+        budgets = [
+            f"`{s}`" + (" (default)" if s == cls.sector_source else "") for s in cls.sector_sources
+        ]
+        shared = [f"publishes `{o}`" for o in cls.publishes]
+        shared += [f"reads `{o}`" for o in cls.reads if o not in cls.publishes]
+        lines.append(
+            f"| {cls.name} | {drawn} | {', '.join(budgets) or 'none'} | "
+            f"{names(cls.household_fields)} | {names(cls.incomes)} | "
+            f"{'; '.join(shared) or 'none'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
-def running(scenario: object) -> tuple[type[Measure], ...]:
-    """The measures a scenario runs, in monthly order: on in ``[measures]`` and ``enabled``."""
-    switches: MeasureSwitches = scenario.measures  # type: ignore[attr-defined]
-    return tuple(
-        cls
-        for cls in MEASURES
-        if switches.runs(cls.name) and getattr(scenario, cls.name).enabled
-    )
+def fill_measures_table(text: str) -> str:
+    """``text`` with its ``<!-- measures -->`` block replaced by :func:`measures_table`."""
+    return MEASURES_BLOCK.sub(lambda m: f"{m.group(1)}{measures_table()}{m.group(3)}", text)
 
 
 __all__ = [
@@ -110,8 +101,9 @@ __all__ = [
     "SHARED_OUTPUTS",
     "Measure",
     "MeasureParams",
-    "MeasureSwitches",
     "RegistrationError",
     "SharedOutputs",
+    "fill_measures_table",
+    "measures_table",
     "running",
 ]

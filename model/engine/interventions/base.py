@@ -153,11 +153,6 @@ class Measure:
         """
         return {}
 
-    @classmethod
-    def special_use(cls) -> str | None:
-        """The measure's key in ``funding.allocation`` if the special fund pays for it, or None."""
-        return cls.name if "special" in cls.funds else None
-
     # -- helpers -----------------------------------------------------------------------------
 
     def budget_fen(self, model: PovertyModel) -> np.ndarray:

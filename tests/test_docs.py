@@ -97,6 +97,20 @@ def test_odd_parameter_tables_are_current_and_complete():
     assert not missing, f"add these parameters to a submodel table of docs/ODD.md: {missing}"
 
 
+def test_odd_measures_table_is_generated_from_the_registry():
+    from model.engine.interventions import fill_measures_table
+
+    assert "<!-- measures -->" in ODD
+    assert fill_measures_table(ODD) == ODD, "docs/ODD.md measures table is stale: run `make docs`"
+    block = ODD.split("<!-- measures -->")[1].split("<!-- /measures -->")[0]
+    rows = [line.split(" | ") for line in block.strip().splitlines()[2:]]
+    assert [r[0].lstrip("| ") for r in rows] == [m.name for m in MEASURES]
+    # a special-fund use is exactly a measure drawing on the special fund
+    from model.engine.funding import SPECIAL_USES
+
+    assert [r[0].lstrip("| ") for r in rows if "special fund" in r[1]] == list(SPECIAL_USES)
+
+
 def test_odd_quotes_the_plan_lines_the_code_computes():
     from model.engine.scenario import Scenario
 

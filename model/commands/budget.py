@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="USE=SHARE,...",
         help="e.g. industry=0.4,employment=0.3,finance=0.1,education=0.1,health=0.1 "
-        "(uses left out get 0; repeat for several allocations)",
+        "(a share for every use, 0 for none; repeat for several allocations)",
     )
     p.add_argument("--replicates", type=positive_int, default=10, help="runs per allocation")
     add_worker_options(p)

@@ -407,7 +407,9 @@ def main(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise BadInput(f"--fill {path}: expected an existing Markdown file")
         text = path.read_text(encoding="utf-8")
-        filled = fill_tables(text, rows, label=str(path))
+        from model.engine.interventions import fill_measures_table
+
+        filled = fill_measures_table(fill_tables(text, rows, label=str(path)))
         if filled != text:
             path.write_text(filled, encoding="utf-8")
         n_blocks = len(FILL_PATTERN.findall(text))

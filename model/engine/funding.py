@@ -13,9 +13,14 @@ Budget lines (``fund``):
 - ``village``: the city's 200,000 yuan per village per year for its own 29 villages (§III.3;
   source ``shaoguan_city``) and the provincial/central units' money for their 40 villages
   (source ``provincial_units``; amount an assumption), spent on those villages.
-- ``sector``: budgets outside the special fund (roads, water, housing, dibao, medical
-  assistance, health, education); they pay what a measure needs within its own capacity, so
-  they are received when spent.
+- ``sector``: budgets outside the special fund (:data:`SECTOR_SOURCES`: roads, water, housing,
+  dibao, medical assistance, education...); they pay what a measure needs within its own
+  capacity, so they are received when spent.
+
+The uses of the special fund and of the village funds are the measures that declare them
+(:attr:`model.engine.interventions.base.Measure.funds`): :data:`SPECIAL_USES` and
+:data:`VILLAGE_USES` are read from the registry of measures, and an allocation must give a share
+to every one of them (0 for none).
 """
 
 from __future__ import annotations
@@ -37,13 +42,79 @@ if TYPE_CHECKING:
 PLAN = "Shaoguan plan 2016"
 SPECIAL_SOURCES = ("province", "paired_city", "home_city")
 VILLAGE_SOURCES = ("shaoguan_city", "provincial_units")
-#: Uses the special fund may pay for (§III.3: income projects, then schooling and medical costs).
-SPECIAL_USES = ("industry", "employment", "finance", "education", "health")
+#: The ledger's pots a measure may draw on: the special fund and the village funds.
+FUNDS = ("special", "village")
+#: The one registry of sector budgets (money outside the special fund and the village funds)
+#: a measure may charge: name -> what it is. A measure declares the ones it uses
+#: (:attr:`model.engine.interventions.base.Measure.sector_sources`); a name not listed here is
+#: refused when the measure is registered and when money is spent, so a typo never opens a
+#: new budget.
+SECTOR_SOURCES: dict[str, str] = {
+    "roads": "rural roads: construction and maintenance (§II.5, §II.10)",
+    "water": "safe drinking water works (§II.5)",
+    "telecom": "broadband, 4G and information stations (§II.5)",
+    "transport": "village bus stops and routes (§II.5)",
+    "education": "education budget: mountain-area teachers' allowances (§II.6)",
+    "medical": "medical insurance funds, medical assistance and village clinics (§II.4)",
+    "housing": "dilapidated-house renovation and relocation (§II.7)",
+    "forestry": "ecological compensation: forest-ranger pay (§II.7)",
+    "dibao": "civil affairs: dibao, five-guarantee support, disability subsidies, pensions (§II.3)",
+}
 FEN = 100
 
 
-def check_shares(shares: dict[str, float], allowed: tuple[str, ...] | None, what: str) -> None:
-    """Raise ``ValueError`` unless ``shares`` are non-negative, known and sum to 1."""
+def special_uses() -> tuple[str, ...]:
+    """Uses the special fund may pay for: the registered measures drawing on the ``special`` pots.
+
+    In the measures' monthly order (§III.3: income projects, then schooling and medical costs).
+    """
+    from model.engine.interventions import MEASURES  # the registry imports this module
+
+    return tuple(m.name for m in MEASURES if "special" in m.funds)
+
+
+def village_uses() -> tuple[str, ...]:
+    """Uses the village funds may pay for: registered measures drawing on the ``village`` pots."""
+    from model.engine.interventions import MEASURES
+
+    return tuple(m.name for m in MEASURES if "village" in m.funds)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``SPECIAL_USES`` and ``VILLAGE_USES``, read from the registry of measures when asked.
+
+    (The registry imports this module, so the tuples cannot be built when it loads.)
+    """
+    if name == "SPECIAL_USES":
+        return special_uses()
+    if name == "VILLAGE_USES":
+        return village_uses()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_sector_source(name: str, what: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is a sector budget of :data:`SECTOR_SOURCES`."""
+    if name not in SECTOR_SOURCES:
+        raise ValueError(
+            f"{what}: expected a sector budget among {sorted(SECTOR_SOURCES)}, found {name!r}"
+        )
+
+
+def check_shares(
+    shares: dict[str, float],
+    allowed: tuple[str, ...] | None,
+    what: str,
+    complete: bool = False,
+) -> None:
+    """Raise ``ValueError`` unless ``shares`` are non-negative, known and sum to 1.
+
+    Args:
+        shares: Name -> share.
+        allowed: The names a share may be given for (None: any).
+        what: What the shares are, for the message (``"allocation"``, ``"--allocation ..."``).
+        complete: Also require a share for every name of ``allowed`` (0 for none), so that a
+            use left out is an error rather than silently given nothing.
+    """
     if allowed is not None:
         unknown = sorted(set(shares) - set(allowed))
         if unknown:
@@ -54,6 +125,13 @@ def check_shares(shares: dict[str, float], allowed: tuple[str, ...] | None, what
     total = sum(shares.values())
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise ValueError(f"{what}: expected shares summing to 1, found a sum of {total:g}")
+    if complete and allowed is not None:
+        missing = [name for name in allowed if name not in shares]
+        if missing:
+            raise ValueError(
+                f"{what}: expected a share for every use {list(allowed)} (0 for none), "
+                f"found none for {missing}"
+            )
 
 
 class FundingParams(Section):
@@ -151,13 +229,13 @@ class FundingParams(Section):
     @field_validator("allocation")
     @classmethod
     def _allocation(cls, shares: dict[str, float]) -> dict[str, float]:
-        check_shares(shares, SPECIAL_USES, "allocation")
+        check_shares(shares, special_uses(), "allocation", complete=True)
         return shares
 
     @field_validator("village_allocation")
     @classmethod
     def _village_allocation(cls, shares: dict[str, float]) -> dict[str, float]:
-        check_shares(shares, ("infrastructure", "assistance"), "village_allocation")
+        check_shares(shares, village_uses(), "village_allocation", complete=True)
         return shares
 
     @field_validator("year_shares")
@@ -193,8 +271,6 @@ class FundingParams(Section):
         for source in SPECIAL_SOURCES:
             self.source_shares.setdefault(source, 0.0)
             self.delay_months.setdefault(source, 0)
-        for use in SPECIAL_USES:
-            self.allocation.setdefault(use, 0.0)
         return self
 
     def special_fund(self, labour_capable_people: int) -> dict[str, float]:
@@ -339,10 +415,15 @@ class Ledger:
 
         Each source pays in proportion to what it holds for the use in the county.
 
-        What the pots cannot cover is paid by ``sector_source`` (a sector budget, received as it
-        is spent) when one is given, and otherwise not paid. Returns the fen paid by county;
-        spending can never exceed what was available.
+        What the pots cannot cover is paid by ``sector_source`` (a sector budget of
+        :data:`SECTOR_SOURCES`, received as it is spent) when one is given, and otherwise not
+        paid. Returns the fen paid by county; spending can never exceed what was available.
+
+        Raises:
+            ValueError: When ``sector_source`` is not a sector budget of :data:`SECTOR_SOURCES`.
         """
+        if sector_source is not None and sector_source not in SECTOR_SOURCES:
+            check_sector_source(sector_source, f"spending for {use}")
         u = self.uses.index(use)
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)

@@ -13,6 +13,9 @@ range that sweeps use, which a scenario can narrow or widen in its ``[ranges]`` 
     [ranges]
     "dynamics.job_finding_rate" = [0.005, 0.02]
 
+A ``[measures]`` table switches measures off by name (``off = ["housing"]``) or keeps only some
+(``only = ["social_security"]``, what a counterfactual keeps): :class:`MeasureSwitches`.
+
 A file's ``extends`` names a file beside it; TOML given as text (:func:`load_scenario_text`, a
 file uploaded to the dashboard) may only extend a shipped scenario of ``scenarios/``.
 
@@ -42,7 +45,7 @@ from model.engine.assessment import AssessmentParams
 from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
-from model.engine.interventions import MEASURES
+from model.engine.interventions import MEASURE_NAMES, MEASURES
 from model.engine.params import YEAR_KEYED, Section, param
 from model.engine.population import PopulationParams
 
@@ -68,6 +71,56 @@ class ScenarioError(ValueError):
     """
 
 
+class MeasureSwitches(Section):
+    """The scenario's ``[measures]`` table: which measures run, by name.
+
+    ``off = [...]`` switches the named measures off; ``only = [...]`` keeps the named ones and
+    switches every other measure off, including measures added to the model later (so a
+    counterfactual lists what it keeps). Give one or the other, not both. A measure runs when
+    this table leaves it on *and* its own table's ``enabled`` is true (the default): either
+    switch can turn a measure off, neither can turn on what the other turned off. A scenario
+    that ``extends`` another inherits its ``[measures]`` table and may replace ``off`` or
+    ``only``.
+    """
+
+    off: list[str] = param(
+        default_factory=list,
+        unit="measure names",
+        source="scenario choice",
+        doc="Measures switched off (neither effect nor cost); names among "
+        + ", ".join(MEASURE_NAMES)
+        + ".",
+    )
+    only: list[str] | None = param(
+        None,
+        unit="measure names",
+        source="scenario choice",
+        doc="If given, the only measures that run; every other measure is off.",
+    )
+
+    @field_validator("off", "only")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        unknown = [n for n in names or () if n not in MEASURE_NAMES]
+        if unknown:
+            raise ValueError(f"expected measure names among {list(MEASURE_NAMES)}, found {unknown}")
+        return names
+
+    @model_validator(mode="after")
+    def _not_both(self) -> MeasureSwitches:
+        if self.only is not None and self.off:
+            raise ValueError(
+                f"expected either off or only, found both (off = {self.off}, only = {self.only})"
+            )
+        return self
+
+    def runs(self, name: str) -> bool:
+        """Whether this table leaves measure ``name`` on."""
+        if self.only is not None:
+            return name in self.only
+        return name not in self.off
+
+
 class _ScenarioBase(Section):
     name: str = param(
         "scenario",
@@ -83,6 +136,7 @@ class _ScenarioBase(Section):
     population: PopulationParams = Field(default_factory=PopulationParams)
     dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
     funding: FundingParams = Field(default_factory=FundingParams)
+    measures: MeasureSwitches = Field(default_factory=MeasureSwitches)
     ranges: dict[str, tuple[float, float]] = param(
         default_factory=dict,
         unit="[low, high] in the parameter's unit",
@@ -143,7 +197,8 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     __doc__="""A complete, validated scenario: levers, uncertainties and their ranges.
 
     A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
-    ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
+    ``population``, ``dynamics``, ``funding``, ``measures`` (which measures run:
+    ``off = [...]`` or ``only = [...]``), ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
     ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary

@@ -317,6 +317,11 @@ CASES: list[Case] = [
         )
         for cid, text, fragments in [
             ("not_summing_to_one", "industry=0.5,employment=0.4", ("summing to 1", "0.9")),
+            (
+                "use_left_out",
+                "industry=0.5,employment=0.5",
+                ("expected a share for every use", "none for ['finance', 'education', 'health']"),
+            ),
             ("unknown_use", "housing=1", ("housing",)),
             ("negative_share", "industry=1.2,employment=-0.2", (">= 0", "-0.2")),
             ("not_a_number", "industry=lots", ("expected a number", "'lots'")),

@@ -64,6 +64,8 @@ class Assistance(Measure):
     name = "assistance"
     Params = AssistanceParams
     funds = ("village",)
+    incomes = ("property",)
+    publishes = ("party_factor",)
 
     def __init__(self, params: AssistanceParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -71,7 +73,7 @@ class Assistance(Measure):
         factor = np.ones(len(model.villages) + 1)
         for v in model.villages:
             factor[v.index] = params.capacity.get(v.party, 1.0)
-        model.party_factor = np.where(hh.village >= 0, factor[hh.village], 1.0)
+        model.shared.party_factor = np.where(hh.village >= 0, factor[hh.village], 1.0)
         self.investments: list[tuple[int, np.ndarray]] = []  # (month index, yuan by village)
 
     def enrol(self, model: PovertyModel) -> None:

@@ -86,6 +86,11 @@ class Education(Measure):
 
     name = "education"
     Params = EducationParams
+    funds = ("special",)
+    sector_sources = ("education",)
+    household_fields = ("children_in_school", "skill")
+    incomes = ("transfer",)
+    reads = ("party_factor",)
 
     def __init__(self, params: EducationParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -100,7 +105,7 @@ class Education(Measure):
         p: EducationParams = self.params
         registered = hh.groups.registered  # every education measure is for the registered poor
         out = registered[~hh.children_in_school[registered]]
-        back = out[model.rng.random(out.size) < p.return_rate * model.party_factor[out]]
+        back = out[model.rng.random(out.size) < p.return_rate * model.shared.party_factor[out]]
         hh.children_in_school[back] = True
         done = registered[self.vocational_ends[registered] == model.month_index]
         hh.skill[done] = np.minimum(hh.skill[done] + p.vocational_skill_gain, 1.0)

@@ -135,6 +135,10 @@ class Employment(Measure):
 
     name = "employment"
     Params = EmploymentParams
+    funds = ("special",)
+    household_fields = ("skill", "jobs", "job_wage", "occupied")
+    incomes = ("wage",)
+    reads = ("party_factor",)
 
     def __init__(self, params: EmploymentParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -158,7 +162,8 @@ class Employment(Measure):
         # training completes
         done = np.flatnonzero(self.training_ends == model.month_index)
         if done.size:
-            ok = done[model.rng.random(done.size) < p.completion_rate * model.party_factor[done]]
+            chance = p.completion_rate * model.shared.party_factor[done]
+            ok = done[model.rng.random(done.size) < chance]
             self.trained[ok] = True
             hh.skill[ok] = np.minimum(hh.skill[ok] + p.skill_gain, 1.0)
         # new trainees
@@ -205,7 +210,7 @@ class Employment(Measure):
         seekers = self._eligible(model)
         if seekers.size == 0:
             return
-        rate = p.placement_rate * model.party_factor[seekers] * hh.job_access[seekers]
+        rate = p.placement_rate * model.shared.party_factor[seekers] * hh.job_access[seekers]
         if p.firm_reward > 0:
             rate = rate * p.firm_reward_multiplier
         rate = np.where(self.trained[seekers], rate * p.trained_finding_multiplier, rate)

@@ -97,6 +97,9 @@ class Finance(Measure):
 
     name = "finance"
     Params = FinanceParams
+    funds = ("special",)
+    incomes = ("business",)
+    reads = ("party_factor",)
 
     def __init__(self, params: FinanceParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -132,7 +135,7 @@ class Finance(Measure):
             self.charge(
                 model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)
             )
-            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.party_factor[active])
+            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.shared.party_factor[active])
             default = active[model.rng.random(active.size) < risk]
             if default.size:
                 self.defaulted[default] = True

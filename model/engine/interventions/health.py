@@ -87,6 +87,9 @@ class Health(Measure):
 
     name = "health"
     Params = HealthParams
+    funds = ("special",)
+    sector_sources = ("medical",)
+    household_fields = ("insured", "medical_oop_m")
 
     def __init__(self, params: HealthParams, model: PovertyModel) -> None:
         super().__init__(params, model)

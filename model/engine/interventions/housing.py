@@ -84,6 +84,9 @@ class Housing(Measure):
     Params = HousingParams
     funds = ()
     sector_source = "housing"
+    sector_sources = ("housing", "forestry")
+    household_fields = ("housing_safe", "occupied")
+    incomes = ("transfer",)
 
     def __init__(self, params: HousingParams, model: PovertyModel) -> None:
         super().__init__(params, model)

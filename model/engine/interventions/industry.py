@@ -133,6 +133,9 @@ class Industry(Measure):
 
     name = "industry"
     Params = IndustryParams
+    funds = ("special",)
+    incomes = ("business", "property")
+    reads = ("party_factor",)
 
     def __init__(self, params: IndustryParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -162,7 +165,7 @@ class Industry(Measure):
         started = model.month_index - p.project_lag_months
         mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
         if mature.size:
-            risk = np.clip(p.project_failure * (2 - model.party_factor[mature]), 0, 1)
+            risk = np.clip(p.project_failure * (2 - model.shared.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk
         # asset shares, households in dibao or five-guarantee support first
         quota = self.quota(model, p.shares_per_year, "asset shares")

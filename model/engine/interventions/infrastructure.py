@@ -106,6 +106,9 @@ class Infrastructure(Measure):
     Params = InfrastructureParams
     funds = ("village",)
     sector_source = "roads"
+    sector_sources = tuple(SECTOR.values())
+    household_fields = ("job_access",)
+    incomes = ("business",)
 
     def __init__(self, params: InfrastructureParams, model: PovertyModel) -> None:
         super().__init__(params, model)

@@ -136,6 +136,11 @@ class SocialSecurity(Measure):
     Params = SocialSecurityParams
     funds = ()
     sector_source = "dibao"
+    sector_sources = ("dibao",)
+    household_fields = ("dibao_class", "wubao")
+    incomes = ("transfer",)
+    publishes = ("social_paid_month",)
+    reads = ("social_paid_month",)
 
     def __init__(self, params: SocialSecurityParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -190,7 +195,7 @@ class SocialSecurity(Measure):
         # the income recorded for last month (in January 2016, December 2015 from the baseline;
         # this month's flows are not written yet when households enrol)
         last_month = hh.income_history[(model.month - 2) % 12, idx]
-        return 12 * (last_month - model.social_paid_month[idx]) / hh.size[idx]
+        return 12 * (last_month - model.shared.social_paid_month[idx]) / hh.size[idx]
 
     def _payment(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
         """This month's dibao or five-guarantee payment of the households ``idx`` (yuan)."""
@@ -242,7 +247,7 @@ class SocialSecurity(Measure):
         hh.transfer_m += paid
         self._social_paid.fill(0.0)
         self._social_paid[enrolled] = social
-        model.social_paid_month = self._social_paid
+        model.shared.social_paid_month = self._social_paid
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""

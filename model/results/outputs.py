@@ -153,26 +153,29 @@ class RunResult:
         return float(self.monthly[cols].to_numpy().sum()) if cols else 0.0
 
     def outcomes(self) -> dict[str, float]:
-        """Scalar outcomes of the run, named for ensembles and sweeps.
+        """Scalar outcomes of the run, named for ensembles and sweeps (see ``docs/outputs.md``).
 
+        The names are those of :func:`model.results.metrics.outcome_names`:
         ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
         and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
         have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
         at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
         poverty at the end of the horizon).
         """
+        from model.results.metrics import PER_YEAR_SUFFIX, per_year_outcomes
+
         a = self.annual
+        columns = [m.name.removesuffix(PER_YEAR_SUFFIX) for m in per_year_outcomes()]
         out: dict[str, float] = {}
         for _, r in a.iterrows():
             y = int(r["year"])
-            out[f"cumulative_exited_people_{y}"] = float(r["cumulative_exited_people"])
-            out[f"villages_exited_{y}"] = float(r["villages_exited"])
-            out[f"poverty_gap_{y}"] = float(r["poverty_gap"])
-            if (
-                r["target_cumulative_people"] is not None
-                and r["target_cumulative_people"] == r["target_cumulative_people"]
-            ):
-                out[f"target_met_{y}"] = float(bool(r["target_met"]))
+            target = r["target_cumulative_people"]
+            for column in columns:
+                if column == "target_met":
+                    if target is not None and target == target:  # a target in force
+                        out[f"target_met_{y}"] = float(bool(r["target_met"]))
+                else:
+                    out[f"{column}_{y}"] = float(r[column])
         plan_years = (
             self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
         )

@@ -298,69 +298,89 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float) -> None:
 
 
 def spend_by_year(
-    monthly: pd.DataFrame | None = None, ledger: pd.DataFrame | None = None, title: str = ""
+    by_source: pd.DataFrame | None = None,
+    by_use: pd.DataFrame | None = None,
+    title: str = "",
+    band: pd.DataFrame | None = None,
 ) -> Figure:
     """Money spent each year, by source and by use.
 
-    With a ledger (columns ``fund, source, use, kind, year, amount``) the upper panel stacks
-    the money spent by source (named with its fund) and the lower panel by use; money lost to
-    leakage is its own segment in both. Without a ledger, the ``spend_<measure>`` columns of the
-    monthly table give the spend by use alone.
+    The tables are aggregated by the caller (``model.results.outputs.spend_by_year``): one row
+    per year (the index), one column per source or use. Source columns may be ``(fund,
+    source)`` pairs, named in the legend with their fund; a column ``leaked`` (or a pair whose
+    fund is ``leaked``) is money lost to leakage, drawn grey and hatched on top.
 
     Args:
-        monthly: The ``monthly`` table of a run.
-        ledger: The ``ledger`` table of a run, when funding is modelled.
+        by_source: Yuan per year by source (upper panel), or None.
+        by_use: Yuan per year by use (lower panel), or None.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``low`` and ``high`` of each year's total (index: year) across
+            replicates, drawn as a range on top of each year's stack; the stacks are then the
+            replicates' means.
 
     Returns:
-        A figure with one panel per breakdown available; one bar series per source or use.
+        A figure with one panel per table given; one bar series per source or use.
 
     Raises:
-        ValueError: Neither a ledger with spending nor monthly ``spend_*`` columns is given.
+        ValueError: Neither table has a row.
     """
     unit = 1e6
     panels: list[tuple[str, pd.DataFrame]] = []
-    if ledger is not None and not ledger.empty:
-        out = ledger[ledger["kind"].isin(["spent", "leaked"])].copy()
-        if not out.empty:
-            source = out["source"].astype(str)
-            if "fund" in out:
-                fund = out["fund"].map(lambda f: FUND_LABELS.get(f, str(f)))
-                source = source + " (" + fund + ")"
-            out["source_shown"] = source.where(out["kind"] == "spent", "leaked")
-            out["use"] = out["use"].where(out["kind"] == "spent", "leaked")
-            panels = [
-                ("by source", _by_year(out, "source_shown")),
-                ("by use", _by_year(out, "use")),
-            ]
-    if not panels and monthly is not None:
-        cols = [c for c in monthly.columns if c.startswith("spend_")]
-        if cols:
-            by_use = monthly.groupby("year")[cols].sum()
-            by_use.columns = [c.removeprefix("spend_") for c in cols]
-            panels = [("by use (measure)", _largest_first(by_use))]
+    if by_source is not None and not by_source.empty:
+        shown = by_source.copy()
+        shown.columns = [_source_label(c) for c in by_source.columns]
+        panels.append(("by source", _largest_first(shown.T.groupby(level=0, sort=False).sum().T)))
+    if by_use is not None and not by_use.empty:
+        shown = by_use.copy()
+        shown.columns = [str(c) for c in by_use.columns]
+        panels.append(("by use" if panels else "by use (measure)", _largest_first(shown)))
     if not panels:
-        raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
+        raise ValueError("spend_by_year: no spend to draw (no table by source or by use)")
     fig = Figure(figsize=(FIGSIZE[0] + 1.6, 4.2 * len(panels) + 0.6))
     axes = np.atleast_1d(fig.subplots(len(panels), 1))
     for ax, (name, table) in zip(axes, panels, strict=True):
         _stacked_bars(ax, table, unit)
+        if band is not None and not band.empty:
+            _total_band(ax, table, band, unit)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(
-            "spent or leaked\nin the year (million yuan)"
-            if "leaked" in table.columns
-            else "spent in the year\n(million yuan)"
-        )
+            ("spent or leaked\nin the year (million yuan)" if "leaked" in table.columns
+             else "spent in the year\n(million yuan)")
+            + ("\nmean of replicates" if band is not None and not band.empty else "")
+        )  # fmt: skip
     fig.suptitle(_title("How much is spent each year, and on what?", title), fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def _by_year(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    table = rows.pivot_table(
-        index="year", columns=column, values="amount", aggfunc="sum", fill_value=0
+def _source_label(column: object) -> str:
+    """``(fund, source)`` as ``"source (fund label)"``; leaked money as ``"leaked"``."""
+    if isinstance(column, tuple):
+        fund, source = (str(part) for part in column)
+        if fund == "leaked" or source == "leaked":
+            return "leaked"
+        return f"{source} ({FUND_LABELS.get(fund, fund)})"
+    return str(column)
+
+
+def _total_band(ax: Axes, table: pd.DataFrame, band: pd.DataFrame, unit: float) -> None:
+    """Error bars at the top of each year's stack: the band of the yearly total."""
+    band = band.reindex(table.index)
+    top = table.sum(axis=1).to_numpy(dtype=float) / unit
+    low = band["low"].to_numpy(dtype=float) / unit
+    high = band["high"].to_numpy(dtype=float) / unit
+    ax.errorbar(
+        table.index,
+        top,
+        yerr=np.vstack([np.maximum(top - low, 0), np.maximum(high - top, 0)]),
+        fmt="none",
+        ecolor="0.15",
+        capsize=4,
+        label="total, 5-95% of replicates",
     )
-    return _largest_first(table)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylim(0, max(float(np.nanmax(np.r_[high, top])), 1e-9) * 1.08)
 
 
 def _largest_first(table: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from pydantic import BaseModel
 
 from model.reporting import figures as plots
 from model.results.folder import ResultsFolder, open_results
+from model.results.metrics import describe, label, unit
+from model.results.outputs import spend_by_year
 
 FIGURE_DIR = "report_files"
 DPI = 110
@@ -562,15 +564,14 @@ def _figure_makers(results: ResultsFolder) -> list[tuple[str, str, Callable[[], 
                 lambda: plots.remaining_poor_by_county(by_county, title=label),
             )
         )
-    has_spend = ledger is not None or (
-        monthly is not None and any(c.startswith("spend_") for c in monthly.columns)
-    )
-    if has_spend:
+    by_source = spend_by_year(ledger, "source", leaked=True)
+    by_use = spend_by_year(ledger, "use", leaked=True, monthly=monthly)
+    if not (by_source.empty and by_use.empty):
         makers.append(
             (
                 "spend_by_year",
                 "How much is spent each year, from which source and on which use?",
-                lambda: plots.spend_by_year(monthly, ledger, title=label),
+                lambda: plots.spend_by_year(by_source, by_use, title=label),
             )
         )
     if annual is not None:
@@ -611,52 +612,36 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     if run is not None:
         out = run.outcomes()
         if out.get("total_spend", 0) > 0:
+            names = ["total_spend", "cost_per_exit", "cost_per_sustained_exit"]
             blocks.append(
                 (
                     "table",
                     pd.DataFrame(
                         {
-                            "measure": ["total spend", "cost per exit", "cost per sustained exit"],
-                            "yuan": [
-                                fmt_number(out["total_spend"]),
-                                fmt_number(out["cost_per_exit"]),
-                                fmt_number(out["cost_per_sustained_exit"]),
-                            ],
-                            "meaning": [
-                                "all measures over the whole horizon",
-                                "total spend over people out of poverty at the end of the plan",
-                                "total spend over people still out of poverty at the end of the "
-                                "horizon",
-                            ],
+                            "measure": [label(n, "outcomes") for n in names],
+                            "value": [fmt_number(out[n]) for n in names],
+                            "unit": [unit(n, "outcomes") for n in names],
+                            "meaning": [describe(n, "outcomes") for n in names],
                         }
                     ),
                 )
             )
-    monthly = results.get("monthly")
-    if monthly is not None:
-        cols = [c for c in monthly.columns if c.startswith("spend_")]
-        if cols:
-            by_use = monthly.groupby("year")[cols].sum() / 1e6
-            table = pd.DataFrame({"year": by_use.index.astype(str)})
-            for c in cols:
-                table[c.removeprefix("spend_").replace("_", " ")] = (
-                    by_use[c].map(lambda v: fmt_number(v, 2)).to_numpy()
-                )
-            table["total"] = by_use.sum(axis=1).map(lambda v: fmt_number(v, 2)).to_numpy()
-            blocks += [("h3", "Spend by measure and year (million yuan)"), ("table", table)]
     ledger = results.get("ledger")
-    if ledger is not None:
-        spent = ledger[ledger["kind"] == "spent"]
-        if not spent.empty:
-            by_source = (
-                spent.pivot_table(
-                    index="year", columns="source", values="amount", aggfunc="sum", fill_value=0
-                )
-                / 1e6
+    by_use = spend_by_year(ledger, "use", monthly=results.get("monthly")) / 1e6
+    if not by_use.empty:
+        table = pd.DataFrame({"year": by_use.index.astype(str)})
+        for c in by_use.columns:
+            table[str(c).replace("_", " ")] = by_use[c].map(lambda v: fmt_number(v, 2)).to_numpy()
+        table["total"] = by_use.sum(axis=1).map(lambda v: fmt_number(v, 2)).to_numpy()
+        blocks += [("h3", "Spend by measure and year (million yuan)"), ("table", table)]
+    by_source = spend_by_year(ledger, "source") / 1e6
+    if not by_source.empty:
+        table = pd.DataFrame({"year": by_source.index.astype(str)})
+        for fund, source in by_source.columns:
+            table[f"{source} ({fund})"] = (
+                by_source[(fund, source)].map(lambda v: fmt_number(v, 2)).to_numpy()
             )
-            table = by_source.map(lambda v: fmt_number(v, 2)).reset_index()
-            table["year"] = table["year"].astype(str)
-            blocks += [("h3", "Spend by source and year (million yuan)"), ("table", table)]
+        blocks += [("h3", "Spend by source and year (million yuan)"), ("table", table)]
     funding = results.get("funding")
     if funding is not None:
         blocks += [
@@ -716,12 +701,13 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                     "table",
                     pd.DataFrame(
                         {
-                            "measure": [c.replace("_", " ") for c in cost_cols],
-                            "median (yuan)": [fmt_number(q.loc[0.5, c]) for c in cost_cols],
-                            "5-95% (yuan)": [
+                            "measure": [label(c, "outcomes") for c in cost_cols],
+                            "median": [fmt_number(q.loc[0.5, c]) for c in cost_cols],
+                            "5-95%": [
                                 f"{fmt_number(q.loc[0.05, c])} to {fmt_number(q.loc[0.95, c])}"
                                 for c in cost_cols
                             ],
+                            "unit": [unit(c, "outcomes") for c in cost_cols],
                         }
                     ),
                 )

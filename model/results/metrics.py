@@ -439,6 +439,12 @@ def unit(name: str, table: str | None = None) -> str:
     return "" if m is None else m.unit
 
 
+def describe(name: str, table: str | None = None) -> str:
+    """What a column or outcome means, from the catalogue (empty when it is not catalogued)."""
+    m = find(name, table)
+    return "" if m is None else m.description
+
+
 def validation_metrics() -> list[str]:
     """Metric names an observed-data file may use: the numeric columns of the annual table."""
     return [c for m in metrics("annual") if m.numeric for c in expand(m)]

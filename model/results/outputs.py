@@ -70,6 +70,63 @@ def weighted_percentiles(
     return [float(v) for v in values[order][np.minimum(idx, values.size - 1)]]
 
 
+#: Column of a spend table that holds the money lost to leakage (``("leaked", "")`` by source).
+LEAKED = "leaked"
+
+
+def spend_by_year(
+    ledger: pd.DataFrame | None,
+    by: str = "source",
+    *,
+    leaked: bool = False,
+    monthly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Yuan spent per year by source or by use: the one aggregation of a run's spend.
+
+    Args:
+        ledger: The money ledger (``fund, source, use, kind, year, amount``); may be None.
+        by: ``"source"`` (columns ``(fund, source)``) or ``"use"`` (one column per measure, in
+            the measures' monthly order).
+        leaked: Add the money lost to leakage as a last column, ``"leaked"`` by use and
+            ``("leaked", "")`` by source; the other columns count money spent only.
+        monthly: The monthly table: by use, its ``spend_<measure>`` columns summed by year
+            stand in for a ledger without spending (then nothing is leaked).
+
+    Returns:
+        One row per year (the index), one column per source or use; zeros where nothing was
+        spent. Empty when there is nothing to aggregate.
+
+    Raises:
+        ValueError: ``by`` is neither ``"source"`` nor ``"use"``.
+    """
+    if by not in ("source", "use"):
+        raise ValueError(f"by: expected 'source' or 'use', found {by!r}")
+    has_ledger = ledger is not None and not ledger.empty
+    spent = ledger[ledger["kind"] == "spent"] if has_ledger else None
+    if spent is None or spent.empty:
+        cols = [] if monthly is None else [c for c in monthly.columns if c.startswith("spend_")]
+        if by == "source" or not cols:
+            return pd.DataFrame()
+        table = monthly.groupby("year")[cols].sum()
+        table.columns = [c.removeprefix("spend_") for c in cols]
+        return table
+    cols = ["fund", "source"] if by == "source" else ["use"]
+    table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
+    table = table.fillna(0.0)
+    if by == "use":
+        from model.results.metrics import enabled_measures
+
+        order = {name: k for k, name in enumerate(enabled_measures())}
+        table = table[sorted(table.columns, key=lambda c: (order.get(c, len(order)), str(c)))]
+    if leaked:
+        lost = ledger[ledger["kind"] == "leaked"].groupby("year")["amount"].sum()
+        table = table.reindex(table.index.union(lost.index), fill_value=0.0)
+        table[(LEAKED, "") if by == "source" else LEAKED] = lost.reindex(
+            table.index, fill_value=0.0
+        )
+    return table
+
+
 def package_version() -> str:
     """Installed version of the package (or the source tree's)."""
     try:
@@ -135,12 +192,12 @@ class RunResult:
     #: Tables written when not empty and read when present.
     OPTIONAL_TABLES = ("income_percentiles",)
 
-    def spend_by(self, key: str) -> pd.DataFrame:
-        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each."""
-        spent = self.ledger[self.ledger["kind"] == "spent"]
-        cols = ["fund", "source"] if key == "source" else ["use"]
-        table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
-        return table.fillna(0.0)
+    def spend_by(self, key: str, leaked: bool = False) -> pd.DataFrame:
+        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each.
+
+        See :func:`spend_by_year`; ``leaked`` adds the money lost to leakage as a last column.
+        """
+        return spend_by_year(self.ledger, key, leaked=leaked, monthly=self.monthly)
 
     def summary(self) -> pd.DataFrame:
         """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""

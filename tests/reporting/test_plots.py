@@ -9,6 +9,7 @@ import pytest
 from matplotlib.container import BarContainer
 
 from model.reporting import figures as plots
+from model.results.outputs import spend_by_year
 
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -157,7 +158,7 @@ def test_spend_by_year_from_monthly(tmp_path):
             "spend_housing": [0.0] * 12 + [50_000.0] * 12,
         }
     )
-    fig = plots.spend_by_year(monthly, title="hand-made")
+    fig = plots.spend_by_year(by_use=spend_by_year(None, "use", monthly=monthly), title="hand-made")
     (ax,) = fig.axes
     assert ax.get_ylabel() == "spent in the year\n(million yuan)"
     # largest total at the bottom of the stack; the legend lists the top first
@@ -182,7 +183,9 @@ def test_spend_by_year_from_ledger(tmp_path):
     ledger = pd.DataFrame(rows, columns=["fund", "source", "use", "kind", "year", "amount"])
     ledger["month"] = 12
     ledger["county"] = "lechang"
-    fig = plots.spend_by_year(ledger=ledger)
+    fig = plots.spend_by_year(
+        spend_by_year(ledger, "source", leaked=True), spend_by_year(ledger, "use", leaked=True)
+    )
     by_source, by_use = fig.axes
     assert by_source.get_title() == "by source" and by_use.get_title() == "by use"
     assert by_source.get_ylabel() == "spent or leaked\nin the year (million yuan)"
@@ -210,8 +213,23 @@ def test_spend_by_year_from_ledger(tmp_path):
 
 
 def test_spend_by_year_without_data_says_so():
-    with pytest.raises(ValueError, match="no ledger and no spend_"):
-        plots.spend_by_year(pd.DataFrame({"year": [2016], "month": [1]}))
+    with pytest.raises(ValueError, match="no spend to draw"):
+        plots.spend_by_year(spend_by_year(None, "use", monthly=pd.DataFrame({"year": [2016]})))
+
+
+def test_spend_by_year_band_of_an_ensemble(tmp_path):
+    mean = pd.DataFrame({"employment": [3e6, 1e6], "leaked": [0.5e6, 0.0]}, index=[2016, 2017])
+    band = pd.DataFrame({"low": [2.5e6, 0.5e6], "high": [4.5e6, 2e6]}, index=[2016, 2017])
+    fig = plots.spend_by_year(by_use=mean, band=band)
+    (ax,) = fig.axes
+    assert ax.get_ylabel().endswith("mean of replicates")
+    assert legend_labels(ax)[0] == "total, 5-95% of replicates"
+    (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    segments = bars.lines[2][0].get_segments()
+    # from the low to the high total, in million yuan, at each year's stack (3.5 and 1.0)
+    ends = [v for seg in segments for v in seg[:, 1]]
+    assert ends == pytest.approx([2.5, 4.5, 0.5, 2.0])
+    saves_png(fig, tmp_path, "spend_band")
 
 
 def test_income_distribution_from_percentiles(tmp_path):

@@ -195,7 +195,9 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     assert "| year | dibao | employment |\n| --- | --- | --- |\n| 2016 | 120 | 30 |" in md
     assert "| special | province | 600 | 500 | 50 | 50 |" in md
     assert "| employment | 100,000 | 30 | 300.0 |" in md
-    assert "| year | province |\n| --- | --- |\n| 2016 | 0.00 |" in md  # 500 yuan in million
+    # 500 yuan in million, by source (named with its fund) and by use
+    assert "| year | province (special) |\n| --- | --- |\n| 2016 | 0.00 |" in md
+    assert "| year | employment | total |\n| --- | --- | --- |\n| 2016 | 0.00 | 0.00 |" in md
     assert "Income of the registered poor by component" not in md
 
 

@@ -210,13 +210,18 @@ def villages_exited(
     return fig
 
 
-def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure:
+def remaining_poor_by_county(
+    by_county: pd.DataFrame, title: str = "", band: pd.DataFrame | None = None
+) -> Figure:
     """Registered poor people still poor in each county-level unit, one bar per year.
 
     Args:
         by_county: The ``by_county`` table of a run (``year``, ``county``,
-            ``registered_people``, ``remaining_poor_people``).
+            ``registered_people``, ``remaining_poor_people``); for an ensemble, the medians
+            across replicates.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``year``, ``county``, ``low``, ``high`` of the people still poor
+            across replicates, drawn as a range on each bar.
 
     Returns:
         A figure with one bar series per year; counties ordered by registered poor people, the
@@ -233,12 +238,30 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     for k, year in enumerate(years):
         rows = by_county[by_county["year"] == year].set_index("county").reindex(counties)
         remaining = rows["remaining_poor_people"].to_numpy(dtype=float)
+        ends = remaining  # where a bar (or its range) ends, for the label
         # the first year on top of each county's group, the last at the bottom
         offset = (len(years) - 1 - k - (len(years) - 1) / 2) * height
         ax.barh(pos + offset, remaining, height=height, color=colours[k], label=str(year))
+        if band is not None and not band.empty:
+            rng = band[band["year"] == year].set_index("county").reindex(counties)
+            ax.errorbar(
+                remaining,
+                pos + offset,
+                xerr=np.vstack(
+                    [
+                        np.maximum(remaining - rng["low"].to_numpy(dtype=float), 0),
+                        np.maximum(rng["high"].to_numpy(dtype=float) - remaining, 0),
+                    ]
+                ),
+                fmt="none",
+                ecolor="0.2",
+                elinewidth=0.8,
+                capsize=2,
+            )
+            ends = np.fmax(remaining, rng["high"].to_numpy(dtype=float))
         if k == len(years) - 1:
             share = remaining / rows["registered_people"].to_numpy(dtype=float)
-            for y, value, s in zip(pos + offset, remaining, share, strict=True):
+            for y, value, s in zip(pos + offset, ends, share, strict=True):
                 ax.annotate(
                     f"{100 * s:.0f}% still poor",
                     (value, y),
@@ -252,9 +275,16 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     ax.set_xlabel("registered poor people not out of poverty in December (people)")
     ax.set_ylabel("county-level unit")
     ax.xaxis.set_major_formatter(_thousands)
-    ax.set_xlim(0, float(by_county["remaining_poor_people"].max()) * 1.25 or 1)
+    widest = float(by_county["remaining_poor_people"].max())
+    if band is not None and not band.empty:
+        widest = max(widest, float(band["high"].max()))
+    ax.set_xlim(0, widest * 1.25 or 1)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(title="year", loc="lower right", fontsize=8)
+    ax.legend(
+        title="year (median, 5-95% of replicates)" if band is not None else "year",
+        loc="lower right",
+        fontsize=8,
+    )
     ax.set_title(_title("Where are the people still poor?", title), fontsize=11)
     fig.tight_layout()
     return fig
@@ -394,7 +424,10 @@ def _largest_first(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def income_distribution(
-    annual: pd.DataFrame, income_percentiles: pd.DataFrame | None = None, title: str = ""
+    annual: pd.DataFrame,
+    income_percentiles: pd.DataFrame | None = None,
+    title: str = "",
+    band: pd.DataFrame | None = None,
 ) -> Figure:
     """Per-capita income of the registered poor each December against the exit line.
 
@@ -407,8 +440,11 @@ def income_distribution(
         annual: The ``annual`` table of a run (``year``, ``exit_income_line``, and
             ``mean_per_capita_income_poor`` / ``median_per_capita_income_poor``).
         income_percentiles: The ``income_percentiles`` table (``year``, ``population``,
-            ``percentile``, ``value``), when the run recorded it.
+            ``percentile``, ``value``), when the run recorded it; for an ensemble, the
+            medians across replicates.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``year``, ``population``, ``low``, ``high`` of the median income
+            across replicates, drawn as a range on each box's median.
 
     Returns:
         A figure whose legend lists the income series and the exit line.
@@ -417,6 +453,7 @@ def income_distribution(
     ax = fig.subplots()
     years = annual["year"].to_numpy()
     handles: list = []
+    band_handle = None
     if income_percentiles is not None and not income_percentiles.empty:
         groups = [
             ("labour_capable", "labour-capable households", "tab:orange", -0.18),
@@ -451,6 +488,28 @@ def income_distribution(
                 capprops={"color": colour},
             )
             handles.append(Patch(facecolor=colour, alpha=0.55, label=f"{label} (5-25-50-75-95%)"))
+            rng = None if band is None else band[band["population"] == population]
+            if rng is not None and not rng.empty:
+                rng = rng.set_index("year").reindex(table.index)
+                median = table[50].to_numpy(dtype=float)
+                bars = ax.errorbar(
+                    table.index.to_numpy() + offset,
+                    median,
+                    yerr=np.vstack(
+                        [
+                            np.maximum(median - rng["low"].to_numpy(dtype=float), 0),
+                            np.maximum(rng["high"].to_numpy(dtype=float) - median, 0),
+                        ]
+                    ),
+                    fmt="none",
+                    ecolor="black",
+                    elinewidth=1.6,
+                    capsize=5,
+                    label="median, 5-95% of replicates",
+                )
+                band_handle = bars
+        if band_handle is not None:
+            handles.append(band_handle)
     else:
         for column, label, style in (
             ("mean_per_capita_income_poor", "mean, registered poor", "-"),

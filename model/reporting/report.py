@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from model.reporting import figures as plots
 from model.results.folder import ResultsFolder, open_results
 from model.results.metrics import describe, label, unit
-from model.results.outputs import spend_by_year
+from model.results.outputs import across_replicates, ensemble_spend, spend_by_year
 
 FIGURE_DIR = "report_files"
 DPI = 110
@@ -555,36 +555,76 @@ def _figure_makers(results: ResultsFolder) -> list[tuple[str, str, Callable[[], 
                 lambda: plots.villages_exited(village_table, title=label, replicates=replicates),
             )
         )
+    ensemble = _ensemble_figure_tables(results) if replicates is not None else {}
     by_county = results.get("by_county")
-    if by_county is not None:
+    if by_county is not None or "by_county" in ensemble:
+        table, band = ensemble.get("by_county", (by_county, None))
         makers.append(
             (
                 "remaining_poor_by_county",
                 "Where are the people who are still poor, year by year?",
-                lambda: plots.remaining_poor_by_county(by_county, title=label),
+                lambda: plots.remaining_poor_by_county(table, title=label, band=band),
             )
         )
-    by_source = spend_by_year(ledger, "source", leaked=True)
-    by_use = spend_by_year(ledger, "use", leaked=True, monthly=monthly)
+    by_source, by_use, spend_band = ensemble.get(
+        "spend",
+        (
+            spend_by_year(ledger, "source", leaked=True),
+            spend_by_year(ledger, "use", leaked=True, monthly=monthly),
+            None,
+        ),
+    )
     if not (by_source.empty and by_use.empty):
         makers.append(
             (
                 "spend_by_year",
                 "How much is spent each year, from which source and on which use?",
-                lambda: plots.spend_by_year(by_source, by_use, title=label),
+                lambda: plots.spend_by_year(by_source, by_use, title=label, band=spend_band),
             )
         )
-    if annual is not None:
+    if annual is not None or "income" in ensemble:
+        income_annual, percentiles, income_band = ensemble.get(
+            "income", (annual, results.get("income_percentiles"), None)
+        )
         makers.append(
             (
                 "income_distribution",
                 "How far is the registered poor's income from the exit line?",
                 lambda: plots.income_distribution(
-                    annual, results.get("income_percentiles"), title=label
+                    income_annual, percentiles, title=label, band=income_band
                 ),
             )
         )
     return makers
+
+
+def _ensemble_figure_tables(results: ResultsFolder) -> dict[str, Any]:
+    """An ensemble's medians and 5-95% bands across replicates for the single-run figures."""
+    out: dict[str, Any] = {}
+    by_county = results.get("replicate_by_county")
+    if by_county is not None:
+        remaining = across_replicates(by_county, ["year", "county"], "remaining_poor_people")
+        registered = across_replicates(by_county, ["year", "county"], "registered_people")
+        table = remaining[["year", "county"]].assign(
+            remaining_poor_people=remaining["median"],
+            registered_people=registered["median"],
+        )
+        out["by_county"] = (table, remaining[["year", "county", "low", "high"]])
+    ledger = results.get("replicate_ledger")
+    if ledger is not None:
+        out["spend"] = ensemble_spend(ledger)
+    percentiles = results.get("replicate_income_percentiles")
+    replicates = results.get("replicates")
+    if percentiles is not None and replicates is not None and "exit_income_line" in replicates:
+        keys = ["year", "population", "percentile"]
+        medians = across_replicates(percentiles, keys, "value")
+        table = medians[keys].assign(value=medians["median"])
+        band = across_replicates(
+            percentiles[percentiles["percentile"] == 50], ["year", "population"], "value"
+        )
+        annual = replicates.groupby("year", as_index=False)["exit_income_line"].median()
+        out["income"] = (annual, table, band)
+    return out
 
 
 def _figures(results: ResultsFolder) -> list[FigureItem]:

@@ -127,6 +127,63 @@ def spend_by_year(
     return table
 
 
+def across_replicates(
+    table: pd.DataFrame, keys: list[str], column: str, band: tuple[float, float] = (0.05, 0.95)
+) -> pd.DataFrame:
+    """Median and band of ``column`` across the replicates of an ensemble, per ``keys``.
+
+    Args:
+        table: Rows of every replicate (a ``replicate`` column and ``keys``).
+        keys: The columns that identify a row within a replicate (``year``, ``county``...).
+        column: The value summarised.
+        band: Lower and upper quantiles of the band (numpy's linear interpolation).
+
+    Returns:
+        ``keys``, ``median``, ``low``, ``high``: one row per combination of keys, sorted.
+    """
+    grouped = table.groupby(keys, sort=True)[column]
+    out = grouped.median().rename("median").to_frame()
+    out["low"] = grouped.quantile(band[0])
+    out["high"] = grouped.quantile(band[1])
+    return out.reset_index()
+
+
+def ensemble_spend(
+    replicate_ledger: pd.DataFrame, band: tuple[float, float] = (0.05, 0.95)
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Spend of an ensemble: mean by source and by use, and the band of the yearly total.
+
+    Args:
+        replicate_ledger: Money spent or leaked per ``replicate`` (``fund, source, use, kind,
+            year, amount``), as an ensemble folder keeps it.
+        band: Lower and upper quantiles of the yearly total across replicates.
+
+    Returns:
+        ``(by_source, by_use, totals)``: the replicates' mean spend per year by source and by
+        use as :func:`spend_by_year` gives them (leakage apart), and ``low``/``high`` of each
+        year's total (spent and leaked) across replicates (index: year; a replicate that spent
+        nothing in a year counts as 0).
+    """
+    n = replicate_ledger["replicate"].nunique()
+    keys = ["fund", "source", "use", "kind", "year"]
+    mean = replicate_ledger.groupby(keys, as_index=False)["amount"].sum()
+    mean["amount"] = mean["amount"] / max(n, 1)
+    totals = (
+        replicate_ledger[replicate_ledger["kind"].isin(["spent", "leaked"])]
+        .pivot_table(index="replicate", columns="year", values="amount", aggfunc="sum")
+        .fillna(0.0)
+    )
+    totals = totals.reindex(replicate_ledger["replicate"].unique(), fill_value=0.0)
+    bands = pd.DataFrame(
+        {"low": totals.quantile(band[0]), "high": totals.quantile(band[1])}, index=totals.columns
+    )
+    return (
+        spend_by_year(mean, "source", leaked=True),
+        spend_by_year(mean, "use", leaked=True),
+        bands,
+    )
+
+
 def package_version() -> str:
     """Installed version of the package (or the source tree's)."""
     try:

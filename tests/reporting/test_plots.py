@@ -259,6 +259,55 @@ def test_income_distribution_from_percentiles(tmp_path):
     saves_png(fig, tmp_path, "income")
 
 
+def errorbar_ends(ax) -> list[list[float]]:
+    """The (low, high) ends of every error bar of the axes, one list per errorbar call."""
+    out = []
+    for c in ax.containers:
+        if type(c).__name__ == "ErrorbarContainer":
+            segments = c.lines[2][0].get_segments()
+            out.append([float(v) for seg in segments for v in seg[:, 1 if c.has_yerr else 0]])
+    return out
+
+
+def test_income_distribution_band_of_an_ensemble(tmp_path):
+    annual = annual_table().iloc[:2]
+    rows = [
+        (year, "labour_capable", p, 1_000.0 + 10 * p) for year in (2016, 2017) for p in
+        (5, 10, 25, 50, 75, 90, 95)
+    ]  # fmt: skip
+    pct = pd.DataFrame(rows, columns=["year", "population", "percentile", "value"])
+    band = pd.DataFrame(
+        {
+            "year": [2016, 2017],
+            "population": ["labour_capable"] * 2,
+            "low": [1_400.0, 1_300.0],
+            "high": [1_700.0, 1_600.0],
+        }
+    )
+    fig = plots.income_distribution(annual, pct, title="ensemble", band=band)
+    (ax,) = fig.axes
+    assert "median, 5-95% of replicates" in legend_labels(ax)
+    # each year's median is 1,500: the range runs from the band's low to its high
+    assert errorbar_ends(ax) == [[1_400.0, 1_700.0, 1_300.0, 1_600.0]]
+    saves_png(fig, tmp_path, "income_band")
+
+
+def test_remaining_poor_by_county_band_of_an_ensemble(tmp_path):
+    table = by_county_table()
+    band = table[["year", "county"]].assign(
+        low=table["remaining_poor_people"] - 10, high=table["remaining_poor_people"] + 30
+    )
+    fig = plots.remaining_poor_by_county(table, title="ensemble", band=band)
+    (ax,) = fig.axes
+    ends = errorbar_ends(ax)
+    assert len(ends) == 3  # one per year
+    # 2016: ruyuan 80 and lechang 300 (in the counties' order), from -10 to +30
+    assert ends[0] == [70.0, 110.0, 290.0, 330.0]
+    # the share still poor is written past the range
+    assert [t.xy[0] for t in ax.texts] == [80.0, 180.0]
+    saves_png(fig, tmp_path, "county_band")
+
+
 def test_income_distribution_without_percentiles(tmp_path):
     fig = plots.income_distribution(annual_table())
     (ax,) = fig.axes

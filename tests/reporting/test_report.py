@@ -223,3 +223,17 @@ def test_report_rewrite_replaces_files(run_report):
     assert main(["report", str(run_report)]) == 0
     assert sorted(p.name for p in run_report.iterdir()) == before
     assert not any(p.name.startswith(".") for p in run_report.iterdir())
+
+
+def test_ensemble_report_has_the_figures_of_a_run_with_bands(baseline, tmp_path, capsys):
+    from model.experiments.ensemble import run_ensemble
+
+    out = tmp_path / "ens"
+    run_ensemble(baseline, replicates=3, seed=2, workers=1, population_scale=0.02, out=out)
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    figures = embedded_pngs((out / "report.html").read_text())
+    for name in ("remaining_poor_by_county", "spend_by_year", "income_distribution"):
+        assert name in figures, printed
+        assert figures[name][:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "report_files" / "spend_by_year.png").is_file()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model.results.outputs import LEAKED, spend_by_year
+from model.results.outputs import LEAKED, across_replicates, ensemble_spend, spend_by_year
 
 ROWS = [
     ("special", "province", "", "received", 2016, 6_000_000.0),
@@ -73,3 +73,44 @@ def test_a_run_spends_the_same_by_source_by_use_and_in_its_monthly_table(small_r
     assert by_source.sum(axis=1).to_numpy() == pytest.approx(monthly.to_numpy(), rel=1e-12)
     assert by_use.sum(axis=1).to_numpy() == pytest.approx(monthly.to_numpy(), rel=1e-12)
     assert by_use.sum().sum() == pytest.approx(small_result.outcomes()["total_spend"], rel=1e-12)
+
+
+def test_ensemble_spend_is_the_mean_with_a_band_of_the_totals():
+    rows = [
+        (0, "special", "province", "employment", "spent", 2016, 100.0),
+        (0, "special", "province", "employment", "leaked", 2016, 10.0),
+        (1, "special", "province", "employment", "spent", 2016, 300.0),
+        (1, "special", "province", "industry", "spent", 2017, 50.0),
+        (2, "special", "province", "employment", "spent", 2016, 200.0),
+    ]
+    ledger = pd.DataFrame(
+        rows, columns=["replicate", "fund", "source", "use", "kind", "year", "amount"]
+    )
+    by_source, by_use, band = ensemble_spend(ledger)
+    # means over the 3 replicates, a replicate without a row counting as 0
+    assert by_use.loc[2016, "employment"] == pytest.approx(200.0)
+    assert by_use.loc[2016, LEAKED] == pytest.approx(10 / 3)
+    assert by_use.loc[2017, "industry"] == pytest.approx(50 / 3)
+    assert by_source.loc[2016, ("special", "province")] == pytest.approx(200.0)
+    # totals per replicate in 2016: 110, 300, 200 -> 5% = 110 + 0.1 * 90; 95% = 200 + 0.9 * 100
+    assert band.loc[2016, "low"] == pytest.approx(119.0)
+    assert band.loc[2016, "high"] == pytest.approx(290.0)
+    # 2017: 0, 50, 0 -> 5% = 0; 95% = 0.9 * 50 + ... (sorted 0, 0, 50: position 1.9)
+    assert band.loc[2017, "low"] == 0.0
+    assert band.loc[2017, "high"] == pytest.approx(45.0)
+
+
+def test_across_replicates_gives_median_and_band():
+    table = pd.DataFrame(
+        {
+            "replicate": list(range(5)) * 2,
+            "county": ["a"] * 5 + ["b"] * 5,
+            "people": [1, 2, 3, 4, 5, 10, 10, 10, 10, 50],
+        }
+    )
+    out = across_replicates(table, ["county"], "people")
+    assert out["county"].tolist() == ["a", "b"]
+    assert out["median"].tolist() == [3, 10]
+    # 5% of 1..5 at position 0.2: 1.2; 95% at 3.8: 4.8; county b's 95% at 3.8: 10 + 0.8 * 40
+    assert out["low"].tolist() == pytest.approx([1.2, 10.0])
+    assert out["high"].tolist() == pytest.approx([4.8, 42.0])

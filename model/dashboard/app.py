@@ -182,22 +182,18 @@ def _probability_html(run: DashboardRun) -> str:
 def RunView(run: DashboardRun, title: str) -> None:
     """The results of one run: chart, probabilities, villages, spend and costs."""
     from model.reporting.figures import fan_chart, spend_by_year
-    from model.results.outputs import spend_by_year as aggregate_spend
+    from model.results.outputs import ensemble_spend
 
     e = run.ensemble
     fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])
-    spend = solara.use_memo(
-        lambda: (
-            None
-            if run.ledger.empty
-            else spend_by_year(
-                aggregate_spend(run.ledger, "source", leaked=True),
-                aggregate_spend(run.ledger, "use", leaked=True),
-                title=f"{run.label}, mean of replicates",
-            )
-        ),
-        [run],
-    )
+
+    def spend_figure() -> Any:
+        if e.replicate_ledger.empty:
+            return None
+        by_source, by_use, band = ensemble_spend(e.replicate_ledger)
+        return spend_by_year(by_source, by_use, title=run.label, band=band)
+
+    spend = solara.use_memo(spend_figure, [run])
     with solara.Column(classes=["run-view"]):
         _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
         changes = run.changes or ["none: the scenario's own values"]

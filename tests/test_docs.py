@@ -111,6 +111,18 @@ def test_odd_measures_table_is_generated_from_the_registry():
     assert [r[0].lstrip("| ") for r in rows if "special fund" in r[1]] == list(SPECIAL_USES)
 
 
+def test_outputs_reference_is_current(capsys):
+    from model.commands.cli import main
+
+    assert main(["outputs", "--markdown"]) == 0
+    fresh = capsys.readouterr().out
+    assert fresh == (DOCS / "outputs.md").read_text(encoding="utf-8"), (
+        "docs/outputs.md is stale: run `make docs`"
+    )
+    for name in ("spend_<measure>", "cost_per_sustained_exit", "target_met_<year>"):
+        assert f"| `{name}` |" in fresh
+
+
 def test_odd_quotes_the_plan_lines_the_code_computes():
     from model.engine.scenario import Scenario
 
@@ -133,7 +145,7 @@ def test_public_api_is_documented(name):
 def test_docs_link_to_each_other():
     limitations = (DOCS / "limitations.md").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for target in ("docs/ODD.md", "docs/parameters.md", "docs/limitations.md"):
+    for target in ("docs/ODD.md", "docs/parameters.md", "docs/outputs.md", "docs/limitations.md"):
         assert f"({target})" in readme
     assert "(parameters.md)" in ODD and "(limitations.md)" in ODD
     assert "(ODD.md)" in limitations

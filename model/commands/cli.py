@@ -30,6 +30,7 @@ COMMANDS = (
     "budget",
     "optimize",
     "params",
+    "outputs",
     "dashboard",
 )
 

@@ -86,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         check_samples(args.method, samples)
         problem = sweep_problem(scenario, args.params)
-        known = available_outcomes(scenario, min(args.population_scale, 0.02))
+        known = available_outcomes(scenario)
         for name in outcomes:
             resolve_outcome(name, known)
     except ValueError as err:

@@ -41,7 +41,12 @@ from model.engine.scenario import (
     shipped_scenarios,
 )
 from model.experiments.budget import AllocationError, validate_allocation
-from model.experiments.ensemble import EnsembleResult, replicate_seeds
+from model.experiments.ensemble import (
+    REPLICATE_TABLES,
+    EnsembleResult,
+    replicate_seeds,
+    replicate_tables,
+)
 
 #: The plan's years, for the year-table levers.
 PLAN_YEARS = (2016, 2017, 2018)
@@ -363,6 +368,7 @@ def run_small_ensemble(
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
     seeds = replicate_seeds(seed, replicates)
     annual, outcomes, ledgers = [], [], []
+    extra: dict[str, list[pd.DataFrame]] = {name: [] for name in REPLICATE_TABLES}
     if on_progress:
         on_progress(0, replicates)
     for r, s in enumerate(seeds):
@@ -370,6 +376,8 @@ def run_small_ensemble(
         tag = {"replicate": r, "seed": s}
         annual += [{**tag, **row} for row in result.annual.to_dict("records")]
         outcomes.append({**tag, **result.outcomes()})
+        for name, table in replicate_tables(result).items():
+            extra[name].append(table.assign(replicate=r, seed=s))
         if not result.ledger.empty:
             ledgers.append(result.ledger)
         if on_progress:
@@ -390,6 +398,13 @@ def run_small_ensemble(
         pd.DataFrame(outcomes),
         scenario.targets.cumulative_people,
         manifest,
+        **{
+            name: pd.concat(tables, ignore_index=True)[
+                ["replicate", "seed", *tables[0].columns.drop(["replicate", "seed"])]
+            ]
+            for name, tables in extra.items()
+            if tables
+        },
     )
     ledger = pd.DataFrame(columns=["fund", "source", "use", "kind", "year", "amount"])
     if ledgers:

@@ -1,10 +1,12 @@
 """Validation against observed data: the model's value and 90% interval beside each observation.
 
 The observed file is a CSV with columns ``year,metric,value[,source]``, where ``metric`` names a
-numeric column of the annual table (``cumulative_exited_people``, ``villages_exited``,
-``mean_per_capita_income_poor``...). For an ensemble (a folder with ``replicates.parquet``) the
-model's median and 5-95% interval come from the replicates of that year (linear interpolation
-between order statistics, numpy's default); for a single run all three are the run's value.
+numeric metric of the annual table in the catalogue of metrics
+(:func:`model.results.metrics.validation_metrics`: ``cumulative_exited_people``,
+``villages_exited``, ``mean_per_capita_income_poor``...; see ``docs/outputs.md``). For an
+ensemble (a folder with ``replicates.parquet``) the model's median and 5-95% interval come from
+the replicates of that year (linear interpolation between order statistics, numpy's default);
+for a single run all three are the run's value.
 
 Only data from 2016 on serve here: the model is calibrated to the plan and to 2015 or earlier.
 """
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from model.results.folder import ResultsFolder, ResultsFolderError
+from model.results.metrics import validation_metrics
 
 #: Columns of ``validation.csv``, in order.
 COLUMNS = ["year", "metric", "observed", "median", "low_90", "high_90", "inside_90", "rel_error"]
@@ -109,18 +112,19 @@ def _model_table(results: ResultsFolder) -> tuple[pd.DataFrame, bool]:
 
 
 def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
-    numeric = [
-        c
-        for c in table.columns
-        if c not in ("year", "replicate") and table[c].dtype.kind in "if" and table[c].notna().any()
-    ]
+    known = validation_metrics()
     years = sorted(int(y) for y in table["year"].unique())
     for _, r in observed.iterrows():
         where = f"{path}, line {r['line']}"
-        if r["metric"] not in numeric:
+        if r["metric"] not in known:
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} is not a numeric column of the annual table; "
-                f"expected one of {', '.join(numeric)}"
+                f"expected one of {', '.join(known)} (docs/outputs.md)"
+            )
+        if r["metric"] not in table or not table[r["metric"]].notna().any():
+            raise ObservedDataError(
+                f"{where}: metric {r['metric']!r} has no values in these results; expected a "
+                "results folder written by this version"
             )
         if r["year"] not in years:
             raise ObservedDataError(

@@ -432,6 +432,11 @@ CASES: list[Case] = [
         }.items()
     ],
     Case(
+        "outputs_unknown_table",
+        ("outputs", "anual"),
+        ("TABLE anual: expected one of annual, monthly, by_county",),
+    ),
+    Case(
         "dashboard_port_out_of_range",
         ("dashboard", "--port", "70000"),
         ("argument --port", "expected a port number in 1-65535, found '70000'"),

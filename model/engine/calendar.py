@@ -73,6 +73,11 @@ class TargetParams(Section):
             raise ValueError(f"expected cumulative (non-decreasing) targets, found {values}")
         return table
 
+    @property
+    def last_year(self) -> int:
+        """The plan's last year: the latest year with a cumulative target (2018 by default)."""
+        return max(self.cumulative_people)
+
     def target_for(self, year: int) -> int | None:
         """Cumulative target for ``year``: the latest target year at or before it, else None."""
         years = [y for y in sorted(self.cumulative_people) if y <= year]

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from model.commands.common import BadInput
 from model.engine.catalogue import catalogue, toml_value
+from model.engine.params import SOURCE_KINDS
 
 #: Marker pairs that ``--fill`` regenerates: ``<!-- params: PATH ... -->`` ... ``<!-- /params -->``.
 FILL_PATTERN = re.compile(
@@ -202,8 +203,8 @@ def markdown_reference(
     ranged = [r for r in rows if r.range is not None]
     n_unc = sum(r.kind == "uncertainty" for r in ranged)
     n_lev = sum(r.kind == "lever" for r in ranged)
-    n_plan = sum("Shaoguan plan 2016" in r.source for r in rows)
-    n_assumed = sum(r.source.startswith("assumption") for r in rows)
+    n_cite = sum("Shaoguan plan 2016" in r.source for r in rows)
+    n_kind = {k: sum(r.source_kind == k for r in rows) for k in SOURCE_KINDS}
     lines = [
         "# Parameter reference",
         "",
@@ -226,10 +227,13 @@ def markdown_reference(
         "- **kind**: `uncertainty` (no one controls it), `lever` (the government chooses it) or "
         "`fixed` (a definition, a count from the plan, or a value not varied by sweeps).",
         '- **source**: "Shaoguan plan 2016, §..." (a section of the city\'s 2016 plan), a '
-        'pre-2016 statistic with its citation, or "assumption".',
+        'pre-2016 statistic with its citation, "assumption" (with the range it is believed to '
+        'lie in when sweeps do not vary it) or "scenario choice".',
         "",
         f"{len(rows)} parameters; {len(ranged)} with a sweep range ({n_unc} uncertainties, "
-        f"{n_lev} levers); {n_plan} cite the plan, {n_assumed} are assumptions.",
+        f"{n_lev} levers); {n_cite} cite the plan. Sources: {n_kind['plan']} plan sections, "
+        f"{n_kind['statistic']} statistics, {n_kind['assumption']} assumptions, "
+        f"{n_kind['choice']} scenario choices.",
         "",
     ]
     if scenario_name is not None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from model.engine.assessment import NO_LABOUR
 from model.engine.households import Households
-from model.engine.params import Section, param
+from model.engine.params import Section, assumption, param
 
 
 class DynamicsParams(Section):
@@ -68,6 +68,24 @@ class DynamicsParams(Section):
         "migrant workers earned 2,781 yuan/month; poor workers are less skilled and part-year)",
         range=(1_200.0, 2_800.0),
         gt=0,
+    )
+    skill_wage_floor: float = param(
+        0.7,
+        unit="multiple of the new-job wage (at skill 0)",
+        source=assumption(
+            "the least skilled earn about 70% of a typical new job's wage", range=(0.5, 0.9)
+        ),
+        doc="A new job's wage is the new-job wage times (floor + span x skill), skill in 0-1.",
+        gt=0,
+    )
+    skill_wage_span: float = param(
+        0.6,
+        unit="multiple of the new-job wage per unit of skill",
+        source=assumption(
+            "the most skilled earn about 1.3 times a typical new job's wage", range=(0.3, 1.0)
+        ),
+        doc="Added to the floor at skill 1 (see `skill_wage_floor`).",
+        ge=0,
     )
     illness_rate: float = param(
         0.0015,
@@ -152,6 +170,11 @@ class DynamicsParams(Section):
 def new_job_wage(p: DynamicsParams, year: int) -> float:
     """Monthly wage of a newly found job in ``year`` (nominal yuan)."""
     return p.new_job_wage_2015 * (1 + p.wage_growth) ** (year - 2015)
+
+
+def skill_wage_factor(p: DynamicsParams, skill: np.ndarray) -> np.ndarray:
+    """Multiple of the new-job wage a worker of each ``skill`` (0-1) earns in a new job."""
+    return p.skill_wage_floor + p.skill_wage_span * skill
 
 
 def start_of_year(
@@ -311,7 +334,7 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
         which, found = binomial_successes(rng, free[seekers], rate)
         idx = seekers[which]
         if idx.size:
-            wage = new_job_wage(p, year) * (0.7 + 0.6 * hh.skill[idx])
+            wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
             old = hh.jobs[idx].astype(np.float64)
             hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
             hh.jobs[idx] += found.astype(np.int8)

@@ -21,6 +21,7 @@ PLAN = "Shaoguan plan 2016"
 
 #: What a parameter's default rests on.
 SourceKind = Literal["plan", "statistic", "assumption", "choice"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class Source:
         reference: The plan section (``"§II.5"``) or the statistic's citation (publisher,
             year); empty for assumptions and choices.
         note: What the source says or why the value was chosen (may be empty).
-        range: For an assumption, the ``(low, high)`` it is believed to lie in, when the
-            parameter has one.
+        range: For an assumption, the ``(low, high)`` it is believed to lie in, when it is
+            not the parameter's sweep range (a parameter sweeps do not vary).
         text: The sentence to show, when it is not the one the fields compose (a source
             still written as free text).
     """
@@ -59,7 +60,10 @@ class Source:
             head = "assumption"
         else:
             head = "scenario choice"
-        return f"{head} ({self.note})" if self.note else head
+        notes = [self.note] if self.note else []
+        if self.range is not None:
+            notes.append(f"plausible {self.range[0]:g} to {self.range[1]:g}")
+        return f"{head} ({'; '.join(notes)})" if notes else head
 
     def as_dict(self) -> dict[str, Any]:
         """The source as JSON-friendly fields (kept in the field's JSON schema)."""
@@ -88,7 +92,8 @@ def statistic(citation: str, note: str = "") -> Source:
 def assumption(note: str = "", range: tuple[float, float] | None = None) -> Source:  # noqa: A002
     """A modelling assumption; ``range`` is where it is believed to lie.
 
-    Without ``range``, :func:`param` takes the parameter's sweep range.
+    Give ``range`` for a parameter without a sweep range (the sweep range of a parameter that
+    has one already says where it may lie).
     """
     return Source("assumption", note=note, range=range)
 
@@ -175,13 +180,6 @@ def param(
     if kind is None:
         kind = "uncertainty" if range is not None else "fixed"
     structured = parse_source(source) if isinstance(source, str) else source
-    if structured.kind == "assumption" and structured.range is None and range is not None:
-        structured = Source(
-            "assumption",
-            note=structured.note,
-            range=(float(range[0]), float(range[1])),
-            text=structured.text,
-        )
     source = str(structured)
     extra: dict[str, Any] = {
         "unit": unit,

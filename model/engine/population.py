@@ -24,7 +24,7 @@ from model.engine.assessment import (
     NON_POOR,
 )
 from model.engine.households import Households, initial_status
-from model.engine.params import Section, param
+from model.engine.params import Section, assumption, param
 
 PLAN = "Shaoguan plan 2016"
 COUNTY_SOURCE = (
@@ -221,6 +221,68 @@ class PopulationParams(Section):
     )
     chronic_share_no_labour: float = param(
         0.40, unit="share of households", source="assumption", range=(0.2, 0.6), ge=0, le=1
+    )
+    extra_member_worker_share: float = param(
+        0.5,
+        unit="probability per member beyond the first of a labour-capable household",
+        source=assumption("about half of the other members work", range=(0.3, 0.7)),
+        doc="Each member beyond the first of a labour-capable household works with this "
+        "chance (households without labour capacity have no workers).",
+        ge=0,
+        le=1,
+    )
+    school_child_share_labour: float = param(
+        0.55,
+        unit="probability per non-working member of a labour-capable household",
+        source=assumption(
+            "most non-working members of working-age households are children", range=(0.4, 0.7)
+        ),
+        doc="A non-working member is a school-age child with this chance, else elderly.",
+        ge=0,
+        le=1,
+    )
+    school_child_share_no_labour: float = param(
+        0.25,
+        unit="probability per member of a household without labour capacity",
+        source=assumption(
+            "households without labour capacity are mostly elderly", range=(0.1, 0.4)
+        ),
+        doc="A member is a school-age child with this chance, else elderly.",
+        ge=0,
+        le=1,
+    )
+    skill_shape_a_registered: float = param(
+        2.0,
+        unit="Beta shape alpha",
+        source=assumption(
+            "registered workers' skill Beta(2, 5): mean 0.29, most below the middle",
+            range=(1.5, 3.0),
+        ),
+        doc="First shape of the Beta distribution of a registered household's skill (0-1).",
+        gt=0,
+    )
+    skill_shape_b_registered: float = param(
+        5.0,
+        unit="Beta shape beta",
+        source=assumption("see skill_shape_a_registered", range=(3.0, 7.0)),
+        doc="Second shape of the Beta distribution of a registered household's skill.",
+        gt=0,
+    )
+    skill_shape_a_non_poor: float = param(
+        3.0,
+        unit="Beta shape alpha",
+        source=assumption(
+            "non-poor village workers' skill Beta(3, 3): mean 0.5, symmetric", range=(2.0, 4.0)
+        ),
+        doc="First shape of the Beta distribution of a non-poor household's skill (0-1).",
+        gt=0,
+    )
+    skill_shape_b_non_poor: float = param(
+        3.0,
+        unit="Beta shape beta",
+        source=assumption("see skill_shape_a_non_poor", range=(2.0, 4.0)),
+        doc="Second shape of the Beta distribution of a non-poor household's skill.",
+        gt=0,
     )
     baseline_services: dict[str, float] = param(
         default_factory=lambda: {
@@ -457,17 +519,24 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     no_labour = group == NO_LABOUR
 
     # composition
-    workers = np.where(no_labour, 0, 1 + rng.binomial(size - 1, 0.5)).astype(np.int8)
+    workers = np.where(
+        no_labour, 0, 1 + rng.binomial(size - 1, pop.extra_member_worker_share)
+    ).astype(np.int8)
     rest = size - workers
-    school_children = rng.binomial(rest, np.where(no_labour, 0.25, 0.55)).astype(np.int8)
+    school_share = np.where(
+        no_labour, pop.school_child_share_no_labour, pop.school_child_share_labour
+    )
+    school_children = rng.binomial(rest, school_share).astype(np.int8)
     elderly = (rest - school_children).astype(np.int8)
     disabled = no_labour & (rng.random(n) < pop.disabled_share_no_labour)
     chronic = rng.random(n) < np.where(
         no_labour, pop.chronic_share_no_labour, pop.chronic_share_labour
     )
-    skill = np.where(registered, rng.beta(2.0, 5.0, size=n), rng.beta(3.0, 3.0, size=n)).astype(
-        np.float32
-    )
+    skill = np.where(
+        registered,
+        rng.beta(pop.skill_shape_a_registered, pop.skill_shape_b_registered, size=n),
+        rng.beta(pop.skill_shape_a_non_poor, pop.skill_shape_b_non_poor, size=n),
+    ).astype(np.float32)
 
     # the three guarantees at baseline
     housing_safe = ~(registered & (rng.random(n) < pop.unsafe_housing_share))

@@ -668,7 +668,7 @@ def sweepable_parameters(scenario: _ScenarioBase) -> dict[str, dict[str, Any]]:
             "low": e.range[0],
             "high": e.range[1],
             "unit": e.unit,
-            "kind": e.kind if e.kind != "fixed" else "uncertainty",
+            "kind": e.kind,
         }
         for e in catalogue(scenario)
         if e.range is not None

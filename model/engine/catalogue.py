@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -151,6 +152,35 @@ def field_doc(info: Any) -> str:
     return description.strip()
 
 
+@dataclass(frozen=True)
+class _FieldMeta:
+    """What the schema declares about one field (the same for every scenario)."""
+
+    unit: str
+    source: Source
+    kind: str
+    range: tuple[float, float] | None
+    doc: str
+    year_keyed: bool
+    sub_model: type[BaseModel] | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_meta(cls: type[BaseModel], name: str) -> _FieldMeta:
+    info = cls.model_fields[name]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    low_high = extra.get("range")
+    return _FieldMeta(
+        unit=str(extra.get("unit", "")),
+        source=source_of(extra),
+        kind=str(extra.get("kind", "fixed")),
+        range=None if low_high is None else (float(low_high[0]), float(low_high[1])),
+        doc=field_doc(info),
+        year_keyed=any(m is YEAR_KEYED for m in info.metadata),
+        sub_model=_model_dict_type(info.annotation),
+    )
+
+
 def _walk(
     obj: BaseModel,
     prefix: str,
@@ -158,44 +188,40 @@ def _walk(
     ranges: Mapping[str, Any],
     out: Catalogue,
 ) -> None:
-    for name, info in type(obj).model_fields.items():
+    for name in type(obj).model_fields:
         value = getattr(obj, name)
         path = f"{prefix}{name}"
         if isinstance(value, BaseModel):
             out.tables.append(Table(path, _first_paragraph(type(value)), type(value).__module__))
             _walk(value, f"{path}.", path, ranges, out)
             continue
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        unit = str(extra.get("unit", ""))
-        source = source_of(extra)
-        sub_model = _model_dict_type(info.annotation)
-        if sub_model is not None and isinstance(value, dict):
-            doc = field_doc(info)
-            out.tables.append(Table(path, doc, type(obj).__module__, keyed=True))
+        meta = _field_meta(type(obj), name)
+        if meta.sub_model is not None and isinstance(value, dict):
+            out.tables.append(Table(path, meta.doc, type(obj).__module__, keyed=True))
             for key, item in value.items():
                 entry_path = f"{path}.{key}"
                 out.tables.append(
                     Table(
                         entry_path,
-                        f"{_first_paragraph(sub_model)} An entry of `{path}` ({unit}; "
-                        f"source: {source}). {doc}".strip(),
-                        sub_model.__module__,
+                        f"{_first_paragraph(meta.sub_model)} An entry of `{path}` ({meta.unit}; "
+                        f"source: {meta.source}). {meta.doc}".strip(),
+                        meta.sub_model.__module__,
                     )
                 )
                 _walk(item, f"{entry_path}.", entry_path, ranges, out)
             continue
-        low_high = ranges.get(path, extra.get("range"))
+        low_high = ranges.get(path)
         out.entries.append(
             Entry(
                 path=path,
                 section=section,
                 value=value,
-                unit=unit,
-                source=source,
-                kind=str(extra.get("kind", "fixed")),
-                range=None if low_high is None else (float(low_high[0]), float(low_high[1])),
-                doc=field_doc(info),
-                year_keyed=any(m is YEAR_KEYED for m in info.metadata),
+                unit=meta.unit,
+                source=meta.source,
+                kind=meta.kind,
+                range=meta.range if low_high is None else (float(low_high[0]), float(low_high[1])),
+                doc=meta.doc,
+                year_keyed=meta.year_keyed,
             )
         )
 

@@ -54,8 +54,8 @@ class Source:
             return self.text
         if self.kind == "plan":
             head = f"{PLAN}, {self.reference}" if self.reference else PLAN
-        elif self.kind == "statistic":
-            head = self.reference
+        elif self.kind == "statistic":  # the figure, then where it is published
+            return f"{self.note} ({self.reference})" if self.note else self.reference
         elif self.kind == "assumption":
             head = "assumption"
         else:

@@ -44,7 +44,7 @@ from model.engine.catalogue import canonicalise, catalogue, get_path, set_path
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
 from model.engine.interventions import MEASURES
-from model.engine.params import YEAR_KEYED, Section, param
+from model.engine.params import YEAR_KEYED, Section, choice, param
 from model.engine.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
@@ -73,11 +73,11 @@ class _ScenarioBase(Section):
     name: str = param(
         "scenario",
         unit="text",
-        source="scenario choice",
+        source=choice(),
         doc="Short name; results go to results/<name>/. Defaults to the file name.",
         pattern=NAME_PATTERN,
     )
-    description: str = param("", unit="text", source="scenario choice")
+    description: str = param("", unit="text", source=choice())
     calendar: CalendarParams = Field(default_factory=CalendarParams)
     targets: TargetParams = Field(default_factory=TargetParams)
     assessment: AssessmentParams = Field(default_factory=AssessmentParams)
@@ -87,7 +87,7 @@ class _ScenarioBase(Section):
     ranges: dict[str, tuple[float, float]] = param(
         default_factory=dict,
         unit="[low, high] in the parameter's unit",
-        source="scenario choice",
+        source=choice(),
         doc="Sweep ranges overriding the schema's defaults, keyed by dotted parameter path.",
     )
 

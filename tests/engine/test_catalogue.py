@@ -57,7 +57,7 @@ def test_entries_carry_values_units_sources_and_year_keys():
         "uncertainty",
         (0.003, 0.03),
     )
-    assert e.source == Source("assumption", text="assumption")
+    assert e.source == assumption() == Source("assumption")
     assert sorted(p for p, e in by_path.items() if e.year_keyed) == sorted(_year_keyed_paths(s))
     assert by_path["housing.renovations"].year_keyed
     assert not by_path["targets.cumulative_people"].year_keyed  # years of targets, not a rate

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    BaseModel,
     Field,
     ValidationError,
     create_model,
@@ -44,7 +43,7 @@ from model.engine.catalogue import canonicalise, catalogue, get_path, set_path
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
 from model.engine.interventions import MEASURES
-from model.engine.params import YEAR_KEYED, Section, choice, param
+from model.engine.params import Section, choice, param
 from model.engine.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
@@ -108,7 +107,7 @@ class _ScenarioBase(Section):
     @model_validator(mode="after")
     def _check_years_and_ranges(self) -> _ScenarioBase:
         first, last = self.calendar.start_year, self.calendar.end_year
-        for path, table in _year_tables(self):
+        for path, table in ((e.path, e.value) for e in catalogue(self) if e.year_keyed):
             bad = sorted(y for y in table if not first <= y <= LAST_YEAR)
             if bad:
                 raise ValueError(
@@ -168,16 +167,6 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     """,
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
 )
-
-
-def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
-    for section_name in type(scenario).model_fields:
-        section = getattr(scenario, section_name)
-        if not isinstance(section, BaseModel):
-            continue
-        for field_name, info in type(section).model_fields.items():
-            if any(m is YEAR_KEYED for m in info.metadata):
-                yield f"{section_name}.{field_name}", getattr(section, field_name)
 
 
 # ---------------------------------------------------------------------------------------------

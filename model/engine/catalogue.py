@@ -301,7 +301,14 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 # canonical order
 
 
-def _order(table: Mapping[Any, Any], reference: Any) -> list[Any]:
+@functools.lru_cache(maxsize=1024)
+def _default_keys(cls: type[BaseModel], name: str) -> tuple[Any, ...]:
+    """Keys of a table field's default, in order (empty when the default is not a table)."""
+    default = cls.model_fields[name].get_default(call_default_factory=True)
+    return tuple(default) if isinstance(default, Mapping) else ()
+
+
+def _order(table: Mapping[Any, Any], reference: tuple[Any, ...]) -> list[Any]:
     """Keys of ``table`` in canonical order.
 
     Numbers ascending; names in the order of the schema's default table ``reference``, then
@@ -310,7 +317,7 @@ def _order(table: Mapping[Any, Any], reference: Any) -> list[Any]:
     keys = list(table)
     if all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
         return sorted(keys)
-    known = [k for k in reference if k in table] if isinstance(reference, Mapping) else []
+    known = [k for k in reference if k in table]
     return known + sorted((k for k in keys if k not in known), key=str)
 
 
@@ -322,13 +329,12 @@ def canonicalise(obj: BaseModel) -> None:
     other names after it in alphabetical order. Fields keep the schema's order, so a scenario's
     results never depend on the order in which its file writes keys.
     """
-    for name, info in type(obj).model_fields.items():
+    for name in type(obj).model_fields:
         value = obj.__dict__.get(name)
         if isinstance(value, BaseModel):
             canonicalise(value)
         elif isinstance(value, dict):
-            reference = info.get_default(call_default_factory=True)
-            order = _order(value, reference)
+            order = _order(value, _default_keys(type(obj), name))
             if order != list(value):
                 obj.__dict__[name] = {k: value[k] for k in order}
             for item in obj.__dict__[name].values():

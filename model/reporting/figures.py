@@ -38,9 +38,6 @@ MODEL_COLOUR = "tab:blue"
 TARGET_COLOUR = "tab:red"
 #: Size of a single-panel figure (inches); at 120 dpi it fits a report page at full size.
 FIGSIZE = (8.0, 4.8)
-#: Plan years of the campaign (2016-2018, Shaoguan plan 2016, §I.3); later years consolidate.
-PLAN_LAST_YEAR = 2018
-
 _thousands = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
 
@@ -48,16 +45,31 @@ def _title(question: str, title: str) -> str:
     return f"{question}\n{title}" if title else question
 
 
-def _shade_consolidation(ax: Axes, years: np.ndarray) -> Patch | None:
-    """Grey band, with a legend entry, over the years after the plan (consolidation)."""
-    if not (years.size and years.max() > PLAN_LAST_YEAR):
+def plan_last_year(annual: pd.DataFrame) -> int | None:
+    """The plan's last year in a run's annual table: the first year at its final target.
+
+    The scenario's cumulative targets (``targets.cumulative_people``, Shaoguan plan 2016, §I.3:
+    2016-2018) end in the plan's last year; the years after it keep the last target. None when
+    the table has no targets.
+    """
+    if "target_cumulative_people" not in annual or "year" not in annual:
+        return None
+    target = pd.to_numeric(annual["target_cumulative_people"], errors="coerce")
+    if target.isna().all():
+        return None
+    return int(annual.loc[target == target.max(), "year"].min())
+
+
+def _shade_consolidation(ax: Axes, years: np.ndarray, last: int | None) -> Patch | None:
+    """Grey band, with a legend entry, over the years after the plan's ``last`` year."""
+    if last is None or not (years.size and years.max() > last):
         return None
     band = ax.axvspan(
-        PLAN_LAST_YEAR + 0.5,
+        last + 0.5,
         years.max() + 0.5,
         color="0.93",
         zorder=0,
-        label=f"after the plan ({PLAN_LAST_YEAR + 1}-)",
+        label=f"after the plan ({last + 1}-)",
     )
     ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
     return band
@@ -131,7 +143,7 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
                 fontsize=8,
                 color=TARGET_COLOUR,
             )
-    _shade_consolidation(ax, years)
+    _shade_consolidation(ax, years, plan_last_year(annual))
     ax.set_xlabel("year (December assessment)")
     ax.set_ylabel("registered poor people out of poverty (people)")
     ax.set_xticks(years)
@@ -148,7 +160,7 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
 def villages_exited(
     annual: pd.DataFrame,
     title: str = "",
-    target_year: int = PLAN_LAST_YEAR,
+    target_year: int | None = None,
     replicates: pd.DataFrame | None = None,
 ) -> Figure:
     """Poor villages exited each December against all of them (278 at full scale) by 2018.
@@ -157,7 +169,8 @@ def villages_exited(
         annual: The ``annual`` table of a run (``year``, ``villages_exited``,
             ``villages_total``); for an ensemble, the per-year medians.
         title: Scenario name (and scale) for the second title line.
-        target_year: Year by which every poor village should exit (plan §I.3).
+        target_year: Year by which every poor village should exit (plan §I.3); default the
+            plan's last year (:func:`plan_last_year`).
         replicates: Optional ``replicates`` table of an ensemble: the bars then show the median
             and a 5-95% range across replicates.
 
@@ -191,13 +204,15 @@ def villages_exited(
             ha="center",
             fontsize=8,
         )
+    year = plan_last_year(annual) if target_year is None else target_year
+    by = "the end of the plan" if year is None else year
     ax.axhline(
         total,
         color=TARGET_COLOUR,
         linestyle="--",
-        label=f"all {total:,} poor villages, to exit by {target_year} (plan §I.3)",
+        label=f"all {total:,} poor villages, to exit by {by} (plan §I.3)",
     )
-    _shade_consolidation(ax, years)
+    _shade_consolidation(ax, years, plan_last_year(annual))
     ax.set_xlabel("year (December assessment)")
     ax.set_ylabel("poor villages exited (villages)")
     ax.set_xticks(years)
@@ -534,7 +549,7 @@ def income_distribution(
         label="exit line: 45% of provincial rural income (plan §I.3)",
     )
     handles.append(exit_line)
-    band = _shade_consolidation(ax, years)
+    band = _shade_consolidation(ax, years, plan_last_year(annual))
     if band is not None:
         handles.append(band)
     ax.set_xticks(years)

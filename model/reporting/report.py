@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel
 
 from model.reporting import figures as plots
 from model.results.folder import ResultsFolder, open_results
@@ -237,6 +236,9 @@ def _png(fig: Any) -> bytes:
 def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
     """Every parameter of a resolved scenario with its default, unit, source, kind and range.
 
+    The rows are the engine's parameter catalogue (:func:`model.engine.catalogue.catalogue`),
+    less the scenario's own keys (name, description, ranges).
+
     Args:
         scenario_data: The resolved scenario as stored in ``manifest.json``.
 
@@ -244,35 +246,25 @@ def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
         One row per parameter: ``path, value, default, changed, kind, unit, source, low, high``
         (``low``/``high`` are the sweep range, when the parameter has one).
     """
-    from model.engine.scenario import Scenario, sweepable_parameters, validate_scenario
+    from model.engine.catalogue import TOP_LEVEL, catalogue
+    from model.engine.scenario import validate_scenario
 
-    scenario = validate_scenario(scenario_data)
-    defaults = Scenario()
-    ranges = sweepable_parameters(scenario)
-    rows = []
-    for section_name in type(scenario).model_fields:
-        section = getattr(scenario, section_name)
-        if not isinstance(section, BaseModel):
-            continue
-        default_section = getattr(defaults, section_name)
-        for name, info in type(section).model_fields.items():
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            path = f"{section_name}.{name}"
-            value = getattr(section, name)
-            default = getattr(default_section, name)
-            rows.append(
-                {
-                    "path": path,
-                    "value": value,
-                    "default": default,
-                    "changed": value != default,
-                    "kind": ranges.get(path, {}).get("kind", extra.get("kind", "fixed")),
-                    "unit": extra.get("unit", ""),
-                    "source": extra.get("source", ""),
-                    "low": ranges.get(path, {}).get("low"),
-                    "high": ranges.get(path, {}).get("high"),
-                }
-            )
+    defaults = {e.path: e.value for e in catalogue()}
+    rows = [
+        {
+            "path": e.path,
+            "value": e.value,
+            "default": defaults.get(e.path),
+            "changed": e.path not in defaults or e.value != defaults[e.path],
+            "kind": e.kind,
+            "unit": e.unit,
+            "source": str(e.source),
+            "low": None if e.range is None else e.range[0],
+            "high": None if e.range is None else e.range[1],
+        }
+        for e in catalogue(validate_scenario(scenario_data))
+        if e.section != TOP_LEVEL  # the scenario's name, description and ranges
+    ]
     return pd.DataFrame(rows)
 
 

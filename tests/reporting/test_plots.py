@@ -319,3 +319,18 @@ def test_income_distribution_without_percentiles(tmp_path):
     ]
     assert ax.get_lines()[0].get_ydata().tolist() == [4_000, 5_000, 6_000, 7_000]
     saves_png(fig, tmp_path, "income_means")
+
+
+def test_plan_last_year_is_the_first_year_at_the_final_target():
+    annual = annual_table()
+    assert plots.plan_last_year(annual) == 2018
+    # a scenario whose targets run one year longer shades one year later
+    longer = annual.assign(target_cumulative_people=[1_500, 3_275, 4_000, 4_775])
+    assert plots.plan_last_year(longer) == 2019
+    assert plots.plan_last_year(annual.drop(columns="target_cumulative_people")) is None
+    fig = plots.exits_vs_targets(longer)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert not any("after the plan" in label for label in labels)
+    fig = plots.exits_vs_targets(annual)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "after the plan (2019-)" in labels

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.dynamics import new_job_wage
+from model.engine.dynamics import new_job_wage, skill_wage_factor
 from model.engine.interventions.base import Measure, MeasureParams
 from model.engine.params import YearTable, param, year_value
 
@@ -222,7 +222,8 @@ class Employment(Measure):
             model, found, hh.county[found], p.placement_cost + p.firm_reward
         )
         migrant = model.rng.random(found.size) < p.migrant_share
-        wage = new_job_wage(model.scenario.dynamics, model.year) * (0.7 + 0.6 * hh.skill[found])
+        dyn = model.scenario.dynamics
+        wage = new_job_wage(dyn, model.year) * skill_wage_factor(dyn, hh.skill[found])
         wage = np.where(migrant, wage * p.migrant_wage_premium, wage)
         jobs = hh.jobs[found].astype(np.float64)
         hh.job_wage[found] = (hh.job_wage[found] * jobs + wage) / (jobs + 1)

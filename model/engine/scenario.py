@@ -86,7 +86,7 @@ class MeasureSwitches(Section):
     off: list[str] = param(
         default_factory=list,
         unit="measure names",
-        source="scenario choice",
+        source=choice(),
         doc="Measures switched off (neither effect nor cost); names among "
         + ", ".join(MEASURE_NAMES)
         + ".",
@@ -94,7 +94,7 @@ class MeasureSwitches(Section):
     only: list[str] | None = param(
         None,
         unit="measure names",
-        source="scenario choice",
+        source=choice(),
         doc="If given, the only measures that run; every other measure is off.",
     )
 

@@ -43,6 +43,7 @@ from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
 from model.engine.interventions import MEASURES
+from model.engine.mechanisms import MECHANISMS
 from model.engine.params import YEAR_KEYED, Section, param
 from model.engine.population import PopulationParams
 
@@ -146,7 +147,9 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
-    ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
+    ``social_security``), and one per feedback mechanism of
+    :data:`model.engine.mechanisms.MECHANISMS` (``verification``, ``village_recheck``; all off
+    by default). Every parameter carries a unit, a source and, if sweeps may vary
     it, a range (``docs/parameters.md``). Unknown keys, NaN and infinity are refused.
 
     Build one with :func:`load_scenario` (a TOML file), :func:`load_scenario_text` (TOML
@@ -159,6 +162,7 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
         7364.9...
     """,
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
+    **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MECHANISMS},
 )
 
 

@@ -17,6 +17,7 @@ from model.engine.assessment import EXITED, RELAPSED, assess_households
 from model.engine.funding import Treasury
 from model.engine.interventions import MEASURES, Measure
 from model.engine.invariants import InvariantChecker
+from model.engine.mechanisms import build_mechanisms
 from model.engine.population import PARTIES, build_population
 from model.engine.villages import Village
 
@@ -93,6 +94,8 @@ class PovertyModel(mesa.Model):
                 self.measures.append(cls(params, self))
             else:
                 cls.switch_off(self)
+        #: the enabled feedback mechanisms (:mod:`model.engine.mechanisms`)
+        self.mechanisms = build_mechanisms(self)
         self.month_index = 0  # months completed
         self.year = scenario.calendar.start_year
         self.month = 1
@@ -168,6 +171,8 @@ class PovertyModel(mesa.Model):
             exit_line=line,
             relapse_line=a.relapse_share * line,
         )
+        for mechanism in self.mechanisms:
+            verdict = mechanism.after_household_verdict(self, verdict, income_pc, line, guarantees)
         hh.status[verdict.exits] = EXITED
         hh.exit_year[verdict.exits] = self.year
         hh.status[verdict.relapses] = RELAPSED
@@ -182,6 +187,8 @@ class PovertyModel(mesa.Model):
                 village.assess(
                     float(village_pc[village.index]), v_line, a.village_checklist, self.year
                 )
+            for mechanism in self.mechanisms:
+                mechanism.after_village_assessment(self, village_pc, v_line)
         return {"exits": verdict.exits, "relapses": verdict.relapses, "income_pc": income_pc}
 
     def run_model(self, progress: bool = False) -> None:

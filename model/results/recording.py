@@ -120,6 +120,8 @@ class Recorder:
         self.annual[-1]["spend"] = float(
             sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
         )
+        for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
+            self.annual[-1].update(mechanism.annual_row(m))
         for measure in m.measures:
             mask = measure.enrolled_mask(m)
             spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
@@ -152,6 +154,10 @@ class Recorder:
         vill_exit_c = (
             np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
         )
+        county_extra = [{} for _ in range(n_c)]
+        for mechanism in m.mechanisms:
+            for extra, row in zip(county_extra, mechanism.county_rows(m), strict=True):
+                extra.update(row)
         for c, name in enumerate(m.population.county_names):
             self.by_county.append(
                 {
@@ -162,6 +168,7 @@ class Recorder:
                     "remaining_poor_people": int(reg_c[c] - exit_c[c]),
                     "villages": int(vill_c[c]),
                     "villages_exited": int(vill_exit_c[c]),
+                    **county_extra[c],
                 }
             )
         # by group (the non-poor households of poor villages included, for the village picture)

@@ -156,7 +156,8 @@ class RunResult:
         """Scalar outcomes of the run, named for ensembles and sweeps.
 
         ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
-        and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
+        and ``poverty_gap_<year>`` for every year (with exit verification on, also
+        ``income_verified_target_met_<year>``, 1/0); ``all_targets_met`` (1/0 over the years that
         have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
         at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
         poverty at the end of the horizon).
@@ -173,6 +174,10 @@ class RunResult:
                 and r["target_cumulative_people"] == r["target_cumulative_people"]
             ):
                 out[f"target_met_{y}"] = float(bool(r["target_met"]))
+                if "income_verified_target_met" in r:  # exit verification on
+                    out[f"income_verified_target_met_{y}"] = float(
+                        bool(r["income_verified_target_met"])
+                    )
         plan_years = (
             self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
         )

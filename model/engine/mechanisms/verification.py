@@ -59,16 +59,20 @@ class VerificationParams(Section):
         doc="Whether counties judge exits on seen income and a sample check verifies them.",
     )
     income_error_sd: float = param(
-        0.15,
+        0.10,
         unit="standard deviation of log seen income",
-        source="assumption (register income surveys by village cadres; no published error)",
+        source=(
+            "assumption (register income surveys by village cadres; no published error); kept "
+            "small because of 283 counties checked in 2018, 86.6% had no wrong exit found "
+            f"({README})"
+        ),
         doc="Size of the error with which assessment sees a household's income (0 = exact).",
         range=(0.0, 0.4),
         ge=0,
         le=2,
     )
     paper_exit_share: float = param(
-        0.10,
+        0.03,
         unit="share of labour-capable households assessed",
         source=(
             "assumption; the 2017 national audit of 158 counties found 17,000 people declared "
@@ -81,7 +85,7 @@ class VerificationParams(Section):
         le=1,
     )
     guarantee_oversight: float = param(
-        0.05,
+        0.02,
         unit="probability",
         source=(
             "assumption; the 2017 audit found exits with schooling, medical or housing "

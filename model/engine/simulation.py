@@ -123,6 +123,8 @@ class PovertyModel(mesa.Model):
         # 3. villages act
         if self.villages:
             self.agents_by_type[Village].do("step")
+        for mechanism in self.mechanisms:  # the register's re-check, in its month
+            mechanism.after_villages_act(self)
         # 4. programmes enrol
         for measure in self.measures:
             measure.month_spend = 0.0
@@ -149,6 +151,8 @@ class PovertyModel(mesa.Model):
         # 8. check the invariants (a month that breaks one is never recorded), record
         self.invariants.check()
         self.record(verdict)
+        for mechanism in self.mechanisms:
+            mechanism.end_of_month(self)
         self.month_index += 1
         if self.month_index >= self.total_months:
             self.running = False

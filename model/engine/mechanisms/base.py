@@ -26,6 +26,12 @@ class Mechanism:
     def __init__(self, params: Any, model: PovertyModel) -> None:
         self.params = params
 
+    def after_villages_act(self, model: PovertyModel) -> None:
+        """Every month, between step 3 (villages act) and step 4 (programmes enrol)."""
+
+    def end_of_month(self, model: PovertyModel) -> None:
+        """Every month, after the invariants are checked and the month is recorded."""
+
     def after_household_verdict(
         self,
         model: PovertyModel,

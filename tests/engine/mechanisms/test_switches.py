@@ -29,7 +29,12 @@ def test_mechanisms_off_give_exactly_the_baseline():
     fixed = load_scenario(SCENARIOS / "fixed_policy.toml")
     # every other parameter of a switched-off mechanism is ignored
     fixed = apply_overrides(
-        fixed, {"verification.income_error_sd": 0.3, "village_recheck.income_share": 0.9}
+        fixed,
+        {
+            "verification.income_error_sd": 0.3,
+            "village_recheck.income_share": 0.9,
+            "living_register.recheck_month": 3,
+        },
     )
     a = run(load_scenario(BASELINE), seed=3, population_scale=0.03)
     b = run(fixed, seed=3, population_scale=0.03)
@@ -55,6 +60,13 @@ def test_feedback_run_passes_every_invariant_and_reports_both_readings(feedback_
         == a["cumulative_exited_people"]
     ).all()
     assert {"villages_relapsed", "villages_ever_relapsed"} <= set(a.columns)
+    assert {"registered_people", "added_people", "removed_people"} <= set(a.columns)
+    # the register after adjustment: the first year's net change
+    start = r.manifest["registered_households"]  # the register at the end of the run
+    assert a["registered_households"].iloc[-1] == start
+    assert (
+        a["remaining_poor_people"] == a["registered_people"] - a["cumulative_exited_people"]
+    ).all()
     assert {"wrong_exits_found", "exits_stopped", "villages_relapsed"} <= set(r.by_county.columns)
     # the by-county figures add up to the annual ones
     by_year = r.by_county.groupby("year")[["reported_exited_people", "wrong_exits_found"]].sum()
@@ -65,4 +77,5 @@ def test_feedback_run_passes_every_invariant_and_reports_both_readings(feedback_
 def test_mechanism_columns_appear_only_when_on(small_result):
     assert "reported_exited_people" not in small_result.annual
     assert "villages_relapsed" not in small_result.annual
+    assert "added_people" not in small_result.annual
     assert "exits_stopped" not in small_result.by_county

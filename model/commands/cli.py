@@ -11,11 +11,13 @@ import threading
 from model.commands.common import BadInput
 
 #: Exit codes (see docs/reliability.md): bad input; a model invariant failed; the results folder
-#: is being written by another run; out of memory; interrupted (Ctrl-C) and terminated (SIGTERM).
+#: is being written by another run; out of memory; the Dask cluster was lost in the middle of the
+#: work; interrupted (Ctrl-C) and terminated (SIGTERM).
 EXIT_BAD_INPUT = 2
 EXIT_INVARIANT = 3
 EXIT_BUSY = 4
 EXIT_NO_MEMORY = 5
+EXIT_CLUSTER_LOST = 6
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.engine.invariants import InvariantError
     from model.engine.population import PopulationError
     from model.engine.scenario import ScenarioError
+    from model.experiments.execution import ClusterLost
     from model.results.outputs import ResultsError
     from model.results.safety import OutputBusy, OutputError, check_output_location
 
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except OutputBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BUSY
+    except ClusterLost as err:
+        print(f"error: {err}; nothing was written", file=sys.stderr)
+        return EXIT_CLUSTER_LOST
     except MemoryError:
         print(
             "error: out of memory; try a smaller --population-scale; nothing was written",

@@ -103,6 +103,24 @@ def cluster_lost(err: Exception, out: Path, command: str) -> int:
     return EXIT_CLUSTER_LOST
 
 
+def check_runs_out(out: Path) -> None:
+    """Refuse an ``--out`` that many runs must not write to (before anything runs).
+
+    Accepted: a new folder, an empty one, a results folder (``manifest.json``), or the folder of
+    an interrupted job (``runs/job.json``, or ``<scenario>/runs/job.json`` for ``compare``).
+
+    Raises:
+        OutputError: ``out`` is a file, lies under a file, or is a folder of other files.
+    """
+    from model.results.safety import check_output_folder
+
+    if out.is_dir() and any(
+        (folder / "runs" / "job.json").is_file() for folder in [out, *out.iterdir()]
+    ):
+        return
+    check_output_folder(out)
+
+
 def run_with_executor(args: argparse.Namespace, out: Path, command: str, work):  # noqa: ANN001, ANN201
     """Call ``work(executor)`` on the executor the options ask for, and close it afterwards.
 
@@ -116,6 +134,7 @@ def run_with_executor(args: argparse.Namespace, out: Path, command: str, work): 
     from model.commands.cli import Terminated
     from model.experiments.execution import ClusterLost, JobMismatch
 
+    check_runs_out(Path(out))
     executor = open_executor(args)
     try:
         return work(executor), None

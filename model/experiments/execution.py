@@ -311,6 +311,18 @@ class Executor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _stop_pool(self) -> None:
+        """End the local pool's processes now, abandoning the tasks they run (on Ctrl-C)."""
+        if self._pool is None:
+            return
+        processes = list((self._pool._processes or {}).values())  # no public accessor
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(10)
+
     def close(self) -> None:
         """Shut the pool down (cancelling queued work) or disconnect from the cluster."""
         if self._pool is not None:
@@ -362,7 +374,9 @@ class Executor:
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_interrupts,
             )
 
     def _check_workers(self, client: Any) -> None:
@@ -490,6 +504,10 @@ class Executor:
         futures = [self._submit(func, item) for item in items]
         try:
             return [self._result(future) for future in futures]
+        except BaseException as err:
+            if not isinstance(err, Exception):  # Ctrl-C, SIGTERM: see _run_futures
+                self._stop_pool()
+            raise
         finally:
             self._cancel([future for future in futures if not future.done()])
 
@@ -603,8 +621,20 @@ class Executor:
                 finish(None, None)
                 if error is not None:
                     raise error
+        except BaseException as err:
+            # Ctrl-C or SIGTERM: the pool's processes ignore SIGINT, so end them here
+            if not isinstance(err, Exception):
+                self._stop_pool()
+            raise
         finally:
             self._cancel(list(in_flight))
+
+
+def _ignore_interrupts() -> None:
+    """Pool processes leave Ctrl-C to the parent, which saves finished tasks and ends them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _version_text(fingerprint: Any) -> str:

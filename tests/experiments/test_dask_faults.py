@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -227,7 +228,8 @@ def resume_on_this_machine(out, reference, capsys, kept: set[int]) -> None:
     capsys.readouterr()
     assert main(ensemble_command(out, "--resume", "--workers", "1")) == 0
     printed = capsys.readouterr().out
-    assert f"{REPLICATES - len(kept)} runs" in printed and f"({len(kept)} resumed)" in printed
+    assert f"{REPLICATES - len(kept)} runs" in printed
+    assert (f"({len(kept)} resumed)" in printed) == bool(kept)
     for name in ("replicates", "outcomes", "quantiles"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(out / f"{name}.parquet"),
@@ -331,3 +333,63 @@ def test_worker_with_another_model_is_refused_before_any_task(tmp_path, capsys, 
             assert observer.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
     finally:
         cluster.close()
+
+
+def pool_workers(pid: int) -> list[int]:
+    """Process ids of the local pool's workers among the children of ``pid`` (Linux /proc)."""
+    try:
+        children = (Path(f"/proc/{pid}/task/{pid}/children")).read_text().split()
+    except OSError:
+        return []
+    workers = []
+    for child in children:
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            workers.append(int(child))
+    return workers
+
+
+def ignores_sigint(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(mask.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
+def ready_pool_workers(pid: int) -> list[int]:
+    """The pool's two workers, once both have started (they ignore SIGINT from then on)."""
+    workers = pool_workers(pid)
+    return workers if len(workers) == 2 and all(map(ignores_sigint, workers)) else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_ctrl_c_on_the_local_pool_ends_its_workers_quietly(reference, tmp_path, capsys):
+    # Ctrl-C reaches the whole process group: the pool's workers used to print a traceback each
+    out = tmp_path / "ens"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "model", *ensemble_command(out, "--workers", "2")],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workers = wait_until(lambda: ready_pool_workers(client.pid), TIMEOUT, "two pool workers")
+        os.killpg(client.pid, signal.SIGINT)
+        _, stderr = client.communicate(timeout=TIMEOUT)
+    finally:
+        kill(client)
+    assert client.returncode == 130, stderr
+    assert stderr.strip() == (
+        f"interrupted: the runs that finished are saved in {out}/runs; to continue, run the same "
+        f"run command with --out {out} --resume"
+    )
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # the workers ended
+    kept = assert_only_whole_parts(out)
+    resume_on_this_machine(out, reference, capsys, kept)

@@ -262,6 +262,40 @@ def test_scheduler_killed_exits_6_naming_resume_and_resume_finishes(
     resume_on_this_machine(out, reference, capsys, kept)
 
 
+def test_scheduler_killed_during_budget_exits_6_and_writes_nothing(cluster, tmp_path):
+    # budget keeps its replicates in memory: nothing to resume, nothing half-written
+    out = tmp_path / "budget"
+    with cluster.client() as observer:
+        before = finished_tasks(observer, "run_one")
+    client = subprocess.Popen(
+        [sys.executable, "-m", "model", "budget", str(BASELINE), "--replicates", "12",
+         "--population-scale", str(SCALE), "--scheduler", cluster.address, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        with cluster.client() as observer:
+            wait_until(
+                lambda: finished_tasks(observer, "run_one") >= before + 2,
+                TIMEOUT,
+                "2 finished budget replicates",
+                every=0.1,
+            )
+        kill(cluster.scheduler)
+        _, stderr = client.communicate(timeout=TIMEOUT)
+    finally:
+        kill(client)
+    assert client.returncode == EXIT_CLUSTER_LOST, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: --scheduler {cluster.address}: lost the connection to the Dask scheduler in the "
+        "middle of the work; nothing was written"
+    )
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "signum, code, word",
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],

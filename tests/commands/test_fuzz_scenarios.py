@@ -506,6 +506,7 @@ def command_bases(results: str) -> dict[str, list[str]]:
         "optimize": ["optimize", "baseline.toml", "--replicates", "1", "--maxiter", "1",
                      "--workers", "1", *small],
         "params": ["params", "dynamics"],
+        "outputs": ["outputs", "annual"],
         "dashboard": ["dashboard", "--port", "8765"],
     }  # fmt: skip
 

@@ -433,6 +433,7 @@ class Executor:
 
         Raises:
             Exception: The first exception a task raised (finished tasks are saved first).
+            ClusterLost: The Dask scheduler was lost (finished tasks are saved first).
         """
         from tqdm import tqdm
 
@@ -496,6 +497,7 @@ class Executor:
         Raises:
             Exception: The exception of the first payload (in payload order) whose call
                 failed; calls not yet started are cancelled.
+            ClusterLost: The Dask scheduler was lost.
         """
         items = list(payloads)
         if self.scheduler is None and self.workers == 1:

@@ -43,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run every allocation (plus the scenario's own) and print the side-by-side table."""
     from model.experiments.budget import AllocationError, compare_allocations, parse_allocation
+    from model.experiments.execution import atomic_to_csv
 
     scenario = load_for_run(args.scenario, args)
     try:
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         )
     table.insert(0, "label", ["scenario"] + [f"#{i}" for i in range(1, len(table))])
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "budget.csv", index=False)
+    atomic_to_csv(table, out / "budget.csv")
     shown = [
         c
         for c in table.columns

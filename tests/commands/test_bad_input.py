@@ -436,6 +436,28 @@ CASES: list[Case] = [
         ("outputs", "anual"),
         ("TABLE anual: expected one of annual, monthly, by_county",),
     ),
+    # found by the command-line fuzzer: an --out of the commands that make many runs holding
+    # other files was written into; paths other than --out escaped as tracebacks
+    Case(
+        "replicates_out_is_a_folder_of_other_files",
+        (*RUN, "--replicates", "1", "--workers", "1", "--out", "{tmp}/docs"),
+        ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
+        files={"docs/a.txt": "keep me\n"},
+    ),
+    Case(
+        "sweep_out_is_a_folder_of_other_files",
+        ("sweep", "{baseline}", "--method", "morris", "--samples", "2", "--param",
+         "dynamics.job_finding_rate", "--population-scale", "0.01", "--workers", "1", "--out",
+         "{tmp}/docs"),
+        ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
+        files={"docs/a.txt": "keep me\n"},
+    ),  # fmt: skip
+    Case(
+        "results_folder_name_too_long",
+        ("report", "{tmp}/" + "x" * 300),
+        ("RESULTS_DIR: expected a path whose names have at most", "found one of 300 bytes"),
+    ),
+    Case("scenario_nul_byte", ("check", "a\x00b.toml"), ("scenario: expected text without NUL",)),
     Case(
         "dashboard_port_out_of_range",
         ("dashboard", "--port", "70000"),

@@ -25,6 +25,7 @@ def test_run_replicates_writes_the_ensemble_folder(tmp_path, capsys):
         "probability_met",
         "ci_low",
         "ci_high",
+        "parameters",
     ]
     replicates = pd.read_parquet(out / "replicates.parquet")
     assert len(replicates) == 3 * 5 and "replicate" in replicates.columns

@@ -41,7 +41,9 @@ class ParametersAction(argparse.Action):
             )
         if kind != "posterior" and rest:
             raise argparse.ArgumentError(
-                self, f"expected nothing after {kind}, found {' '.join(map(repr, rest))}"
+                self,
+                f"expected nothing after {kind}, found {' '.join(map(repr, rest))} (give the "
+                "scenario files before --parameters)",
             )
         setattr(namespace, self.dest, (kind, Path(rest[0]) if rest else None))
 
@@ -53,7 +55,7 @@ def add_parameter_options(p: argparse.ArgumentParser, nested: bool = True) -> No
         nargs="+",
         action=ParametersAction,
         default=None,
-        metavar="SOURCE",
+        metavar=("SOURCE", "FILE"),
         help="what the replicates draw besides their seeds: fixed (default: the scenario's "
         "values), prior (every uncertainty uniform over its range) or posterior FILE (rows of "
         "a calibrated posterior, Parquet with a weight column, resampled by weight)",

@@ -38,7 +38,8 @@ def refuse_ensemble_options(args: argparse.Namespace) -> None:
     ] + parameters_given(args)
     if given:
         raise BadInput(
-            f"{', '.join(given)}: expected --replicates N with it (a single run uses one process)"
+            f"{', '.join(given)}: expected --replicates N with it (a single run uses one "
+            "process and the scenario's parameter values)"
         )
 
 

@@ -213,7 +213,12 @@ def plan_replicates(
             apply_overrides(scenario, values)
         except ScenarioError as err:
             if source.kind == "posterior":
-                raise PosteriorError(f"{source.path}: row {source.row(seed, d)}: {err}") from None
+                message = str(err)
+                for path in values:  # the override's label: the column names the parameter
+                    message = message.replace(f"--set {path}: ", "")
+                raise PosteriorError(
+                    f"{source.path}: row {source.row(seed, d)}: {message}"
+                ) from None
             raise
         draws.append(values)
     return ReplicatePlan(seeds, source, seeds_per_draw, draws, source.drawn_parameters(scenario))

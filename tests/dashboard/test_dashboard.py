@@ -154,6 +154,24 @@ def test_small_ensemble_progress_and_zip(baseline):
     assert spent.to_numpy() == pytest.approx(totals.loc[spent.index].to_numpy(), rel=1e-12)
 
 
+def test_small_ensemble_with_prior_draws_equals_the_command_lines(baseline):
+    from model.experiments.ensemble import run_ensemble
+
+    page = run_small_ensemble(baseline, replicates=2, population_scale=0.01, parameters="prior")
+    cli = run_ensemble(
+        baseline, replicates=2, seed=1, workers=1, population_scale=0.01, parameters="prior"
+    )
+    for name in ("outcomes", "probabilities", "quantiles", "variance_split"):
+        pd.testing.assert_frame_equal(getattr(page.ensemble, name), getattr(cli, name))
+    assert page.ensemble.probability_source() == (
+        "probabilities over 2 replicates: seeds and prior parameter draws"
+    )
+    fixed = run_small_ensemble(baseline, replicates=2, population_scale=0.01)
+    assert fixed.ensemble.probability_source().endswith("seeds only")
+    with pytest.raises(ValueError, match="expected one of fixed, prior"):
+        run_small_ensemble(baseline, replicates=2, population_scale=0.01, parameters="posterior")
+
+
 def test_month_by_month_collects_each_month():
     from model.dashboard.month_by_month import MEASURES, MonthByMonth
 
@@ -273,6 +291,9 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             expect(page.locator(".run-view img").first).to_be_visible()
             first = _table_text(page)
             assert "2018" in first and "all targets" in first
+            expect(page.locator(".probability-source").first).to_contain_text(
+                "probabilities over 3 replicates: seeds only"
+            )
 
             # pin, starve the programmes and run again: the probabilities change
             page.locator(".pin-button").click()

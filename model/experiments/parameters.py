@@ -299,7 +299,8 @@ def parameter_source(value: Any = None) -> ParameterSource:
     if isinstance(value, tuple | list) and len(value) == 2 and value[0] == "posterior":
         return ParameterSource.from_posterior_file(value[1])
     raise ValueError(
-        "parameters: expected 'fixed', 'prior' or ('posterior', FILE), found " + repr(value)
+        "parameters: expected 'fixed', 'prior', a ParameterSource or a posterior file "
+        f"(pathlib.Path or ('posterior', FILE)), found {value!r}"
     )
 
 

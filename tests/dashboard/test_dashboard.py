@@ -304,11 +304,18 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             fill(".lever-social_security-dibao_standard-2017", "2000")
             fill(".lever-social_security-dibao_standard-2018", "2000")
             fill(".lever-funding-delay_months-paired_city", "12")
+            # and draw the uncertainties from their priors: the selector beside the replicates
+            page.locator(".parameters").first.click()
+            page.get_by_role("option", name="prior").click()
             expect(run_button).to_be_enabled()
             run_button.click()
             expect(page.locator(".running")).to_be_visible(timeout=60_000)
             expect(page.locator(".running")).to_have_count(0, timeout=300_000)
             expect(page.locator(".run-view")).to_have_count(2)
+            expect(page.locator(".probability-source").first).to_contain_text(
+                "probabilities over 3 replicates: seeds and prior parameter draws"
+            )
+            expect(page.locator(".probability-source").nth(1)).to_contain_text("seeds only")
             second = _table_text(page)
             pinned = page.locator(".run-view").nth(1).locator(".probability-table").inner_text()
             assert pinned == first

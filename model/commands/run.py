@@ -15,6 +15,7 @@ from model.commands.common import (
     positive_int,
 )
 from model.commands.execution_options import add_execution_options
+from model.commands.parameter_options import add_parameter_options
 
 SUMMARY_NAMES = {
     "target_cumulative_people": "target",
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="run an ensemble of N replicates: probabilities of meeting each target",
     )
+    add_parameter_options(p)
     add_execution_options(p, quiet=False)
 
 

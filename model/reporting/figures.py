@@ -571,6 +571,7 @@ def fan_chart(
     probabilities: pd.DataFrame,
     title: str = "",
     metric: str = "cumulative_exited_people",
+    subtitle: str = "",
 ) -> Figure:
     """Cumulative exits of an ensemble as a fan (5-95% and 25-75% bands, median) against targets.
 
@@ -580,6 +581,8 @@ def fan_chart(
             annotated with the probability of meeting it and its confidence interval.
         title: Scenario name for the title.
         metric: The metric drawn (in people; plotted in thousands).
+        subtitle: A second title line, saying what varied between the replicates (e.g.
+            ``probabilities over 20 replicates: seeds and prior parameter draws``).
 
     Returns:
         The figure.
@@ -645,7 +648,8 @@ def fan_chart(
     ax.set_ylim(0, 1.2 * top / k)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"Ensemble of exits against the plan's targets{': ' + title if title else ''}")
+    heading = f"Ensemble of exits against the plan's targets{': ' + title if title else ''}"
+    ax.set_title(heading + (f"\n{subtitle}" if subtitle else ""))
     fig.tight_layout()
     return fig
 

@@ -252,6 +252,63 @@ OVERRIDE_CASES = [
 ]
 
 RUN = ("run", "{baseline}", "--population-scale", "0.01")
+ENSEMBLE = (*RUN, "--replicates", "2", "--workers", "1", "--out", "{tmp}/out")
+
+
+def parquet_bytes(columns: dict) -> bytes:
+    """A posterior file's bytes."""
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame(columns).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+# (id, posterior columns or raw bytes, fragments) -- given to run --replicates as posterior FILE
+POSTERIOR_CASES = [
+    (
+        "unknown_parameter",
+        {"weight": [1.0], "dynamics.nope": [0.1]},
+        ("found unknown parameter names dynamics.nope",),
+    ),
+    (
+        "lever",
+        {"weight": [1.0], "funding.special_fund_per_person": [9000.0]},
+        ("levers funding.special_fund_per_person (levers are never drawn)",),
+    ),
+    (
+        "negative_weight",
+        {"weight": [1.0, -0.5], "dynamics.job_finding_rate": [0.01, 0.02]},
+        ("expected weights >= 0, found -0.5",),
+    ),
+    (
+        "zero_sum_weights",
+        {"weight": [0.0, 0.0], "dynamics.job_finding_rate": [0.01, 0.02]},
+        ("expected weights with a positive sum, found a sum of 0",),
+    ),
+    (
+        "no_rows",
+        {"weight": [], "dynamics.job_finding_rate": []},
+        ("expected at least one row, found none",),
+    ),
+    (
+        "no_weight",
+        {"w": [1.0], "dynamics.job_finding_rate": [0.01]},
+        ("expected a column 'weight'",),
+    ),
+    (
+        "value_refused",
+        {"weight": [1.0], "dynamics.job_finding_rate": [-0.5]},
+        ("row 0: dynamics.job_finding_rate: expected greater than or equal to 0", "-0.5"),
+    ),
+    (
+        "not_parquet",
+        b"weight,x\n1,2\n",
+        ("expected a Parquet posterior file, found an unreadable",),
+    ),
+]
 
 CASES: list[Case] = [
     *(
@@ -364,6 +421,89 @@ CASES: list[Case] = [
         "run_replicates_zero",
         (*RUN, "--replicates", "0"),
         ("argument --replicates", "expected a positive integer, found 0"),
+    ),
+    # parameter sources of ensembles
+    Case(
+        "parameters_unknown_source",
+        (*ENSEMBLE, "--parameters", "guess"),
+        ("argument --parameters", "expected fixed, prior or posterior FILE, found 'guess'"),
+    ),
+    Case(
+        "parameters_posterior_without_file",
+        (*ENSEMBLE, "--parameters", "posterior"),
+        ("argument --parameters", "expected posterior FILE (one Parquet file), found no file"),
+    ),
+    Case(
+        "parameters_prior_with_a_file",
+        (*ENSEMBLE, "--parameters", "prior", "extra.parquet"),
+        ("argument --parameters", "expected nothing after prior, found 'extra.parquet'"),
+    ),
+    Case(
+        "parameters_without_replicates",
+        (*RUN, "--parameters", "prior", "--out", "{tmp}/out"),
+        ("--parameters: expected --replicates N",),
+    ),
+    Case(
+        "seeds_per_draw_without_replicates",
+        (*RUN, "--seeds-per-draw", "2", "--out", "{tmp}/out"),
+        ("--seeds-per-draw: expected --replicates N",),
+    ),
+    Case(
+        "seeds_per_draw_not_a_divisor",
+        (*RUN, "--replicates", "3", "--seeds-per-draw", "2", "--out", "{tmp}/out"),
+        ("--seeds-per-draw 2: expected a divisor of --replicates 3",),
+    ),
+    Case(
+        "seeds_per_draw_zero",
+        (*ENSEMBLE, "--seeds-per-draw", "0"),
+        ("argument --seeds-per-draw", "expected a positive integer, found 0"),
+    ),
+    Case(
+        "posterior_missing_file",
+        (*ENSEMBLE, "--parameters", "posterior", "{tmp}/absent.parquet"),
+        ("--parameters posterior {tmp}/absent.parquet", "found no such file"),
+    ),
+    *(
+        Case(
+            f"posterior_{cid}",
+            (*ENSEMBLE, "--parameters", "posterior", "{tmp}/post.parquet"),
+            ("--parameters posterior {tmp}/post.parquet: ", *fragments),
+            files={"post.parquet": data if isinstance(data, bytes) else parquet_bytes(data)},
+        )
+        for cid, data, fragments in POSTERIOR_CASES
+    ),
+    *(
+        Case(
+            f"{command}_posterior_unknown_parameter",
+            (command, "{baseline}", *extra, "--parameters", "posterior", "{tmp}/post.parquet"),
+            ("--parameters posterior {tmp}/post.parquet: ", "dynamics.nope"),
+            files={"post.parquet": parquet_bytes({"weight": [1.0], "dynamics.nope": [0.1]})},
+        )
+        for command, extra in (
+            ("compare", ("{baseline}", "--replicates", "2", "--out", "{tmp}/out")),
+            ("budget", SCENARIO_COMMANDS["budget"]),
+            ("optimize", SCENARIO_COMMANDS["optimize"]),
+        )
+    ),
+    Case(
+        "optimize_posterior_value_refused",
+        (
+            "optimize",
+            "{baseline}",
+            *SCENARIO_COMMANDS["optimize"],
+            "--parameters",
+            "posterior",
+            "{tmp}/post.parquet",
+        ),
+        ("--parameters posterior {tmp}/post.parquet: row 0: dynamics.job_finding_rate",),
+        files={
+            "post.parquet": parquet_bytes({"weight": [1.0], "dynamics.job_finding_rate": [-1.0]})
+        },
+    ),
+    Case(
+        "compare_parameters_unknown_source",
+        ("compare", "{baseline}", "--replicates", "2", "--parameters", "seeds"),
+        ("argument --parameters", "found 'seeds'"),
     ),
     # results folders and observed data given to report and validate
     Case(

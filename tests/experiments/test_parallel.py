@@ -103,3 +103,19 @@ def test_budget_command_on_a_dask_cluster_equals_one_process(dask_cluster, tmp_p
     remote = budget("--scheduler", dask_cluster, out="dask")
     assert remote == budget("--workers", "1", out="one")
     assert remote.count("\n") == 3  # header, the scenario's own allocation, the one given
+
+
+def test_prior_draws_are_identical_in_one_process_a_pool_and_a_dask_cluster(
+    baseline, pool, dask_cluster, tmp_path
+):
+    runs = dict(replicates=4, seed=3, population_scale=SCALE, parameters="prior", seeds_per_draw=2)
+    one = run_ensemble(baseline, workers=1, out=tmp_path / "one", **runs)
+    two = run_ensemble(baseline, executor=pool, out=tmp_path / "two", **runs)
+    remote = run_ensemble(baseline, scheduler=dask_cluster, out=tmp_path / "dask", **runs)
+    assert remote.manifest["executed_on"] == f"dask cluster at {dask_cluster}"
+    drawn = one.manifest["drawn_parameters"]
+    assert len(drawn) > 50 and "dynamics.job_finding_rate" in drawn
+    for other in (two, remote):
+        for name in ("replicates", "outcomes", "probabilities", "quantiles", "variance_split"):
+            pd.testing.assert_frame_equal(getattr(one, name), getattr(other, name))
+    assert one.outcomes["dynamics.job_finding_rate"].nunique() == 2  # two draws of two seeds

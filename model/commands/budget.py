@@ -40,6 +40,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_run_options(p)
 
 
+def budget_answer(table, plan_years: list[int], replicates: int) -> str:  # noqa: ANN001
+    """The line under the table: each allocation's share of replicates meeting each target.
+
+    The replicates vary the seed only (the same seeds for every allocation).
+    """
+    from model.reporting.answer import met_from_columns, scenarios_answer
+
+    met = {
+        "the scenario's allocation" if label == "scenario" else f"allocation {label}": (
+            met_from_columns(row, "p_target_", "p_all_targets", plan_years)
+        )
+        for label, row in zip(table["label"], table.to_dict("records"), strict=True)
+    }
+    return scenarios_answer(met, replicates, "fixed")
+
+
 def main(args: argparse.Namespace) -> int:
     """Run every allocation (plus the scenario's own) and print the side-by-side table."""
     from model.experiments.budget import AllocationError, compare_allocations, parse_allocation
@@ -77,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
     for label, alloc in zip(table["label"], table["allocation"], strict=True):
         print(f"  {label}: {alloc}")
     print(format_table(table[shown]))
+    print(budget_answer(table, sorted(scenario.targets.cumulative_people), args.replicates))
     print(
         "means over replicates; budget.csv adds 5-95% ranges of exits (_p5, _p95) and 95% Wilson "
         "intervals of the probabilities (_low, _high)"

@@ -2,10 +2,12 @@
 
 A report is built from whatever the results folder holds (see
 :mod:`model.results.folder`): a section or figure appears when its table exists and is left out
-otherwise. Sections, in order: the scenario and its assumptions; the annual targets against the
-outcomes; the probability of meeting them (ensembles); a scenario comparison (``compare``);
-figures; spend and cost per exit; key sensitivities (sweeps); validation against observed data;
-and, as an appendix, every uncertainty with its range. The sections are built in
+otherwise. It opens with the answer: will the targets be met? (a paragraph in words, from
+:mod:`model.reporting.answer`, the targets against the outcomes and the figure against the
+targets). Then, in order: the probability of meeting them (ensembles); a scenario comparison
+(``compare``); key sensitivities, what drives the outcome (sweeps); spend and cost per exit; more
+figures; validation against observed data; the scenario and its assumptions; every uncertainty
+with its range; and, last, the run's metadata. The sections are built in
 :mod:`model.reporting.sections` and rendered by :mod:`model.reporting.rendering`.
 """
 
@@ -23,12 +25,14 @@ from model.reporting.sections import (
     _comparison_section,
     _figures,
     _probability_section,
+    _run_facts_section,
     _scenario_section,
     _sensitivity_section,
     _spend_section,
     _targets_section,
     _uncertainty_appendix,
     _validation_section,
+    main_figure,
 )
 from model.results.folder import ResultsFolder, open_results
 
@@ -47,18 +51,24 @@ def build_report(results: ResultsFolder) -> Report:
     """
     name = results.manifest.get("scenario_name", results.path.name)
     report = Report(title=f"Scenario report: {name}")
-    report.blocks += _scenario_section(results)
-    report.blocks += _targets_section(results)
+    figures = _figures(results)
+    main = main_figure(figures)
+    answer = _targets_section(results, main)
+    if not answer:
+        main = None
+    report.blocks += answer
     report.blocks += _probability_section(results)
     report.blocks += _comparison_section(results)
-    figures = _figures(results)
-    if figures:
-        report.blocks.append(("h2", "Figures"))
-        report.blocks += [("figure", f) for f in figures]
-    report.blocks += _spend_section(results)
     report.blocks += _sensitivity_section(results)
+    report.blocks += _spend_section(results)
+    others = [f for f in figures if f is not main]
+    if others:
+        report.blocks.append(("h2", "More figures"))
+        report.blocks += [("figure", f) for f in others]
     report.blocks += _validation_section(results)
+    report.blocks += _scenario_section(results)
     report.blocks += _uncertainty_appendix(results)
+    report.blocks += _run_facts_section(results)
     return report
 
 

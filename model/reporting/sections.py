@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from model.reporting import figures as plots
+from model.reporting.answer import folder_answer
 from model.reporting.rendering import (
     FigureItem,
     fmt_number,
@@ -63,12 +64,9 @@ def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _scenario_section(results: ResultsFolder) -> list[tuple[str, Any]]:
+def _run_facts_section(results: ResultsFolder) -> list[tuple[str, Any]]:
+    """The run's metadata: folder, seed, scale, sizes, versions (the report's last section)."""
     m = results.manifest
-    blocks: list[tuple[str, Any]] = [("h2", "The scenario and its assumptions")]
-    scenario = m.get("scenario") or {}
-    if scenario.get("description"):
-        blocks.append(("p", str(scenario["description"])))
     facts = [
         ("scenario", m.get("scenario_name", "-")),
         ("results folder", str(results.path)),
@@ -87,19 +85,17 @@ def _scenario_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     table = pd.DataFrame(
         [f for f in facts if f is not None and f[1] != "-"], columns=["item", "value"]
     )
-    blocks.append(("table", table.astype(str)))
-    scale = m.get("population_scale")
-    if isinstance(scale, int | float) and scale < 1:
-        blocks.append(
-            (
-                "p",
-                f"The run simulates {scale:g} of every count: targets, people, villages and "
-                f"money below are for that share (the plan's 95,500 people become "
-                f"{round(95_500 * scale):,}), not for the whole city.",
-            )
-        )
+    return [("h2", "About this run"), ("table", table.astype(str))]
+
+
+def _scenario_section(results: ResultsFolder) -> list[tuple[str, Any]]:
+    m = results.manifest
+    scenario = m.get("scenario") or {}
     if not scenario:
-        return blocks
+        return []
+    blocks: list[tuple[str, Any]] = [("h2", "The scenario and its assumptions")]
+    if scenario.get("description"):
+        blocks.append(("p", str(scenario["description"])))
     try:
         params = parameter_rows(scenario)
     except Exception as err:  # noqa: BLE001 - a manifest of an older schema still gets a report
@@ -183,7 +179,10 @@ def _plan_years(results: ResultsFolder) -> list[int]:
     return sorted(int(y) for y in targets.get("cumulative_people", {}))
 
 
-def _run_targets(annual: pd.DataFrame, plan_years: list[int]) -> list[tuple[str, Any]]:
+def _run_targets(
+    annual: pd.DataFrame, plan_years: list[int]
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """A single run's targets table, then the year-by-year sentences and income components."""
     a = annual
     target = a["target_cumulative_people"].astype(float)
     short = (target - a["cumulative_exited_people"]).clip(lower=0)
@@ -221,7 +220,7 @@ def _run_targets(annual: pd.DataFrame, plan_years: list[int]) -> list[tuple[str,
                 "villages have exited (the plan: all of them)."
             )
     components = [c for c in a.columns if c.endswith("_per_capita_poor")]
-    blocks: list[tuple[str, Any]] = [("p", " ".join(sentences)), ("table", table)]
+    blocks: list[tuple[str, Any]] = [("p", " ".join(sentences))]
     if components:
         income = pd.DataFrame({"year": a["year"].astype(str)})
         for c in components:
@@ -236,12 +235,13 @@ def _run_targets(annual: pd.DataFrame, plan_years: list[int]) -> list[tuple[str,
             ),
             ("table", income),
         ]
-    return blocks
+    return [("table", table)], blocks
 
 
 def _ensemble_targets(
     replicates: pd.DataFrame, probabilities: pd.DataFrame | None
-) -> list[tuple[str, Any]]:
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """An ensemble's targets table (medians, 5-95% ranges, probabilities), then its note."""
     g = replicates.groupby("year")
     q = g["cumulative_exited_people"].quantile([0.05, 0.5, 0.95]).unstack()
     table = pd.DataFrame({"year": q.index.astype(str)})
@@ -257,23 +257,33 @@ def _ensemble_targets(
         p = probabilities.assign(year=probabilities["year"].astype(str)).set_index("year")
         table["P(target met)"] = table["year"].map(p["probability_met"]).map(fmt_share)
     n = replicates["replicate"].nunique() if "replicate" in replicates else "several"
-    return [
+    return [("table", table)], [
         ("p", f"Medians and 5-95% ranges over {n} replicates of the scenario."),
-        ("table", table),
     ]
 
 
-def _targets_section(results: ResultsFolder) -> list[tuple[str, Any]]:
-    blocks: list[tuple[str, Any]] = [("h2", "The annual targets against the outcomes")]
+def _targets_section(
+    results: ResultsFolder, main_figure: FigureItem | None = None
+) -> list[tuple[str, Any]]:
+    """The report's first section: the answer in words, the targets table, the main figure."""
+    blocks: list[tuple[str, Any]] = [("h2", "Will the targets be met?")]
+    paragraph = folder_answer(results)
+    if paragraph:
+        blocks.append(("p", paragraph))
     replicates = results.get("replicates")
     annual = results.get("annual")
+    table: list[tuple[str, Any]] = []
+    details: list[tuple[str, Any]] = []
     if replicates is not None:
-        blocks += _ensemble_targets(replicates, results.get("probabilities"))
+        table, details = _ensemble_targets(replicates, results.get("probabilities"))
     elif annual is not None:
-        blocks += _run_targets(annual, _plan_years(results))
-    else:
+        table, details = _run_targets(annual, _plan_years(results))
+    if not paragraph and not table:
         return []
-    return blocks
+    blocks += table
+    if main_figure is not None:
+        blocks.append(("figure", main_figure))
+    return blocks + details
 
 
 def _probability_section(results: ResultsFolder) -> list[tuple[str, Any]]:
@@ -412,6 +422,16 @@ def _ensemble_figure_tables(results: ResultsFolder) -> dict[str, Any]:
         annual = replicates.groupby("year", as_index=False)["exit_income_line"].median()
         out["income"] = (annual, table, band)
     return out
+
+
+#: The figure that answers the question, by preference: against the targets, or the comparison.
+MAIN_FIGURES = ("exits_vs_targets", "comparison")
+
+
+def main_figure(figures: list[FigureItem]) -> FigureItem | None:
+    """The figure shown with the answer: the targets (fan chart or run) or the comparison."""
+    by_name = {f.name: f for f in figures}
+    return next((by_name[n] for n in MAIN_FIGURES if n in by_name), None)
 
 
 def _figures(results: ResultsFolder) -> list[FigureItem]:
@@ -575,7 +595,7 @@ def _sensitivity_section(results: ResultsFolder, top: int = 5) -> list[tuple[str
     else:
         return []
     blocks: list[tuple[str, Any]] = [
-        ("h2", "Key sensitivities"),
+        ("h2", "Key sensitivities: what drives the outcome"),
         (
             "p",
             f"The {top} parameters with the largest {method} for each outcome of the sweep "

@@ -125,7 +125,8 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left;
          vertical-align: top; }
 th { background: #f2f2f2; } td.num { text-align: right; white-space: nowrap; }
 td.missed { color: #b00; font-weight: 600; } td.met { color: #070; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; max-height: 26rem; border: 1px solid #eee; }
 figcaption { font-style: italic; color: #555; }
 code { background: #f4f4f4; padding: 0 0.2rem; }
 details { margin: 1rem 0; } summary { cursor: pointer; font-weight: 600; }

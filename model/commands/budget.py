@@ -42,6 +42,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_parameter_options(p, nested=False)
 
 
+def budget_answer(  # noqa: ANN001 - a DataFrame
+    table, plan_years: list[int], replicates: int, parameters: str = "fixed"
+) -> str:
+    """The line under the table: each allocation's share of replicates meeting each target.
+
+    Every allocation has the same seeds and the same parameter draws (``parameters``: the
+    source they come from).
+    """
+    from model.reporting.answer import met_from_columns, scenarios_answer
+
+    met = {
+        "the scenario's allocation" if label == "scenario" else f"allocation {label}": (
+            met_from_columns(row, "p_target_", "p_all_targets", plan_years)
+        )
+        for label, row in zip(table["label"], table.to_dict("records"), strict=True)
+    }
+    return scenarios_answer(met, replicates, parameters)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run every allocation (plus the scenario's own) and print the side-by-side table."""
     from model.experiments.budget import AllocationError, compare_allocations, parse_allocation
@@ -88,6 +107,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"  {label}: {alloc}")
     print(format_table(table[shown]))
     print(f"probabilities over {args.replicates} replicates: {source.describe(scenario)}")
+    print(
+        budget_answer(
+            table, sorted(scenario.targets.cumulative_people), args.replicates, source.kind
+        )
+    )
     print(
         "means over replicates; budget.csv adds 5-95% ranges of exits (_p5, _p95) and 95% Wilson "
         "intervals of the probabilities (_low, _high)"

@@ -63,6 +63,17 @@ def printed_table(table: pd.DataFrame, plan_years: list[int]) -> pd.DataFrame:
     return out
 
 
+def comparison_answer(comparison, plan_years: list[int], replicates: int) -> str:  # noqa: ANN001
+    """The line under the table: each scenario's share of replicates meeting each target."""
+    from model.reporting.answer import met_from_columns, parameter_source, scenarios_answer
+
+    met = {
+        str(row["scenario"]): met_from_columns(row, "prob_met_", "prob_met_all", plan_years)
+        for row in comparison.table.to_dict("records")
+    }
+    return scenarios_answer(met, replicates, parameter_source(comparison.manifest))
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the ensembles, write the comparison, print it."""
     from model.experiments.compare import compare_scenarios
@@ -101,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
     )
     print(printed_table(comparison.table, plan_years).to_string(index=False))
     print(f"probabilities over {args.replicates} replicates: {source.describe(scenarios[0])}")
+    print(comparison_answer(comparison, plan_years, args.replicates))
     print(
         "P: share of replicates meeting the cumulative target (95% Wilson intervals in "
         f"comparison.csv); medians over replicates. Results in {out}"

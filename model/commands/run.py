@@ -55,6 +55,13 @@ def default_out(scenario_name: str, seed: int) -> Path:
     return results_path_for("results", scenario_name, f"{stamp}-seed{seed}")
 
 
+def run_answer(annual, plan_years: list[int], seed: int) -> str:  # noqa: ANN001 - DataFrame
+    """The line under a single run's table: which targets it meets (one seed, no probability)."""
+    from model.reporting.answer import met_from_annual, targets_answer
+
+    return targets_answer(met_from_annual(annual, plan_years), 1, "fixed", seed=seed)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run once, write the results folder, print the targets table (or run an ensemble)."""
     from model.commands import run_ensemble
@@ -79,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
         f"poor), {m['villages']} poor villages, {m['months']} months"
     )
     print(format_table(result.summary(), SUMMARY_NAMES))
+    print(run_answer(result.annual, sorted(scenario.targets.cumulative_people), args.seed))
     print(
         f"population {m['seconds_population']:.2f} s, simulation {m['seconds_simulation']:.2f} s; "
         f"results in {folder}"

@@ -79,6 +79,15 @@ def ensemble_table(result) -> pd.DataFrame:  # noqa: ANN001 - EnsembleResult
     return pd.DataFrame(rows)
 
 
+def ensemble_answer(result, plan_years: list[int]) -> str:  # noqa: ANN001 - EnsembleResult
+    """The line under the table: each target's share of replicates, and what varied."""
+    from model.reporting.answer import met_from_probabilities, parameter_source, targets_answer
+
+    met = met_from_probabilities(result.probabilities, plan_years)
+    runs = int(result.manifest["replicates"])
+    return targets_answer(met, runs, parameter_source(result.manifest))
+
+
 def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
     """Median and 5-95% range of the cost outcomes."""
     from model.results.metrics import label
@@ -179,6 +188,7 @@ def main(args: argparse.Namespace) -> int:
         f"{m['seconds']:.1f} s" + (f" ({m['runs_resumed']} resumed)" if m["runs_resumed"] else "")
     )
     print(ensemble_table(result).to_string(index=False))
+    print(ensemble_answer(result, sorted(scenario.targets.cumulative_people)))
     for line in cost_lines(result):
         print(line)
     for line in variance_lines(result):

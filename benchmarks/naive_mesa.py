@@ -92,7 +92,12 @@ class NaiveModel(mesa.Model):
         super().__init__(rng=seed)
         from model.engine.population import build_population
 
-        hh = build_population(scenario, population_scale, np.random.default_rng(seed)).households
+        # the engine's population stream (PovertyModel): the same households as an engine run
+        population_stream, _ = np.random.SeedSequence(seed).spawn(2)
+        population = build_population(
+            scenario, population_scale, np.random.default_rng(population_stream)
+        )
+        hh = population.households
         self.dyn = scenario.dynamics
         self.assessment = scenario.assessment
         self.rng_py = self.random  # Mesa's Python random.Random, one draw per trial

@@ -63,7 +63,6 @@ def test_naive_mesa_households_earn_the_engines_base_income():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from naive_mesa import NaiveHousehold, NaiveModel
 
-    from model.engine.population import build_population
     from model.engine.scenario import apply_overrides, load_scenario
 
     # no job lost or found: a month's income is the engine's base income of the household
@@ -73,7 +72,10 @@ def test_naive_mesa_households_earn_the_engines_base_income():
     )
     naive = NaiveModel(scenario, 0.01, seed=4)
     naive.step()
-    hh = build_population(scenario, 0.01, np.random.default_rng(4)).households
+    # the households of an engine run with seed 4
+    from model.engine.simulation import PovertyModel
+
+    hh = PovertyModel(scenario, seed=4, population_scale=0.01).households
     expected = (
         hh.jobs * hh.job_wage
         + hh.business_annual / 12 * hh.farm_shock

@@ -6,6 +6,10 @@ Workloads (issue 7):
 - ``W1 scale 0.1``: the same at scale 0.1 (cost per household-month should not depend on size);
 - ``W2``: replicates of W1 with 1 and with 2 worker processes (speed-up from 1 to 2 workers);
 - ``W3``: ``scenarios/guangdong_scale.toml`` at scale 1 (province-sized scale test);
+- ``W1 feedback`` and ``W1 feedback scale 0.1``: ``scenarios/feedback.toml`` (W1 with the
+  feedback mechanisms on) at scales 1 and 0.1; their cost per household-month over W1's is
+  printed as the mechanisms' cost ratio (at most 1.2 is the aim), and they are left out of the
+  cost fit and the spread, which describe the baseline;
 - ``W4``: ``BENCH_W4_RUNS`` runs (default 2,000) of the baseline at scale 0.05 through the sweep
   evaluator (:class:`model.experiments.sweep.ModelEvaluator`, one replicate seed each) on
   ``BENCH_W4_WORKERS`` (default 2) worker processes: wall time, the workers' CPU seconds, and a
@@ -39,9 +43,10 @@ Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLI
 ``BENCH_W2_WORKERS`` (default 2), ``BENCH_W4_RUNS``, ``BENCH_W4_WORKERS``, ``BENCH_W4_CHECK``,
 ``BENCH_NAIVE_MONTHS``, ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
 ``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20). Options: ``--only W1,W4`` runs only the named
-workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1``, ``W3``, ``W2``, ``W4``,
-``naive``, ``import``, ``check``, ``profile``); ``--quick`` is a short check of everything but
-W2 and W3 (2 repeats, W4 with 100 runs, the naive version for 3 months).
+workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1``, ``W3``, ``W1 feedback scale
+0.1``, ``W1 feedback``, ``W2``, ``W4``, ``naive``, ``import``, ``check``, ``profile``);
+``--quick`` is a short check of everything but W2 and W3 (2 repeats, W4 with 100 runs, the
+naive version for 3 months).
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 GUANGDONG = ROOT / "scenarios" / "guangdong_scale.toml"
+FEEDBACK = ROOT / "scenarios" / "feedback.toml"
+#: Suffix of the workloads that run ``FEEDBACK`` instead of the baseline.
+FEEDBACK_TAG = "feedback"
 W2_REFERENCE_REPLICATES = 200
 W4_REFERENCE_RUNS = 2000
 W4_SCALE = 0.05
@@ -327,6 +335,25 @@ def affine_cost(rows: list[dict], seconds: str = "simulation_s") -> dict:
     }
 
 
+def mechanism_cost_ratio(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Cost per household-month with the feedback mechanisms on over the cost with them off.
+
+    Pairs ``W1`` with ``W1 feedback`` and ``W1 scale 0.1`` with ``W1 feedback scale 0.1``;
+    gives the ratio of the best wall-clock figures and of the CPU figures of those runs.
+    """
+    by_name = {r["workload"]: r for r in rows if "ns_per_household_month" in r}
+    out = {}
+    for off_name in ("W1", "W1 scale 0.1"):
+        on_name = off_name.replace("W1", f"W1 {FEEDBACK_TAG}", 1)
+        if off_name in by_name and on_name in by_name:
+            off, on = by_name[off_name], by_name[on_name]
+            out[off_name] = {
+                "wall": on["ns_per_household_month"] / off["ns_per_household_month"],
+                "cpu": on["cpu_ns_per_household_month"] / off["cpu_ns_per_household_month"],
+            }
+    return out
+
+
 def print_table(rows: list[dict]) -> None:
     cols = [
         ("workload", "workload", 0),
@@ -356,7 +383,19 @@ def print_table(rows: list[dict]) -> None:
             print("-+-".join("-" * w for w in widths))
 
 
-WORKLOADS = ("W1 scale 0.1", "W1", "W3", "W2", "W4", "naive", "import", "check", "profile")
+WORKLOADS = (
+    "W1 scale 0.1",
+    "W1",
+    "W3",
+    "W1 feedback scale 0.1",
+    "W1 feedback",
+    "W2",
+    "W4",
+    "naive",
+    "import",
+    "check",
+    "profile",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -415,6 +454,8 @@ def main(argv: list[str] | None = None) -> None:
     single("W1 scale 0.1", BASELINE, 0.1, repeats)
     single("W1", BASELINE, 1.0, repeats)
     single("W3", GUANGDONG, 1.0, w3_repeats)
+    single(f"W1 {FEEDBACK_TAG} scale 0.1", FEEDBACK, 0.1, repeats)
+    single(f"W1 {FEEDBACK_TAG}", FEEDBACK, 1.0, repeats)
     if "W2" not in skip:
         one = _run_child("ensemble", "--replicates", str(w2_replicates), "--workers", "1")
         two = _run_child(
@@ -485,15 +526,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print_table(rows)
-    engine_rows = [
-        r for r in rows if "ns_per_household_month" in r and not r["workload"].startswith("naive")
+    baseline_rows = [
+        r
+        for r in rows
+        if "ns_per_household_month" in r
+        and FEEDBACK_TAG not in r["workload"]
+        and not r["workload"].startswith("naive")
     ]
-    per_hm = {r["workload"]: r["ns_per_household_month"] for r in engine_rows}
+    per_hm = {r["workload"]: r["ns_per_household_month"] for r in baseline_rows}
     if len(per_hm) > 1:
         spread = max(per_hm.values()) / min(per_hm.values())
         results["cost_spread_max_over_min"] = spread
         print(f"\ncost per household-month, max/min over {', '.join(per_hm)}: {spread:.2f}")
-        fit = affine_cost(engine_rows)
+        fit = affine_cost(baseline_rows)
         results["cost_model"] = fit
         print(
             f"cost of a month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
@@ -501,7 +546,7 @@ def main(argv: list[str] | None = None) -> None:
             "fixed share of the cost: "
             + ", ".join(f"{k} {100 * v:.0f}%" for k, v in fit["fixed_share"].items())
         )
-        cpu_fit = affine_cost(engine_rows, "cpu_simulation_s")
+        cpu_fit = affine_cost(baseline_rows, "cpu_simulation_s")
         results["cost_model_cpu"] = cpu_fit
         print(
             f"in CPU time: {cpu_fit['fixed_ms_per_month']:.2f} ms fixed + "
@@ -528,6 +573,13 @@ def main(argv: list[str] | None = None) -> None:
             + f" s, {w4['cores_used']:.2f} cores on average; first {w4['checked_runs']} runs "
             + ("identical" if w4["identical_to_one_by_one"] else "NOT identical")
             + " to running them one by one"
+        )
+    ratios = mechanism_cost_ratio(rows)
+    if ratios:
+        results["mechanism_cost_ratio"] = ratios
+        print(
+            "feedback mechanisms on / off, cost per household-month: "
+            + ", ".join(f"{k} {v['wall']:.2f} (CPU {v['cpu']:.2f})" for k, v in ratios.items())
         )
     for r in rows:
         if r["workload"].startswith("W2"):

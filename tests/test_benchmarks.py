@@ -87,3 +87,23 @@ def test_naive_mesa_households_earn_the_engines_base_income():
     got = np.array([a.history[0] for a in agents])
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert sum(a.jobs for a in agents) == int(hh.jobs.sum())
+
+
+def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
+    rows = [
+        {"workload": "W1", "ns_per_household_month": 100.0, "cpu_ns_per_household_month": 80.0},
+        {
+            "workload": "W1 feedback",
+            "ns_per_household_month": 110.0,
+            "cpu_ns_per_household_month": 100.0,
+        },
+        {
+            "workload": "W1 scale 0.1",
+            "ns_per_household_month": 200.0,
+            "cpu_ns_per_household_month": 200.0,
+        },
+        {"workload": "W2 4 replicates, 2 workers", "wall_s": 3.0},
+    ]
+    ratios = bench.mechanism_cost_ratio(rows)
+    # by hand: 110 / 100 and 100 / 80; no feedback run at scale 0.1, so no pair there
+    assert ratios == {"W1": {"wall": pytest.approx(1.1), "cpu": pytest.approx(1.25)}}

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from model.engine.params import Section, YearTable, param
+from model.engine.params import Section, YearTable, assumption, choice, param, plan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,7 +141,7 @@ class FundingParams(Section):
     special_fund_per_person: float = param(
         20_000.0,
         unit="yuan per labour-capable registered poor person, over the fund's years",
-        source=f"{PLAN}, §III.3",
+        source=plan("§III.3"),
         kind="lever",
         range=(10_000.0, 30_000.0),
         ge=0,
@@ -149,25 +149,25 @@ class FundingParams(Section):
     source_shares: dict[str, float] = param(
         default_factory=lambda: {"province": 0.6, "paired_city": 0.3, "home_city": 0.1},
         unit="shares summing to 1",
-        source=f"{PLAN}, §III.3 (province : paired city : home city = 6 : 3 : 1)",
+        source=plan("§III.3", "province : paired city : home city = 6 : 3 : 1"),
         kind="lever",
     )
     year_shares: YearTable = param(
         default_factory=lambda: {2016: 1 / 3, 2017: 1 / 3, 2018: 1 / 3},
         unit="share of the special fund paid in each year (sum 1)",
-        source=f"assumption: equal thirds over the plan's three years ({PLAN}, §I.3)",
+        source=assumption(f"equal thirds over the three years of {PLAN}, §I.3", range=(0.2, 0.5)),
         kind="lever",
     )
     tranches: dict[int, float] = param(
         default_factory=lambda: {3: 0.5, 9: 0.5},
         unit="month of the year -> share of that year's amount (sum 1)",
-        source="assumption (two tranches a year)",
+        source=assumption("two tranches a year; each tranche's share", range=(0.25, 0.75)),
         kind="lever",
     )
     delay_months: dict[str, int] = param(
         default_factory=lambda: {"province": 0, "paired_city": 0, "home_city": 0},
         unit="months each source's tranches arrive late",
-        source="scenario choice (0 = on time)",
+        source=choice("0 = on time"),
         kind="lever",
     )
     allocation: dict[str, float] = param(
@@ -179,14 +179,17 @@ class FundingParams(Section):
             "health": 0.10,
         },
         unit="share of the special fund earmarked to each use (sum 1)",
-        source=f"assumption following the priorities of {PLAN}, §III.3 (income projects first, "
-        "then schooling and medical costs)",
+        source=assumption(
+            f"following the priorities of {PLAN}, §III.3: income projects first, then "
+            "schooling and medical costs; each use's share",
+            range=(0.05, 0.5),
+        ),
         kind="lever",
     )
     leakage_rate: float = param(
         0.03,
         unit="share of each tranche misused",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.15),
         ge=0,
         le=1,
@@ -194,7 +197,7 @@ class FundingParams(Section):
     audit_recovery: float = param(
         0.5,
         unit="share of misused money recovered by audit and returned to its pot",
-        source=f"assumption ({PLAN}, §III.3: funds follow projects, supervision follows funds)",
+        source=assumption(f"{PLAN}, §III.3: funds follow projects, supervision follows funds"),
         range=(0.0, 0.9),
         ge=0,
         le=1,
@@ -202,21 +205,25 @@ class FundingParams(Section):
     city_village_fund: float = param(
         200_000.0,
         unit="yuan per village per year",
-        source=f"{PLAN}, §III.3 (Shaoguan's own 29 villages)",
+        source=plan("§III.3", "Shaoguan's own 29 villages"),
         kind="lever",
         ge=0,
     )
     village_allocation: dict[str, float] = param(
         default_factory=lambda: {"infrastructure": 0.6, "assistance": 0.4},
         unit="share of the village funds for public-service works and for collective projects",
-        source=f"assumption ({PLAN}, §III.3: 'mainly for village public services')",
+        source=assumption(
+            f"{PLAN}, §III.3: 'mainly for village public services'; each use's share",
+            range=(0.3, 0.7),
+        ),
         kind="lever",
     )
     provincial_unit_village_fund: float = param(
         200_000.0,
         unit="yuan per village per year",
-        source="assumption (provincial and central units' money for their 40 villages; "
-        "the plan gives no figure)",
+        source=assumption(
+            "provincial and central units' money for their 40 villages; the plan gives no figure"
+        ),
         range=(50_000.0, 500_000.0),
         ge=0,
     )

@@ -109,6 +109,9 @@ _PLAN_TEXT = re.compile(rf"^{re.escape(PLAN)}, (?P<section>§[^ ,;(]+)")
 def parse_source(text: str) -> Source:
     """A source written as free text, classified: the sentence is kept as it is written.
 
+    For reading a source stored as text (a field without structured details); :func:`param`
+    itself refuses free text.
+
     ``"Shaoguan plan 2016, §II.5 (...)"`` is a plan source (its section parsed),
     ``"assumption ..."`` an assumption, ``"scenario choice"`` a choice, anything else a
     statistic cited in words.
@@ -152,7 +155,7 @@ def param(
     default: Any = None,
     *,
     unit: str,
-    source: Source | str,
+    source: Source,
     doc: str = "",
     range: tuple[float, float] | None = None,  # noqa: A002 - the word users read in the docs
     kind: Kind | None = None,
@@ -165,8 +168,8 @@ def param(
         default: The default value (omit when ``default_factory`` is given).
         unit: Unit of the value, e.g. ``"yuan/person/year"`` or ``"share (0-1)"``.
         source: Where the default comes from: :func:`plan`, :func:`statistic`,
-            :func:`assumption` or :func:`choice`; free text (``"Shaoguan plan 2016, §…"``,
-            ``"assumption (...)"``, a citation) is classified by :func:`parse_source`.
+            :func:`assumption` or :func:`choice` (free text is refused, so that every
+            source in the catalogue is structured).
         doc: One sentence on what the parameter means.
         range: Plausible ``(low, high)`` used by sensitivity sweeps.
         kind: ``"uncertainty"``, ``"lever"`` or ``"fixed"``; defaults to ``"uncertainty"`` when
@@ -176,20 +179,27 @@ def param(
 
     Returns:
         A pydantic ``FieldInfo``.
+
+    Raises:
+        TypeError: ``source`` is not a :class:`Source` (e.g. free text).
     """
+    if not isinstance(source, Source):
+        raise TypeError(
+            "source must be built with plan(), statistic(), assumption() or choice(), "
+            f"found {source!r}"
+        )
     if kind is None:
         kind = "uncertainty" if range is not None else "fixed"
-    structured = parse_source(source) if isinstance(source, str) else source
-    source = str(structured)
+    text = str(source)
     extra: dict[str, Any] = {
         "unit": unit,
-        "source": source,
-        "source_detail": structured.as_dict(),
+        "source": text,
+        "source_detail": source.as_dict(),
         "kind": kind,
     }
     if range is not None:
         extra["range"] = [float(range[0]), float(range[1])]
-    description = f"{doc} Unit: {unit}. Source: {source}.".strip()
+    description = f"{doc} Unit: {unit}. Source: {text}.".strip()
     if default_factory is not None:
         return Field(
             default_factory=default_factory,

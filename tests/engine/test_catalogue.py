@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import numpy as np
@@ -11,11 +12,14 @@ from pydantic import BaseModel
 from model.engine.assessment import NO_LABOUR
 from model.engine.catalogue import catalogue, scenario_toml, toml_value
 from model.engine.dynamics import skill_wage_factor
+from model.engine.interventions import MEASURE_NAMES
 from model.engine.params import (
+    PLAN,
     YEAR_KEYED,
     Source,
     assumption,
     choice,
+    param,
     parse_source,
     plan,
     statistic,
@@ -90,6 +94,91 @@ def test_structured_sources_and_their_wording():
     assert by_path["name"].source.kind == "choice"
     floor = by_path["dynamics.skill_wage_floor"].source
     assert (floor.kind, floor.range) == ("assumption", (0.5, 0.9))
+
+
+def test_param_refuses_a_source_written_as_free_text():
+    with pytest.raises(TypeError, match=r"plan\(\), statistic\(\), assumption\(\) or choice\(\)"):
+        param(1.0, unit="yuan", source="assumption (typed by hand)")
+    field = param(1.0, unit="yuan", source=plan("§II.5", "x"))
+    assert field.json_schema_extra["source"] == f"{PLAN}, §II.5 (x)"
+    assert field.json_schema_extra["source_detail"] == {
+        "kind": "plan",
+        "reference": "§II.5",
+        "note": "x",
+    }
+
+
+#: A section of the plan: part I, II or III, then its item.
+SECTION = r"§(I|II|III)\.\d{1,2}"
+
+
+def test_every_source_in_the_catalogue_is_structured():
+    entries = list(catalogue())
+    assert len(entries) > 200
+    free = [e.path for e in entries if e.source.text]
+    assert free == []
+    for e in entries:
+        assert e.source.kind in ("plan", "statistic", "assumption", "choice"), e.path
+        if e.source.kind == "plan":  # sections of the plan, e.g. "§II.5" or "§I.3, §II.5"
+            assert re.fullmatch(rf"{SECTION}(, {SECTION})*", e.source.reference), e.path
+            assert str(e.source).startswith(f"{PLAN}, {e.source.reference}"), e.path
+        if e.source.kind == "statistic":
+            assert e.source.reference, e.path
+
+
+def test_every_assumption_of_the_money_and_the_measures_has_a_range():
+    tables = ("funding", *MEASURE_NAMES)
+    missing = [
+        e.path
+        for e in catalogue()
+        if e.path.split(".")[0] in tables
+        and e.source.kind == "assumption"
+        and e.range is None
+        and e.source.range is None
+    ]
+    assert missing == []
+    # a table of values the plan does not give: the range covers every year's value
+    for path in ("industry.projects_per_year", "social_security.dibao_standard"):
+        e = catalogue().entry(path)
+        low, high = e.source.range
+        assert all(low <= v <= high for v in e.value.values()), path
+
+
+# Figures of the plan (plan/FACTS.md), with the section that holds each.
+PLAN_FIGURES = {
+    "funding.special_fund_per_person": ("§III.3", 20_000.0),
+    "funding.city_village_fund": ("§III.3", 200_000.0),
+    "funding.source_shares": ("§III.3", {"province": 0.6, "paired_city": 0.3, "home_city": 0.1}),
+    "infrastructure.road_maintenance_per_km": ("§II.5", 1_000.0),
+    "infrastructure.road_cost_per_km_three_kinds": ("§II.10", 180_000.0 + 20_000.0),
+    "education.teacher_allowance": ("§II.6", {2016: 800.0, 2017: 900.0, 2018: 1_000.0}),
+    "health.assistance_share": ("§II.4", 0.70),
+    "health.assistance_cap": ("§II.3", 50_000.0),
+    "housing.renovations": ("§II.7", {2016: 4_541.0, 2017: 3_293.0}),
+    "social_security.class2_floor": ("§II.3", 0.90),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PLAN_FIGURES))
+def test_plan_sources_point_at_the_section_that_holds_the_number(path):
+    section, figure = PLAN_FIGURES[path]
+    e = catalogue().entry(path)
+    assert (e.source.kind, e.source.reference) == ("plan", section)
+    if isinstance(figure, dict):
+        assert {k: e.value[k] for k in figure} == figure
+    elif isinstance(e.value, dict):  # the plan's figure is the first year's value
+        assert e.value[min(e.value)] == figure
+    else:
+        assert e.value == figure
+
+
+def test_numbers_the_plan_does_not_give_are_not_cited_as_plan_figures():
+    by_path = {e.path: e for e in catalogue()}
+    # the plan asks for a clinic in every poor village by 2018 but sets no yearly pace
+    assert by_path["health.clinics_per_year"].source.kind == "assumption"
+    # the contributions are national figures; the plan only says they are paid in full
+    assert by_path["health.premium"].source.kind == "statistic"
+    assert by_path["funding.year_shares"].source.range == (0.2, 0.5)
 
 
 def test_toml_values():

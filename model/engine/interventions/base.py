@@ -19,7 +19,7 @@ import numpy as np
 
 from model.engine.funding import FEN, FUNDS, SECTOR_SOURCES, select_within_budget, to_fen
 from model.engine.households import INCOME_COMPONENTS, Households
-from model.engine.params import Section, param, year_value
+from model.engine.params import Section, choice, param, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -64,7 +64,7 @@ class MeasureParams(Section):
     enabled: bool = param(
         True,
         unit="switch",
-        source="scenario choice",
+        source=choice(),
         doc="Switch the measure off: then neither its effect nor its cost appears.",
     )
 

@@ -29,6 +29,7 @@ COMMANDS = (
     "validate",
     "budget",
     "optimize",
+    "attribute",
     "params",
     "outputs",
     "dashboard",

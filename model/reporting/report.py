@@ -27,9 +27,13 @@ from typing import Any
 import pandas as pd
 
 from model.reporting import figures as plots
+from model.reporting.attribution_section import attribution_section
 from model.results.folder import ResultsFolder, open_results
 from model.results.metrics import describe, label, unit
 from model.results.outputs import across_replicates, ensemble_spend, spend_by_year
+
+#: The ``by_measure`` column counting exits among a measure's enrolled people per million yuan.
+ENROLLED_RATIO = "exits_among_enrolled_per_million_yuan"
 
 FIGURE_DIR = "report_files"
 DPI = 110
@@ -688,11 +692,15 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         table = enrolled.map(fmt_number).reset_index()
         table["year"] = table["year"].astype(str)
         blocks += [("h3", "People enrolled by measure and year"), ("table", table)]
-        per_exit = {"spend_to_date", "exited_people_enrolled", "exits_per_million_yuan"}
+        per_exit = {"spend_to_date", "exited_people_enrolled", ENROLLED_RATIO}
         if per_exit <= set(by_measure):
             last = by_measure[by_measure["year"] == by_measure["year"].max()]
             blocks += [
-                ("h3", f"Exits per million yuan by measure, to the end of {last['year'].iloc[0]}"),
+                (
+                    "h3",
+                    "Exits among enrolled people per million yuan by measure, to the end of "
+                    f"{last['year'].iloc[0]}",
+                ),
                 (
                     "table",
                     pd.DataFrame(
@@ -702,7 +710,7 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                             "enrolled people out of poverty": last["exited_people_enrolled"].map(
                                 fmt_number
                             ),
-                            "exits per million yuan": last["exits_per_million_yuan"].map(
+                            "exits among enrolled per million yuan": last[ENROLLED_RATIO].map(
                                 lambda v: fmt_number(v, 1)
                             ),
                         }
@@ -710,8 +718,11 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                 ),
                 (
                     "p",
-                    "A household enrolled in several measures counts for each of them, so these "
-                    "ratios compare measures; they do not add up to the total.",
+                    "A household enrolled in several measures counts for each of them, and a "
+                    "measure is credited with every exit of the people it serves, whatever "
+                    "would have happened without it: these ratios do not say what a measure "
+                    "buys, nor add up to the total. `shaoguan-abm attribute` answers that with "
+                    "counterfactual runs (leave one out, Shapley values, marginal returns).",
                 ),
             ]
     replicates = results.get("replicates")
@@ -847,6 +858,7 @@ def build_report(results: ResultsFolder) -> Report:
         report.blocks.append(("h2", "Figures"))
         report.blocks += [("figure", f) for f in figures]
     report.blocks += _spend_section(results)
+    report.blocks += attribution_section(results)
     report.blocks += _sensitivity_section(results)
     report.blocks += _validation_section(results)
     report.blocks += _uncertainty_appendix(results)

@@ -88,6 +88,7 @@ def printed_table(table: pd.DataFrame, outcome: str, year: int) -> pd.DataFrame:
         if v is None or v != v:
             return "-"
         lo, hi = row.get(low), row.get(high)
+        v, lo, hi = (round(x, digits) + 0.0 for x in (v, lo, hi))  # no "-0"
         if lo is None or lo != lo:
             return f"{v:,.{digits}f}"
         return f"{v:,.{digits}f} [{lo:,.{digits}f}, {hi:,.{digits}f}]"
@@ -100,6 +101,9 @@ def printed_table(table: pd.DataFrame, outcome: str, year: int) -> pd.DataFrame:
                 "measure": r["measure"],
                 "spend (M yuan)": f"{r['spend_yuan'] / 1e6:,.1f}",
                 "leave one out": cell(r, "loo_effect", "loo_low", "loo_high"),
+                "per million yuan it spent": cell(
+                    r, "loo_per_million_yuan", "loo_per_million_low", "loo_per_million_high", 1
+                ),
                 "Shapley": cell(r, "shapley", "shapley_low", "shapley_high"),
                 "next million buys": cell(
                     r,

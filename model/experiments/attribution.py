@@ -9,11 +9,14 @@ the same root seed (:func:`model.experiments.ensemble.replicate_seeds`), so diff
 variants are paired, replicate by replicate, and their noise largely cancels.
 
 Three answers, each per outcome (``cumulative_exited_people`` and ``villages_exited`` by
-default) and year; every interval is a 95% Student-t interval over the paired replicates:
+default) and year; every interval is a 95% Student-t interval over the paired replicates
+(sampled Shapley values add their permutation error in quadrature):
 
 - **Leave one out.** The scenario with one measure switched off (``[measures] off``; or removed
   from ``only``), against the full scenario: what the plan loses without that measure. A removed
-  measure's earmark of the special fund is *left unspent* (the ledger keeps it); with
+  measure's earmark of the special fund is *left unspent* (the ledger keeps it). Divided by
+  what the measure spent in the full scenario (``loo_per_million_yuan``, a ratio of means with
+  a delta-method interval) it says what each yuan of the measure buys. With
   ``reallocate=True`` each removed special-fund use is also run with its share spread over the
   other uses in proportion to their shares (``loo_reallocated_*`` columns), which answers "what
   does this measure buy compared with the other uses of the same money".
@@ -98,6 +101,9 @@ DEFAULT_MAX_RUNS = 1000
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
 
+#: The standard normal's 97.5% quantile: the permutation error's share of a 95% interval.
+NORMAL_975 = 1.959963984540054
+
 #: Most permutations drawn for sampled Shapley values.
 MAX_PERMUTATIONS = 2000
 
@@ -110,6 +116,9 @@ TABLE_COLUMNS = [
     "loo_effect",
     "loo_low",
     "loo_high",
+    "loo_per_million_yuan",
+    "loo_per_million_low",
+    "loo_per_million_high",
     "loo_reallocated_effect",
     "loo_reallocated_low",
     "loo_reallocated_high",
@@ -618,7 +627,11 @@ def attribute(
     rows: dict[str, dict[str, np.ndarray]] = {}
     for m in players:
         r: dict[str, np.ndarray] = {}
-        r["loo_effect"], r["loo_low"], r["loo_high"] = paired_interval(full - values(f"loo:{m}"))
+        loo = full - values(f"loo:{m}")
+        r["loo_effect"], r["loo_low"], r["loo_high"] = paired_interval(loo)
+        r["loo_per_million_yuan"], r["loo_per_million_low"], r["loo_per_million_high"] = (
+            ratio_interval(loo, spend("full", m) / 1e6)
+        )
         if f"realloc:{m}" in variants:
             r["loo_reallocated_effect"], r["loo_reallocated_low"], r["loo_reallocated_high"] = (
                 paired_interval(full - values(f"realloc:{m}"))
@@ -650,6 +663,10 @@ def attribute(
         )
         for i, m in enumerate(players):
             mean, low, high = paired_interval(sv.values[i])
+            if not sv.exact:
+                # widen by the permutation sample's error (independent of the seeds' noise)
+                half = np.sqrt((high - mean) ** 2 + (NORMAL_975 * sv.mc_error[i]) ** 2)
+                low, high = mean - half, mean + half
             rows[m]["shapley"], rows[m]["shapley_low"], rows[m]["shapley_high"] = mean, low, high
             rows[m]["shapley_mc_error"] = sv.mc_error[i]
             rows[m]["interaction"] = rows[m]["loo_effect"] - mean

@@ -16,6 +16,7 @@ from model.results.folder import ResultsFolder
 def _with_interval(value: float, low: float, high: float, digits: int = 0) -> str:
     if value != value:  # noqa: PLR0124 - NaN
         return "-"
+    value, low, high = (round(x, digits) + 0.0 for x in (value, low, high))  # no "-0"
     if low != low:  # noqa: PLR0124
         return f"{value:,.{digits}f}"
     return f"{value:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
@@ -31,6 +32,10 @@ def attribution_rows(table: pd.DataFrame, outcome: str, year: int) -> pd.DataFra
             "spend to the horizon (M yuan)": f"{r['spend_yuan'] / 1e6:,.1f}",
             "leave one out": _with_interval(r["loo_effect"], r["loo_low"], r["loo_high"]),
         }
+        if "loo_per_million_yuan" in t:
+            row["leave one out per million yuan it spent"] = _with_interval(
+                r["loo_per_million_yuan"], r["loo_per_million_low"], r["loo_per_million_high"], 1
+            )
         if "loo_reallocated_effect" in t and t["loo_reallocated_effect"].notna().any():
             row["leave one out, money moved to the other uses"] = _with_interval(
                 r["loo_reallocated_effect"], r["loo_reallocated_low"], r["loo_reallocated_high"]

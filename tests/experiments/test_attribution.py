@@ -157,9 +157,12 @@ def test_a_measure_that_does_nothing_is_credited_with_exactly_nothing(small_attr
     assert (housing["loo_effect"] == 0).all()
     assert (housing["shapley"] == 0).all()
     assert (housing["spend_yuan"] == 0).all()
+    assert housing["loo_per_million_yuan"].isna().all()  # nothing spent: no ratio
     # social security does something: dibao lifts the households without labour
     dibao = t[(t["measure"] == "social_security") & (t["year"] == 2018)]
     assert dibao["loo_effect"].iloc[0] > 0
+    per_million = dibao["loo_effect"].iloc[0] / (dibao["spend_yuan"].iloc[0] / 1e6)
+    assert dibao["loo_per_million_yuan"].iloc[0] == pytest.approx(per_million)
 
 
 def test_small_scenario_shapley_is_exact_and_adds_up(small_attribution):

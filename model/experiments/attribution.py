@@ -458,7 +458,9 @@ class AttributionResult:
             self.table,
             outcome=self.manifest.get("outcomes", list(DEFAULT_OUTCOMES))[0],
             year=year,
-            title=f"{self.manifest.get('scenario_name', '')}: what each measure buys",
+            title=f"{self.manifest.get('scenario_name', '')}, population scale "
+            f"{self.manifest.get('population_scale', 1):g}, {self.manifest.get('replicates')} "
+            "paired replicates",
         )
         atomic_savefig(fig, out / "attribution.png")
         manifest = dict(self.manifest, written_utc=datetime.now(UTC).isoformat(timespec="seconds"))

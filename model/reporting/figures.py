@@ -841,12 +841,14 @@ def attribution_chart(
 
     Left: each measure's leave-one-out effect and Shapley value on ``outcome`` in ``year`` with
     their 95% intervals. Right: for each use of the special fund, the change in the outcome per
-    extra million yuan actually spent when its earmark grows (95% delta-method interval).
+    extra million yuan actually spent when its earmark grows, beside what each million it spent
+    bought on average (leave one out over its spend), both with 95% delta-method intervals.
 
     Args:
         table: An ``attribution.csv`` table (``measure, outcome, year, loo_effect, loo_low,
-            loo_high, shapley, shapley_low, shapley_high, marginal_per_million_yuan,
-            marginal_per_million_low, marginal_per_million_high``).
+            loo_high, shapley, shapley_low, shapley_high, loo_per_million_yuan...,
+            marginal_effect, marginal_per_million_yuan, marginal_per_million_low,
+            marginal_per_million_high``).
         outcome: The outcome shown.
         year: The year shown (default: the table's last year).
         title: Second line of the title (scenario, scale, replicates).
@@ -886,41 +888,50 @@ def attribution_chart(
     left.grid(axis="x", alpha=0.3)
     left.xaxis.set_major_formatter(_thousands)
     left.set_xlabel(f"{outcome.replace('_', ' ')} in {year} due to the measure (95% CI)")
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(fontsize=8, loc="upper right")
     left.set_title("What each measure buys", fontsize=10)
-    m = t[t["marginal_per_million_yuan"].notna()] if "marginal_per_million_yuan" in t else t[:0]
-    ym = np.arange(len(m))
-    if len(m):
+    has_loo = "loo_per_million_yuan" in t and t["loo_per_million_yuan"].notna().any()
+    has_marginal = "marginal_per_million_yuan" in t
+    if has_loo:
         right.barh(
-            ym,
-            m["marginal_per_million_yuan"],
-            height=0.6,
+            y + 0.2,
+            t["loo_per_million_yuan"].fillna(0.0),
+            height=0.4,
             xerr=_interval_errors(
-                m,
+                t, "loo_per_million_yuan", "loo_per_million_low", "loo_per_million_high"
+            ),
+            color=MODEL_COLOUR,
+            label="per million yuan it spent (leave one out)",
+            error_kw={"lw": 0.8},
+        )
+    if has_marginal:
+        right.barh(
+            y - 0.2,
+            t["marginal_per_million_yuan"].fillna(0.0),
+            height=0.4,
+            xerr=_interval_errors(
+                t,
                 "marginal_per_million_yuan",
                 "marginal_per_million_low",
                 "marginal_per_million_high",
             ),
             color="tab:green",
+            label="per extra million when its earmark grows",
             error_kw={"lw": 0.8},
         )
-        right.set_yticks(ym)
-        right.set_yticklabels(m["measure"], fontsize=9)
-    else:
-        right.text(
-            0.5,
-            0.5,
-            "no marginal returns in the table",
-            transform=right.transAxes,
-            ha="center",
-            va="center",
-            fontsize=9,
-            color="0.3",
-        )
+        unspent = t["marginal_per_million_yuan"].isna() & t["marginal_effect"].notna()
+        for k in np.flatnonzero(unspent.to_numpy()):
+            right.text(
+                0, y[k] - 0.2, " extra earmark not spent", va="center", fontsize=7, color="0.3"
+            )
+    right.set_yticks(y)
+    right.set_yticklabels(t["measure"], fontsize=9)
     right.axvline(0, color="black", lw=0.6)
     right.grid(axis="x", alpha=0.3)
-    right.set_xlabel("change per extra million yuan spent (95% CI)")
-    right.set_title("What the next million would buy (larger earmark)", fontsize=10)
+    right.set_xlabel(f"{outcome.replace('_', ' ')} per million yuan (95% CI)")
+    right.set_title("Per million yuan: on average, and the next million", fontsize=10)
+    if has_loo or has_marginal:
+        right.legend(fontsize=8, loc="lower right")
     fig.suptitle(
         _title("What does each measure buy, and what would the next million buy?", title),
         fontsize=11,

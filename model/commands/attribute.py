@@ -149,7 +149,8 @@ def main(args: argparse.Namespace) -> int:
         if not shapley["computed"]
         else "exact over every subset"
         if shapley["exact"]
-        else f"sampled on {shapley['permutations']} permutations (Monte Carlo error in the CSV)"
+        else f"sampled on {shapley['permutations']} permutations (their Monte Carlo error is "
+        "in the interval and in attribution.csv)"
     )
     print(
         f"{scenario.name}: {m['replicates']} replicates per variant on the same seeds (seed "

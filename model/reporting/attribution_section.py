@@ -65,8 +65,8 @@ def attribution_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         how = (
             "exact over every subset of measures"
             if shapley.get("exact")
-            else f"estimated on {shapley.get('permutations')} random orders of the measures "
-            "(their Monte Carlo error is in attribution.csv)"
+            else f"estimated on {shapley.get('permutations')} random orders of the measures, "
+            "their Monte Carlo error included in the interval"
         )
     else:
         how = "not computed"

@@ -491,18 +491,38 @@ def check_outcomes(outcomes: Sequence[str] | None) -> list[str]:
 
 
 def _draw_permutations(n: int, replicates: int, budget: int, seed: int) -> list[list[int]]:
-    """Random permutations of ``n`` players, as many as fit ``budget`` runs (at least 2)."""
+    """Random permutations of ``n`` players, as many as fit ``budget`` runs.
+
+    The same root seed draws the same permutations. Returns the permutations that fit, and
+    raises when fewer than two do (one permutation has no Monte Carlo error).
+
+    Raises:
+        AttributionError: Naming the runs that two permutations need.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 17]))
     perms: list[list[int]] = []
     coalitions: set[frozenset[int]] = {frozenset()}
     while len(perms) < MAX_PERMUTATIONS:
         perm = [int(i) for i in rng.permutation(n)]
         new = {frozenset(perm[: k + 1]) for k in range(n)} - coalitions
-        if len(perms) >= 2 and (len(coalitions) + len(new)) * replicates > budget:
+        if (len(coalitions) + len(new)) * replicates > budget:
+            if len(perms) < 2:
+                rest = [] if perms else [[int(i) for i in rng.permutation(n)]]
+                more = {frozenset(p[: k + 1]) for p in [perm, *rest] for k in range(n)}
+                needed = len(coalitions | new | more) * replicates
+                raise ShapleyBudgetError(needed)
             break
         perms.append(perm)
         coalitions |= new
     return perms
+
+
+class ShapleyBudgetError(Exception):
+    """Fewer than two permutations fit the runs left for Shapley values."""
+
+    def __init__(self, needed: int) -> None:
+        super().__init__(needed)
+        self.needed = needed
 
 
 def attribute(
@@ -602,7 +622,14 @@ def attribute(
         if (2**n) * replicates <= budget:
             permutations = None
         else:
-            permutations = _draw_permutations(n, replicates, budget, seed)
+            try:
+                permutations = _draw_permutations(n, replicates, budget, seed)
+            except ShapleyBudgetError as err:
+                raise AttributionError(
+                    f"--max-runs {max_runs}: Shapley values on two permutations need about "
+                    f"{err.needed} runs beside the {fixed_runs} of leave one out and marginal "
+                    f"returns; expected --max-runs >= {fixed_runs + err.needed}, or --no-shapley"
+                ) from None
         coalitions = shapley_coalitions(players, None if permutations is None else permutations)
         for c in coalitions:
             variants[f"only:{','.join(sorted(c))}"] = with_only(scenario, c)

@@ -198,3 +198,9 @@ def test_attribution_refuses_bad_sizes(small):
         attribute(small, replicates=0)
     with pytest.raises(AttributionError, match="expected --max-runs >= "):
         attribute(small, replicates=2, population_scale=0.01, max_runs=3)
+
+
+def test_a_run_budget_too_small_for_two_permutations_is_refused(baseline):
+    # 18 variants x 1 replicate fit; two random orders of 9 measures need at least 17 coalitions
+    with pytest.raises(AttributionError, match="or --no-shapley"):
+        attribute(baseline, replicates=1, population_scale=0.01, max_runs=25)

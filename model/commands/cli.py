@@ -33,6 +33,7 @@ COMMANDS = (
     "validate",
     "budget",
     "optimize",
+    "attribute",
     "params",
     "outputs",
     "dashboard",

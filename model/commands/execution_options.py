@@ -1,6 +1,7 @@
 """Options of the commands that make many runs, and the message when one is interrupted.
 
-The commands: ``run --replicates``, ``compare``, ``sweep``, ``budget`` and ``optimize``.
+The commands: ``run --replicates``, ``compare``, ``sweep``, ``budget``, ``optimize`` and
+``attribute``.
 """
 
 from __future__ import annotations

@@ -236,6 +236,11 @@ def RunView(run: DashboardRun, title: str) -> None:
                 for n in ("cost_per_exit", "cost_per_sustained_exit")
             )
         )
+        _html(
+            "Costs per exit are of the whole plan. What each measure buys, and what the next "
+            "million yuan would buy, takes counterfactual runs: <code>shaoguan-abm attribute "
+            "SCENARIO</code> (leave one out, Shapley values, marginal returns)."
+        )
         if spend is not None:
             solara.FigureMatplotlib(spend, format="png")
         solara.FileDownload(

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.reporting.attribution_section import attribution_section
 from model.reporting.rendering import FIGURE_DIR, Report
 from model.reporting.sections import (
     _comparison_section,
@@ -60,6 +61,7 @@ def build_report(results: ResultsFolder) -> Report:
     report.blocks += _probability_section(results)
     report.blocks += _comparison_section(results)
     report.blocks += _sensitivity_section(results)
+    report.blocks += attribution_section(results)
     report.blocks += _spend_section(results)
     others = [f for f in figures if f is not main]
     if others:

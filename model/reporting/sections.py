@@ -28,6 +28,9 @@ from model.results.outputs import across_replicates, ensemble_spend, spend_by_ye
 # ---------------------------------------------------------------------------------------------
 # the scenario and its assumptions
 
+#: The ``by_measure`` column counting exits among a measure's enrolled people per million yuan.
+ENROLLED_RATIO = "exits_among_enrolled_per_million_yuan"
+
 
 def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
     """Every parameter of a resolved scenario with its default, unit, source, kind and range.
@@ -504,11 +507,15 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         table = enrolled.map(fmt_number).reset_index()
         table["year"] = table["year"].astype(str)
         blocks += [("h3", "People enrolled by measure and year"), ("table", table)]
-        per_exit = {"spend_to_date", "exited_people_enrolled", "exits_per_million_yuan"}
+        per_exit = {"spend_to_date", "exited_people_enrolled", ENROLLED_RATIO}
         if per_exit <= set(by_measure):
             last = by_measure[by_measure["year"] == by_measure["year"].max()]
             blocks += [
-                ("h3", f"Exits per million yuan by measure, to the end of {last['year'].iloc[0]}"),
+                (
+                    "h3",
+                    "Exits among enrolled people per million yuan by measure, to the end of "
+                    f"{last['year'].iloc[0]}",
+                ),
                 (
                     "table",
                     pd.DataFrame(
@@ -518,7 +525,7 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                             "enrolled people out of poverty": last["exited_people_enrolled"].map(
                                 fmt_number
                             ),
-                            "exits per million yuan": last["exits_per_million_yuan"].map(
+                            "exits among enrolled per million yuan": last[ENROLLED_RATIO].map(
                                 lambda v: fmt_number(v, 1)
                             ),
                         }
@@ -526,8 +533,11 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                 ),
                 (
                     "p",
-                    "A household enrolled in several measures counts for each of them, so these "
-                    "ratios compare measures; they do not add up to the total.",
+                    "A household enrolled in several measures counts for each of them, and a "
+                    "measure is credited with every exit of the people it serves, whatever "
+                    "would have happened without it: these ratios do not say what a measure "
+                    "buys, nor add up to the total. `shaoguan-abm attribute` answers that with "
+                    "counterfactual runs (leave one out, Shapley values, marginal returns).",
                 ),
             ]
     replicates = results.get("replicates")

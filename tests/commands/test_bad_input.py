@@ -45,6 +45,7 @@ SCENARIO_COMMANDS = {
     "check": (),
     "budget": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
     "optimize": ("--replicates", "1", "--population-scale", "0.01", "--maxiter", "2"),
+    "attribute": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
 }
 
 
@@ -72,6 +73,7 @@ MANY_OUT_COMMANDS = {
         "0.01",
     ),
     "budget": ("budget", "{baseline}", "--replicates", "1", "--population-scale", "0.01"),
+    "attribute": ("attribute", "{baseline}", "--replicates", "1", "--population-scale", "0.01"),
 }
 
 
@@ -394,6 +396,52 @@ CASES: list[Case] = [
         "workers_negative",
         ("budget", "{baseline}", "--workers", "-2"),
         ("argument --workers", "expected a positive integer, found -2"),
+    ),
+    # attribute
+    *(
+        Case(
+            f"attribute_{cid}",
+            ("attribute", "{baseline}", *argv, "--population-scale", "0.01", "--out", "{tmp}/out"),
+            fragments,
+        )
+        for cid, argv, fragments in [
+            (
+                "unknown_outcome",
+                ("--outcome", "exits_total"),
+                (
+                    "--outcome: expected names among",
+                    "cumulative_exited_people",
+                    "found exits_total",
+                ),
+            ),
+            (
+                "step_makes_an_earmark_negative",
+                ("--step", "-0.2"),
+                ("--step -0.2", "earmark of finance would be -0.05", "expected a share in [0, 1]"),
+            ),
+            (
+                "step_makes_shares_exceed_one",
+                ("--step", "0.7"),
+                (
+                    "--step 0.7",
+                    "the earmark of industry would be 1.1",
+                    "expected a share in [0, 1]",
+                ),
+            ),
+            ("step_nan", ("--step", "nan"), ("argument --step", "expected a finite number")),
+            ("step_text", ("--step", "more"), ("argument --step", "found 'more'")),
+            ("step_zero", ("--step", "0"), ("--step: expected a non-zero finite number, found 0",)),
+            (
+                "replicates_zero",
+                ("--replicates", "0"),
+                ("argument --replicates", "expected a positive integer, found 0"),
+            ),
+            (
+                "max_runs_too_small",
+                ("--replicates", "2", "--max-runs", "5"),
+                ("--max-runs 5", "expected --max-runs >= "),
+            ),
+        ]
     ),
     Case(
         "min_budget_probability_above_one",

@@ -182,7 +182,7 @@ def ensemble_like_folder(path):
             "spend": [1e5, 2e5],
             "spend_to_date": [1e5, 2e5],
             "exited_people_enrolled": [30, 100],
-            "exits_per_million_yuan": [300.0, 500.0],
+            "exits_among_enrolled_per_million_yuan": [300.0, 500.0],
         }
     ).to_parquet(path / "by_measure.parquet", index=False)
     pd.DataFrame(

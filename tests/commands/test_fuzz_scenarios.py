@@ -507,6 +507,10 @@ def command_bases(results: str) -> dict[str, list[str]]:
                      "--workers", "1", *small],
         "params": ["params", "dynamics"],
         "outputs": ["outputs", "annual"],
+        # a short horizon, one replicate and few runs keep every accepted case to a few seconds
+        "attribute": ["attribute", "baseline.toml", "--replicates", "1", "--no-shapley",
+                      "--max-runs", "60", "--set", "calendar.end_year=2018", "--workers", "1",
+                      "--population-scale", "0.003", "--out", "out"],
         "dashboard": ["dashboard", "--port", "8765"],
     }  # fmt: skip
 

@@ -94,10 +94,8 @@ def forecast_label(
     seed: int = FORECAST_SEED,
 ) -> str:
     """How the page names the forecast: scenario, replicates, scale, seed and parameters."""
-    return (
-        f"{scenario.name}: the plan's forecast (x{replicates}, scale {population_scale:g}, "
-        f"seed {seed}, fixed parameters)"
-    )
+    scale = f"{population_scale:g}"
+    return f"{scenario.name} (x{replicates}, scale {scale}, seed {seed}, fixed parameters)"
 
 
 def _write(run: DashboardRun, folder: Path) -> None:

@@ -44,6 +44,7 @@ from model.engine.scenario import (
 )
 from model.experiments.budget import AllocationError, validate_allocation
 from model.experiments.ensemble import (
+    ENSEMBLE_SCHEMA_VERSION,
     REPLICATE_TABLES,
     EnsembleResult,
     plan_replicates,
@@ -66,7 +67,8 @@ class Lever:
         path: Dotted scenario path, as ``--set`` takes it.
         label: What the page calls it.
         keys: The entries of a table lever (uses, sources or years); empty for a scalar.
-        step: Step of the page's number inputs.
+        step: Step of the lever's slider (the plan's values lie on its steps from the range's
+            low end).
     """
 
     path: str
@@ -83,7 +85,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever("employment.training_places", "Training places", PLAN_YEARS, 500.0),
     Lever("employment.public_posts", "Public service posts", PLAN_YEARS, 500.0),
     Lever("housing.renovations", "House renovations", PLAN_YEARS, 500.0),
-    Lever("social_security.dibao_standard", "Dibao standard", PLAN_YEARS, 120.0),
+    Lever("social_security.dibao_standard", "Dibao standard", PLAN_YEARS, 10.0),
 )
 
 
@@ -96,6 +98,36 @@ def list_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
 def lever_unit(scenario: Any, path: str) -> str:
     """The unit the schema declares for a lever (``funding.delay_months.paired_city`` included)."""
     return catalogue(scenario).entry(path).unit
+
+
+def lever_range(scenario: Any, path: str) -> tuple[float, float] | None:
+    """The ``(low, high)`` the parameter catalogue gives a lever, or None when it has none.
+
+    A lever's sweep range when it has one, else the plausible range its source states (a year
+    table's or a share table's range applies to each of its entries).
+    """
+    entry = catalogue(scenario).entry(path)
+    if entry.range is not None:
+        return entry.range
+    return None if entry.source.range is None else tuple(map(float, entry.source.range))
+
+
+def slider_bounds(scenario: Any, path: str, value: Any) -> tuple[float, float] | None:
+    """The slider's ends for a lever: its range, widened to hold ``value`` when it lies outside.
+
+    Returns None for a lever without a range (it has no slider).
+    """
+    low_high = lever_range(scenario, path)
+    if low_high is None:
+        return None
+    low, high = low_high
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return low, high
+    if not math.isfinite(number):
+        return low, high
+    return min(low, number), max(high, number)
 
 
 def lever_values(scenario: Any) -> dict[str, Any]:
@@ -355,6 +387,7 @@ def run_small_ensemble(
             on_progress(r + 1, replicates)
     manifest = {
         "kind": "ensemble",
+        "schema_version": ENSEMBLE_SCHEMA_VERSION,
         "scenario_name": scenario.name,
         "scenario": scenario.model_dump(mode="json"),
         "seed": int(seed),

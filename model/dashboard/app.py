@@ -1,11 +1,14 @@
 """The dashboard's Solara page (served by ``shaoguan-abm dashboard``).
 
-Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units and the
-plan's values, the population scale, replicates and parameters (fixed at the scenario's values,
-or drawn from the priors), and Run. Right: the latest run (fan chart of
-cumulative exits against the three targets, the probability of meeting each, villages exited,
-spend by source and use, cost per sustained exit) and, once a run is pinned, the pinned run
-beside it.
+Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units, the
+plan's values and, for a lever with a range in the parameter catalogue, a slider beside each
+input; the population scale, replicates and parameters (fixed at the scenario's values, or drawn
+from the priors), and Run. Right: on load, the plan's forecast (the baseline's small ensemble,
+cached on disk by :mod:`model.dashboard.forecast`); after a run, the latest run. Each shows the
+answer in one sentence, the fan chart of cumulative exits against the targets, the probability
+of meeting each, villages exited, spend by source and use and cost per sustained exit. Once a
+run is pinned, the pinned run stands beside it, and the differences (exits and probability
+points) in a column of their own.
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ from model.dashboard import (
     run_small_ensemble,
     scenario_from_upload,
     scenario_toml,
+    slider_bounds,
     upload_extends,
+)
+from model.dashboard.forecast import (
+    FORECAST_REPLICATES,
+    FORECAST_SCALE,
+    FORECAST_SEED,
+    cached_forecast,
+    difference_rows,
 )
 from model.dashboard.month_by_month import MonthByMonthPage
 from model.engine.scenario import ScenarioError, load_scenario, shipped_scenario_path
@@ -46,13 +57,17 @@ upload_error = solara.reactive("")
 values: solara.Reactive[dict[str, Any]] = solara.reactive(
     lever_values(load_scenario(SCENARIO_DIR / f"{PLAN_SCENARIO}.toml"))
 )
-population_scale = solara.reactive(0.02)
-replicates = solara.reactive(3)
+# the forecast's settings, so that a run compares with the pinned forecast on the same seeds
+population_scale = solara.reactive(FORECAST_SCALE)
+replicates = solara.reactive(FORECAST_REPLICATES)
 #: Where the replicates' parameters come from: "fixed" or "prior".
 parameters = solara.reactive("fixed")
 seed = solara.reactive(1)
 progress = solara.reactive(0.0)
 latest: solara.Reactive[DashboardRun | None] = solara.reactive(None)
+#: The plan's forecast shown on load, and the share of it built.
+forecast: solara.Reactive[DashboardRun | None] = solara.reactive(None)
+forecast_progress = solara.reactive(0.0)
 pinned: solara.Reactive[DashboardRun | None] = solara.reactive(None)
 
 
@@ -120,6 +135,26 @@ def run_task(
     return result
 
 
+@solara.lab.task
+def forecast_task() -> DashboardRun:
+    """Read the plan's forecast from the cache, or build it there, off the page's thread."""
+
+    def report(done: int, total: int) -> None:
+        forecast_progress.value = 100.0 * done / total
+
+    result = cached_forecast(_plan(), on_progress=report)
+    forecast.value = result
+    return result
+
+
+def _number_or(text: Any, default: float) -> float:
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return default
+    return number if number == number and abs(number) != float("inf") else default
+
+
 @solara.component
 def LeverInput(lever: Lever, scenario: Any, plan: Any, error: str | None) -> None:
     """One lever: its inputs, unit, the plan's value and the message when it is bad."""
@@ -137,27 +172,42 @@ def LeverInput(lever: Lever, scenario: Any, plan: Any, error: str | None) -> Non
             new[lever.path] = text
         values.value = new
 
+    def entry(key: Any, text: Any, name: str) -> None:
+        """One input, and beside it the slider over the lever's range when it has one."""
+        css = f"lever-{lever.path}" + ("" if key is None else f"-{key}")
+        bounds = slider_bounds(scenario, lever.path, text)
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.InputText(
+                name,
+                value=str(text),
+                on_value=lambda t: set_value(key, t),
+                continuous_update=False,
+                classes=[css.replace(".", "-")],
+                style={"max-width": "120px"},
+            )
+            if bounds is not None:
+                low, high = bounds
+                with solara.Div(
+                    classes=[css.replace(".", "-").replace("lever-", "slider-", 1)],
+                    style={"flex": "1", "min-width": "160px"},
+                ):
+                    solara.SliderFloat(
+                        f"{low:g} to {high:g}",
+                        value=_number_or(text, low),
+                        min=low,
+                        max=high,
+                        step=lever.step,
+                        on_value=lambda v: set_value(key, float(f"{v:.10g}")),
+                        thumb_label=False,
+                    )
+
     with solara.Card(lever.label, margin=0, classes=["lever"]):
-        with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+        with solara.Column(gap="0px"):
             if lever.keys:
                 for key in lever.keys:
-                    solara.InputText(
-                        str(key),
-                        value=str(current[key]),
-                        on_value=lambda t, key=key: set_value(key, t),
-                        continuous_update=False,
-                        classes=[f"lever-{lever.path}-{key}".replace(".", "-")],
-                        style={"max-width": "120px"},
-                    )
+                    entry(key, current[key], str(key))
             else:
-                solara.InputText(
-                    "value",
-                    value=str(current),
-                    on_value=lambda t: set_value(None, t),
-                    continuous_update=False,
-                    classes=[f"lever-{lever.path}".replace(".", "-")],
-                    style={"max-width": "120px"},
-                )
+                entry(None, current, "value")
         _html(
             f'<div style="font-size:0.8em">unit: {html.escape(unit)}</div>'
             f'<div style="font-size:0.8em;color:#555">plan: {html.escape(_fmt(plan_value))}</div>'
@@ -172,17 +222,47 @@ def _html(text: str) -> None:
     solara.HTML(tag="div", unsafe_innerHTML=text)
 
 
-def _probability_html(run: DashboardRun) -> str:
-    rows = run.probability_rows()
+def _answer(run: DashboardRun) -> str:
+    """The run's answer in one sentence, naming where its probabilities come from."""
+    from model.reporting.answer import met_from_probabilities, targets_answer
+
+    e = run.ensemble
+    plan_years = run.scenario.targets.cumulative_people
+    runs = int(e.manifest.get("replicates", e.outcomes["replicate"].nunique()))
+    return targets_answer(met_from_probabilities(e.probabilities, plan_years), runs, e.parameters)
+
+
+def _rows_html(rows: list[dict[str, str]], css: str) -> str:
     head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
         for row in rows
     )
     return (
-        '<table class="probability-table" style="border-collapse:collapse" border="1" '
+        f'<table class="{css}" style="border-collapse:collapse" border="1" '
         f'cellpadding="4"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     )
+
+
+@solara.component
+def DifferenceView(run: DashboardRun, other: DashboardRun) -> None:
+    """The differences of ``run`` from the pinned ``other``: exits and probability points."""
+    with solara.Column(classes=["difference-view"]):
+        _html("<h3>Difference</h3><p>shown run minus pinned run</p>")
+        _html(_rows_html(difference_rows(run, other), "difference-table"))
+        scales = {float(r.ensemble.manifest.get("population_scale", 1.0)) for r in (run, other)}
+        note = (
+            "exits: difference of the medians of cumulative exits (people, simulated "
+            "population); P(met): difference in percentage points."
+        )
+        if len(scales) > 1:
+            note += " The two runs simulate different population scales: their exits differ "
+            note += "by the scale as well."
+        _html(f'<div style="font-size:0.85em">{html.escape(note)}</div>')
+
+
+def _probability_html(run: DashboardRun) -> str:
+    return _rows_html(run.probability_rows(), "probability-table")
 
 
 @solara.component
@@ -208,6 +288,7 @@ def RunView(run: DashboardRun, title: str) -> None:
     spend = solara.use_memo(spend_figure, [run])
     with solara.Column(classes=["run-view"]):
         _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
+        _html(f'<p class="answer"><b>{html.escape(_answer(run))}</b></p>')
         changes = run.changes or ["none: the scenario's own values"]
         _html(
             '<div class="run-changes" style="font-size:0.85em">levers changed from the plan: '
@@ -262,6 +343,12 @@ def Page() -> None:
             values.value = lever_values(base)
 
     solara.use_effect(reset_levers, [base])
+
+    def start_forecast() -> None:
+        if forecast.value is None and not forecast_task.pending:
+            forecast_task()
+
+    solara.use_effect(start_forecast, [])
 
     scenario, errors = (None, {}) if base is None else check_levers(base, values.value)
 
@@ -350,21 +437,34 @@ def Page() -> None:
             if run_task.error:
                 solara.Error(f"the run failed: {run_task.exception}")
         with solara.Column():
-            if latest.value is None:
-                _html("Set the levers and press <b>Run</b>.")
+            shown = latest.value if latest.value is not None else forecast.value
+            if shown is None:
+                if forecast_task.error:
+                    solara.Error(f"the plan's forecast failed: {forecast_task.exception}")
+                else:
+                    _html(
+                        '<div class="forecast-building">Building the plan\'s forecast (the '
+                        f"baseline, {FORECAST_REPLICATES} replicates at population scale "
+                        f"{FORECAST_SCALE:g}, seeds from root seed {FORECAST_SEED}, parameters "
+                        f"fixed) … {forecast_progress.value:.0f}%. It is kept on disk: the next "
+                        "start shows it at once. The levers can be set meanwhile.</div>"
+                    )
+                    solara.ProgressLinear(forecast_progress.value or True)
             else:
                 with solara.Row():
                     solara.Button(
                         "Pin this run",
-                        on_click=lambda: pinned.set(latest.value),
+                        on_click=lambda: pinned.set(shown),
                         classes=["pin-button"],
                     )
                     if pinned.value is not None:
                         solara.Button("Unpin", on_click=lambda: pinned.set(None))
-                with solara.Columns([1, 1] if pinned.value is not None else [1]):
-                    RunView(latest.value, "Latest run")
+                title = "Latest run" if latest.value is not None else "The plan's forecast"
+                with solara.Columns([2, 2, 1] if pinned.value is not None else [1]):
+                    RunView(shown, title)
                     if pinned.value is not None:
                         RunView(pinned.value, "Pinned run")
+                        DifferenceView(shown, pinned.value)
 
 
 #: The pages: the ensemble against the targets, and one run month by month.

@@ -212,11 +212,14 @@ def browser_path():
 def server(tmp_path):
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    # an empty cache: the page builds the plan's forecast on its first start
+    env = {**os.environ, "SHAOGUAN_ABM_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "model", "dashboard", "--port", str(port)],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -271,10 +274,39 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             expect(run_button).to_be_enabled(timeout=120_000)
             expect(page.get_by_text("plan: province 0.60").first).to_be_visible()
 
+            # before any click: the plan's forecast, built into the empty cache, answers
+            answer = page.locator(".run-view .answer").first
+            expect(answer).to_be_visible(timeout=300_000)
+            expect(answer).to_contain_text("Targets met:")
+            expect(answer).to_contain_text(
+                "(probabilities over seeds only, parameters fixed at the scenario's values)."
+            )
+            expect(page.get_by_role("heading", name="The plan's forecast")).to_be_visible()
+            expect(page.locator(".probability-source").first).to_contain_text(
+                "probabilities over 10 replicates: seeds only"
+            )
+            forecast = _table_text(page)
+            assert "2016" in forecast and "2018" in forecast and "all targets" in forecast
+            assert list((tmp_path / "cache").glob("forecast-*/manifest.json"))
+
             def fill(selector: str, text: str) -> None:
                 box = page.locator(f"{selector} input").first
                 box.fill(text)
                 box.press("Enter")
+
+            # a slider step reaches the lever's value, and a typed value moves the slider
+            places = page.locator(".lever-employment-training_places-2017 input").first
+            slider = page.locator(".slider-employment-training_places-2017 [role=slider]").first
+            expect(places).to_have_value("6000.0")
+            expect(slider).to_have_attribute("aria-valuenow", "6000")
+            slider.focus()
+            slider.press("ArrowRight")  # one step of 500 places
+            # the input shows the page's lever value, which the slider has set
+            expect(places).to_have_value("6500.0")
+            fill(".lever-employment-training_places-2017", "4000")
+            expect(slider).to_have_attribute("aria-valuenow", "4000")
+            fill(".lever-employment-training_places-2017", "6000")
+            expect(slider).to_have_attribute("aria-valuenow", "6000")
 
             fill(".population-scale", "0.02")
             fill(".replicates", "3")
@@ -286,18 +318,17 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             expect(page.locator(".lever-error")).to_have_count(0)
 
             run_button.click()
-            table = page.locator(".run-view .probability-table").first
-            expect(table).to_be_visible(timeout=300_000)
+            expect(page.get_by_role("heading", name="Latest run")).to_be_visible(timeout=300_000)
             expect(page.locator(".run-view img").first).to_be_visible()
-            first = _table_text(page)
-            assert "2018" in first and "all targets" in first
             expect(page.locator(".probability-source").first).to_contain_text(
                 "probabilities over 3 replicates: seeds only"
             )
+            first = _table_text(page)
+            assert "2018" in first and "all targets" in first
 
             # pin, starve the programmes and run again: the probabilities change
             page.locator(".pin-button").click()
-            expect(page.get_by_text("Pinned run")).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("heading", name="Pinned run")).to_be_visible(timeout=60_000)
             for lever in ("employment-training_places", "employment-public_posts"):
                 for year in (2016, 2017, 2018):
                     fill(f".lever-{lever}-{year}", "0")
@@ -320,6 +351,11 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             pinned = page.locator(".run-view").nth(1).locator(".probability-table").inner_text()
             assert pinned == first
             assert second != first
+            # the differences, in a column of their own
+            differences = page.locator(".difference-view .difference-table")
+            expect(differences).to_be_visible()
+            text = differences.inner_text()
+            assert "P(met), points" in text and "exits (median)" in text and "2018" in text
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             assert (tmp_path / "dashboard.png").stat().st_size > 10_000
             assert external == [], f"the page fetched from outside: {external[:5]}"

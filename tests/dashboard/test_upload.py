@@ -230,10 +230,15 @@ def test_an_upload_not_in_utf8_gets_the_loader_message():
 
 
 @pytest.fixture
-def page():
+def page(monkeypatch):
     pytest.importorskip("solara")
     from model.dashboard import app
 
+    def no_forecast(*args, **kwargs):
+        raise RuntimeError("no forecast in these tests")
+
+    # the page starts the plan's forecast on load: not here (no build, no user cache written)
+    monkeypatch.setattr(app, "cached_forecast", no_forecast)
     contexts = []
 
     def reset():

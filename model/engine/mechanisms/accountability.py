@@ -23,7 +23,8 @@ s)`` for the next year:
 
 A county ahead (or with ``elasticity = 0``) keeps effort 1, moves nothing and keeps the fair
 queue, so elasticity 0 gives exactly the model without the mechanism. Effort is set anew each
-December: a county that catches up returns to 1. The rule draws random numbers only in the
+December: a county that catches up returns to 1. The last December of a run records the
+comparison but moves no money (nothing could spend it). The rule draws random numbers only in the
 fair queue of the counties that do not triage, when some county adapts.
 """
 
@@ -54,7 +55,7 @@ class AccountabilityParams(Section):
     enabled: bool = param(
         False,
         unit="switch",
-        source=plan("§III.5", "annual assessment of counties; leaders summoned when behind"),
+        source=plan("§III.5", "annual assessment; leaders of counties missing the task summoned"),
         doc="Whether counties behind their share of the next target raise their effort.",
     )
     elasticity: float = param(
@@ -80,7 +81,7 @@ class AccountabilityParams(Section):
     reallocate: bool = param(
         True,
         unit="switch",
-        source=plan("§III.3", "funds follow projects; a county may use its fund where needed"),
+        source=choice("§III.3 says funds follow projects; moving them between uses is ours"),
         doc="Whether a county behind moves unspent special-fund money to uses with unmet demand.",
         kind="lever",
     )
@@ -242,7 +243,8 @@ class Accountability(Mechanism):
         self.triaging = p.triage & (self.effort > 1)
         self.reallocated_fen = np.zeros(n_c, dtype=np.int64)
         running = [m for m in model.measures if "special" in m.funds]
-        if p.reallocate and running:
+        last = model.month_index + 1 >= getattr(model, "total_months", model.month_index + 2)
+        if p.reallocate and running and not last:  # after the last month money cannot be used
             share = np.minimum(1.0, p.elasticity * self.shortfall)
             for c in np.flatnonzero(share > 0):
                 self.reallocated_fen[c] = self._reallocate(model, running, int(c), share[c])

@@ -136,6 +136,15 @@ def test_nothing_moves_without_unmet_demand_or_with_reallocation_off():
     assert not [r for r in m.ledger.rows if r[3].startswith("reallocated")]
 
 
+def test_the_last_december_of_a_run_compares_but_moves_no_money():
+    m, mech = _two_counties()
+    m.total_months = m.month_index + 1  # December 2017 is the run's last month
+    m.fund("industry", 1_000.0, county=0)
+    _measure(m, "employment").unmet_fen[0] = 100 * FEN
+    mech.after_assessment(m)
+    assert mech.effort[0] == 1.5 and mech.reallocated_fen.tolist() == [0, 0]
+
+
 def test_elasticity_zero_leaves_every_county_as_it_was():
     m, mech = _two_counties(elasticity=0.0)
     m.fund("industry", 1_000.0, county=0)
@@ -243,6 +252,7 @@ def test_feedback_run_adapts_within_ceiling_and_the_ledger_balances():
     per_year = moved[moved["kind"] == "reallocated_out"].groupby("year")["amount"].sum()
     annual = r.annual.set_index("year")["reallocated"]
     assert np.allclose(per_year.reindex(annual.index, fill_value=0.0), annual, atol=1e-6)
+    assert annual.iloc[-1] == 0.0 and annual.iloc[0] > 0
     total = ledger.groupby(["fund", "source", "kind"])["amount"].sum().unstack(fill_value=0.0)
     gap = total["received"] - total["spent"] - total["leaked"] - total["unspent"]
     assert np.allclose(gap, 0.0, atol=1e-6)

@@ -473,6 +473,75 @@ class Ledger:
             paid = [p + n for p, n in zip(paid, need, strict=True)]
         return np.array(paid, dtype=np.int64)
 
+    def reallocate(
+        self,
+        fund: str,
+        year: int,
+        month: int,
+        county: int,
+        out_fen: dict[str, int],
+        in_weights: dict[str, float],
+    ) -> int:
+        """Move unspent money of one county between uses of ``fund``, source by source.
+
+        Each use of ``out_fen`` gives up that many fen, taken from its sources in proportion to
+        what each holds for it in the county; each source's money moved is split over the uses
+        of ``in_weights`` (largest remainder). Both sides are recorded (kinds
+        ``reallocated_out`` and ``reallocated_in``), so for every (fund, source) the money moved
+        out equals the money moved in and ``received = spent + leaked + unspent + held`` still
+        holds to the fen.
+
+        Args:
+            fund: The pots' fund (``"special"``).
+            year: Year of the movement.
+            month: Month of the movement.
+            county: The county whose pots move money.
+            out_fen: Use -> fen it gives up (at most what it holds in the county).
+            in_weights: Use -> weight of the money it receives (positive for at least one).
+
+        Returns:
+            The fen moved.
+
+        Raises:
+            ValueError: When a use would give up more than it holds, or nothing may receive.
+        """
+        keys = [k for k in self.pots if k[0] == fund]
+        weights = np.array([max(in_weights.get(u, 0.0), 0.0) for u in self.uses])
+        total_out = sum(int(f) for f in out_fen.values())
+        if total_out <= 0 or not keys:
+            return 0
+        if weights.sum() <= 0:
+            raise ValueError(f"reallocation in county {county}: no use to receive the money")
+        taken = {key: np.zeros(len(self.uses), dtype=np.int64) for key in keys}
+        for use, fen in out_fen.items():
+            fen = int(fen)
+            if fen <= 0:
+                continue
+            u = self.uses.index(use)
+            held = np.array([self.pots[k][u, county] for k in keys], dtype=np.int64)
+            if fen > int(held.sum()):
+                raise ValueError(
+                    f"reallocation in county {county}: {use} holds {int(held.sum())} fen, "
+                    f"asked to give up {fen}"
+                )
+            for key, share in zip(keys, split_fen(fen, held), strict=True):
+                taken[key][u] = share
+        moved = 0
+        for key in keys:
+            out = taken[key]
+            if not out.any():
+                continue
+            received = split_fen(int(out.sum()), weights)
+            pot = self.pots[key]
+            pot[:, county] += received - out
+            for kind, amounts in (("reallocated_out", out), ("reallocated_in", received)):
+                for u in np.flatnonzero(amounts):
+                    by_county = [0] * self.n_counties
+                    by_county[county] = int(amounts[u])
+                    self._record(key[0], key[1], self.uses[u], kind, year, month, by_county)
+            moved += int(out.sum())
+        return moved
+
     def close(self, year: int, month: int) -> None:
         """Record what is left in every pot as unspent at the end of the horizon."""
         for (fund, source), pot in self.pots.items():
@@ -539,19 +608,25 @@ class Ledger:
         )
 
     def summary(self) -> pd.DataFrame:
-        """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan."""
+        """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan.
+
+        When money was moved between uses (:meth:`reallocate`) a column ``reallocated`` adds
+        what each source moved (moved out = moved in, so it leaves the identity unchanged).
+        """
         import pandas as pd
 
         keys = sorted({(f, s) for f, s, _ in self.totals})
+        kinds = ["received", "spent", "leaked", "unspent"]
+        if any(kind == "reallocated_out" for _, _, kind in self.totals):
+            kinds.append("reallocated")
         rows = []
         for fund, source in keys:
             row = {"fund": fund, "source": source}
-            for kind in ("received", "spent", "leaked", "unspent"):
-                row[kind] = self.totals.get((fund, source, kind), 0) / FEN
+            for kind in kinds:
+                stored = "reallocated_out" if kind == "reallocated" else kind
+                row[kind] = self.totals.get((fund, source, stored), 0) / FEN
             rows.append(row)
-        return pd.DataFrame(
-            rows, columns=["fund", "source", "received", "spent", "leaked", "unspent"]
-        )
+        return pd.DataFrame(rows, columns=["fund", "source", *kinds])
 
     def identity_gaps_fen(self) -> dict[tuple[str, str], int]:
         """Received - spent - leaked - unspent - still in pots, per source (0 when balanced)."""

@@ -94,6 +94,9 @@ class PovertyModel(mesa.Model):
                 self.measures.append(cls(getattr(scenario, cls.name), self))
             else:
                 cls.switch_off(self)
+        #: counties' adaptation to missed targets, set by the accountability mechanism when on
+        #: (read by :meth:`Measure.quota` and :meth:`Measure.enrolment_queue`)
+        self.adaptation: Any = None
         #: the enabled feedback mechanisms (:mod:`model.engine.mechanisms`)
         self.mechanisms = build_mechanisms(self)
         self.month_index = 0  # months completed
@@ -193,6 +196,8 @@ class PovertyModel(mesa.Model):
                 )
             for mechanism in self.mechanisms:
                 mechanism.after_village_assessment(self, village_pc, v_line)
+        for mechanism in self.mechanisms:
+            mechanism.after_assessment(self)
         return {"exits": verdict.exits, "relapses": verdict.relapses, "income_pc": income_pc}
 
     def run_model(self, progress: bool = False) -> None:

@@ -409,6 +409,38 @@ CATALOGUE: tuple[Metric, ...] = (
         ("removed_people", "people removed",
          "People removed from the county's register this year."),
       )),
+    *(_m("annual", name, unit, label, description, "accountability", dtype,
+         mechanism="accountability")
+      for name, unit, label, dtype, description in (
+        ("counties_behind", "counties", "counties behind target", "int",
+         "Counties whose people out are fewer than their share of the next cumulative target."),
+        ("counties_adapting", "counties", "counties adapting", "int",
+         "Counties that raise their effort for the next year (behind, elasticity > 0)."),
+        ("reallocated", "yuan", "special fund moved between uses", "float",
+         "Unspent special-fund money the counties behind move this December to uses with "
+         "unmet demand."),
+        ("reallocated_to_date", "yuan", "special fund moved to date", "float",
+         "Special-fund money moved between uses in every December so far."),
+      )),
+    *(_m("by_county", name, unit, label, description, "accountability", dtype,
+         mechanism="accountability")
+      for name, unit, label, dtype, description in (
+        ("target_next_people", "people", "share of the next target", "int",
+         "The county's share of next year's cumulative target (its share of the registered "
+         "poor people when the run starts)."),
+        ("behind_target", "yes/no", "behind target", "bool",
+         "Whether the county's people out are fewer than its share of the next target."),
+        ("shortfall", "share", "shortfall", "float",
+         "Share of the county's next target still missing (0 when ahead)."),
+        ("effort", "multiplier", "effort", "float",
+         "The county's capacity multiplier for next year: min(ceiling, 1 + elasticity x "
+         "shortfall)."),
+        ("triage", "yes/no", "triage", "bool",
+         "Whether the county enrols its candidates nearest the exit line first next year."),
+        ("reallocated", "yuan", "special fund moved", "float",
+         "Unspent special-fund money the county moves this December to uses with unmet "
+         "demand."),
+      )),
     _m("outcomes", "income_verified_target_met_<year>", "1/0", "target met in income, <year>",
        "1 when the year's income-verified exits meet its target, else 0 (years with a target).",
        "annual.income_verified_target_met of the year, as 1/0", mechanism="verification"),

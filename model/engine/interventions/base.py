@@ -116,6 +116,9 @@ class Measure:
         self._started: dict[str, tuple[int, int]] = {}
         #: counter -> (year, that year's capacity as last read by :meth:`quota`, scaled)
         self.capacities: dict[str, tuple[int, float]] = {}
+        #: fen of candidates the budget refused, by county, since it was last reset (the
+        #: demand the money did not meet; read by the accountability mechanism)
+        self.unmet_fen = np.zeros(model.n_counties, dtype=np.int64)
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -222,6 +225,7 @@ class Measure:
         else:
             cost_fen = np.full(candidates.size, unit_fen, dtype=np.int64)
             mask = select_within_budget(county, cost_fen, budget)
+            self.unmet_fen += np.bincount(county[~mask], minlength=budget.size) * unit_fen
             taken, county = candidates[mask], county[mask]
         if taken.size:
             self.charge(model, county, np.full(taken.size, unit_cost))
@@ -241,9 +245,25 @@ class Measure:
             counter: What is counted; a measure with several programmes paces each apart.
         """
         capacity = year_value(yearly, model.year) * model.population.scale
+        adaptation = getattr(model, "adaptation", None)
+        if adaptation is not None:  # counties behind their target raise their capacities
+            capacity *= adaptation.capacity_factor(self.name)
         self.capacities[counter] = (model.year, capacity)
         allowed = int(np.floor(capacity * model.month / 12 + 1e-9))
         return max(allowed - self.started_this_year(model, counter), 0)
+
+    def enrolment_queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
+        """The first ``size`` households to enrol among those where ``mask`` holds.
+
+        A fair queue (:meth:`queue`) unless counties are adapting to a missed target (the
+        accountability mechanism, ``model.adaptation``): then each county gets places in
+        proportion to its candidates times its capacity multiplier, and a county that triages
+        takes its candidates nearest the exit line first.
+        """
+        adaptation = getattr(model, "adaptation", None)
+        if adaptation is None or not adaptation.adapting(self.name):
+            return self.queue(model, mask, size)
+        return adaptation.queue(model, mask, size)
 
     def started_this_year(self, model: PovertyModel, counter: str = "households") -> int:
         """How many started this year under ``counter`` (the count restarts each year)."""

@@ -123,7 +123,7 @@ class Education(Measure):
             eligible = registered[
                 (hh.school_children[registered] > 0) & (self.vocational_ends[registered] < 0)
             ]
-            queue = self.queue(model, eligible, quota)
+            queue = self.enrolment_queue(model, eligible, quota)
             taken = self.take_within_budget(
                 model, queue, hh.county[queue], p.vocational_cost * p.vocational_years
             )

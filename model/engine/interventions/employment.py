@@ -179,7 +179,7 @@ class Employment(Measure):
         quota = self.quota(model, p.training_places)
         if quota:
             eligible = self._eligible(model)
-            queue = self.queue(model, eligible[self.training_ends[eligible] < 0], quota)
+            queue = self.enrolment_queue(model, eligible[self.training_ends[eligible] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months
             self.count_started(model, taken.size)

@@ -110,7 +110,7 @@ class Housing(Measure):
         quota = self.quota(model, p.renovations)
         if quota:
             unsafe = registered[~hh.housing_safe[registered] & (self.safe_at[registered] < 0)]
-            queue = self.queue(model, unsafe, quota)
+            queue = self.enrolment_queue(model, unsafe, quota)
             relocate = model.rng.random(queue.size) < p.relocation_share
             cost = np.where(relocate, p.relocation_cost, p.renovation_subsidy)
             self.charge(model, hh.county[queue], cost)

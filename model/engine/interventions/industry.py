@@ -169,7 +169,7 @@ class Industry(Measure):
         labour = hh.groups.labour  # projects go to registered labour-capable households only
         quota = self.quota(model, p.projects_per_year)
         if quota:
-            queue = self.queue(model, labour[self.project_start[labour] < 0], quota)
+            queue = self.enrolment_queue(model, labour[self.project_start[labour] < 0], quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
             self.count_started(model, taken.size)
@@ -185,8 +185,8 @@ class Industry(Measure):
             registered = hh.groups.registered
             eligible = registered[self.shares_start[registered] < 0]
             social = (hh.dibao_class[eligible] > 0) | hh.wubao[eligible]  # enrolled_social
-            first = self.queue(model, eligible[social], quota)
-            rest = self.queue(model, eligible[~social], quota - first.size)
+            first = self.enrolment_queue(model, eligible[social], quota)
+            rest = self.enrolment_queue(model, eligible[~social], quota - first.size)
             queue = np.concatenate([first, rest])
             taken = self.take_within_budget(model, queue, hh.county[queue], p.share_investment)
             self.shares_start[taken] = model.month_index

@@ -1,9 +1,9 @@
 """The plan's own feedback: mechanisms that judge, check and correct the campaign's results.
 
 A mechanism is one module with its own scenario table (``[verification]``,
-``[village_recheck]``, ``[living_register]``), a switch ``enabled`` (off by default, and off
-gives exactly the model without it: no random draw, no output column), and a class with these
-hooks, each called by
+``[village_recheck]``, ``[living_register]``, ``[accountability]``), a switch ``enabled`` (off
+by default, and off gives exactly the model without it: no random draw, no output column), and
+a class with these hooks, each called by
 :class:`~model.engine.simulation.PovertyModel` only when the mechanism is on:
 
 * ``after_villages_act(model)``: every month between step 3 and step 4 (the register's
@@ -11,6 +11,8 @@ hooks, each called by
 * ``after_household_verdict(model, verdict, income_pc, line, guarantees)``: in the December
   assessment, after the true verdict, before it is applied; returns the verdict to apply;
 * ``after_village_assessment(model, village_pc, village_line)``: after the villages are judged;
+* ``after_assessment(model)``: at the end of the December assessment (the counties'
+  accountability);
 * ``annual_row(model)`` and ``county_rows(model)``: extra columns of the year's ``annual`` row
   and of each county's ``by_county`` row;
 * ``invariant_checks()``: checks run every month (see :mod:`model.engine.invariants`);
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from model.engine.mechanisms.accountability import Accountability
 from model.engine.mechanisms.register import LivingRegister
 from model.engine.mechanisms.verification import ExitVerification
 from model.engine.mechanisms.village_recheck import VillageRecheck
@@ -31,7 +34,12 @@ if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
 
 #: Every mechanism, in the order their hooks run.
-MECHANISMS: tuple[type[Any], ...] = (ExitVerification, VillageRecheck, LivingRegister)
+MECHANISMS: tuple[type[Any], ...] = (
+    ExitVerification,
+    VillageRecheck,
+    LivingRegister,
+    Accountability,
+)
 
 
 def build_mechanisms(model: PovertyModel) -> list[Any]:

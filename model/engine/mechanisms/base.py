@@ -48,6 +48,9 @@ class Mechanism:
     ) -> None:
         """December: act after every village has been judged."""
 
+    def after_assessment(self, model: PovertyModel) -> None:
+        """December: act once households and villages have been judged and their exits applied."""
+
     def annual_row(self, model: PovertyModel) -> dict[str, Any]:
         """Extra columns of this December's ``annual`` row."""
         return {}

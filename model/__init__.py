@@ -18,6 +18,8 @@ The main entry points (``model.__all__`` lists every export):
 - ``PovertyModel``: the Mesa model itself, to step month by month (recording as it goes).
 - ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
+- ``calibrate(scenario, observed, out)``: fit uncertainties to observed outcomes (ABC-SMC);
+  ``read_calibration(folder)`` reads the posterior back.
 
 ``help(model.run)`` and the others document each. The model is described in ``docs/ODD.md``,
 its parameters in ``docs/parameters.md`` (or ``shaoguan-abm params``) and its limitations in
@@ -55,6 +57,8 @@ _EXPORTS = {
     "compare_scenarios": "model.experiments.compare",
     "run_sweep": "model.experiments.sweep",
     "SweepResult": "model.experiments.sweep",
+    "calibrate": "model.experiments.calibration",
+    "read_calibration": "model.experiments.calibration",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -27,6 +27,7 @@ COMMANDS = (
     "sweep",
     "report",
     "validate",
+    "calibrate",
     "budget",
     "optimize",
     "params",

@@ -831,6 +831,9 @@ def build_report(results: ResultsFolder) -> Report:
     report.blocks += _spend_section(results)
     report.blocks += _sensitivity_section(results)
     report.blocks += _validation_section(results)
+    from model.reporting.calibration_section import calibration_section
+
+    report.blocks += calibration_section(results)
     report.blocks += _uncertainty_appendix(results)
     return report
 

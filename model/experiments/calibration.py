@@ -56,6 +56,7 @@ from model.results.observed import (
     read_observed,
     scenario_region,
     statistic_key,
+    subset_of,
 )
 
 #: Files of a calibration folder.
@@ -468,20 +469,20 @@ def calibrate(
     )
     folder = Path(out)
     check_calibration_folder(folder, resume, settings)
+    logging.getLogger("ABC").setLevel(logging.WARNING)
     sampler = _sampler(workers, scheduler)
 
     simulator = Simulator(
         scenario=scenario,
         parameters=parameters,
         observations=[
-            (k, r["subset"], r["metric"], int(r["year"]))
+            (k, subset_of(r["subset"]), r["metric"], int(r["year"]))
             for k, (_, r) in zip(keys, fitted.iterrows(), strict=True)
         ],
         population_scale=population_scale,
         seed=seed,
     )
     prior = prior_distribution(parameters)
-    logging.getLogger("ABC").setLevel(logging.WARNING)
     db = f"sqlite:///{(folder / HISTORY).absolute()}"
     seconds: dict[int, float] = {}
     try:
@@ -659,7 +660,14 @@ def _write(
 
 
 def read_calibration(folder: str | Path) -> CalibrationResult:
-    """Read a calibration folder written by :func:`calibrate`.
+    """Read a calibration folder written by :func:`calibrate` (or ``shaoguan-abm calibrate``).
+
+    Args:
+        folder: The calibration folder.
+
+    Returns:
+        A :class:`CalibrationResult`: the posterior (``weight`` and one column per parameter),
+        the observations against the posterior predictive, the generations and the manifest.
 
     Raises:
         CalibrationError: The folder is not a finished calibration.

@@ -86,7 +86,7 @@ def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> N
     years = sorted(int(y) for y in table["year"].unique())
     for _, r in observed.iterrows():
         where = f"{path}, line {r['line']}"
-        if r["subset"] is not None:
+        if observed_metrics.subset_of(r["subset"]) is not None:
             if r["metric"] not in observed_metrics.SUBSET_METRICS:
                 raise ObservedDataError(
                     f"{where}: metric {r['metric']!r} of scope {r['scope']} is not produced by "
@@ -142,14 +142,14 @@ def compare_with_observed(results: ResultsFolder, observed_path: str | Path) -> 
             )
     rows = []
     for _, r in observed.iterrows():
-        if r["subset"] is not None:
+        if observed_metrics.subset_of(r["subset"]) is not None:
             value = observed_metrics.model_value(
                 table, by_party, r["subset"], r["metric"], int(r["year"]), scale
             )
             values = pd.Series([value]).dropna()
         else:
             values = table.loc[table["year"] == r["year"], r["metric"]].dropna().astype(float)
-            if r["region"] is not None and r["metric"] in observed_metrics.EXTENSIVE:
+            if isinstance(r["region"], str) and r["metric"] in observed_metrics.EXTENSIVE:
                 values = values / scale  # scoped rows are reported numbers: full population
         if values.empty:
             low = median = high = float("nan")

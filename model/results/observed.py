@@ -217,8 +217,14 @@ def read_observed(path: str | Path) -> pd.DataFrame:
     return observed
 
 
+def subset_of(value: Any) -> str | None:
+    """The subset of an observation's row: its name, or None (also for a missing value)."""
+    return value if isinstance(value, str) and value else None
+
+
 def known_metric(subset: str | None, metric: str) -> bool:
     """Whether the model produces ``metric`` for a whole run (``subset`` None) or a subset."""
+    subset = subset_of(subset)
     return metric in (ANNUAL_METRICS if subset is None else SUBSET_METRICS)
 
 
@@ -250,7 +256,7 @@ def check_observations(
         if not known_metric(r["subset"], r["metric"]):
             if skip_unknown:
                 continue
-            names = ANNUAL_METRICS if r["subset"] is None else SUBSET_METRICS
+            names = ANNUAL_METRICS if subset_of(r["subset"]) is None else SUBSET_METRICS
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} of scope {r['scope']} is not produced by the "
                 f"model (expected one of {', '.join(names)}; --skip-unknown leaves such rows out)"
@@ -286,6 +292,7 @@ def model_value(
     Returns:
         The value (NaN when the run has no such year or the subset is empty).
     """
+    subset = subset_of(subset)
     if subset is None:
         table = annual
     else:

@@ -7,7 +7,14 @@ Workloads (issue 7):
 - ``W2``: replicates of W1 with 1 and with 2 worker processes (speed-up from 1 to 2 workers);
 - ``W3``: ``scenarios/guangdong_scale.toml`` at scale 1 (province-sized scale test);
 - ``import model`` and ``shaoguan-abm check scenarios/baseline.toml`` (wall time of a fresh
-  interpreter).
+  interpreter);
+- ``W4``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
+  ``scenarios/guangdong.toml`` to the provincial observations of ``data/observed/`` with 200
+  particles over 6 generations, on runs of about 8,000 households (population scale 0.0085),
+  with ``BENCH_W4_WORKERS`` local workers (default 2): model runs, seconds and the acceptance
+  rate of each generation. ``BENCH_W4_PARTICLES``, ``BENCH_W4_GENERATIONS`` and
+  ``BENCH_W4_SCALE`` shrink it (e.g. to check that it works); it is skipped with
+  ``BENCH_SKIP=W4``.
 
 Every workload runs in a fresh subprocess, so its peak RSS is its own. Timings on a shared
 machine are noisy, and the noise only ever adds time (on the reference 2-core machine the same
@@ -48,6 +55,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 GUANGDONG = ROOT / "scenarios" / "guangdong_scale.toml"
+GUANGDONG_PROGRAMME = ROOT / "scenarios" / "guangdong.toml"
+OBSERVED = ROOT / "data" / "observed" / "observed_calibration.csv"
+#: The ten uncertainties W4 calibrates.
+W4_PARAMETERS = (
+    "assessment.provincial_income_growth",
+    "population.poor_income_mean_share",
+    "population.employed_share_poor",
+    "population.wage_share_poor",
+    "dynamics.wage_growth",
+    "dynamics.job_finding_rate",
+    "dynamics.job_loss_rate",
+    "dynamics.new_job_wage_2015",
+    "employment.placement_rate",
+    "industry.project_return",
+)
 W2_REFERENCE_REPLICATES = 200
 
 
@@ -157,10 +179,53 @@ def _profile(top: int) -> dict:
     return {"total_s": total, "top": rows[:top]}
 
 
+def _calibration(particles: int, generations: int, scale: float, workers: int, seed: int) -> dict:
+    import tempfile
+
+    import model
+    from model.results.recording import run
+
+    scenario = model.load_scenario(GUANGDONG_PROGRAMME)
+    households = run(scenario, seed=seed, population_scale=scale).manifest["households_simulated"]
+    with tempfile.TemporaryDirectory(prefix="bench-calibration-") as tmp:
+        t0 = time.perf_counter()
+        result = model.calibrate(
+            scenario,
+            OBSERVED,
+            Path(tmp) / "cal",
+            params=list(W4_PARAMETERS),
+            skip_unknown=True,
+            population_scale=scale,
+            particles=particles,
+            generations=generations,
+            predictive_draws=min(50, particles),
+            seed=seed,
+            workers=workers,
+            figures=False,
+        )
+        wall = time.perf_counter() - t0
+    return {
+        "parameters": len(W4_PARAMETERS),
+        "particles": particles,
+        "generations": generations,
+        "population_scale": scale,
+        "households": households,
+        "workers": workers,
+        "runs": result.manifest["runs"],
+        "runs_predictive": result.manifest["runs_predictive"],
+        "wall_s": wall,
+        "s_per_run": wall / (result.manifest["runs"] + result.manifest["runs_predictive"]),
+        "acceptance_rate": [round(float(v), 3) for v in result.generations["acceptance_rate"]],
+        "seconds_per_generation": [float(v) for v in result.generations["seconds"]],
+    }
+
+
 def child_main(argv: list[str]) -> None:
     """Run one workload in this (fresh) process and print its measurements as JSON."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["single", "ensemble", "profile"])
+    parser.add_argument("kind", choices=["single", "ensemble", "profile", "calibration"])
+    parser.add_argument("--particles", type=int, default=200)
+    parser.add_argument("--generations", type=int, default=6)
     parser.add_argument("--scenario", type=Path, default=BASELINE)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
@@ -172,6 +237,8 @@ def child_main(argv: list[str]) -> None:
         out = _single(a.scenario, a.scale, a.seed)
     elif a.kind == "ensemble":
         out = _ensemble(a.replicates, a.workers, a.seed)
+    elif a.kind == "calibration":
+        out = _calibration(a.particles, a.generations, a.scale, a.workers, a.seed)
     else:
         out = _profile(a.top)
     print("BENCH-RESULT " + json.dumps(out))
@@ -327,6 +394,26 @@ def main() -> None:
                 "cores_used": two["cpu_s"] / two["wall_s"],
                 "projected_s_200_replicates": two["s_per_replicate"] * W2_REFERENCE_REPLICATES,
             }
+        )
+    if "W4" not in skip:
+        cal = _run_child(
+            "calibration",
+            "--particles",
+            str(_env_int("BENCH_W4_PARTICLES", 200)),
+            "--generations",
+            str(_env_int("BENCH_W4_GENERATIONS", 6)),
+            "--scale",
+            os.environ.get("BENCH_W4_SCALE", "0.0085"),
+            "--workers",
+            str(_env_int("BENCH_W4_WORKERS", 2)),
+        )
+        rows.append({"workload": "W4 calibration", "months": 60, **cal})
+        print(
+            f"  W4: {cal['parameters']} parameters, {cal['particles']} particles x "
+            f"{cal['generations']} generations on runs of {cal['households']:,} households: "
+            f"{cal['runs']} runs (+{cal['runs_predictive']} predictive) in {cal['wall_s']:.0f} s; "
+            f"acceptance rates {cal['acceptance_rate']}",
+            flush=True,
         )
     if "import" not in skip:
         rows.append(

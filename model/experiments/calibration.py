@@ -498,6 +498,10 @@ def calibrate(
                 done = pd.read_csv(previous)
                 seconds.update(dict(zip(done["generation"], done["seconds"], strict=True)))
         history = pyabc.History(db) if resume else None
+        if history is not None and (history.max_t is None or history.max_t < 0):
+            # stopped before the first generation was complete: nothing to continue from
+            history = None
+            (folder / HISTORY).unlink()
         start = 0 if history is None else history.max_t + 1
         if resume:
             say(f"resuming after generation {start} of {generations}")

@@ -10,7 +10,7 @@ Workloads (issue 7):
   interpreter);
 - ``W4``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
   ``scenarios/guangdong.toml`` to the provincial observations of ``data/observed/`` with 200
-  particles over 6 generations, on runs of about 8,000 households (population scale 0.0085),
+  particles over 6 generations, on runs of about 8,000 households (population scale 0.0055),
   with ``BENCH_W4_WORKERS`` local workers (default 2): model runs, seconds and the acceptance
   rate of each generation. ``BENCH_W4_PARTICLES``, ``BENCH_W4_GENERATIONS`` and
   ``BENCH_W4_SCALE`` shrink it (e.g. to check that it works); it is skipped with
@@ -403,7 +403,7 @@ def main() -> None:
             "--generations",
             str(_env_int("BENCH_W4_GENERATIONS", 6)),
             "--scale",
-            os.environ.get("BENCH_W4_SCALE", "0.0085"),
+            os.environ.get("BENCH_W4_SCALE", "0.0055"),
             "--workers",
             str(_env_int("BENCH_W4_WORKERS", 2)),
         )

@@ -1,8 +1,8 @@
 """Metrics of a run: recorded as a few scalars per month, built into tidy DataFrames once.
 
 A results folder holds ``annual.parquet``, ``monthly.parquet``, ``by_county.parquet``,
-``by_group.parquet``, ``income_percentiles.parquet``, ``summary.csv``, ``manifest.json`` and
-``exits_vs_targets.png``.
+``by_group.parquet``, ``income_percentiles.parquet``, ``by_party.parquet``, ``summary.csv``,
+``manifest.json`` and ``exits_vs_targets.png``.
 """
 
 from __future__ import annotations

@@ -37,10 +37,13 @@ test: $(VENV)/.installed-test browser lint
 strip-notebooks: $(VENV)/.installed-test
 	$(PY) scripts/strip_notebooks.py
 
-# docs/parameters.md and the parameter tables of docs/ODD.md are generated from the schema.
+# docs/parameters.md and the parameter tables of docs/ODD.md are generated from the schema,
+# docs/outputs.md from the catalogue of metrics.
 docs: $(VENV)/.installed
 	$(VENV)/bin/shaoguan-abm params --markdown > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
 	mv docs/parameters.md.tmp docs/parameters.md
+	$(VENV)/bin/shaoguan-abm outputs --markdown > docs/outputs.md.tmp || { rm -f docs/outputs.md.tmp; exit 1; }
+	mv docs/outputs.md.tmp docs/outputs.md
 	$(VENV)/bin/shaoguan-abm params --fill docs/ODD.md
 
 dashboard: $(VENV)/.installed-test

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from model.engine.funding import FEN, Ledger
-from model.engine.interventions import MEASURES
+from model.engine.interventions import MEASURES, SharedOutputs
 
 
 class FakeModel:
@@ -21,8 +21,7 @@ class FakeModel:
         self.n_counties = n_counties
         self.villages = list(villages)
         self.population = SimpleNamespace(scale=scale)
-        self.party_factor = np.ones(hh.n)
-        self.social_paid_month = np.zeros(hh.n)
+        self.shared = SharedOutputs.defaults(hh.n)
         self.scenario = validate_scenario({})
         self.ledger = Ledger(
             uses=[m.name for m in MEASURES],

@@ -97,6 +97,32 @@ def test_odd_parameter_tables_are_current_and_complete():
     assert not missing, f"add these parameters to a submodel table of docs/ODD.md: {missing}"
 
 
+def test_odd_measures_table_is_generated_from_the_registry():
+    from model.engine.interventions import fill_measures_table
+
+    assert "<!-- measures -->" in ODD
+    assert fill_measures_table(ODD) == ODD, "docs/ODD.md measures table is stale: run `make docs`"
+    block = ODD.split("<!-- measures -->")[1].split("<!-- /measures -->")[0]
+    rows = [line.split(" | ") for line in block.strip().splitlines()[2:]]
+    assert [r[0].lstrip("| ") for r in rows] == [m.name for m in MEASURES]
+    # a special-fund use is exactly a measure drawing on the special fund
+    from model.engine.funding import SPECIAL_USES
+
+    assert [r[0].lstrip("| ") for r in rows if "special fund" in r[1]] == list(SPECIAL_USES)
+
+
+def test_outputs_reference_is_current(capsys):
+    from model.commands.cli import main
+
+    assert main(["outputs", "--markdown"]) == 0
+    fresh = capsys.readouterr().out
+    assert fresh == (DOCS / "outputs.md").read_text(encoding="utf-8"), (
+        "docs/outputs.md is stale: run `make docs`"
+    )
+    for name in ("spend_<measure>", "cost_per_sustained_exit", "target_met_<year>"):
+        assert f"| `{name}` |" in fresh
+
+
 def test_odd_quotes_the_plan_lines_the_code_computes():
     from model.engine.scenario import Scenario
 
@@ -119,7 +145,7 @@ def test_public_api_is_documented(name):
 def test_docs_link_to_each_other():
     limitations = (DOCS / "limitations.md").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for target in ("docs/ODD.md", "docs/parameters.md", "docs/limitations.md"):
+    for target in ("docs/ODD.md", "docs/parameters.md", "docs/outputs.md", "docs/limitations.md"):
         assert f"({target})" in readme
     assert "(parameters.md)" in ODD and "(limitations.md)" in ODD
     assert "(ODD.md)" in limitations

@@ -11,6 +11,7 @@ from model.commands.common import (
     add_run_options,
     add_scenario_argument,
     format_table,
+    load_for_run,
     positive_int,
 )
 from model.commands.execution_options import add_worker_options, open_executor
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="USE=SHARE,...",
         help="e.g. industry=0.4,employment=0.3,finance=0.1,education=0.1,health=0.1 "
-        "(uses left out get 0; repeat for several allocations)",
+        "(a share for every use, 0 for none; repeat for several allocations)",
     )
     p.add_argument("--replicates", type=positive_int, default=10, help="runs per allocation")
     add_worker_options(p)
@@ -41,10 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run every allocation (plus the scenario's own) and print the side-by-side table."""
-    from model.engine.scenario import load_scenario
     from model.experiments.budget import AllocationError, compare_allocations, parse_allocation
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     try:
         allocations = [parse_allocation(a) for a in args.allocation]
     except AllocationError as err:

@@ -31,6 +31,7 @@ COMMANDS = (
     "budget",
     "optimize",
     "params",
+    "outputs",
     "dashboard",
 )
 
@@ -59,17 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shaoguan-abm`` and ``python -m model``; returns the exit code."""
     args = build_parser().parse_args(argv)
     from model.engine.invariants import InvariantError
+    from model.engine.population import PopulationError
     from model.engine.scenario import ScenarioError
     from model.results.outputs import ResultsError
-    from model.results.safety import OutputBusy, OutputError
+    from model.results.safety import OutputBusy, OutputError, check_output_location
 
     command = importlib.import_module(f"model.commands.{args.command}")
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if getattr(args, "out", None) is not None:
+            check_output_location(args.out)  # before any work, for every command
         return command.main(args)
-    except (ScenarioError, BadInput, OutputError, ResultsError) as err:
+    except (ScenarioError, BadInput, OutputError, ResultsError, PopulationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except InvariantError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 class BadInput(Exception):
@@ -91,3 +92,18 @@ def format_table(table, rename: dict[str, str] | None = None) -> str:  # noqa: A
         elif t[col].dtype.kind in "if":
             t[col] = t[col].map(lambda v: "-" if v != v else f"{v:,.0f}")  # noqa: PLR0124
     return t.rename(columns=rename or {}).to_string(index=False)
+
+
+def load_for_run(path: str | Path, args: argparse.Namespace) -> Any:
+    """Load a scenario a command will run (with ``--set``), refusing an unusable scale.
+
+    Raises:
+        ScenarioError: The scenario cannot be used.
+        PopulationError: At ``--population-scale`` a §II.9 group or a county has no household.
+    """
+    from model.engine.population import check_population_scale
+    from model.engine.scenario import load_scenario
+
+    scenario = load_scenario(path, args.overrides)
+    check_population_scale(scenario.population, args.population_scale)
+    return scenario

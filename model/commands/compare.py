@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.commands.common import add_run_options, add_scenario_argument, positive_int
+from model.commands.common import add_run_options, add_scenario_argument, load_for_run, positive_int
 from model.commands.execution_options import (
     add_execution_options,
     check_resume,
@@ -59,10 +59,9 @@ def printed_table(table: pd.DataFrame, plan_years: list[int]) -> pd.DataFrame:
 
 def main(args: argparse.Namespace) -> int:
     """Run the ensembles, write the comparison, print it."""
-    from model.engine.scenario import load_scenario
     from model.experiments.compare import compare_scenarios
 
-    scenarios = [load_scenario(path, args.overrides) for path in args.scenarios]
+    scenarios = [load_for_run(path, args) for path in args.scenarios]
     check_resume(args)
     out = args.out or Path("results") / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
     comparison, code = run_with_executor(

@@ -7,6 +7,7 @@ import argparse
 from model.commands.common import (
     add_scenario_argument,
     format_table,
+    load_for_run,
     population_scale,
     positive_int,
 )
@@ -54,9 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the search and print the allocation against the scenario's own."""
-    from model.engine.scenario import load_scenario
-
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     with open_executor(args) as executor:
         return _search(args, scenario, executor)
 

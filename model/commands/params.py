@@ -1,7 +1,8 @@
 """``shaoguan-abm params``: every parameter of the scenario schema, with unit, range and source.
 
-The table is built by walking the pydantic scenario schema generically, so a parameter added to
-any section (or any measure's table) appears without editing this module. Nested tables of
+The table is the engine's parameter catalogue (:func:`model.engine.catalogue.catalogue`, one walk
+of the pydantic scenario schema), so a parameter added to any section (or any measure's table)
+appears without editing this module. Nested tables of
 sub-models, such as ``population.counties``, are listed entry by entry
 (``population.counties.lechang.poor_village_weight``).
 
@@ -14,11 +15,9 @@ numbers it quotes are always the schema's.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,16 +25,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from model.commands.common import BadInput
+from model.engine.catalogue import catalogue, toml_value
+from model.engine.params import SOURCE_KINDS
 
 #: Marker pairs that ``--fill`` regenerates: ``<!-- params: PATH ... -->`` ... ``<!-- /params -->``.
 FILL_PATTERN = re.compile(
     r"(?P<open><!-- params: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(?P<close><!-- /params -->)",
     re.DOTALL,
 )
-
-#: Name of the section that holds the scenario's own top-level keys (``name``, ``ranges``...).
-TOP_LEVEL = "scenario"
-
 
 @dataclass(frozen=True)
 class ParameterRow:
@@ -48,8 +45,9 @@ class ParameterRow:
         unit: Unit of the value.
         range: ``(low, high)`` used by sensitivity sweeps, or None.
         kind: ``"uncertainty"``, ``"lever"`` or ``"fixed"``.
-        source: Where the default comes from.
+        source: Where the default comes from, as the documents write it.
         doc: What the parameter means (may be empty).
+        source_kind: ``"plan"``, ``"statistic"``, ``"assumption"`` or ``"choice"``.
     """
 
     path: str
@@ -60,6 +58,7 @@ class ParameterRow:
     kind: str
     source: str
     doc: str
+    source_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,79 +68,6 @@ class SectionInfo:
     name: str
     doc: str
     module: str
-
-
-def _doc_of(info: Any, unit: str, source: str) -> str:
-    """The ``doc`` sentence of :func:`model.engine.params.param`, less the unit and source."""
-    description = (info.description or "").strip()
-    suffix = f"Unit: {unit}. Source: {source}."
-    if description.endswith(suffix):
-        description = description[: -len(suffix)]
-    return description.strip()
-
-
-def _model_dict_type(annotation: Any) -> type[BaseModel] | None:
-    """The sub-model class of a ``dict[str, SubModel]`` annotation, else None."""
-    if typing.get_origin(annotation) is dict:
-        args = typing.get_args(annotation)
-        if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
-            return args[1]
-    return None
-
-
-def _first_paragraph(cls: type) -> str:
-    doc = (cls.__doc__ or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
-
-
-def _walk(
-    obj: BaseModel,
-    prefix: str,
-    section: str,
-    ranges: dict[str, tuple[float, float]],
-    rows: list[ParameterRow],
-    sections: list[SectionInfo],
-) -> None:
-    for name, info in type(obj).model_fields.items():
-        value = getattr(obj, name)
-        path = f"{prefix}{name}"
-        if isinstance(value, BaseModel):
-            sections.append(
-                SectionInfo(path, _first_paragraph(type(value)), type(value).__module__)
-            )
-            _walk(value, f"{path}.", path, ranges, rows, sections)
-            continue
-        sub_model = _model_dict_type(info.annotation)
-        extra = dict(info.json_schema_extra or {})
-        unit = str(extra.get("unit", ""))
-        source = str(extra.get("source", ""))
-        if sub_model is not None and isinstance(value, dict):
-            doc = _doc_of(info, unit, source)
-            for key, entry in value.items():
-                entry_path = f"{path}.{key}"
-                sections.append(
-                    SectionInfo(
-                        entry_path,
-                        f"{_first_paragraph(sub_model)} An entry of `{path}` ({unit}; "
-                        f"source: {source}). {doc}".strip(),
-                        sub_model.__module__,
-                    )
-                )
-                _walk(entry, f"{entry_path}.", entry_path, ranges, rows, sections)
-            continue
-        low_high = ranges.get(path, extra.get("range"))
-        rows.append(
-            ParameterRow(
-                path=path,
-                section=section,
-                value=value,
-                unit=unit,
-                range=None if low_high is None else (float(low_high[0]), float(low_high[1])),
-                kind=str(extra.get("kind", "fixed")),
-                source=source,
-                doc=_doc_of(info, unit, source),
-            )
-        )
 
 
 def parameter_table(
@@ -160,14 +86,22 @@ def parameter_table(
         >>> [r for r in rows if r.path == "dynamics.job_finding_rate"][0].range
         (0.003, 0.03)
     """
-    if scenario is None:
-        from model.engine.scenario import Scenario
-
-        scenario = Scenario()
-    rows: list[ParameterRow] = []
-    sections = [SectionInfo(TOP_LEVEL, "The scenario's own keys.", "model.engine.scenario")]
-    ranges = dict(getattr(scenario, "ranges", {}) or {})
-    _walk(scenario, "", TOP_LEVEL, ranges, rows, sections)
+    found = catalogue(scenario)
+    rows = [
+        ParameterRow(
+            path=e.path,
+            section=e.section,
+            value=e.value,
+            unit=e.unit,
+            range=e.range,
+            kind=e.kind,
+            source=str(e.source),
+            doc=e.doc,
+            source_kind=e.source.kind,
+        )
+        for e in found
+    ]
+    sections = [SectionInfo(t.name, t.doc, t.module) for t in found.tables if not t.keyed]
     return rows, sections
 
 
@@ -198,29 +132,10 @@ def select(rows: list[ParameterRow], prefixes: list[str]) -> list[ParameterRow]:
 
 def format_value(value: Any) -> str:
     """A value as it would be written in a scenario's TOML (floats to 10 significant digits)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return repr(value)
-        return repr(float(f"{value:.10g}"))
-    if isinstance(value, int):
+    try:
+        return toml_value(value, digits=10)
+    except TypeError:
         return str(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        inner = ", ".join(f"{_toml_key(k)} = {format_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    return str(value)
-
-
-def _toml_key(key: Any) -> str:
-    text = str(key)
-    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else format_value(text)
 
 
 def format_range(row: ParameterRow) -> str:
@@ -288,8 +203,8 @@ def markdown_reference(
     ranged = [r for r in rows if r.range is not None]
     n_unc = sum(r.kind == "uncertainty" for r in ranged)
     n_lev = sum(r.kind == "lever" for r in ranged)
-    n_plan = sum("Shaoguan plan 2016" in r.source for r in rows)
-    n_assumed = sum(r.source.startswith("assumption") for r in rows)
+    n_cite = sum("Shaoguan plan 2016" in r.source for r in rows)
+    n_kind = {k: sum(r.source_kind == k for r in rows) for k in SOURCE_KINDS}
     lines = [
         "# Parameter reference",
         "",
@@ -312,10 +227,13 @@ def markdown_reference(
         "- **kind**: `uncertainty` (no one controls it), `lever` (the government chooses it) or "
         "`fixed` (a definition, a count from the plan, or a value not varied by sweeps).",
         '- **source**: "Shaoguan plan 2016, §..." (a section of the city\'s 2016 plan), a '
-        'pre-2016 statistic with its citation, or "assumption".',
+        'pre-2016 statistic with its citation, "assumption" (with the range it is believed to '
+        'lie in when sweeps do not vary it) or "scenario choice".',
         "",
         f"{len(rows)} parameters; {len(ranged)} with a sweep range ({n_unc} uncertainties, "
-        f"{n_lev} levers); {n_plan} cite the plan, {n_assumed} are assumptions.",
+        f"{n_lev} levers); {n_cite} cite the plan. Sources: {n_kind['plan']} plan sections, "
+        f"{n_kind['statistic']} statistics, {n_kind['assumption']} assumptions, "
+        f"{n_kind['choice']} scenario choices.",
         "",
     ]
     if scenario_name is not None:
@@ -407,7 +325,9 @@ def main(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise BadInput(f"--fill {path}: expected an existing Markdown file")
         text = path.read_text(encoding="utf-8")
-        filled = fill_tables(text, rows, label=str(path))
+        from model.engine.interventions import fill_measures_table
+
+        filled = fill_measures_table(fill_tables(text, rows, label=str(path)))
         if filled != text:
             path.write_text(filled, encoding="utf-8")
         n_blocks = len(FILL_PATTERN.findall(text))

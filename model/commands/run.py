@@ -11,6 +11,7 @@ from model.commands.common import (
     add_run_options,
     add_scenario_argument,
     format_table,
+    load_for_run,
     positive_int,
 )
 from model.commands.execution_options import add_execution_options
@@ -59,11 +60,10 @@ def main(args: argparse.Namespace) -> int:
     if args.replicates is not None:
         return run_ensemble.main(args)
     run_ensemble.refuse_ensemble_options(args)
-    from model.engine.scenario import load_scenario
     from model.results.recording import RecordedModel
     from model.results.safety import output_lock
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     out = args.out if args.out is not None else default_out(scenario.name, args.seed)
     with output_lock(out):  # refuses a bad or busy destination before the run starts
         model = RecordedModel(scenario, seed=args.seed, population_scale=args.population_scale)

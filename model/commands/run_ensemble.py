@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.commands.common import BadInput
+from model.commands.common import BadInput, load_for_run
 from model.commands.execution_options import (
     check_resume,
     run_with_executor,
@@ -71,17 +71,19 @@ def ensemble_table(result) -> pd.DataFrame:  # noqa: ANN001 - EnsembleResult
 
 def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
     """Median and 5-95% range of the cost outcomes."""
+    from model.results.metrics import label
+
     s = result.outcome_summary.set_index("outcome")
     lines = []
-    for name, label, scale, unit, fmt in (
-        ("total_spend", "total spend", 1e6, "million yuan", ",.1f"),
-        ("cost_per_exit", "cost per exit", 1.0, "yuan", ",.0f"),
-        ("cost_per_sustained_exit", "cost per sustained exit", 1.0, "yuan", ",.0f"),
+    for name, scale, unit, fmt in (
+        ("total_spend", 1e6, "million yuan", ",.1f"),
+        ("cost_per_exit", 1.0, "yuan", ",.0f"),
+        ("cost_per_sustained_exit", 1.0, "yuan", ",.0f"),
     ):
         if name in s.index and s.loc[name, "replicates"] > 0:
             r = s.loc[name]
             lines.append(
-                f"{label}: median {r['q50'] / scale:{fmt}} {unit} "
+                f"{label(name, 'outcomes')}: median {r['q50'] / scale:{fmt}} {unit} "
                 f"(5-95%: {r['q05'] / scale:{fmt}}-{r['q95'] / scale:{fmt}})"
             )
     return lines
@@ -89,10 +91,9 @@ def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
 
 def main(args: argparse.Namespace) -> int:
     """Run the ensemble, write its folder, print the probabilities."""
-    from model.engine.scenario import load_scenario
     from model.experiments.ensemble import run_ensemble
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     check_resume(args)
     out = (
         args.out if args.out is not None else default_out(scenario.name, args.seed, args.replicates)

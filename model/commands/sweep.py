@@ -6,7 +6,13 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from model.commands.common import BadInput, add_run_options, add_scenario_argument, positive_int
+from model.commands.common import (
+    BadInput,
+    add_run_options,
+    add_scenario_argument,
+    load_for_run,
+    positive_int,
+)
 from model.commands.execution_options import (
     add_execution_options,
     check_resume,
@@ -64,7 +70,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Check the request, run the sweep, write and print the indices."""
-    from model.engine.scenario import load_scenario
     from model.experiments.sweep import (
         DEFAULT_OUTCOME,
         available_outcomes,
@@ -75,13 +80,13 @@ def main(args: argparse.Namespace) -> int:
         sweep_problem,
     )
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_for_run(args.scenario, args)
     samples = args.samples or DEFAULT_SAMPLES[args.method]
     outcomes = args.outcomes or [DEFAULT_OUTCOME]
     try:
         check_samples(args.method, samples)
         problem = sweep_problem(scenario, args.params)
-        known = available_outcomes(scenario, min(args.population_scale, 0.02))
+        known = available_outcomes(scenario)
         for name in outcomes:
             resolve_outcome(name, known)
     except ValueError as err:

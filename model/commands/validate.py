@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         required=True,
         metavar="FILE.csv",
-        help="CSV with columns year,metric,value[,source]; metric names an annual column",
+        help="CSV with columns year,metric,value[,source]; metric names a numeric annual "
+        "column (shaoguan-abm outputs annual; docs/outputs.md)",
     )
 
 

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import io
-import json
 import math
 import tempfile
 import tomllib
@@ -31,9 +30,12 @@ from typing import Any
 
 import pandas as pd
 
+from model.engine.catalogue import catalogue, get_path
+from model.engine.catalogue import scenario_toml as _scenario_toml
 from model.engine.funding import SPECIAL_SOURCES, SPECIAL_USES
 from model.engine.scenario import (
     SCENARIO_DIR,
+    Scenario,
     ScenarioError,
     apply_overrides,
     load_scenario_text,
@@ -41,10 +43,16 @@ from model.engine.scenario import (
     shipped_scenarios,
 )
 from model.experiments.budget import AllocationError, validate_allocation
-from model.experiments.ensemble import EnsembleResult, replicate_seeds
+from model.experiments.ensemble import (
+    REPLICATE_TABLES,
+    EnsembleResult,
+    replicate_seeds,
+    replicate_tables,
+)
 
-#: The plan's years, for the year-table levers.
-PLAN_YEARS = (2016, 2017, 2018)
+#: The plan's years, for the year-table levers: from the first simulated year to the last year
+#: of the schema's cumulative targets (2016-2018, Shaoguan plan 2016, §I.3).
+PLAN_YEARS = tuple(range(Scenario().calendar.start_year, Scenario().targets.last_year + 1))
 
 
 @dataclass(frozen=True)
@@ -82,24 +90,16 @@ def list_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
     return sorted(names, key=lambda n: n != "baseline")
 
 
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
-    return obj
-
-
 def lever_unit(scenario: Any, path: str) -> str:
     """The unit the schema declares for a lever (``funding.delay_months.paired_city`` included)."""
-    section, name = path.split(".")[:2]
-    info = type(getattr(scenario, section)).model_fields[name]
-    return str((info.json_schema_extra or {}).get("unit", ""))
+    return catalogue(scenario).entry(path).unit
 
 
 def lever_values(scenario: Any) -> dict[str, Any]:
     """The scenario's value of every lever: a number, or ``{key: number}`` for a table lever."""
     out: dict[str, Any] = {}
     for lever in LEVERS:
-        value = _get(scenario, lever.path)
+        value = get_path(scenario, lever.path)
         if lever.keys:
             out[lever.path] = {k: float(value.get(k, 0.0)) for k in lever.keys}
         else:
@@ -139,7 +139,7 @@ def _lever_error(base: Any, lever: Lever, value: Any) -> str | None:
         if lever.keys:
             value = {k: _number(v, f"{lever.path}.{k}") for k, v in value.items()}
             if lever.keys == PLAN_YEARS:
-                value = {**_get(base, lever.path), **value}
+                value = {**get_path(base, lever.path), **value}
         else:
             value = _number(value, lever.path)
         if lever.path == "funding.allocation":
@@ -178,7 +178,7 @@ def check_levers(base: Any, values: dict[str, Any]) -> tuple[Any | None, dict[st
             value = values[lever.path]
             if lever.keys:
                 # years the page does not show (consolidation, 2019-2020) keep their values
-                value = {**_get(base, lever.path), **{k: float(v) for k, v in value.items()}}
+                value = {**get_path(base, lever.path), **{k: float(v) for k, v in value.items()}}
             elif lever.path.endswith("delay_months.paired_city"):
                 value = int(float(value))
             overrides[lever.path] = value
@@ -213,46 +213,9 @@ def upload_extends(text: str | bytes) -> str | None:
 # TOML
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if math.isfinite(value) else ("nan" if value != value else "inf")
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
-    if isinstance(value, dict):
-        items = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
-        return "{ " + ", ".join(items) + " }" if items else "{}"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _toml_key(key: Any) -> str:
-    key = str(key)
-    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
-    return key if bare else json.dumps(key)
-
-
 def scenario_toml(scenario: Any) -> str:
     """The complete scenario as a TOML scenario file (loads back to the same scenario)."""
-    data = scenario.model_dump(mode="json")
-    lines = [f"# scenario {scenario.name}, written by the dashboard"]
-    tables = []
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in tables:
-        lines.append("")
-        lines.append(f"[{_toml_key(key)}]")
-        for k, v in value.items():
-            if v is not None:
-                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
+    return _scenario_toml(scenario, header=f"scenario {scenario.name}, written by the dashboard")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,6 +326,7 @@ def run_small_ensemble(
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
     seeds = replicate_seeds(seed, replicates)
     annual, outcomes, ledgers = [], [], []
+    extra: dict[str, list[pd.DataFrame]] = {name: [] for name in REPLICATE_TABLES}
     if on_progress:
         on_progress(0, replicates)
     for r, s in enumerate(seeds):
@@ -370,6 +334,8 @@ def run_small_ensemble(
         tag = {"replicate": r, "seed": s}
         annual += [{**tag, **row} for row in result.annual.to_dict("records")]
         outcomes.append({**tag, **result.outcomes()})
+        for name, table in replicate_tables(result).items():
+            extra[name].append(table.assign(replicate=r, seed=s))
         if not result.ledger.empty:
             ledgers.append(result.ledger)
         if on_progress:
@@ -390,6 +356,13 @@ def run_small_ensemble(
         pd.DataFrame(outcomes),
         scenario.targets.cumulative_people,
         manifest,
+        **{
+            name: pd.concat(tables, ignore_index=True)[
+                ["replicate", "seed", *tables[0].columns.drop(["replicate", "seed"])]
+            ]
+            for name, tables in extra.items()
+            if tables
+        },
     )
     ledger = pd.DataFrame(columns=["fund", "source", "use", "kind", "year", "amount"])
     if ledgers:

@@ -32,6 +32,7 @@ from model.dashboard import (
 )
 from model.dashboard.month_by_month import MonthByMonthPage
 from model.engine.scenario import ScenarioError, load_scenario, shipped_scenario_path
+from model.results.metrics import label, unit
 
 PLAN_SCENARIO = "baseline"
 
@@ -181,17 +182,18 @@ def _probability_html(run: DashboardRun) -> str:
 def RunView(run: DashboardRun, title: str) -> None:
     """The results of one run: chart, probabilities, villages, spend and costs."""
     from model.reporting.figures import fan_chart, spend_by_year
+    from model.results.outputs import ensemble_spend
 
     e = run.ensemble
     fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])
-    spend = solara.use_memo(
-        lambda: (
-            None
-            if run.ledger.empty
-            else spend_by_year(ledger=run.ledger, title=f"{run.label}, mean of replicates")
-        ),
-        [run],
-    )
+
+    def spend_figure() -> Any:
+        if e.replicate_ledger.empty:
+            return None
+        by_source, by_use, band = ensemble_spend(e.replicate_ledger)
+        return spend_by_year(by_source, by_use, title=run.label, band=band)
+
+    spend = solara.use_memo(spend_figure, [run])
     with solara.Column(classes=["run-view"]):
         _html(f"<h3>{title}</h3><p>{html.escape(run.label)}</p>")
         changes = run.changes or ["none: the scenario's own values"]
@@ -211,9 +213,12 @@ def RunView(run: DashboardRun, title: str) -> None:
         _html(f"<b>Poor villages exited</b> (median of replicates): {text}")
         costs = run.costs()
         _html(
-            f"<b>Total spend</b> (median): {costs['total_spend'] / 1e6:,.1f} million yuan; "
-            f"<b>cost per exit</b> {costs['cost_per_exit']:,.0f} yuan; "
-            f"<b>cost per sustained exit</b> {costs['cost_per_sustained_exit']:,.0f} yuan"
+            f"<b>{label('total_spend', 'outcomes').capitalize()}</b> (median): "
+            f"{costs['total_spend'] / 1e6:,.1f} million {unit('total_spend', 'outcomes')}; "
+            + "; ".join(
+                f"<b>{label(n, 'outcomes')}</b> {costs[n]:,.0f} {unit(n, 'outcomes')}"
+                for n in ("cost_per_exit", "cost_per_sustained_exit")
+            )
         )
         if spend is not None:
             solara.FigureMatplotlib(spend, format="png")

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import field_validator
 
-from model.engine.params import Section, param
-
-PLAN = "Shaoguan plan 2016"
+from model.engine.params import Section, assumption, param, plan, statistic
 
 #: Household status codes (``Households.status``).
 POOR, EXITED, RELAPSED = 0, 1, 2
@@ -32,9 +30,9 @@ class AssessmentParams(Section):
     provincial_rural_income_2015: float = param(
         13_360.0,
         unit="yuan/person/year (nominal)",
-        source=(
-            "Guangdong rural per-capita disposable income 2015 (Guangdong Statistical "
-            "Bulletin 2015); the plan's own base, §I.3"
+        source=statistic(
+            "Guangdong Statistical Bulletin 2015",
+            "Guangdong rural per-capita disposable income 2015; the plan's own base, §I.3",
         ),
         doc="Provincial rural per-capita disposable income in 2015.",
         gt=0,
@@ -42,7 +40,7 @@ class AssessmentParams(Section):
     provincial_income_growth: float = param(
         0.07,
         unit="share per year",
-        source=f"{PLAN}, §I.3 (income grows no slower than the economy, 7%)",
+        source=plan("§I.3", "income grows no slower than the economy, 7%"),
         doc="Annual nominal growth of provincial rural income, which moves the exit lines.",
         range=(0.05, 0.09),
         ge=-0.2,
@@ -51,7 +49,7 @@ class AssessmentParams(Section):
     household_exit_share: float = param(
         0.45,
         unit="share of provincial rural income",
-        source=f"{PLAN}, §I.3",
+        source=plan("§I.3"),
         doc="Labour-capable households exit at or above this share.",
         gt=0,
         le=1,
@@ -59,7 +57,7 @@ class AssessmentParams(Section):
     village_exit_share: float = param(
         0.60,
         unit="share of provincial rural income",
-        source=f"{PLAN}, §I.3",
+        source=plan("§I.3"),
         doc="Villages exit at or above this share (with the service checklist).",
         gt=0,
         le=1,
@@ -67,21 +65,21 @@ class AssessmentParams(Section):
     poverty_line_2014: float = param(
         4_000.0,
         unit="yuan/person/year (2014 prices)",
-        source=f"{PLAN}, §I.2",
+        source=plan("§I.2"),
         doc="Relative poverty line for registration.",
         gt=0,
     )
     village_income_line_2014: float = param(
         8_000.0,
         unit="yuan/person/year (2014 prices)",
-        source=f"{PLAN}, §I.2",
+        source=plan("§I.2"),
         doc="A village is relatively poor below this per-capita income.",
         gt=0,
     )
     village_poor_share_min: float = param(
         0.05,
         unit="share of registered village population",
-        source=f"{PLAN}, §I.2",
+        source=plan("§I.2"),
         doc="A relatively poor village has at least this share of poor people.",
         ge=0,
         le=1,
@@ -89,7 +87,7 @@ class AssessmentParams(Section):
     price_index_2015: float = param(
         1.015,
         unit="index, 2014 = 1",
-        source="Guangdong CPI 2015 = 101.5 (Guangdong Statistical Bulletin 2015)",
+        source=statistic("Guangdong Statistical Bulletin 2015", "Guangdong CPI 2015 = 101.5"),
         doc="Converts the 2014-price lines to 2015 yuan.",
         range=(1.005, 1.025),
         gt=0,
@@ -97,7 +95,7 @@ class AssessmentParams(Section):
     inflation: float = param(
         0.02,
         unit="share per year",
-        source="assumption (Guangdong CPI 2011-2015 averaged about 2.5%)",
+        source=assumption("Guangdong CPI 2011-2015 averaged about 2.5%"),
         doc="Annual price growth after 2015, for the 2014-price lines (reported, not used by "
         "the exit rules, which follow provincial income).",
         ge=-0.1,
@@ -106,7 +104,7 @@ class AssessmentParams(Section):
     relapse_share: float = param(
         0.8,
         unit="share of the year's exit line",
-        source="assumption",
+        source=assumption(),
         doc="An exited labour-capable household relapses when its income falls below this "
         "share of the year's exit line.",
         range=(0.6, 1.0),
@@ -116,19 +114,19 @@ class AssessmentParams(Section):
     require_guarantees: bool = param(
         True,
         unit="switch",
-        source=f"{PLAN}, §I.3 (three guarantees: schooling, medical care, safe housing)",
+        source=plan("§I.3", "three guarantees: schooling, medical care, safe housing"),
         doc="Whether exit requires the three guarantees.",
     )
     deduct_medical_oop: bool = param(
         False,
         unit="switch",
-        source="assumption (the plan is silent; surveys count medical spending as consumption)",
+        source=assumption("the plan is silent; surveys count medical spending as consumption"),
         doc="Whether out-of-pocket medical cost is deducted from assessed income.",
     )
     village_checklist: list[str] = param(
         default_factory=lambda: ["road", "water", "clinic", "info_station"],
         unit="names of service items",
-        source=f"{PLAN}, §I.3 and §II.5 (hardened road, safe water, clinic, information station)",
+        source=plan("§I.3, §II.5", "hardened road, safe water, clinic, information station"),
         doc=f"Services a village needs to exit; any of {', '.join(CHECKLIST_ITEMS)}.",
     )
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import field_validator
 
-from model.engine.params import Section, param
-
-PLAN = "Shaoguan plan 2016"
+from model.engine.params import Section, param, plan
 
 #: The last year a run may reach (``calendar.end_year`` at most); year tables may hold entries up
 #: to it, so a scenario written for a long horizon also runs on a shorter one.
@@ -19,7 +17,7 @@ class CalendarParams(Section):
     start_year: int = param(
         2016,
         unit="year",
-        source=f"{PLAN}, §I.3 (the plan period starts in 2016)",
+        source=plan("§I.3", "the plan period starts in 2016"),
         doc="First simulated year; the synthetic population describes the end of 2015.",
         ge=2016,
         le=2016,
@@ -27,7 +25,7 @@ class CalendarParams(Section):
     end_year: int = param(
         2020,
         unit="year",
-        source=f"{PLAN}, §I.3 (targets to 2018); consolidation to 2020 is an assumption",
+        source=plan("§I.3", "targets to 2018; consolidation to 2020 is an assumption"),
         doc="Last simulated year (December is the last month).",
         ge=2018,
         le=LAST_YEAR,
@@ -50,13 +48,13 @@ class TargetParams(Section):
     cumulative_people: dict[int, int] = param(
         default_factory=lambda: {2016: 30_000, 2017: 65_500, 2018: 95_500},
         unit="people (cumulative)",
-        source=f"{PLAN}, §I.3",
+        source=plan("§I.3"),
         doc="Cumulative registered poor people out of poverty by December of each year.",
     )
     villages_exit_year: int = param(
         2018,
         unit="year",
-        source=f"{PLAN}, §I.3",
+        source=plan("§I.3"),
         doc="Year by which all relatively poor villages exit.",
         ge=2016,
     )
@@ -72,6 +70,11 @@ class TargetParams(Section):
         if any(b < a for a, b in zip(values, values[1:], strict=False)):
             raise ValueError(f"expected cumulative (non-decreasing) targets, found {values}")
         return table
+
+    @property
+    def last_year(self) -> int:
+        """The plan's last year: the latest year with a cumulative target (2018 by default)."""
+        return max(self.cumulative_people)
 
     def target_for(self, year: int) -> int | None:
         """Cumulative target for ``year``: the latest target year at or before it, else None."""

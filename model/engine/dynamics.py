@@ -12,7 +12,7 @@ import numpy as np
 
 from model.engine.assessment import NO_LABOUR
 from model.engine.households import Households
-from model.engine.params import Section, param
+from model.engine.params import Section, assumption, param, statistic
 
 
 class DynamicsParams(Section):
@@ -21,7 +21,7 @@ class DynamicsParams(Section):
     wage_growth: float = param(
         0.08,
         unit="share per year",
-        source="assumption (Guangdong rural wage income grew about 8-10% a year in 2013-2015)",
+        source=assumption("Guangdong rural wage income grew about 8-10% a year in 2013-2015"),
         range=(0.04, 0.12),
         ge=-0.5,
         le=1,
@@ -29,18 +29,18 @@ class DynamicsParams(Section):
     business_growth: float = param(
         0.04,
         unit="share per year",
-        source="assumption (net business income of rural Guangdong grew slowly, 2013-2015)",
+        source=assumption("net business income of rural Guangdong grew slowly, 2013-2015"),
         range=(0.0, 0.08),
         ge=-0.5,
         le=1,
     )
     property_growth: float = param(
-        0.05, unit="share per year", source="assumption", range=(0.0, 0.1), ge=-0.5, le=1
+        0.05, unit="share per year", source=assumption(), range=(0.0, 0.1), ge=-0.5, le=1
     )
     transfer_growth: float = param(
         0.05,
         unit="share per year",
-        source="assumption (pensions and remittances, excluding dibao)",
+        source=assumption("pensions and remittances, excluding dibao"),
         range=(0.0, 0.1),
         ge=-0.5,
         le=1,
@@ -48,7 +48,7 @@ class DynamicsParams(Section):
     job_finding_rate: float = param(
         0.010,
         unit="probability per job-seeking worker per month",
-        source="assumption",
+        source=assumption(),
         range=(0.003, 0.03),
         ge=0,
         le=1,
@@ -56,7 +56,7 @@ class DynamicsParams(Section):
     job_loss_rate: float = param(
         0.008,
         unit="probability per job per month",
-        source="assumption",
+        source=assumption(),
         range=(0.003, 0.02),
         ge=0,
         le=1,
@@ -64,38 +64,64 @@ class DynamicsParams(Section):
     new_job_wage_2015: float = param(
         1_800.0,
         unit="yuan/month (2015)",
-        source="assumption anchored on NBS 2015 Migrant Worker Monitoring Survey (local "
-        "migrant workers earned 2,781 yuan/month; poor workers are less skilled and part-year)",
+        source=assumption(
+            "anchored on NBS 2015 Migrant Worker Monitoring Survey: local migrant workers earned "
+            "2,781 yuan/month; poor workers are less skilled and part-year"
+        ),
         range=(1_200.0, 2_800.0),
         gt=0,
+    )
+    skill_wage_floor: float = param(
+        0.7,
+        unit="multiple of the new-job wage (at skill 0)",
+        source=assumption(
+            "the least skilled earn about 70% of a typical new job's wage",
+            range=(0.5, 0.9),
+        ),
+        doc="A new job's wage is the new-job wage times (floor + span x skill), skill in 0-1.",
+        gt=0,
+    )
+    skill_wage_span: float = param(
+        0.6,
+        unit="multiple of the new-job wage per unit of skill",
+        source=assumption(
+            "the most skilled earn about 1.3 times a typical new job's wage",
+            range=(0.3, 1.0),
+        ),
+        doc="Added to the floor at skill 1 (see `skill_wage_floor`).",
+        ge=0,
     )
     illness_rate: float = param(
         0.0015,
         unit="serious illness episodes per person per month",
-        source="assumption (rural inpatient admission about 15% a year; serious episodes fewer)",
+        source=assumption("rural inpatient admission about 15% a year; serious episodes fewer"),
         range=(0.0005, 0.004),
         ge=0,
         le=0.1,
     )
     chronic_multiplier: float = param(
-        3.0, unit="ratio", source="assumption", range=(1.5, 5.0), ge=1
+        3.0, unit="ratio", source=assumption(), range=(1.5, 5.0), ge=1
     )
     illness_months: int = param(
-        3, unit="months of work lost per episode", source="assumption", range=(1, 6), ge=0, le=24
+        3, unit="months of work lost per episode", source=assumption(), range=(1, 6), ge=0, le=24
     )
     illness_cost: float = param(
         15_000.0,
         unit="yuan per episode (total medical cost)",
-        source="assumption (average inpatient cost at county hospitals, 2015, about 5,000-"
-        "10,000 yuan per stay; a serious episode needs several)",
+        source=assumption(
+            "average inpatient cost at county hospitals, 2015, about 5,000-10,000 yuan per stay; "
+            "a serious episode needs several",
+        ),
         range=(5_000.0, 40_000.0),
         ge=0,
     )
     insurance_reimbursement: float = param(
         0.50,
         unit="share of cost paid by basic medical insurance",
-        source="new rural cooperative medical scheme: effective inpatient reimbursement about "
-        "50% in 2015 (assumption within 0.4-0.65)",
+        source=assumption(
+            "new rural cooperative medical scheme: effective inpatient reimbursement about 50% "
+            "in 2015"
+        ),
         range=(0.40, 0.65),
         ge=0,
         le=1,
@@ -103,14 +129,17 @@ class DynamicsParams(Section):
     insurance_renewal: float = param(
         0.988,
         unit="probability a household renews insurance each January",
-        source="new rural cooperative medical scheme participation 98.8% in 2015 (NHFPC bulletin)",
+        source=statistic(
+            "NHFPC statistical bulletin 2015",
+            "new rural cooperative medical scheme participation 98.8% in 2015",
+        ),
         ge=0,
         le=1,
     )
     age_out_rate: float = param(
         0.02,
         unit="probability per worker per year",
-        source="assumption (workers leaving the labour force through age or disability)",
+        source=assumption("workers leaving the labour force through age or disability"),
         range=(0.01, 0.04),
         ge=0,
         le=1,
@@ -118,7 +147,7 @@ class DynamicsParams(Section):
     youth_entry_rate: float = param(
         0.08,
         unit="probability per school-age child per year",
-        source="assumption (about one in nine compulsory-school cohorts leaves each year)",
+        source=assumption("about one in nine compulsory-school cohorts leaves each year"),
         range=(0.05, 0.11),
         ge=0,
         le=1,
@@ -126,7 +155,7 @@ class DynamicsParams(Section):
     school_dropout_rate: float = param(
         0.01,
         unit="probability per household with school-age children per year",
-        source="assumption (compulsory-education retention about 98-99% in 2015)",
+        source=assumption("compulsory-education retention about 98-99% in 2015"),
         range=(0.0, 0.03),
         ge=0,
         le=1,
@@ -134,7 +163,7 @@ class DynamicsParams(Section):
     farm_shock_sd_county: float = param(
         0.10,
         unit="sd of log farm income, county-level, per year",
-        source="assumption (price and weather shocks shared within a county)",
+        source=assumption("price and weather shocks shared within a county"),
         range=(0.0, 0.25),
         ge=0,
         le=2,
@@ -142,7 +171,7 @@ class DynamicsParams(Section):
     farm_shock_sd_household: float = param(
         0.15,
         unit="sd of log farm income, household-level, per year",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.3),
         ge=0,
         le=2,
@@ -152,6 +181,11 @@ class DynamicsParams(Section):
 def new_job_wage(p: DynamicsParams, year: int) -> float:
     """Monthly wage of a newly found job in ``year`` (nominal yuan)."""
     return p.new_job_wage_2015 * (1 + p.wage_growth) ** (year - 2015)
+
+
+def skill_wage_factor(p: DynamicsParams, skill: np.ndarray) -> np.ndarray:
+    """Multiple of the new-job wage a worker of each ``skill`` (0-1) earns in a new job."""
+    return p.skill_wage_floor + p.skill_wage_span * skill
 
 
 def start_of_year(
@@ -311,7 +345,7 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
         which, found = binomial_successes(rng, free[seekers], rate)
         idx = seekers[which]
         if idx.size:
-            wage = new_job_wage(p, year) * (0.7 + 0.6 * hh.skill[idx])
+            wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
             old = hh.jobs[idx].astype(np.float64)
             hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
             hh.jobs[idx] += found.astype(np.int8)

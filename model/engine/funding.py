@@ -13,9 +13,14 @@ Budget lines (``fund``):
 - ``village``: the city's 200,000 yuan per village per year for its own 29 villages (§III.3;
   source ``shaoguan_city``) and the provincial/central units' money for their 40 villages
   (source ``provincial_units``; amount an assumption), spent on those villages.
-- ``sector``: budgets outside the special fund (roads, water, housing, dibao, medical
-  assistance, health, education); they pay what a measure needs within its own capacity, so
-  they are received when spent.
+- ``sector``: budgets outside the special fund (:data:`SECTOR_SOURCES`: roads, water, housing,
+  dibao, medical assistance, education...); they pay what a measure needs within its own
+  capacity, so they are received when spent.
+
+The uses of the special fund and of the village funds are the measures that declare them
+(:attr:`model.engine.interventions.base.Measure.funds`): :data:`SPECIAL_USES` and
+:data:`VILLAGE_USES` are read from the registry of measures, and an allocation must give a share
+to every one of them (0 for none).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from model.engine.params import Section, YearTable, param
+from model.engine.params import Section, YearTable, assumption, choice, param, plan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,13 +42,79 @@ if TYPE_CHECKING:
 PLAN = "Shaoguan plan 2016"
 SPECIAL_SOURCES = ("province", "paired_city", "home_city")
 VILLAGE_SOURCES = ("shaoguan_city", "provincial_units")
-#: Uses the special fund may pay for (§III.3: income projects, then schooling and medical costs).
-SPECIAL_USES = ("industry", "employment", "finance", "education", "health")
+#: The ledger's pots a measure may draw on: the special fund and the village funds.
+FUNDS = ("special", "village")
+#: The one registry of sector budgets (money outside the special fund and the village funds)
+#: a measure may charge: name -> what it is. A measure declares the ones it uses
+#: (:attr:`model.engine.interventions.base.Measure.sector_sources`); a name not listed here is
+#: refused when the measure is registered and when money is spent, so a typo never opens a
+#: new budget.
+SECTOR_SOURCES: dict[str, str] = {
+    "roads": "rural roads: construction and maintenance (§II.5, §II.10)",
+    "water": "safe drinking water works (§II.5)",
+    "telecom": "broadband, 4G and information stations (§II.5)",
+    "transport": "village bus stops and routes (§II.5)",
+    "education": "education budget: mountain-area teachers' allowances (§II.6)",
+    "medical": "medical insurance funds, medical assistance and village clinics (§II.4)",
+    "housing": "dilapidated-house renovation and relocation (§II.7)",
+    "forestry": "ecological compensation: forest-ranger pay (§II.7)",
+    "dibao": "civil affairs: dibao, five-guarantee support, disability subsidies, pensions (§II.3)",
+}
 FEN = 100
 
 
-def check_shares(shares: dict[str, float], allowed: tuple[str, ...] | None, what: str) -> None:
-    """Raise ``ValueError`` unless ``shares`` are non-negative, known and sum to 1."""
+def special_uses() -> tuple[str, ...]:
+    """Uses the special fund may pay for: the registered measures drawing on the ``special`` pots.
+
+    In the measures' monthly order (§III.3: income projects, then schooling and medical costs).
+    """
+    from model.engine.interventions import MEASURES  # the registry imports this module
+
+    return tuple(m.name for m in MEASURES if "special" in m.funds)
+
+
+def village_uses() -> tuple[str, ...]:
+    """Uses the village funds may pay for: registered measures drawing on the ``village`` pots."""
+    from model.engine.interventions import MEASURES
+
+    return tuple(m.name for m in MEASURES if "village" in m.funds)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``SPECIAL_USES`` and ``VILLAGE_USES``, read from the registry of measures when asked.
+
+    (The registry imports this module, so the tuples cannot be built when it loads.)
+    """
+    if name == "SPECIAL_USES":
+        return special_uses()
+    if name == "VILLAGE_USES":
+        return village_uses()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_sector_source(name: str, what: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is a sector budget of :data:`SECTOR_SOURCES`."""
+    if name not in SECTOR_SOURCES:
+        raise ValueError(
+            f"{what}: expected a sector budget among {sorted(SECTOR_SOURCES)}, found {name!r}"
+        )
+
+
+def check_shares(
+    shares: dict[str, float],
+    allowed: tuple[str, ...] | None,
+    what: str,
+    complete: bool = False,
+) -> None:
+    """Raise ``ValueError`` unless ``shares`` are non-negative, known and sum to 1.
+
+    Args:
+        shares: Name -> share.
+        allowed: The names a share may be given for (None: any).
+        what: What the shares are, for the message (``"allocation"``, ``"--allocation ..."``).
+        complete: Also require a share for every name of ``allowed`` (0 for none), so that a
+            use left out is an error rather than silently given nothing.
+    """
     if allowed is not None:
         unknown = sorted(set(shares) - set(allowed))
         if unknown:
@@ -54,6 +125,13 @@ def check_shares(shares: dict[str, float], allowed: tuple[str, ...] | None, what
     total = sum(shares.values())
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise ValueError(f"{what}: expected shares summing to 1, found a sum of {total:g}")
+    if complete and allowed is not None:
+        missing = [name for name in allowed if name not in shares]
+        if missing:
+            raise ValueError(
+                f"{what}: expected a share for every use {list(allowed)} (0 for none), "
+                f"found none for {missing}"
+            )
 
 
 class FundingParams(Section):
@@ -62,7 +140,7 @@ class FundingParams(Section):
     special_fund_per_person: float = param(
         20_000.0,
         unit="yuan per labour-capable registered poor person, over the fund's years",
-        source=f"{PLAN}, §III.3",
+        source=plan("§III.3"),
         kind="lever",
         range=(10_000.0, 30_000.0),
         ge=0,
@@ -70,25 +148,25 @@ class FundingParams(Section):
     source_shares: dict[str, float] = param(
         default_factory=lambda: {"province": 0.6, "paired_city": 0.3, "home_city": 0.1},
         unit="shares summing to 1",
-        source=f"{PLAN}, §III.3 (province : paired city : home city = 6 : 3 : 1)",
+        source=plan("§III.3", "province : paired city : home city = 6 : 3 : 1"),
         kind="lever",
     )
     year_shares: YearTable = param(
         default_factory=lambda: {2016: 1 / 3, 2017: 1 / 3, 2018: 1 / 3},
         unit="share of the special fund paid in each year (sum 1)",
-        source=f"assumption: equal thirds over the plan's three years ({PLAN}, §I.3)",
+        source=assumption(f"equal thirds over the three years of {PLAN}, §I.3", range=(0.2, 0.5)),
         kind="lever",
     )
     tranches: dict[int, float] = param(
         default_factory=lambda: {3: 0.5, 9: 0.5},
         unit="month of the year -> share of that year's amount (sum 1)",
-        source="assumption (two tranches a year)",
+        source=assumption("two tranches a year; each tranche's share", range=(0.25, 0.75)),
         kind="lever",
     )
     delay_months: dict[str, int] = param(
         default_factory=lambda: {"province": 0, "paired_city": 0, "home_city": 0},
         unit="months each source's tranches arrive late",
-        source="scenario choice (0 = on time)",
+        source=choice("0 = on time"),
         kind="lever",
     )
     allocation: dict[str, float] = param(
@@ -100,14 +178,17 @@ class FundingParams(Section):
             "health": 0.10,
         },
         unit="share of the special fund earmarked to each use (sum 1)",
-        source=f"assumption following the priorities of {PLAN}, §III.3 (income projects first, "
-        "then schooling and medical costs)",
+        source=assumption(
+            f"following the priorities of {PLAN}, §III.3: income projects first, then "
+            "schooling and medical costs; each use's share",
+            range=(0.05, 0.5),
+        ),
         kind="lever",
     )
     leakage_rate: float = param(
         0.03,
         unit="share of each tranche misused",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.15),
         ge=0,
         le=1,
@@ -115,7 +196,7 @@ class FundingParams(Section):
     audit_recovery: float = param(
         0.5,
         unit="share of misused money recovered by audit and returned to its pot",
-        source=f"assumption ({PLAN}, §III.3: funds follow projects, supervision follows funds)",
+        source=assumption(f"{PLAN}, §III.3: funds follow projects, supervision follows funds"),
         range=(0.0, 0.9),
         ge=0,
         le=1,
@@ -123,21 +204,25 @@ class FundingParams(Section):
     city_village_fund: float = param(
         200_000.0,
         unit="yuan per village per year",
-        source=f"{PLAN}, §III.3 (Shaoguan's own 29 villages)",
+        source=plan("§III.3", "Shaoguan's own 29 villages"),
         kind="lever",
         ge=0,
     )
     village_allocation: dict[str, float] = param(
         default_factory=lambda: {"infrastructure": 0.6, "assistance": 0.4},
         unit="share of the village funds for public-service works and for collective projects",
-        source=f"assumption ({PLAN}, §III.3: 'mainly for village public services')",
+        source=assumption(
+            f"{PLAN}, §III.3: 'mainly for village public services'; each use's share",
+            range=(0.3, 0.7),
+        ),
         kind="lever",
     )
     provincial_unit_village_fund: float = param(
         200_000.0,
         unit="yuan per village per year",
-        source="assumption (provincial and central units' money for their 40 villages; "
-        "the plan gives no figure)",
+        source=assumption(
+            "provincial and central units' money for their 40 villages; the plan gives no figure"
+        ),
         range=(50_000.0, 500_000.0),
         ge=0,
     )
@@ -151,13 +236,13 @@ class FundingParams(Section):
     @field_validator("allocation")
     @classmethod
     def _allocation(cls, shares: dict[str, float]) -> dict[str, float]:
-        check_shares(shares, SPECIAL_USES, "allocation")
+        check_shares(shares, special_uses(), "allocation", complete=True)
         return shares
 
     @field_validator("village_allocation")
     @classmethod
     def _village_allocation(cls, shares: dict[str, float]) -> dict[str, float]:
-        check_shares(shares, ("infrastructure", "assistance"), "village_allocation")
+        check_shares(shares, village_uses(), "village_allocation", complete=True)
         return shares
 
     @field_validator("year_shares")
@@ -193,8 +278,6 @@ class FundingParams(Section):
         for source in SPECIAL_SOURCES:
             self.source_shares.setdefault(source, 0.0)
             self.delay_months.setdefault(source, 0)
-        for use in SPECIAL_USES:
-            self.allocation.setdefault(use, 0.0)
         return self
 
     def special_fund(self, labour_capable_people: int) -> dict[str, float]:
@@ -339,10 +422,15 @@ class Ledger:
 
         Each source pays in proportion to what it holds for the use in the county.
 
-        What the pots cannot cover is paid by ``sector_source`` (a sector budget, received as it
-        is spent) when one is given, and otherwise not paid. Returns the fen paid by county;
-        spending can never exceed what was available.
+        What the pots cannot cover is paid by ``sector_source`` (a sector budget of
+        :data:`SECTOR_SOURCES`, received as it is spent) when one is given, and otherwise not
+        paid. Returns the fen paid by county; spending can never exceed what was available.
+
+        Raises:
+            ValueError: When ``sector_source`` is not a sector budget of :data:`SECTOR_SOURCES`.
         """
+        if sector_source is not None and sector_source not in SECTOR_SOURCES:
+            check_sector_source(sector_source, f"spending for {use}")
         u = self.uses.index(use)
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)

@@ -24,12 +24,11 @@ from model.engine.assessment import (
     NON_POOR,
 )
 from model.engine.households import Households, initial_status
-from model.engine.params import Section, param
+from model.engine.params import Section, assumption, param, plan, statistic
 
-PLAN = "Shaoguan plan 2016"
-COUNTY_SOURCE = (
-    "assumption: weights roughly proportional to each unit's rural registered population "
-    "around 2015; no pre-2016 county breakdown of the 278 villages is used (range: +-30%)"
+COUNTY_SOURCE = assumption(
+    "weights roughly proportional to each unit's rural registered population around 2015; no "
+    "pre-2016 county breakdown of the 278 villages is used; range +-30%"
 )
 PARTIES = ("province", "dongguan", "shaoguan")
 
@@ -37,7 +36,9 @@ PARTIES = ("province", "dongguan", "shaoguan")
 class CountyParams(Section):
     """One of Shaoguan's ten county-level units."""
 
-    name_zh: str = param("", unit="text", source="administrative division of Shaoguan, 2015")
+    name_zh: str = param(
+        "", unit="text", source=statistic("administrative division of Shaoguan, 2015")
+    )
     poor_village_weight: float = param(
         1.0, unit="relative weight", source=COUNTY_SOURCE, doc="Share of the poor villages.", ge=0
     )
@@ -51,8 +52,11 @@ class CountyParams(Section):
     three_kinds_area: bool = param(
         False,
         unit="switch",
-        source=f"{PLAN}, §II.10 (former Central Soviet, old revolutionary base, ethnic areas); "
-        "which units qualify is an assumption",
+        source=plan(
+            "§II.10",
+            "former Central Soviet, old revolutionary base, ethnic areas; which units qualify is "
+            "an assumption",
+        ),
     )
 
 
@@ -80,27 +84,25 @@ def _default_counties() -> dict[str, CountyParams]:
 class PopulationParams(Section):
     """Counts from the plan and the distributions that fill in the households."""
 
-    registered_households: int = param(38_500, unit="households", source=f"{PLAN}, §I.2", ge=1)
-    registered_people: int = param(95_500, unit="people", source=f"{PLAN}, §I.2", ge=1)
-    labour_village_households: int = param(10_000, unit="households", source=f"{PLAN}, §II.9", ge=0)
-    labour_village_people: int = param(34_000, unit="people", source=f"{PLAN}, §II.9", ge=0)
-    labour_scattered_households: int = param(
-        9_000, unit="households", source=f"{PLAN}, §II.9", ge=0
-    )
-    labour_scattered_people: int = param(30_000, unit="people", source=f"{PLAN}, §II.9", ge=0)
-    no_labour_households: int = param(19_000, unit="households", source=f"{PLAN}, §II.9", ge=0)
-    no_labour_people: int = param(31_000, unit="people", source=f"{PLAN}, §II.9", ge=0)
-    poor_villages: int = param(278, unit="villages", source=f"{PLAN}, §I.2", ge=1)
+    registered_households: int = param(38_500, unit="households", source=plan("§I.2"), ge=1)
+    registered_people: int = param(95_500, unit="people", source=plan("§I.2"), ge=1)
+    labour_village_households: int = param(10_000, unit="households", source=plan("§II.9"), ge=0)
+    labour_village_people: int = param(34_000, unit="people", source=plan("§II.9"), ge=0)
+    labour_scattered_households: int = param(9_000, unit="households", source=plan("§II.9"), ge=0)
+    labour_scattered_people: int = param(30_000, unit="people", source=plan("§II.9"), ge=0)
+    no_labour_households: int = param(19_000, unit="households", source=plan("§II.9"), ge=0)
+    no_labour_people: int = param(31_000, unit="people", source=plan("§II.9"), ge=0)
+    poor_villages: int = param(278, unit="villages", source=plan("§I.2"), ge=1)
     villages_by_party: dict[str, int] = param(
         default_factory=lambda: {"province": 40, "dongguan": 209, "shaoguan": 29},
         unit="villages",
-        source=f"{PLAN}, §II.9 and §II.12",
+        source=plan("§II.9, §II.12"),
         doc="Poor villages by assisting party (provincial/central units, Dongguan, Shaoguan).",
     )
     no_labour_in_poor_villages_share: float = param(
         0.5,
         unit="share of households without labour capacity",
-        source="assumption (the plan does not say where they live)",
+        source=assumption("the plan does not say where they live"),
         range=(0.3, 0.7),
         ge=0,
         le=1,
@@ -108,24 +110,24 @@ class PopulationParams(Section):
     village_people_mean: float = param(
         1_800.0,
         unit="registered people per administrative village",
-        source="assumption (Guangdong administrative villages, about 1,000-3,000 people)",
+        source=assumption("Guangdong administrative villages, about 1,000-3,000 people"),
         range=(1_200.0, 2_600.0),
         gt=0,
     )
     village_people_sd_log: float = param(
-        0.35, unit="sd of log village size", source="assumption", range=(0.2, 0.5), ge=0, le=2
+        0.35, unit="sd of log village size", source=assumption(), range=(0.2, 0.5), ge=0, le=2
     )
     non_poor_household_size: float = param(
         3.5,
         unit="people per household",
-        source="assumption (Guangdong rural households averaged about 3.5 people in 2015)",
+        source=assumption("Guangdong rural households averaged about 3.5 people in 2015"),
         ge=1,
         le=8,
     )
     poor_income_mean_share: float = param(
         0.70,
         unit="share of the 2015 poverty line",
-        source="assumption",
+        source=assumption(),
         doc="Mean baseline per-capita income of registered households relative to the line.",
         range=(0.55, 0.85),
         gt=0,
@@ -134,65 +136,65 @@ class PopulationParams(Section):
     poor_income_concentration: float = param(
         8.0,
         unit="beta concentration (alpha + beta)",
-        source="assumption",
+        source=assumption(),
         range=(4.0, 16.0),
         gt=0,
     )
     non_poor_income_2015: float = param(
         7_600.0,
         unit="yuan/person/year",
-        source="assumption (poor villages' other residents, below Shaoguan's 2015 rural mean)",
+        source=assumption("poor villages' other residents, below Shaoguan's 2015 rural mean"),
         range=(6_500.0, 8_800.0),
         gt=0,
     )
     village_income_sd_log: float = param(
-        0.15, unit="sd of log village mean income", source="assumption", range=(0.05, 0.3), ge=0
+        0.15, unit="sd of log village mean income", source=assumption(), range=(0.05, 0.3), ge=0
     )
     household_income_sd_log: float = param(
-        0.45, unit="sd of log household income", source="assumption", range=(0.2, 0.7), ge=0
+        0.45, unit="sd of log household income", source=assumption(), range=(0.2, 0.7), ge=0
     )
     employed_share_poor: float = param(
         0.30,
         unit="share of workers in registered households",
-        source="assumption (casual or part-year wage work at baseline)",
+        source=assumption("casual or part-year wage work at baseline"),
         range=(0.15, 0.45),
         ge=0,
         le=1,
     )
     employed_share_non_poor: float = param(
-        0.60, unit="share of workers", source="assumption", range=(0.4, 0.8), ge=0, le=1
+        0.60, unit="share of workers", source=assumption(), range=(0.4, 0.8), ge=0, le=1
     )
     wage_share_poor: float = param(
         0.35,
         unit="share of income of an employed registered household",
-        source="assumption (Guangdong rural wage share about 40% in 2015)",
+        source=assumption("Guangdong rural wage share about 40% in 2015"),
         range=(0.2, 0.5),
         ge=0,
         le=1,
     )
     wage_share_non_poor: float = param(
-        0.55, unit="share of income of an employed household", source="assumption", ge=0, le=1
+        0.55, unit="share of income of an employed household", source=assumption(), ge=0, le=1
     )
     property_share: float = param(
         0.03,
         unit="share of non-wage income",
-        source="assumption (rural property income about 2-3% in 2015 surveys)",
+        source=assumption("rural property income about 2-3% in 2015 surveys"),
         ge=0,
         le=1,
     )
     transfer_share_labour: float = param(
-        0.25, unit="share of non-wage income", source="assumption", ge=0, le=1
+        0.25, unit="share of non-wage income", source=assumption(), ge=0, le=1
     )
     transfer_share_no_labour: float = param(
-        0.70, unit="share of non-wage income", source="assumption", ge=0, le=1
+        0.70, unit="share of non-wage income", source=assumption(), ge=0, le=1
     )
     transfer_share_non_poor: float = param(
-        0.20, unit="share of non-wage income", source="assumption", ge=0, le=1
+        0.20, unit="share of non-wage income", source=assumption(), ge=0, le=1
     )
     unsafe_housing_share: float = param(
         0.2035,
         unit="share of registered households",
-        source=f"{PLAN}, §II.7: 4,541 + 3,293 renovations / 38,500 households",
+        source=plan("§II.7", "4,541 + 3,293 renovations / 38,500 households"),
         range=(0.15, 0.25),
         ge=0,
         le=1,
@@ -200,7 +202,7 @@ class PopulationParams(Section):
     out_of_school_share: float = param(
         0.02,
         unit="share of registered households with school-age children",
-        source="assumption (compulsory-education retention about 98% in 2015)",
+        source=assumption("compulsory-education retention about 98% in 2015"),
         range=(0.0, 0.05),
         ge=0,
         le=1,
@@ -208,19 +210,86 @@ class PopulationParams(Section):
     uninsured_share: float = param(
         0.012,
         unit="share of households",
-        source="new rural cooperative medical scheme participation 98.8% in 2015 "
-        "(National Health and Family Planning Commission statistical bulletin 2015)",
+        source=statistic(
+            "National Health and Family Planning Commission statistical bulletin 2015",
+            "new rural cooperative medical scheme participation 98.8% in 2015",
+        ),
         ge=0,
         le=1,
     )
     disabled_share_no_labour: float = param(
-        0.35, unit="share of households", source="assumption", range=(0.2, 0.5), ge=0, le=1
+        0.35, unit="share of households", source=assumption(), range=(0.2, 0.5), ge=0, le=1
     )
     chronic_share_labour: float = param(
-        0.15, unit="share of households", source="assumption", range=(0.05, 0.3), ge=0, le=1
+        0.15, unit="share of households", source=assumption(), range=(0.05, 0.3), ge=0, le=1
     )
     chronic_share_no_labour: float = param(
-        0.40, unit="share of households", source="assumption", range=(0.2, 0.6), ge=0, le=1
+        0.40, unit="share of households", source=assumption(), range=(0.2, 0.6), ge=0, le=1
+    )
+    extra_member_worker_share: float = param(
+        0.5,
+        unit="probability per member beyond the first of a labour-capable household",
+        source=assumption("about half of the other members work", range=(0.3, 0.7)),
+        doc="Each member beyond the first of a labour-capable household works with this "
+        "chance (households without labour capacity have no workers).",
+        ge=0,
+        le=1,
+    )
+    school_child_share_labour: float = param(
+        0.55,
+        unit="probability per non-working member of a labour-capable household",
+        source=assumption(
+            "most non-working members of working-age households are children",
+            range=(0.4, 0.7),
+        ),
+        doc="A non-working member is a school-age child with this chance, else elderly.",
+        ge=0,
+        le=1,
+    )
+    school_child_share_no_labour: float = param(
+        0.25,
+        unit="probability per member of a household without labour capacity",
+        source=assumption(
+            "households without labour capacity are mostly elderly",
+            range=(0.1, 0.4),
+        ),
+        doc="A member is a school-age child with this chance, else elderly.",
+        ge=0,
+        le=1,
+    )
+    skill_shape_a_registered: float = param(
+        2.0,
+        unit="Beta shape alpha",
+        source=assumption(
+            "registered workers' skill Beta(2, 5): mean 0.29, most below the middle",
+            range=(1.5, 3.0),
+        ),
+        doc="First shape of the Beta distribution of a registered household's skill (0-1).",
+        gt=0,
+    )
+    skill_shape_b_registered: float = param(
+        5.0,
+        unit="Beta shape beta",
+        source=assumption("see skill_shape_a_registered", range=(3.0, 7.0)),
+        doc="Second shape of the Beta distribution of a registered household's skill.",
+        gt=0,
+    )
+    skill_shape_a_non_poor: float = param(
+        3.0,
+        unit="Beta shape alpha",
+        source=assumption(
+            "non-poor village workers' skill Beta(3, 3): mean 0.5, symmetric",
+            range=(2.0, 4.0),
+        ),
+        doc="First shape of the Beta distribution of a non-poor household's skill (0-1).",
+        gt=0,
+    )
+    skill_shape_b_non_poor: float = param(
+        3.0,
+        unit="Beta shape beta",
+        source=assumption("see skill_shape_a_non_poor", range=(2.0, 4.0)),
+        doc="Second shape of the Beta distribution of a non-poor household's skill.",
+        gt=0,
     )
     baseline_services: dict[str, float] = param(
         default_factory=lambda: {
@@ -231,7 +300,7 @@ class PopulationParams(Section):
             "bus": 0.70,
         },
         unit="share of poor villages with the service at the end of 2015",
-        source="assumption",
+        source=assumption(),
     )
     counties: dict[str, CountyParams] = param(
         default_factory=_default_counties,
@@ -313,6 +382,54 @@ def scaled_group_counts(pop: PopulationParams, scale: float) -> list[tuple[str, 
     return [(rows[i][0], int(hh[i]), int(max(pp[i], hh[i]))) for i in range(len(rows))]
 
 
+class PopulationError(ValueError):
+    """A population scale (or setting) under which a group or a county has no household."""
+
+
+def population_gaps(pop: PopulationParams, scale: float) -> list[str]:
+    """The §II.9 groups and the counties that get no household at ``scale`` (empty if none).
+
+    Deterministic: a group's households are apportioned exactly; a county's registered
+    households are drawn at random in proportion to its weight, so a county is counted here
+    when even its apportioned share of the registered households rounds to zero.
+    """
+    groups = scaled_group_counts(pop, scale)
+    gaps = [f"group {name}" for name, households, _ in groups if households == 0]
+    weights = [c.scattered_weight for c in pop.counties.values()]
+    shares = apportion(sum(h for _, h, _ in groups), weights)
+    gaps += [
+        f"county {name}"
+        for name, w, n in zip(pop.counties, weights, shares, strict=True)
+        if w > 0 and n == 0
+    ]
+    return gaps
+
+
+def smallest_scale(pop: PopulationParams) -> float:
+    """The smallest scale (to 3 significant digits) with no gap in any group or county."""
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if not population_gaps(pop, mid) else (mid, high)
+    rounded = float(f"{high:.3g}")
+    return rounded if not population_gaps(pop, rounded) else high
+
+
+def check_population_scale(pop: PopulationParams, scale: float) -> None:
+    """Refuse a scale under which a §II.9 group or a county would have no household.
+
+    Raises:
+        PopulationError: Naming the empty groups and counties and the smallest usable scale.
+    """
+    gaps = population_gaps(pop, scale)
+    if gaps:
+        shown = ", ".join(gaps[:4]) + (", ..." if len(gaps) > 4 else "")
+        raise PopulationError(
+            f"--population-scale {scale:g}: expected a scale at which every group and county "
+            f"has households, found none in {shown}; use at least {smallest_scale(pop):g}"
+        )
+
+
 @dataclass
 class VillageTable:
     """Baseline attributes of the poor villages, one array entry per village."""
@@ -362,6 +479,7 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
 
     Raises:
         ValueError: If ``scale`` is outside (0, 1].
+        PopulationError: If a §II.9 group or a county would have no household at ``scale``.
 
     Example:
         >>> import numpy as np
@@ -374,6 +492,7 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     if not 0 < scale <= 1:
         raise ValueError(f"population scale must be in (0, 1], found {scale}")
     pop: PopulationParams = scenario.population
+    check_population_scale(pop, scale)
     assess = scenario.assessment
     social = scenario.social_security
     county_names = list(pop.counties)
@@ -422,6 +541,15 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     county_reg = rng.choice(len(counties), size=n_reg, p=scattered_w / scattered_w.sum())
     lives_in_village = village_reg >= 0
     county_reg[lives_in_village] = vill_county[village_reg[lives_in_village]]
+    drawn = np.bincount(county_reg, None, len(counties))
+    empty = [
+        name for name, w, n in zip(county_names, scattered_w, drawn, strict=True) if w > 0 and not n
+    ]
+    if empty:
+        raise PopulationError(
+            f"--population-scale {scale:g}: expected a scale at which every county has "
+            f"households, found none drawn in county {', '.join(empty)}; use a larger scale"
+        )
 
     # the other households of the poor villages: enough people to keep the poor share >= 5%
     poor_people_v = np.bincount(village_reg[lives_in_village], size_reg[lives_in_village], n_vill)
@@ -457,17 +585,24 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     no_labour = group == NO_LABOUR
 
     # composition
-    workers = np.where(no_labour, 0, 1 + rng.binomial(size - 1, 0.5)).astype(np.int8)
+    workers = np.where(
+        no_labour, 0, 1 + rng.binomial(size - 1, pop.extra_member_worker_share)
+    ).astype(np.int8)
     rest = size - workers
-    school_children = rng.binomial(rest, np.where(no_labour, 0.25, 0.55)).astype(np.int8)
+    school_share = np.where(
+        no_labour, pop.school_child_share_no_labour, pop.school_child_share_labour
+    )
+    school_children = rng.binomial(rest, school_share).astype(np.int8)
     elderly = (rest - school_children).astype(np.int8)
     disabled = no_labour & (rng.random(n) < pop.disabled_share_no_labour)
     chronic = rng.random(n) < np.where(
         no_labour, pop.chronic_share_no_labour, pop.chronic_share_labour
     )
-    skill = np.where(registered, rng.beta(2.0, 5.0, size=n), rng.beta(3.0, 3.0, size=n)).astype(
-        np.float32
-    )
+    skill = np.where(
+        registered,
+        rng.beta(pop.skill_shape_a_registered, pop.skill_shape_b_registered, size=n),
+        rng.beta(pop.skill_shape_a_non_poor, pop.skill_shape_b_non_poor, size=n),
+    ).astype(np.float32)
 
     # the three guarantees at baseline
     housing_safe = ~(registered & (rng.random(n) < pop.unsafe_housing_share))

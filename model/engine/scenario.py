@@ -13,6 +13,9 @@ range that sweeps use, which a scenario can narrow or widen in its ``[ranges]`` 
     [ranges]
     "dynamics.job_finding_rate" = [0.005, 0.02]
 
+A ``[measures]`` table switches measures off by name (``off = ["housing"]``) or keeps only some
+(``only = ["social_security"]``, what a counterfactual keeps): :class:`MeasureSwitches`.
+
 A file's ``extends`` names a file beside it; TOML given as text (:func:`load_scenario_text`, a
 file uploaded to the dashboard) may only extend a shipped scenario of ``scenarios/``.
 
@@ -30,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    BaseModel,
     Field,
     ValidationError,
     create_model,
@@ -40,10 +42,11 @@ from pydantic import (
 
 from model.engine.assessment import AssessmentParams
 from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
+from model.engine.catalogue import canonicalise, catalogue, get_path, set_path
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
-from model.engine.interventions import MEASURES
-from model.engine.params import YEAR_KEYED, Section, param
+from model.engine.interventions import MEASURE_NAMES, MEASURES
+from model.engine.params import Section, choice, param
 from model.engine.population import PopulationParams
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
@@ -68,25 +71,76 @@ class ScenarioError(ValueError):
     """
 
 
+class MeasureSwitches(Section):
+    """The scenario's ``[measures]`` table: which measures run, by name.
+
+    ``off = [...]`` switches the named measures off; ``only = [...]`` keeps the named ones and
+    switches every other measure off, including measures added to the model later (so a
+    counterfactual lists what it keeps). Give one or the other, not both. A measure runs when
+    this table leaves it on *and* its own table's ``enabled`` is true (the default): either
+    switch can turn a measure off, neither can turn on what the other turned off. A scenario
+    that ``extends`` another inherits its ``[measures]`` table and may replace ``off`` or
+    ``only``.
+    """
+
+    off: list[str] = param(
+        default_factory=list,
+        unit="measure names",
+        source=choice(),
+        doc="Measures switched off (neither effect nor cost); names among "
+        + ", ".join(MEASURE_NAMES)
+        + ".",
+    )
+    only: list[str] | None = param(
+        None,
+        unit="measure names",
+        source=choice(),
+        doc="If given, the only measures that run; every other measure is off.",
+    )
+
+    @field_validator("off", "only")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        unknown = [n for n in names or () if n not in MEASURE_NAMES]
+        if unknown:
+            raise ValueError(f"expected measure names among {list(MEASURE_NAMES)}, found {unknown}")
+        return names
+
+    @model_validator(mode="after")
+    def _not_both(self) -> MeasureSwitches:
+        if self.only is not None and self.off:
+            raise ValueError(
+                f"expected either off or only, found both (off = {self.off}, only = {self.only})"
+            )
+        return self
+
+    def runs(self, name: str) -> bool:
+        """Whether this table leaves measure ``name`` on."""
+        if self.only is not None:
+            return name in self.only
+        return name not in self.off
+
+
 class _ScenarioBase(Section):
     name: str = param(
         "scenario",
         unit="text",
-        source="scenario choice",
+        source=choice(),
         doc="Short name; results go to results/<name>/. Defaults to the file name.",
         pattern=NAME_PATTERN,
     )
-    description: str = param("", unit="text", source="scenario choice")
+    description: str = param("", unit="text", source=choice())
     calendar: CalendarParams = Field(default_factory=CalendarParams)
     targets: TargetParams = Field(default_factory=TargetParams)
     assessment: AssessmentParams = Field(default_factory=AssessmentParams)
     population: PopulationParams = Field(default_factory=PopulationParams)
     dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
     funding: FundingParams = Field(default_factory=FundingParams)
+    measures: MeasureSwitches = Field(default_factory=MeasureSwitches)
     ranges: dict[str, tuple[float, float]] = param(
         default_factory=dict,
         unit="[low, high] in the parameter's unit",
-        source="scenario choice",
+        source=choice(),
         doc="Sweep ranges overriding the schema's defaults, keyed by dotted parameter path.",
     )
 
@@ -98,9 +152,16 @@ class _ScenarioBase(Section):
         return name
 
     @model_validator(mode="after")
+    def _canonical_order(self) -> _ScenarioBase:
+        # after every table's own validators (which may add keys): results must not depend
+        # on the order in which a file writes its keys
+        canonicalise(self)
+        return self
+
+    @model_validator(mode="after")
     def _check_years_and_ranges(self) -> _ScenarioBase:
         first, last = self.calendar.start_year, self.calendar.end_year
-        for path, table in _year_tables(self):
+        for path, table in ((e.path, e.value) for e in catalogue(self) if e.year_keyed):
             bad = sorted(y for y in table if not first <= y <= LAST_YEAR)
             if bad:
                 raise ValueError(
@@ -122,7 +183,7 @@ class _ScenarioBase(Section):
             )
         for key, (low, high) in self.ranges.items():
             try:
-                value = _get_path(self, key)
+                value = get_path(self, key)
             except KeyError:
                 raise ValueError(f"ranges: {key!r} is not a parameter of the scenario") from None
             if not isinstance(value, int | float) or isinstance(value, bool):
@@ -143,7 +204,8 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     __doc__="""A complete, validated scenario: levers, uncertainties and their ranges.
 
     A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
-    ``population``, ``dynamics``, ``funding``, ``ranges``, and one table per measure of
+    ``population``, ``dynamics``, ``funding``, ``measures`` (which measures run:
+    ``off = [...]`` or ``only = [...]``), ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
     ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
@@ -160,32 +222,6 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     """,
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
 )
-
-
-def _get_path(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if isinstance(obj, BaseModel):
-            if part not in type(obj).model_fields:
-                raise KeyError(dotted)
-            obj = getattr(obj, part)
-        elif isinstance(obj, Mapping):
-            key: Any = int(part) if part.isdigit() and part not in obj else part
-            if key not in obj:
-                raise KeyError(dotted)
-            obj = obj[key]
-        else:
-            raise KeyError(dotted)
-    return obj
-
-
-def _year_tables(scenario: BaseModel) -> Iterable[tuple[str, dict[int, float]]]:
-    for section_name in type(scenario).model_fields:
-        section = getattr(scenario, section_name)
-        if not isinstance(section, BaseModel):
-            continue
-        for field_name, info in type(section).model_fields.items():
-            if any(m is YEAR_KEYED for m in info.metadata):
-                yield f"{section_name}.{field_name}", getattr(section, field_name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,33 +464,33 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def _check_override_path(key: str) -> None:
-    model: Any = Scenario
+    """Refuse a ``--set`` key that names no table or parameter of the schema."""
+    known = _default_catalogue()
     parts = key.split(".")
     for i, part in enumerate(parts):
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            fields = model.model_fields
-            if part not in fields:
-                where = ".".join(parts[:i]) or "the scenario"
-                raise ScenarioError(
-                    f"--set {key}: no such key {part!r} in {where}; expected one of "
-                    f"{sorted(fields)}"
-                )
-            annotation = fields[part].annotation
-            model = annotation
-        else:
-            return  # inside a table (dict): keys are checked when the scenario is validated
+        where = ".".join(parts[:i])
+        if where:
+            table = next((t for t in known.tables if t.name == where), None)
+            if table is None or table.keyed:
+                # inside a parameter's table (or a table of tables): keys are checked when the
+                # scenario is validated
+                return
+        names = known.children(where)
+        if part not in names:
+            raise ScenarioError(
+                f"--set {key}: no such key {part!r} in {where or 'the scenario'}; expected one "
+                f"of {names}"
+            )
 
 
-def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
+_DEFAULT_CATALOGUE: list[Any] = []
+
+
+def _default_catalogue() -> Any:
+    """The catalogue of the schema's defaults (built once)."""
+    if not _DEFAULT_CATALOGUE:
+        _DEFAULT_CATALOGUE.append(catalogue(Scenario()))
+    return _DEFAULT_CATALOGUE[0]
 
 
 def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[tuple[str, Any]]:
@@ -611,7 +647,7 @@ def _validated(
     # write changes that key only, not the whole table
     full = scenario.model_dump(mode="python")
     for key, value in parsed:
-        _set_path(full, key, value)
+        set_path(full, key, value)
         origin[key] = f"--set {key}"
     return validate_scenario(full, origin=origin, label=label)
 
@@ -659,7 +695,7 @@ def apply_overrides(
     origin: dict[str, str] = {}
     for key, value in _overrides(overrides):
         _check_override_path(key)
-        _set_path(data, key, value)
+        set_path(data, key, value)
         origin[key] = f"--set {key}"
     return validate_scenario(data, origin=origin, label=f"scenario {scenario.name}")
 
@@ -667,24 +703,17 @@ def apply_overrides(
 def sweepable_parameters(scenario: _ScenarioBase) -> dict[str, dict[str, Any]]:
     """Every numeric parameter with a range: ``{path: {default, low, high, unit, kind}}``.
 
-    Ranges come from the schema unless the scenario's ``[ranges]`` table overrides them.
+    Ranges come from the schema unless the scenario's ``[ranges]`` table overrides them;
+    ``default`` is the scenario's value. Built on :func:`model.engine.catalogue.catalogue`.
     """
-    out: dict[str, dict[str, Any]] = {}
-    for section_name in type(scenario).model_fields:
-        section = getattr(scenario, section_name)
-        if not isinstance(section, BaseModel):
-            continue
-        for field_name, info in type(section).model_fields.items():
-            extra = info.json_schema_extra or {}
-            path = f"{section_name}.{field_name}"
-            value = getattr(section, field_name)
-            if "range" in extra or path in scenario.ranges:
-                low, high = scenario.ranges.get(path, extra.get("range"))
-                out[path] = {
-                    "default": value,
-                    "low": low,
-                    "high": high,
-                    "unit": extra.get("unit", ""),
-                    "kind": extra.get("kind", "uncertainty"),
-                }
-    return out
+    return {
+        e.path: {
+            "default": e.value,
+            "low": e.range[0],
+            "high": e.range[1],
+            "unit": e.unit,
+            "kind": e.kind,
+        }
+        for e in catalogue(scenario)
+        if e.range is not None
+    }

@@ -15,7 +15,7 @@ import numpy as np
 from model.engine import dynamics
 from model.engine.assessment import EXITED, RELAPSED, assess_households
 from model.engine.funding import Treasury
-from model.engine.interventions import MEASURES, Measure
+from model.engine.interventions import MEASURES, Measure, SharedOutputs, running
 from model.engine.invariants import InvariantChecker
 from model.engine.population import PARTIES, build_population
 from model.engine.villages import Village
@@ -38,7 +38,10 @@ class PovertyModel(mesa.Model):
     Attributes:
         households: The household arrays (:class:`model.engine.households.Households`).
         villages: The poor villages (:class:`model.engine.villages.Village` agents).
-        measures: The enabled measures, in their monthly order.
+        measures: The measures the scenario runs (:func:`model.engine.interventions.running`),
+            in their monthly order.
+        shared: What measures publish for each other
+            (:class:`model.engine.interventions.SharedOutputs`).
         ledger: Every movement of money (:class:`model.engine.funding.Ledger`).
         year: Calendar year of the current (last run) month.
         month: Month of the year, 1-12.
@@ -78,19 +81,16 @@ class PovertyModel(mesa.Model):
             )
             for i in range(vt.n)
         ]
-        n = self.households.n
-        #: implementation capacity of the assisting party, per household (set by assistance)
-        self.party_factor = np.ones(n)
-        #: last month's dibao and five-guarantee payments per household (set by social security)
-        self.social_paid_month = np.zeros(n)
+        #: what measures publish for each other (party capacity, last month's dibao payments)
+        self.shared = SharedOutputs.defaults(self.households.n)
         self.illness_probability = dynamics.illness_probability(self.households, scenario.dynamics)
         self.treasury = Treasury(self, uses=[cls.name for cls in MEASURES])
         self.ledger = self.treasury.ledger
         self.measures: list[Measure] = []
+        on = running(scenario)
         for cls in MEASURES:
-            params = getattr(scenario, cls.name)
-            if params.enabled:
-                self.measures.append(cls(params, self))
+            if cls in on:
+                self.measures.append(cls(getattr(scenario, cls.name), self))
             else:
                 cls.switch_off(self)
         self.month_index = 0  # months completed

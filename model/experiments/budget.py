@@ -38,7 +38,7 @@ class AllocationError(ValueError):
 
 
 def parse_allocation(text: str) -> dict[str, float]:
-    """Parse ``"industry=0.4,employment=0.3,..."``; uses left out get 0.
+    """Parse ``"industry=0.4,employment=0.3,..."``: a share for every special-fund use.
 
     Raises:
         AllocationError: Naming the allocation, what was expected and what was found.
@@ -61,9 +61,13 @@ def parse_allocation(text: str) -> dict[str, float]:
 
 
 def validate_allocation(shares: dict[str, float], label: str = "allocation") -> dict[str, float]:
-    """A complete allocation over :data:`SPECIAL_USES` (missing uses 0), or AllocationError."""
+    """A complete allocation over :data:`SPECIAL_USES`, or AllocationError.
+
+    Every use of the special fund must be given a share (0 for none): a use left out is an
+    error, not a silent 0.
+    """
     try:
-        check_shares(shares, SPECIAL_USES, label)
+        check_shares(shares, SPECIAL_USES, label, complete=True)
     except ValueError as err:
         raise AllocationError(str(err)) from None
     if any(not math.isfinite(v) for v in shares.values()):
@@ -163,7 +167,7 @@ def compare_allocations(
 
     Args:
         scenario: A validated scenario.
-        allocations: Special-fund allocations (use -> share; uses left out get 0).
+        allocations: Special-fund allocations (use -> share, for every use).
         replicates: Runs per allocation, on the same seeds for every allocation.
         seed: Root seed of the replicate seeds.
         population_scale: Share of every count to simulate, in (0, 1].

@@ -93,7 +93,7 @@ def as_ema_model(
 
     problem = sweep_problem(scenario, params)
     table = sweepable_parameters(scenario)
-    known = available_outcomes(scenario, min(population_scale, 0.02))
+    known = available_outcomes(scenario)
     names = list(outcomes) if outcomes else known
     for name in names:
         if resolve_outcome(name, known)[1]:

@@ -90,8 +90,41 @@ def run_replicate(payload: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     scenario = scenario_from_json(payload["scenario"])
     result = run(scenario, seed=payload["seed"], population_scale=payload["population_scale"])
     tag = {"replicate": payload["replicate"], "seed": payload["seed"]}
-    annual = [{**tag, **row} for row in result.annual.to_dict("records")]
-    return {"annual": annual, "outcomes": [{**tag, **result.outcomes()}]}
+    return {
+        "annual": _tagged(tag, result.annual),
+        "outcomes": [{**tag, **result.outcomes()}],
+        **{name: _tagged(tag, table) for name, table in replicate_tables(result).items()},
+    }
+
+
+def _tagged(tag: dict[str, Any], table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{**tag, **row} for row in table.to_dict("records")]
+
+
+#: Tables an ensemble keeps of every replicate besides its annual rows, for the figures a single
+#: run has (spend by year, remaining poor by county, income distribution) with their bands.
+REPLICATE_TABLES = ("replicate_ledger", "replicate_by_county", "replicate_income_percentiles")
+
+
+def replicate_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """The compact tables an ensemble keeps of one run (see :data:`REPLICATE_TABLES`).
+
+    ``replicate_ledger`` is the run's ledger of money spent or leaked summed by fund, source,
+    use, kind and year (months and counties summed); the others are the run's ``by_county`` and
+    ``income_percentiles`` tables.
+    """
+    ledger = result.ledger
+    keys = ["fund", "source", "use", "kind", "year"]
+    if ledger.empty:
+        compact = pd.DataFrame(columns=[*keys, "amount"])
+    else:
+        moved = ledger[ledger["kind"].isin(["spent", "leaked"])]
+        compact = moved.groupby(keys, as_index=False, sort=True)["amount"].sum()
+    return {
+        "replicate_ledger": compact,
+        "replicate_by_county": result.by_county,
+        "replicate_income_percentiles": result.income_percentiles,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,6 +269,10 @@ class EnsembleResult:
         quantiles: Mean and quantile bands of every annual metric per year (long format).
         outcome_summary: Distribution of every scalar outcome, costs included.
         manifest: Scenario, seed, replicates, population scale, versions, confidence level.
+        replicate_ledger: Per replicate, money spent or leaked by fund, source, use, kind and
+            year (``replicate, seed, fund, source, use, kind, year, amount``).
+        replicate_by_county: Per replicate, the run's ``by_county`` rows.
+        replicate_income_percentiles: Per replicate, the run's ``income_percentiles`` rows.
     """
 
     replicates: pd.DataFrame
@@ -244,6 +281,9 @@ class EnsembleResult:
     quantiles: pd.DataFrame
     outcome_summary: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    replicate_ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replicate_by_county: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replicate_income_percentiles: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_runs(
@@ -253,8 +293,12 @@ class EnsembleResult:
         plan_years: Iterable[int],
         manifest: dict[str, Any],
         confidence: float = 0.95,
+        **replicate_tables: pd.DataFrame,
     ) -> EnsembleResult:
-        """Compute the statistics of an ensemble from its replicate tables."""
+        """Compute the statistics of an ensemble from its replicate tables.
+
+        ``replicate_tables`` are the optional per-replicate tables (:data:`REPLICATE_TABLES`).
+        """
         return cls(
             replicates=replicates,
             outcomes=outcomes,
@@ -262,6 +306,7 @@ class EnsembleResult:
             quantiles=quantile_bands(replicates),
             outcome_summary=outcome_distribution(outcomes),
             manifest=manifest,
+            **replicate_tables,
         )
 
     @property
@@ -278,7 +323,9 @@ class EnsembleResult:
         """Write the results folder; each file appears complete (renamed into place).
 
         Files: ``replicates.parquet``, ``outcomes.parquet``, ``probabilities.csv``,
-        ``quantiles.parquet``, ``outcome_summary.csv``, ``exits_vs_targets.png`` (fan chart) and
+        ``quantiles.parquet``, ``outcome_summary.csv``, the per-replicate tables that are not
+        empty (``replicate_ledger.parquet``, ``replicate_by_county.parquet``,
+        ``replicate_income_percentiles.parquet``), ``exits_vs_targets.png`` (fan chart) and
         ``manifest.json`` (written last).
         """
         from model.reporting.figures import fan_chart
@@ -290,6 +337,9 @@ class EnsembleResult:
         atomic_to_csv(self.probabilities, out / "probabilities.csv")
         atomic_to_parquet(self.quantiles, out / "quantiles.parquet")
         atomic_to_csv(self.outcome_summary, out / "outcome_summary.csv")
+        for name in REPLICATE_TABLES:
+            if not getattr(self, name).empty:
+                atomic_to_parquet(getattr(self, name), out / f"{name}.parquet")
         fig = fan_chart(self.quantiles, self.probabilities, title=self.name)
         atomic_savefig(fig, out / "exits_vs_targets.png")
         manifest = dict(self.manifest, written_utc=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -333,6 +383,11 @@ def read_ensemble(folder: str | Path) -> EnsembleResult:
         quantiles=pd.read_parquet(folder / "quantiles.parquet"),
         outcome_summary=pd.read_csv(folder / "outcome_summary.csv"),
         manifest=manifest,
+        **{
+            name: pd.read_parquet(folder / f"{name}.parquet")
+            for name in REPLICATE_TABLES
+            if (folder / f"{name}.parquet").is_file()
+        },
     )
 
 
@@ -432,8 +487,13 @@ def run_ensemble(
         )
         annual = store.table("annual")
         outcomes = store.table("outcomes")
+        extra = {name: store.table(name) for name in REPLICATE_TABLES}
     annual = annual[annual[KEY] < replicates].drop(columns=KEY).reset_index(drop=True)
     outcomes = outcomes[outcomes[KEY] < replicates].drop(columns=KEY).reset_index(drop=True)
+    extra = {
+        name: table[table[KEY] < replicates].drop(columns=KEY).reset_index(drop=True)
+        for name, table in extra.items()
+    }
     manifest = {
         "kind": "ensemble",
         "schema_version": ENSEMBLE_SCHEMA_VERSION,
@@ -455,7 +515,7 @@ def run_ensemble(
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     result = EnsembleResult.from_runs(
-        annual, outcomes, scenario.targets.cumulative_people, manifest, confidence
+        annual, outcomes, scenario.targets.cumulative_people, manifest, confidence, **extra
     )
     if out is not None:
         result.write(out)

@@ -24,7 +24,6 @@ model's sweep.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -277,23 +276,15 @@ class ModelEvaluator:
         return run(scenario, seed=seed, population_scale=self.population_scale).outcomes()
 
 
-def available_outcomes(scenario: Any, population_scale: float = 0.02) -> list[str]:
-    """Outcome names of the scenario's runs, learnt from one small run.
+def available_outcomes(scenario: Any) -> list[str]:
+    """Outcome names of the scenario's runs, from the catalogue of metrics (no run needed).
 
     Args:
-        scenario: A validated scenario.
-        population_scale: Scale of the pilot run (outcome names do not depend on it).
+        scenario: A validated scenario; its horizon and target years name the outcomes.
     """
-    return list(_outcome_names(json.dumps(scenario.model_dump(mode="json")), population_scale))
+    from model.results.metrics import outcome_names
 
-
-@functools.lru_cache(maxsize=8)
-def _outcome_names(scenario_json: str, population_scale: float) -> tuple[str, ...]:
-    from model.experiments.ensemble import scenario_from_json
-    from model.results.recording import run
-
-    result = run(scenario_from_json(scenario_json), seed=0, population_scale=population_scale)
-    return tuple(result.outcomes())
+    return outcome_names(scenario)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,7 +545,7 @@ def run_sweep(
     if not 0 < population_scale <= 1:
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
     problem = sweep_problem(scenario, params)
-    known = available_outcomes(scenario, min(population_scale, 0.02))
+    known = available_outcomes(scenario)
     for name in outcomes:
         resolve_outcome(name, known)
     evaluator = ModelEvaluator(

@@ -40,9 +40,6 @@ MODEL_COLOUR = "tab:blue"
 TARGET_COLOUR = "tab:red"
 #: Size of a single-panel figure (inches); at 120 dpi it fits a report page at full size.
 FIGSIZE = (8.0, 4.8)
-#: Plan years of the campaign (2016-2018, Shaoguan plan 2016, §I.3); later years consolidate.
-PLAN_LAST_YEAR = 2018
-
 _thousands = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
 
@@ -50,16 +47,31 @@ def _title(question: str, title: str) -> str:
     return f"{question}\n{title}" if title else question
 
 
-def _shade_consolidation(ax: Axes, years: np.ndarray) -> Patch | None:
-    """Grey band, with a legend entry, over the years after the plan (consolidation)."""
-    if not (years.size and years.max() > PLAN_LAST_YEAR):
+def plan_last_year(annual: pd.DataFrame) -> int | None:
+    """The plan's last year in a run's annual table: the first year at its final target.
+
+    The scenario's cumulative targets (``targets.cumulative_people``, Shaoguan plan 2016, §I.3:
+    2016-2018) end in the plan's last year; the years after it keep the last target. None when
+    the table has no targets.
+    """
+    if "target_cumulative_people" not in annual or "year" not in annual:
+        return None
+    target = pd.to_numeric(annual["target_cumulative_people"], errors="coerce")
+    if target.isna().all():
+        return None
+    return int(annual.loc[target == target.max(), "year"].min())
+
+
+def _shade_consolidation(ax: Axes, years: np.ndarray, last: int | None) -> Patch | None:
+    """Grey band, with a legend entry, over the years after the plan's ``last`` year."""
+    if last is None or not (years.size and years.max() > last):
         return None
     band = ax.axvspan(
-        PLAN_LAST_YEAR + 0.5,
+        last + 0.5,
         years.max() + 0.5,
         color="0.93",
         zorder=0,
-        label=f"after the plan ({PLAN_LAST_YEAR + 1}-)",
+        label=f"after the plan ({last + 1}-)",
     )
     ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
     return band
@@ -133,7 +145,7 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
                 fontsize=8,
                 color=TARGET_COLOUR,
             )
-    _shade_consolidation(ax, years)
+    _shade_consolidation(ax, years, plan_last_year(annual))
     ax.set_xlabel("year (December assessment)")
     ax.set_ylabel("registered poor people out of poverty (people)")
     ax.set_xticks(years)
@@ -150,7 +162,7 @@ def exits_vs_targets(annual: pd.DataFrame, title: str = "") -> Figure:
 def villages_exited(
     annual: pd.DataFrame,
     title: str = "",
-    target_year: int = PLAN_LAST_YEAR,
+    target_year: int | None = None,
     replicates: pd.DataFrame | None = None,
 ) -> Figure:
     """Poor villages exited each December against all of them (278 at full scale) by 2018.
@@ -159,7 +171,8 @@ def villages_exited(
         annual: The ``annual`` table of a run (``year``, ``villages_exited``,
             ``villages_total``); for an ensemble, the per-year medians.
         title: Scenario name (and scale) for the second title line.
-        target_year: Year by which every poor village should exit (plan §I.3).
+        target_year: Year by which every poor village should exit (plan §I.3); default the
+            plan's last year (:func:`plan_last_year`).
         replicates: Optional ``replicates`` table of an ensemble: the bars then show the median
             and a 5-95% range across replicates.
 
@@ -193,13 +206,15 @@ def villages_exited(
             ha="center",
             fontsize=8,
         )
+    year = plan_last_year(annual) if target_year is None else target_year
+    by = "the end of the plan" if year is None else year
     ax.axhline(
         total,
         color=TARGET_COLOUR,
         linestyle="--",
-        label=f"all {total:,} poor villages, to exit by {target_year} (plan §I.3)",
+        label=f"all {total:,} poor villages, to exit by {by} (plan §I.3)",
     )
-    _shade_consolidation(ax, years)
+    _shade_consolidation(ax, years, plan_last_year(annual))
     ax.set_xlabel("year (December assessment)")
     ax.set_ylabel("poor villages exited (villages)")
     ax.set_xticks(years)
@@ -212,13 +227,18 @@ def villages_exited(
     return fig
 
 
-def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure:
+def remaining_poor_by_county(
+    by_county: pd.DataFrame, title: str = "", band: pd.DataFrame | None = None
+) -> Figure:
     """Registered poor people still poor in each county-level unit, one bar per year.
 
     Args:
         by_county: The ``by_county`` table of a run (``year``, ``county``,
-            ``registered_people``, ``remaining_poor_people``).
+            ``registered_people``, ``remaining_poor_people``); for an ensemble, the medians
+            across replicates.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``year``, ``county``, ``low``, ``high`` of the people still poor
+            across replicates, drawn as a range on each bar.
 
     Returns:
         A figure with one bar series per year; counties ordered by registered poor people, the
@@ -235,12 +255,30 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     for k, year in enumerate(years):
         rows = by_county[by_county["year"] == year].set_index("county").reindex(counties)
         remaining = rows["remaining_poor_people"].to_numpy(dtype=float)
+        ends = remaining  # where a bar (or its range) ends, for the label
         # the first year on top of each county's group, the last at the bottom
         offset = (len(years) - 1 - k - (len(years) - 1) / 2) * height
         ax.barh(pos + offset, remaining, height=height, color=colours[k], label=str(year))
+        if band is not None and not band.empty:
+            rng = band[band["year"] == year].set_index("county").reindex(counties)
+            ax.errorbar(
+                remaining,
+                pos + offset,
+                xerr=np.vstack(
+                    [
+                        np.maximum(remaining - rng["low"].to_numpy(dtype=float), 0),
+                        np.maximum(rng["high"].to_numpy(dtype=float) - remaining, 0),
+                    ]
+                ),
+                fmt="none",
+                ecolor="0.2",
+                elinewidth=0.8,
+                capsize=2,
+            )
+            ends = np.fmax(remaining, rng["high"].to_numpy(dtype=float))
         if k == len(years) - 1:
             share = remaining / rows["registered_people"].to_numpy(dtype=float)
-            for y, value, s in zip(pos + offset, remaining, share, strict=True):
+            for y, value, s in zip(pos + offset, ends, share, strict=True):
                 ax.annotate(
                     f"{100 * s:.0f}% still poor",
                     (value, y),
@@ -254,9 +292,16 @@ def remaining_poor_by_county(by_county: pd.DataFrame, title: str = "") -> Figure
     ax.set_xlabel("registered poor people not out of poverty in December (people)")
     ax.set_ylabel("county-level unit")
     ax.xaxis.set_major_formatter(_thousands)
-    ax.set_xlim(0, float(by_county["remaining_poor_people"].max()) * 1.25 or 1)
+    widest = float(by_county["remaining_poor_people"].max())
+    if band is not None and not band.empty:
+        widest = max(widest, float(band["high"].max()))
+    ax.set_xlim(0, widest * 1.25 or 1)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(title="year", loc="lower right", fontsize=8)
+    ax.legend(
+        title="year (median, 5-95% of replicates)" if band is not None else "year",
+        loc="lower right",
+        fontsize=8,
+    )
     ax.set_title(_title("Where are the people still poor?", title), fontsize=11)
     fig.tight_layout()
     return fig
@@ -300,69 +345,89 @@ def _stacked_bars(ax: Axes, table: pd.DataFrame, unit: float) -> None:
 
 
 def spend_by_year(
-    monthly: pd.DataFrame | None = None, ledger: pd.DataFrame | None = None, title: str = ""
+    by_source: pd.DataFrame | None = None,
+    by_use: pd.DataFrame | None = None,
+    title: str = "",
+    band: pd.DataFrame | None = None,
 ) -> Figure:
     """Money spent each year, by source and by use.
 
-    With a ledger (columns ``fund, source, use, kind, year, amount``) the upper panel stacks
-    the money spent by source (named with its fund) and the lower panel by use; money lost to
-    leakage is its own segment in both. Without a ledger, the ``spend_<measure>`` columns of the
-    monthly table give the spend by use alone.
+    The tables are aggregated by the caller (``model.results.outputs.spend_by_year``): one row
+    per year (the index), one column per source or use. Source columns may be ``(fund,
+    source)`` pairs, named in the legend with their fund; a column ``leaked`` (or a pair whose
+    fund is ``leaked``) is money lost to leakage, drawn grey and hatched on top.
 
     Args:
-        monthly: The ``monthly`` table of a run.
-        ledger: The ``ledger`` table of a run, when funding is modelled.
+        by_source: Yuan per year by source (upper panel), or None.
+        by_use: Yuan per year by use (lower panel), or None.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``low`` and ``high`` of each year's total (index: year) across
+            replicates, drawn as a range on top of each year's stack; the stacks are then the
+            replicates' means.
 
     Returns:
-        A figure with one panel per breakdown available; one bar series per source or use.
+        A figure with one panel per table given; one bar series per source or use.
 
     Raises:
-        ValueError: Neither a ledger with spending nor monthly ``spend_*`` columns is given.
+        ValueError: Neither table has a row.
     """
     unit = 1e6
     panels: list[tuple[str, pd.DataFrame]] = []
-    if ledger is not None and not ledger.empty:
-        out = ledger[ledger["kind"].isin(["spent", "leaked"])].copy()
-        if not out.empty:
-            source = out["source"].astype(str)
-            if "fund" in out:
-                fund = out["fund"].map(lambda f: FUND_LABELS.get(f, str(f)))
-                source = source + " (" + fund + ")"
-            out["source_shown"] = source.where(out["kind"] == "spent", "leaked")
-            out["use"] = out["use"].where(out["kind"] == "spent", "leaked")
-            panels = [
-                ("by source", _by_year(out, "source_shown")),
-                ("by use", _by_year(out, "use")),
-            ]
-    if not panels and monthly is not None:
-        cols = [c for c in monthly.columns if c.startswith("spend_")]
-        if cols:
-            by_use = monthly.groupby("year")[cols].sum()
-            by_use.columns = [c.removeprefix("spend_") for c in cols]
-            panels = [("by use (measure)", _largest_first(by_use))]
+    if by_source is not None and not by_source.empty:
+        shown = by_source.copy()
+        shown.columns = [_source_label(c) for c in by_source.columns]
+        panels.append(("by source", _largest_first(shown.T.groupby(level=0, sort=False).sum().T)))
+    if by_use is not None and not by_use.empty:
+        shown = by_use.copy()
+        shown.columns = [str(c) for c in by_use.columns]
+        panels.append(("by use" if panels else "by use (measure)", _largest_first(shown)))
     if not panels:
-        raise ValueError("spend_by_year: no ledger and no spend_* columns in the monthly table")
+        raise ValueError("spend_by_year: no spend to draw (no table by source or by use)")
     fig = Figure(figsize=(FIGSIZE[0] + 1.6, 4.2 * len(panels) + 0.6))
     axes = np.atleast_1d(fig.subplots(len(panels), 1))
     for ax, (name, table) in zip(axes, panels, strict=True):
         _stacked_bars(ax, table, unit)
+        if band is not None and not band.empty:
+            _total_band(ax, table, band, unit)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(
-            "spent or leaked\nin the year (million yuan)"
-            if "leaked" in table.columns
-            else "spent in the year\n(million yuan)"
-        )
+            ("spent or leaked\nin the year (million yuan)" if "leaked" in table.columns
+             else "spent in the year\n(million yuan)")
+            + ("\nmean of replicates" if band is not None and not band.empty else "")
+        )  # fmt: skip
     fig.suptitle(_title("How much is spent each year, and on what?", title), fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def _by_year(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    table = rows.pivot_table(
-        index="year", columns=column, values="amount", aggfunc="sum", fill_value=0
+def _source_label(column: object) -> str:
+    """``(fund, source)`` as ``"source (fund label)"``; leaked money as ``"leaked"``."""
+    if isinstance(column, tuple):
+        fund, source = (str(part) for part in column)
+        if fund == "leaked" or source == "leaked":
+            return "leaked"
+        return f"{source} ({FUND_LABELS.get(fund, fund)})"
+    return str(column)
+
+
+def _total_band(ax: Axes, table: pd.DataFrame, band: pd.DataFrame, unit: float) -> None:
+    """Error bars at the top of each year's stack: the band of the yearly total."""
+    band = band.reindex(table.index)
+    top = table.sum(axis=1).to_numpy(dtype=float) / unit
+    low = band["low"].to_numpy(dtype=float) / unit
+    high = band["high"].to_numpy(dtype=float) / unit
+    ax.errorbar(
+        table.index,
+        top,
+        yerr=np.vstack([np.maximum(top - low, 0), np.maximum(high - top, 0)]),
+        fmt="none",
+        ecolor="0.15",
+        capsize=4,
+        label="total, 5-95% of replicates",
     )
-    return _largest_first(table)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylim(0, max(float(np.nanmax(np.r_[high, top])), 1e-9) * 1.08)
 
 
 def _largest_first(table: pd.DataFrame) -> pd.DataFrame:
@@ -376,7 +441,10 @@ def _largest_first(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def income_distribution(
-    annual: pd.DataFrame, income_percentiles: pd.DataFrame | None = None, title: str = ""
+    annual: pd.DataFrame,
+    income_percentiles: pd.DataFrame | None = None,
+    title: str = "",
+    band: pd.DataFrame | None = None,
 ) -> Figure:
     """Per-capita income of the registered poor each December against the exit line.
 
@@ -389,8 +457,11 @@ def income_distribution(
         annual: The ``annual`` table of a run (``year``, ``exit_income_line``, and
             ``mean_per_capita_income_poor`` / ``median_per_capita_income_poor``).
         income_percentiles: The ``income_percentiles`` table (``year``, ``population``,
-            ``percentile``, ``value``), when the run recorded it.
+            ``percentile``, ``value``), when the run recorded it; for an ensemble, the
+            medians across replicates.
         title: Scenario name (and scale) for the second title line.
+        band: For an ensemble, ``year``, ``population``, ``low``, ``high`` of the median income
+            across replicates, drawn as a range on each box's median.
 
     Returns:
         A figure whose legend lists the income series and the exit line.
@@ -399,6 +470,7 @@ def income_distribution(
     ax = fig.subplots()
     years = annual["year"].to_numpy()
     handles: list = []
+    band_handle = None
     if income_percentiles is not None and not income_percentiles.empty:
         groups = [
             ("labour_capable", "labour-capable households", "tab:orange", -0.18),
@@ -433,6 +505,28 @@ def income_distribution(
                 capprops={"color": colour},
             )
             handles.append(Patch(facecolor=colour, alpha=0.55, label=f"{label} (5-25-50-75-95%)"))
+            rng = None if band is None else band[band["population"] == population]
+            if rng is not None and not rng.empty:
+                rng = rng.set_index("year").reindex(table.index)
+                median = table[50].to_numpy(dtype=float)
+                bars = ax.errorbar(
+                    table.index.to_numpy() + offset,
+                    median,
+                    yerr=np.vstack(
+                        [
+                            np.maximum(median - rng["low"].to_numpy(dtype=float), 0),
+                            np.maximum(rng["high"].to_numpy(dtype=float) - median, 0),
+                        ]
+                    ),
+                    fmt="none",
+                    ecolor="black",
+                    elinewidth=1.6,
+                    capsize=5,
+                    label="median, 5-95% of replicates",
+                )
+                band_handle = bars
+        if band_handle is not None:
+            handles.append(band_handle)
     else:
         for column, label, style in (
             ("mean_per_capita_income_poor", "mean, registered poor", "-"),
@@ -457,7 +551,7 @@ def income_distribution(
         label="exit line: 45% of provincial rural income (plan §I.3)",
     )
     handles.append(exit_line)
-    band = _shade_consolidation(ax, years)
+    band = _shade_consolidation(ax, years, plan_last_year(annual))
     if band is not None:
         handles.append(band)
     ax.set_xticks(years)

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel
 
 from model.reporting import figures as plots
 from model.results.folder import ResultsFolder, open_results
+from model.results.metrics import describe, label, unit
+from model.results.outputs import across_replicates, ensemble_spend, spend_by_year
 
 FIGURE_DIR = "report_files"
 DPI = 110
@@ -235,6 +236,9 @@ def _png(fig: Any) -> bytes:
 def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
     """Every parameter of a resolved scenario with its default, unit, source, kind and range.
 
+    The rows are the engine's parameter catalogue (:func:`model.engine.catalogue.catalogue`),
+    less the scenario's own keys (name, description, ranges).
+
     Args:
         scenario_data: The resolved scenario as stored in ``manifest.json``.
 
@@ -242,35 +246,25 @@ def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
         One row per parameter: ``path, value, default, changed, kind, unit, source, low, high``
         (``low``/``high`` are the sweep range, when the parameter has one).
     """
-    from model.engine.scenario import Scenario, sweepable_parameters, validate_scenario
+    from model.engine.catalogue import TOP_LEVEL, catalogue
+    from model.engine.scenario import validate_scenario
 
-    scenario = validate_scenario(scenario_data)
-    defaults = Scenario()
-    ranges = sweepable_parameters(scenario)
-    rows = []
-    for section_name in type(scenario).model_fields:
-        section = getattr(scenario, section_name)
-        if not isinstance(section, BaseModel):
-            continue
-        default_section = getattr(defaults, section_name)
-        for name, info in type(section).model_fields.items():
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            path = f"{section_name}.{name}"
-            value = getattr(section, name)
-            default = getattr(default_section, name)
-            rows.append(
-                {
-                    "path": path,
-                    "value": value,
-                    "default": default,
-                    "changed": value != default,
-                    "kind": ranges.get(path, {}).get("kind", extra.get("kind", "fixed")),
-                    "unit": extra.get("unit", ""),
-                    "source": extra.get("source", ""),
-                    "low": ranges.get(path, {}).get("low"),
-                    "high": ranges.get(path, {}).get("high"),
-                }
-            )
+    defaults = {e.path: e.value for e in catalogue()}
+    rows = [
+        {
+            "path": e.path,
+            "value": e.value,
+            "default": defaults.get(e.path),
+            "changed": e.path not in defaults or e.value != defaults[e.path],
+            "kind": e.kind,
+            "unit": e.unit,
+            "source": str(e.source),
+            "low": None if e.range is None else e.range[0],
+            "high": None if e.range is None else e.range[1],
+        }
+        for e in catalogue(validate_scenario(scenario_data))
+        if e.section != TOP_LEVEL  # the scenario's name, description and ranges
+    ]
     return pd.DataFrame(rows)
 
 
@@ -553,37 +547,76 @@ def _figure_makers(results: ResultsFolder) -> list[tuple[str, str, Callable[[], 
                 lambda: plots.villages_exited(village_table, title=label, replicates=replicates),
             )
         )
+    ensemble = _ensemble_figure_tables(results) if replicates is not None else {}
     by_county = results.get("by_county")
-    if by_county is not None:
+    if by_county is not None or "by_county" in ensemble:
+        table, band = ensemble.get("by_county", (by_county, None))
         makers.append(
             (
                 "remaining_poor_by_county",
                 "Where are the people who are still poor, year by year?",
-                lambda: plots.remaining_poor_by_county(by_county, title=label),
+                lambda: plots.remaining_poor_by_county(table, title=label, band=band),
             )
         )
-    has_spend = ledger is not None or (
-        monthly is not None and any(c.startswith("spend_") for c in monthly.columns)
+    by_source, by_use, spend_band = ensemble.get(
+        "spend",
+        (
+            spend_by_year(ledger, "source", leaked=True),
+            spend_by_year(ledger, "use", leaked=True, monthly=monthly),
+            None,
+        ),
     )
-    if has_spend:
+    if not (by_source.empty and by_use.empty):
         makers.append(
             (
                 "spend_by_year",
                 "How much is spent each year, from which source and on which use?",
-                lambda: plots.spend_by_year(monthly, ledger, title=label),
+                lambda: plots.spend_by_year(by_source, by_use, title=label, band=spend_band),
             )
         )
-    if annual is not None:
+    if annual is not None or "income" in ensemble:
+        income_annual, percentiles, income_band = ensemble.get(
+            "income", (annual, results.get("income_percentiles"), None)
+        )
         makers.append(
             (
                 "income_distribution",
                 "How far is the registered poor's income from the exit line?",
                 lambda: plots.income_distribution(
-                    annual, results.get("income_percentiles"), title=label
+                    income_annual, percentiles, title=label, band=income_band
                 ),
             )
         )
     return makers
+
+
+def _ensemble_figure_tables(results: ResultsFolder) -> dict[str, Any]:
+    """An ensemble's medians and 5-95% bands across replicates for the single-run figures."""
+    out: dict[str, Any] = {}
+    by_county = results.get("replicate_by_county")
+    if by_county is not None:
+        remaining = across_replicates(by_county, ["year", "county"], "remaining_poor_people")
+        registered = across_replicates(by_county, ["year", "county"], "registered_people")
+        table = remaining[["year", "county"]].assign(
+            remaining_poor_people=remaining["median"],
+            registered_people=registered["median"],
+        )
+        out["by_county"] = (table, remaining[["year", "county", "low", "high"]])
+    ledger = results.get("replicate_ledger")
+    if ledger is not None:
+        out["spend"] = ensemble_spend(ledger)
+    percentiles = results.get("replicate_income_percentiles")
+    replicates = results.get("replicates")
+    if percentiles is not None and replicates is not None and "exit_income_line" in replicates:
+        keys = ["year", "population", "percentile"]
+        medians = across_replicates(percentiles, keys, "value")
+        table = medians[keys].assign(value=medians["median"])
+        band = across_replicates(
+            percentiles[percentiles["percentile"] == 50], ["year", "population"], "value"
+        )
+        annual = replicates.groupby("year", as_index=False)["exit_income_line"].median()
+        out["income"] = (annual, table, band)
+    return out
 
 
 def _figures(results: ResultsFolder) -> list[FigureItem]:
@@ -611,52 +644,36 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     if run is not None:
         out = run.outcomes()
         if out.get("total_spend", 0) > 0:
+            names = ["total_spend", "cost_per_exit", "cost_per_sustained_exit"]
             blocks.append(
                 (
                     "table",
                     pd.DataFrame(
                         {
-                            "measure": ["total spend", "cost per exit", "cost per sustained exit"],
-                            "yuan": [
-                                fmt_number(out["total_spend"]),
-                                fmt_number(out["cost_per_exit"]),
-                                fmt_number(out["cost_per_sustained_exit"]),
-                            ],
-                            "meaning": [
-                                "all measures over the whole horizon",
-                                "total spend over people out of poverty at the end of the plan",
-                                "total spend over people still out of poverty at the end of the "
-                                "horizon",
-                            ],
+                            "measure": [label(n, "outcomes") for n in names],
+                            "value": [fmt_number(out[n]) for n in names],
+                            "unit": [unit(n, "outcomes") for n in names],
+                            "meaning": [describe(n, "outcomes") for n in names],
                         }
                     ),
                 )
             )
-    monthly = results.get("monthly")
-    if monthly is not None:
-        cols = [c for c in monthly.columns if c.startswith("spend_")]
-        if cols:
-            by_use = monthly.groupby("year")[cols].sum() / 1e6
-            table = pd.DataFrame({"year": by_use.index.astype(str)})
-            for c in cols:
-                table[c.removeprefix("spend_").replace("_", " ")] = (
-                    by_use[c].map(lambda v: fmt_number(v, 2)).to_numpy()
-                )
-            table["total"] = by_use.sum(axis=1).map(lambda v: fmt_number(v, 2)).to_numpy()
-            blocks += [("h3", "Spend by measure and year (million yuan)"), ("table", table)]
     ledger = results.get("ledger")
-    if ledger is not None:
-        spent = ledger[ledger["kind"] == "spent"]
-        if not spent.empty:
-            by_source = (
-                spent.pivot_table(
-                    index="year", columns="source", values="amount", aggfunc="sum", fill_value=0
-                )
-                / 1e6
+    by_use = spend_by_year(ledger, "use", monthly=results.get("monthly")) / 1e6
+    if not by_use.empty:
+        table = pd.DataFrame({"year": by_use.index.astype(str)})
+        for c in by_use.columns:
+            table[str(c).replace("_", " ")] = by_use[c].map(lambda v: fmt_number(v, 2)).to_numpy()
+        table["total"] = by_use.sum(axis=1).map(lambda v: fmt_number(v, 2)).to_numpy()
+        blocks += [("h3", "Spend by measure and year (million yuan)"), ("table", table)]
+    by_source = spend_by_year(ledger, "source") / 1e6
+    if not by_source.empty:
+        table = pd.DataFrame({"year": by_source.index.astype(str)})
+        for fund, source in by_source.columns:
+            table[f"{source} ({fund})"] = (
+                by_source[(fund, source)].map(lambda v: fmt_number(v, 2)).to_numpy()
             )
-            table = by_source.map(lambda v: fmt_number(v, 2)).reset_index()
-            table["year"] = table["year"].astype(str)
-            blocks += [("h3", "Spend by source and year (million yuan)"), ("table", table)]
+        blocks += [("h3", "Spend by source and year (million yuan)"), ("table", table)]
     funding = results.get("funding")
     if funding is not None:
         blocks += [
@@ -716,12 +733,13 @@ def _spend_section(results: ResultsFolder) -> list[tuple[str, Any]]:
                     "table",
                     pd.DataFrame(
                         {
-                            "measure": [c.replace("_", " ") for c in cost_cols],
-                            "median (yuan)": [fmt_number(q.loc[0.5, c]) for c in cost_cols],
-                            "5-95% (yuan)": [
+                            "measure": [label(c, "outcomes") for c in cost_cols],
+                            "median": [fmt_number(q.loc[0.5, c]) for c in cost_cols],
+                            "5-95%": [
                                 f"{fmt_number(q.loc[0.05, c])} to {fmt_number(q.loc[0.95, c])}"
                                 for c in cost_cols
                             ],
+                            "unit": [unit(c, "outcomes") for c in cost_cols],
                         }
                     ),
                 )

@@ -2,14 +2,16 @@
 
 The observed file is a CSV with columns ``scope,year,metric,value,unit,source``
 (``data/observed/``) or the older ``year,metric,value[,source]``, where ``metric`` names a
-numeric column of the annual table (``cumulative_exited_people``, ``villages_exited``,
-``mean_per_capita_income_poor``...). A row scoped to a subset of a run
-(``shaoguan:dongguan_villages``) is compared with that subset (the run's ``by_party`` table);
-rows of another region than the run's scenario are left out (:mod:`model.results.observed`);
-counts of scoped rows are compared at full population (the run's value divided by its
-population scale). For an ensemble (a folder with ``replicates.parquet``) the
-model's median and 5-95% interval come from the replicates of that year (linear interpolation
-between order statistics, numpy's default); for a single run all three are the run's value.
+numeric metric of the annual table in the catalogue of metrics
+(:func:`model.results.metrics.validation_metrics`: ``cumulative_exited_people``,
+``villages_exited``, ``mean_per_capita_income_poor``...; see ``docs/outputs.md``). A row
+scoped to a subset of a run (``shaoguan:dongguan_villages``) is compared with that subset (the
+run's ``by_party`` table); rows of another region than the run's scenario are left out
+(:mod:`model.results.observed`); counts of scoped rows are compared at full population (the
+run's value divided by its population scale). For an ensemble (a folder with
+``replicates.parquet``) the model's median and 5-95% interval come from the replicates of that
+year (linear interpolation between order statistics, numpy's default); for a single run all
+three are the run's value.
 
 Reported outcomes of Shaoguan serve here, out of sample: the calibration (``calibrate``) fits only
 the observations of ``data/observed/``.
@@ -27,6 +29,7 @@ import pandas as pd
 from model.results import observed
 from model.results import observed as observed_metrics
 from model.results.folder import ResultsFolder, ResultsFolderError
+from model.results.metrics import validation_metrics
 from model.results.observed import ObservedDataError
 
 __all__ = ["COLUMNS", "ObservedDataError", "compare_with_observed", "read_observed"]
@@ -78,11 +81,7 @@ def _model_table(results: ResultsFolder) -> tuple[pd.DataFrame, bool]:
 
 
 def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
-    numeric = [
-        c
-        for c in table.columns
-        if c not in ("year", "replicate") and table[c].dtype.kind in "if" and table[c].notna().any()
-    ]
+    known = validation_metrics()
     years = sorted(int(y) for y in table["year"].unique())
     for _, r in observed.iterrows():
         where = f"{path}, line {r['line']}"
@@ -92,10 +91,15 @@ def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> N
                     f"{where}: metric {r['metric']!r} of scope {r['scope']} is not produced by "
                     f"the model; expected one of {', '.join(observed_metrics.SUBSET_METRICS)}"
                 )
-        elif r["metric"] not in numeric:
+        elif r["metric"] not in known:
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} is not a numeric column of the annual table; "
-                f"expected one of {', '.join(numeric)}"
+                f"expected one of {', '.join(known)} (docs/outputs.md)"
+            )
+        elif r["metric"] not in table or not table[r["metric"]].notna().any():
+            raise ObservedDataError(
+                f"{where}: metric {r['metric']!r} has no values in these results; expected a "
+                "results folder written by this version"
             )
         if r["year"] not in years:
             raise ObservedDataError(

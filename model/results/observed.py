@@ -30,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from model.results.metrics import metrics, validation_metrics
+
 #: Regions a scope may name.
 REGIONS = ("guangdong", "shaoguan")
 #: Subsets of a run a scope may name, with the assisting party of ``by_party`` they select.
@@ -38,39 +40,11 @@ SUBSETS = {
     "province_villages": "province",
     "shaoguan_villages": "shaoguan",
 }
-#: Numeric columns of the annual table an observation of a whole run may name.
-ANNUAL_METRICS = (
-    "exited_people",
-    "exited_households",
-    "cumulative_exited_people",
-    "cumulative_exited_households",
-    "remaining_poor_people",
-    "villages_exited",
-    "villages_total",
-    "relapsed_people",
-    "ever_relapsed_people",
-    "mean_per_capita_income_poor",
-    "median_per_capita_income_poor",
-    "mean_per_capita_income_labour_capable",
-    "poverty_gap",
-    "provincial_rural_income",
-    "exit_income_line",
-    "village_exit_income_line",
-    "wage_per_capita_poor",
-    "business_per_capita_poor",
-    "property_per_capita_poor",
-    "transfer_per_capita_poor",
-    "spend",
-)
-#: Columns of the ``by_party`` table an observation of a subset may name.
-SUBSET_METRICS = (
-    "villages",
-    "villages_exited",
-    "registered_people",
-    "cumulative_exited_people",
-    "mean_per_capita_income_poor",
-    "mean_per_capita_income_labour_capable",
-)
+#: Numeric columns of the annual table an observation of a whole run may name (the catalogue
+#: of metrics, :func:`model.results.metrics.validation_metrics`).
+ANNUAL_METRICS = tuple(validation_metrics())
+#: Numeric columns of the ``by_party`` table an observation of a subset may name.
+SUBSET_METRICS = tuple(m.name for m in metrics("by_party") if m.numeric)
 #: Metrics that count people, households or villages (or yuan in total): scaled to the full
 #: population by dividing by the run's population scale.
 EXTENSIVE = frozenset(

@@ -70,6 +70,120 @@ def weighted_percentiles(
     return [float(v) for v in values[order][np.minimum(idx, values.size - 1)]]
 
 
+#: Column of a spend table that holds the money lost to leakage (``("leaked", "")`` by source).
+LEAKED = "leaked"
+
+
+def spend_by_year(
+    ledger: pd.DataFrame | None,
+    by: str = "source",
+    *,
+    leaked: bool = False,
+    monthly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Yuan spent per year by source or by use: the one aggregation of a run's spend.
+
+    Args:
+        ledger: The money ledger (``fund, source, use, kind, year, amount``); may be None.
+        by: ``"source"`` (columns ``(fund, source)``) or ``"use"`` (one column per measure, in
+            the measures' monthly order).
+        leaked: Add the money lost to leakage as a last column, ``"leaked"`` by use and
+            ``("leaked", "")`` by source; the other columns count money spent only.
+        monthly: The monthly table: by use, its ``spend_<measure>`` columns summed by year
+            stand in for a ledger without spending (then nothing is leaked).
+
+    Returns:
+        One row per year (the index), one column per source or use; zeros where nothing was
+        spent. Empty when there is nothing to aggregate.
+
+    Raises:
+        ValueError: ``by`` is neither ``"source"`` nor ``"use"``.
+    """
+    if by not in ("source", "use"):
+        raise ValueError(f"by: expected 'source' or 'use', found {by!r}")
+    has_ledger = ledger is not None and not ledger.empty
+    spent = ledger[ledger["kind"] == "spent"] if has_ledger else None
+    if spent is None or spent.empty:
+        cols = [] if monthly is None else [c for c in monthly.columns if c.startswith("spend_")]
+        if by == "source" or not cols:
+            return pd.DataFrame()
+        table = monthly.groupby("year")[cols].sum()
+        table.columns = [c.removeprefix("spend_") for c in cols]
+        return table
+    cols = ["fund", "source"] if by == "source" else ["use"]
+    table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
+    table = table.fillna(0.0)
+    if by == "use":
+        from model.results.metrics import enabled_measures
+
+        order = {name: k for k, name in enumerate(enabled_measures())}
+        table = table[sorted(table.columns, key=lambda c: (order.get(c, len(order)), str(c)))]
+    if leaked:
+        lost = ledger[ledger["kind"] == "leaked"].groupby("year")["amount"].sum()
+        table = table.reindex(table.index.union(lost.index), fill_value=0.0)
+        table[(LEAKED, "") if by == "source" else LEAKED] = lost.reindex(
+            table.index, fill_value=0.0
+        )
+    return table
+
+
+def across_replicates(
+    table: pd.DataFrame, keys: list[str], column: str, band: tuple[float, float] = (0.05, 0.95)
+) -> pd.DataFrame:
+    """Median and band of ``column`` across the replicates of an ensemble, per ``keys``.
+
+    Args:
+        table: Rows of every replicate (a ``replicate`` column and ``keys``).
+        keys: The columns that identify a row within a replicate (``year``, ``county``...).
+        column: The value summarised.
+        band: Lower and upper quantiles of the band (numpy's linear interpolation).
+
+    Returns:
+        ``keys``, ``median``, ``low``, ``high``: one row per combination of keys, sorted.
+    """
+    grouped = table.groupby(keys, sort=True)[column]
+    out = grouped.median().rename("median").to_frame()
+    out["low"] = grouped.quantile(band[0])
+    out["high"] = grouped.quantile(band[1])
+    return out.reset_index()
+
+
+def ensemble_spend(
+    replicate_ledger: pd.DataFrame, band: tuple[float, float] = (0.05, 0.95)
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Spend of an ensemble: mean by source and by use, and the band of the yearly total.
+
+    Args:
+        replicate_ledger: Money spent or leaked per ``replicate`` (``fund, source, use, kind,
+            year, amount``), as an ensemble folder keeps it.
+        band: Lower and upper quantiles of the yearly total across replicates.
+
+    Returns:
+        ``(by_source, by_use, totals)``: the replicates' mean spend per year by source and by
+        use as :func:`spend_by_year` gives them (leakage apart), and ``low``/``high`` of each
+        year's total (spent and leaked) across replicates (index: year; a replicate that spent
+        nothing in a year counts as 0).
+    """
+    n = replicate_ledger["replicate"].nunique()
+    keys = ["fund", "source", "use", "kind", "year"]
+    mean = replicate_ledger.groupby(keys, as_index=False)["amount"].sum()
+    mean["amount"] = mean["amount"] / max(n, 1)
+    totals = (
+        replicate_ledger[replicate_ledger["kind"].isin(["spent", "leaked"])]
+        .pivot_table(index="replicate", columns="year", values="amount", aggfunc="sum")
+        .fillna(0.0)
+    )
+    totals = totals.reindex(replicate_ledger["replicate"].unique(), fill_value=0.0)
+    bands = pd.DataFrame(
+        {"low": totals.quantile(band[0]), "high": totals.quantile(band[1])}, index=totals.columns
+    )
+    return (
+        spend_by_year(mean, "source", leaked=True),
+        spend_by_year(mean, "use", leaked=True),
+        bands,
+    )
+
+
 def package_version() -> str:
     """Installed version of the package (or the source tree's)."""
     try:
@@ -139,12 +253,12 @@ class RunResult:
     #: Tables written when not empty and read when present.
     OPTIONAL_TABLES = ("income_percentiles", "by_party")
 
-    def spend_by(self, key: str) -> pd.DataFrame:
-        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each."""
-        spent = self.ledger[self.ledger["kind"] == "spent"]
-        cols = ["fund", "source"] if key == "source" else ["use"]
-        table = spent.pivot_table(index="year", columns=cols, values="amount", aggfunc="sum")
-        return table.fillna(0.0)
+    def spend_by(self, key: str, leaked: bool = False) -> pd.DataFrame:
+        """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each.
+
+        See :func:`spend_by_year`; ``leaked`` adds the money lost to leakage as a last column.
+        """
+        return spend_by_year(self.ledger, key, leaked=leaked, monthly=self.monthly)
 
     def summary(self) -> pd.DataFrame:
         """The annual targets against the outcomes (what ``shaoguan-abm run`` prints)."""
@@ -157,26 +271,29 @@ class RunResult:
         return float(self.monthly[cols].to_numpy().sum()) if cols else 0.0
 
     def outcomes(self) -> dict[str, float]:
-        """Scalar outcomes of the run, named for ensembles and sweeps.
+        """Scalar outcomes of the run, named for ensembles and sweeps (see ``docs/outputs.md``).
 
+        The names are those of :func:`model.results.metrics.outcome_names`:
         ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
         and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
         have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
         at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
         poverty at the end of the horizon).
         """
+        from model.results.metrics import PER_YEAR_SUFFIX, per_year_outcomes
+
         a = self.annual
+        columns = [m.name.removesuffix(PER_YEAR_SUFFIX) for m in per_year_outcomes()]
         out: dict[str, float] = {}
         for _, r in a.iterrows():
             y = int(r["year"])
-            out[f"cumulative_exited_people_{y}"] = float(r["cumulative_exited_people"])
-            out[f"villages_exited_{y}"] = float(r["villages_exited"])
-            out[f"poverty_gap_{y}"] = float(r["poverty_gap"])
-            if (
-                r["target_cumulative_people"] is not None
-                and r["target_cumulative_people"] == r["target_cumulative_people"]
-            ):
-                out[f"target_met_{y}"] = float(bool(r["target_met"]))
+            target = r["target_cumulative_people"]
+            for column in columns:
+                if column == "target_met":
+                    if target is not None and target == target:  # a target in force
+                        out[f"target_met_{y}"] = float(bool(r["target_met"]))
+                else:
+                    out[f"{column}_{y}"] = float(r[column])
         plan_years = (
             self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
         )

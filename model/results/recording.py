@@ -20,6 +20,7 @@ from model.engine.households import INCOME_COMPONENTS
 from model.engine.population import PARTIES
 from model.engine.scenario import load_scenario
 from model.engine.simulation import PovertyModel
+from model.results.metrics import table_columns
 from model.results.outputs import (
     INCOME_PERCENTILES,
     SCHEMA_VERSION,
@@ -45,6 +46,22 @@ class Recorder:
         self._spend_to_date: dict[str, float] = {}
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
+        #: each table's columns, in order, as the catalogue of metrics declares them
+        self.columns = {
+            t: table_columns(t, [measure.name for measure in model.measures])
+            for t in ("annual", "monthly", "by_county", "by_group", "by_measure")
+        }
+        self.columns["income_percentiles"] = table_columns("income_percentiles")
+        self.columns["by_party"] = table_columns("by_party")
+
+    def _append(self, table: str, row: dict[str, Any]) -> None:
+        """Add a row to a table, after checking that its columns are the catalogue's."""
+        if list(row) != self.columns[table]:
+            raise RuntimeError(
+                f"{table} row: expected the catalogue's columns {self.columns[table]}, found "
+                f"{list(row)} (declare new columns in model/results/metrics.py)"
+            )
+        getattr(self, table).append(row)
 
     def record_month(self, verdict: dict[str, np.ndarray] | None) -> None:
         """Record this month (and, in December, the year's tables)."""
@@ -66,7 +83,7 @@ class Recorder:
         }
         for name, amount in m.spend_this_month.items():
             row[f"spend_{name}"] = amount
-        self.monthly.append(row)
+        self._append("monthly", row)
         if verdict is not None:
             self._record_year(verdict)
 
@@ -87,7 +104,9 @@ class Recorder:
         reg_people = size[reg]
         gap = np.maximum(0.0, (line - income_pc[reg]) / line)
         components = hh.year_components
-        self.annual.append(
+        year_rows = [r for r in self.monthly if r["year"] == year]
+        self._append(
+            "annual",
             {
                 "year": year,
                 "exited_people": int(size[verdict["exits"]].sum()),
@@ -116,11 +135,10 @@ class Recorder:
                     f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
                     for k, name in enumerate(INCOME_COMPONENTS)
                 },
-            }
-        )
-        year_rows = [r for r in self.monthly if r["year"] == year]
-        self.annual[-1]["spend"] = float(
-            sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+                "spend": float(
+                    sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+                ),
+            },
         )
         for measure in m.measures:
             mask = measure.enrolled_mask(m)
@@ -128,7 +146,8 @@ class Recorder:
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
             exited_enrolled = int(size[mask & exited].sum())
-            self.by_measure.append(
+            self._append(
+                "by_measure",
                 {
                     "year": year,
                     "measure": measure.name,
@@ -140,7 +159,7 @@ class Recorder:
                     "exits_per_million_yuan": exited_enrolled / (to_date / 1e6)
                     if to_date > 0
                     else float("nan"),
-                }
+                },
             )
         self._record_income_percentiles(year, income_pc)
         # by county
@@ -155,7 +174,8 @@ class Recorder:
             np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
         )
         for c, name in enumerate(m.population.county_names):
-            self.by_county.append(
+            self._append(
+                "by_county",
                 {
                     "year": year,
                     "county": name,
@@ -164,7 +184,7 @@ class Recorder:
                     "remaining_poor_people": int(reg_c[c] - exit_c[c]),
                     "villages": int(vill_c[c]),
                     "villages_exited": int(vill_exit_c[c]),
-                }
+                },
             )
         self._record_by_party(year, income_pc, exited)
         # by group (the non-poor households of poor villages included, for the village picture)
@@ -173,7 +193,8 @@ class Recorder:
             people = int(size[mask].sum())
             if people == 0:
                 continue
-            self.by_group.append(
+            self._append(
+                "by_group",
                 {
                     "year": year,
                     "group": name,
@@ -185,7 +206,7 @@ class Recorder:
                         f"{cname}_per_capita": float(components[k][mask].sum() / people)
                         for k, cname in enumerate(INCOME_COMPONENTS)
                     },
-                }
+                },
             )
 
     def _record_by_party(self, year: int, income_pc: np.ndarray, exited: np.ndarray) -> None:
@@ -214,7 +235,8 @@ class Recorder:
         villages = np.bincount(v_party, minlength=n_p)
         villages_out = np.bincount(v_party[v_exited], minlength=n_p)
         for p, name in enumerate(PARTIES):
-            self.by_party.append(
+            self._append(
+                "by_party",
                 {
                     "year": year,
                     "party": name,
@@ -228,7 +250,7 @@ class Recorder:
                     "mean_per_capita_income_labour_capable": float(lab_income[p] / lab_people[p])
                     if lab_people[p] > 0
                     else float("nan"),
-                }
+                },
             )
 
     def _record_income_percentiles(self, year: int, income_pc: np.ndarray) -> None:
@@ -243,8 +265,9 @@ class Recorder:
         ):
             values = weighted_percentiles(income_pc[mask], size[mask])
             for p, value in zip(INCOME_PERCENTILES, values, strict=True):
-                self.income_percentiles.append(
-                    {"year": year, "population": population, "percentile": p, "value": value}
+                self._append(
+                    "income_percentiles",
+                    {"year": year, "population": population, "percentile": p, "value": value},
                 )
 
     def result(self) -> RunResult:
@@ -268,31 +291,22 @@ class Recorder:
             "seconds_invariants": round(m.invariants.seconds, 4),
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        by_measure = pd.DataFrame(
-            self.by_measure,
-            columns=[
-                "year",
-                "measure",
-                "enrolled_households",
-                "enrolled_people",
-                "spend",
-                "spend_to_date",
-                "exited_people_enrolled",
-                "exits_per_million_yuan",
-            ],
-        )
         return RunResult(
-            annual=pd.DataFrame(self.annual),
-            monthly=pd.DataFrame(self.monthly).fillna({"villages_exited": 0}),
-            by_county=pd.DataFrame(self.by_county),
-            by_group=pd.DataFrame(self.by_group),
-            by_measure=by_measure,
+            annual=self._frame("annual"),
+            monthly=self._frame("monthly").fillna({"villages_exited": 0}),
+            by_county=self._frame("by_county"),
+            by_group=self._frame("by_group"),
+            by_measure=self._frame("by_measure"),
             ledger=m.ledger.frame(),
             funding=m.ledger.summary(),
             manifest=manifest,
-            income_percentiles=pd.DataFrame(self.income_percentiles),
-            by_party=pd.DataFrame(self.by_party),
+            income_percentiles=self._frame("income_percentiles"),
+            by_party=self._frame("by_party"),
         )
+
+    def _frame(self, table: str) -> pd.DataFrame:
+        """A recorded table as a DataFrame with the catalogue's columns."""
+        return pd.DataFrame(getattr(self, table), columns=self.columns[table])
 
 
 class RecordedModel(PovertyModel):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -96,35 +97,91 @@ def results_path_for(root: str | Path, name: str, *parts: str) -> Path:
     return path
 
 
+def check_output_location(out: str | Path) -> Path:
+    """Refuse a destination where no results folder can be made; return it as a ``Path``.
+
+    Every command with ``--out`` calls this before any work starts. The destination is a
+    folder, or lies where one can really be made: its names fit the file system (with the lock
+    and temporary names a write adds beside it) and its first existing ancestor is a writable
+    folder that takes a new folder (a probe folder is made and removed at once), so ``/proc/x``
+    or a read-only mount is refused. What the folder may already hold is the command's
+    business (:func:`check_output_folder` for one run's results).
+
+    Raises:
+        OutputError: If ``out`` has a NUL byte or a name too long, is or lies under a regular
+            file, or lies where no folder can be created.
+    """
+    out = Path(out)
+    if "\0" in str(out):
+        raise OutputError(f"--out {out!r}: expected a folder path, found a NUL byte in it")
+    try:
+        _check_names(out)
+        if out.exists() or out.is_symlink():
+            if not out.is_dir():
+                raise OutputError(
+                    f"--out {out}: expected a results folder (new, or written by an earlier "
+                    f"run), found an existing file"
+                )
+            return out
+        _check_can_create(out)
+    except OSError as err:
+        raise OutputError(
+            f"--out {out}: expected a folder that can be written, found "
+            f"{err.strerror or type(err).__name__}"
+        ) from None
+    return out
+
+
 def check_output_folder(out: str | Path) -> Path:
     """Refuse a results destination a run must not write to; return it as a ``Path``.
 
-    A destination may be absent (it is created) or a folder an earlier run wrote (it is
-    replaced when the new run completes). An empty folder is also accepted.
+    A destination may be absent (it is created, where :func:`check_output_location` finds
+    that one can be) or a folder an earlier run wrote (it is replaced when the new run
+    completes). An empty folder is also accepted.
 
     Raises:
-        OutputError: If ``out`` is a regular file, lies under a regular file, or is a folder
+        OutputError: If ``out`` is refused by :func:`check_output_location`, or is a folder
             with other content than results.
     """
-    out = Path(out)
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise OutputError(
-                f"--out {out}: expected a results folder (new, or written by an earlier run), "
-                f"found an existing file"
-            )
-        try:
-            entries = sorted(p.name for p in out.iterdir())
-        except OSError as err:
-            raise OutputError(f"--out {out}: cannot read the folder: {err.strerror}") from None
-        if entries and MANIFEST not in entries:
-            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-            raise OutputError(
-                f"--out {out}: expected a new folder or an earlier results folder (with "
-                f"{MANIFEST}), found a folder with other files ({shown}); results never "
-                f"replace other files"
-            )
+    out = check_output_location(out)
+    if not out.is_dir():
         return out
+    try:
+        entries = sorted(p.name for p in out.iterdir())
+    except OSError as err:
+        raise OutputError(f"--out {out}: cannot read the folder: {err.strerror}") from None
+    if entries and MANIFEST not in entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise OutputError(
+            f"--out {out}: expected a new folder or an earlier results folder (with "
+            f"{MANIFEST}), found a folder with other files ({shown}); results never "
+            f"replace other files"
+        )
+    return out
+
+
+#: Longest suffix a write adds to the folder's name beside it: ``.<name>.tmp-`` + 16 hex digits.
+_ADDED_TO_NAME = len(".") + len(".tmp-") + 16
+
+
+def _check_names(out: Path) -> None:
+    """Refuse names the file system cannot hold (with the suffixes a write adds)."""
+    folder = next((a for a in out.absolute().parents if a.exists()), Path("/"))
+    try:
+        name_max = int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        name_max = 255
+    for part in out.parts:
+        size = len(os.fsencode(part)) + (_ADDED_TO_NAME if part == out.name else 0)
+        if size > name_max:
+            raise OutputError(
+                f"--out {out}: expected folder names of at most {name_max - _ADDED_TO_NAME} "
+                f"bytes, found one of {len(os.fsencode(part))}"
+            )
+
+
+def _check_can_create(out: Path) -> None:
+    """Refuse a new folder whose first existing ancestor will not take one."""
     ancestor = out.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -134,7 +191,15 @@ def check_output_folder(out: str | Path) -> Path:
         )
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise OutputError(f"--out {out}: expected a writable folder, found {ancestor} read-only")
-    return out
+    probe = ancestor / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as err:
+        raise OutputError(
+            f"--out {out}: expected a place where a folder can be created, found {ancestor} "
+            f"refuses new folders ({err.strerror})"
+        ) from None
 
 
 def _make_parents(folder: Path) -> list[Path]:

@@ -48,6 +48,33 @@ SCENARIO_COMMANDS = {
 }
 
 
+#: Commands with ``--out`` (before the option), each at population scale 0.01.
+MANY_OUT_COMMANDS = {
+    "run": ("run", "{baseline}", "--population-scale", "0.01"),
+    "ensemble": ("run", "{baseline}", "--replicates", "2", "--population-scale", "0.01"),
+    "compare": (
+        "compare",
+        "{baseline}",
+        "{baseline}",
+        "--replicates",
+        "2",
+        "--population-scale",
+        "0.01",
+    ),
+    "sweep": (
+        "sweep",
+        "{baseline}",
+        "--method",
+        "morris",
+        "--samples",
+        "2",
+        "--population-scale",
+        "0.01",
+    ),
+    "budget": ("budget", "{baseline}", "--replicates", "1", "--population-scale", "0.01"),
+}
+
+
 def scenario_file(case_id: str, text: str | bytes, *fragments: str, **files) -> tuple:
     return case_id, {"s.toml": text, **files}, ("{tmp}/s.toml", *fragments)
 
@@ -292,6 +319,11 @@ CASES: list[Case] = [
         )
         for cid, text, fragments in [
             ("not_summing_to_one", "industry=0.5,employment=0.4", ("summing to 1", "0.9")),
+            (
+                "use_left_out",
+                "industry=0.5,employment=0.5",
+                ("expected a share for every use", "none for ['finance', 'education', 'health']"),
+            ),
             ("unknown_use", "housing=1", ("housing",)),
             ("negative_share", "industry=1.2,employment=-0.2", (">= 0", "-0.2")),
             ("not_a_number", "industry=lots", ("expected a number", "'lots'")),
@@ -474,6 +506,42 @@ CASES: list[Case] = [
         (*RUN, "--out", "{tmp}/docs"),
         ("--out {tmp}/docs", "found a folder with other files (a.txt, b.txt)"),
         files={"docs/a.txt": "keep me\n", "docs/b.txt": "and me\n"},
+    ),
+    *[
+        case
+        for name, argv in MANY_OUT_COMMANDS.items()
+        for case in (
+            Case(
+                f"{name}-out_where_no_folder_can_be_made",
+                (*argv, "--out", "/proc/shaoguan-results"),
+                ("--out /proc/shaoguan-results", "found /proc refuses new folders"),
+            ),
+            Case(
+                f"{name}-out_name_too_long",
+                (*argv, "--out", "{tmp}/" + "n" * 300),
+                ("expected folder names of at most", "found one of 300"),
+            ),
+        )
+    ],
+    *[
+        Case(
+            f"{name}-population_scale_with_empty_counties",
+            (*[a if a != "0.01" else "0.0001" for a in argv], *extra),
+            (
+                "--population-scale 0.0001: expected a scale at which every group and county "
+                "has households, found none in county",
+                "use at least 0.000299",
+            ),
+        )
+        for name, (argv, extra) in {
+            **{k: (v, ("--out", "{tmp}/out")) for k, v in MANY_OUT_COMMANDS.items()},
+            "optimize": (("optimize", "{baseline}", *SCENARIO_COMMANDS["optimize"]), ()),
+        }.items()
+    ],
+    Case(
+        "outputs_unknown_table",
+        ("outputs", "anual"),
+        ("TABLE anual: expected one of annual, monthly, by_county",),
     ),
     Case(
         "dashboard_port_out_of_range",

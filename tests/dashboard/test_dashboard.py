@@ -146,6 +146,12 @@ def test_small_ensemble_progress_and_zip(baseline):
     with zipfile.ZipFile(io.BytesIO(run.results_zip())) as zf:
         names = set(zf.namelist())
     assert {"probabilities.csv", "manifest.json", "scenario.toml", "exits_vs_targets.png"} <= names
+    # the per-replicate tables the spend figure's band is drawn from
+    assert {"replicate_ledger.parquet", "replicate_by_county.parquet"} <= names
+    kept = run.ensemble.replicate_ledger
+    spent = kept[kept["kind"] == "spent"].groupby("replicate")["amount"].sum()
+    totals = run.ensemble.outcomes.set_index("replicate")["total_spend"]
+    assert spent.to_numpy() == pytest.approx(totals.loc[spent.index].to_numpy(), rel=1e-12)
 
 
 def test_month_by_month_collects_each_month():

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from model import PovertyModel
 from model.engine.funding import FEN, SPECIAL_USES, Ledger, select_within_budget, split_fen
-from model.engine.scenario import ScenarioError, apply_overrides
+from model.engine.scenario import ScenarioError, apply_overrides, validate_scenario
+from tests.conftest import BASELINE
 
 
 def ledger(n_counties=2):
@@ -133,12 +134,67 @@ def test_ledger_identity_holds_in_every_run(
             "summing to 1",
         ),
         ({"funding.tranches": {13: 1.0}}, "months 1-12"),
+        (
+            {"funding.allocation": {"industry": 0.5, "employment": 0.5}},
+            "expected a share for every use ['industry', 'employment', 'finance', 'education', "
+            "'health'] (0 for none), found none for ['finance', 'education', 'health']",
+        ),
+        (
+            {"funding.village_allocation": {"infrastructure": 1.0}},
+            "found none for ['assistance']",
+        ),
     ],
 )
 def test_bad_funding_levers(baseline, override, fragment):
     with pytest.raises(ScenarioError, match="funding") as err:
         apply_overrides(baseline, override)
     assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_use_left_out_of_a_scenario_allocation_is_refused(tmp_path):
+    from model.engine.scenario import load_scenario
+
+    path = tmp_path / "short.toml"
+    path.write_text(
+        f'extends = "{BASELINE}"\n[funding]\n'
+        "allocation = { industry = 0.5, employment = 0.5, finance = 0.0, education = 0.0 }\n"
+    )
+    # the file's table merges over the baseline's, which gives health 0.1: the sum is off
+    with pytest.raises(ScenarioError, match=r"funding.allocation: .*sum of 1.1"):
+        load_scenario(path)
+    data = {"funding": {"allocation": {"industry": 0.5, "employment": 0.5}}}
+    with pytest.raises(ScenarioError) as err:
+        validate_scenario(data, label="short.toml")
+    assert str(err.value) == (
+        "short.toml: funding.allocation: allocation: expected a share for every use "
+        "['industry', 'employment', 'finance', 'education', 'health'] (0 for none), found none "
+        "for ['finance', 'education', 'health']"
+    )
+
+
+def test_special_and_village_uses_are_the_measures_that_declare_the_pots():
+    from model.engine import funding
+    from model.engine.interventions import MEASURES
+
+    special = [m.name for m in MEASURES if "special" in m.funds]
+    village = [m.name for m in MEASURES if "village" in m.funds]
+    assert funding.SPECIAL_USES == tuple(special)
+    assert funding.SPECIAL_USES == ("industry", "employment", "finance", "education", "health")
+    assert set(funding.VILLAGE_USES) == {"infrastructure", "assistance"} == set(village)
+    # the default allocations give every use a share
+    defaults = funding.FundingParams()
+    assert set(defaults.allocation) == set(special)
+    assert set(defaults.village_allocation) == set(village)
+
+
+def test_an_unknown_sector_budget_is_refused_not_opened():
+    led = ledger(1)
+    with pytest.raises(ValueError, match="expected a sector budget among .*found 'road'"):
+        led.spend("industry", 2016, 1, np.array([100]), (), sector_source="road")
+    assert not led.blocks and not led.totals  # nothing was recorded
+    paid = led.spend("industry", 2016, 1, np.array([100]), (), sector_source="roads")
+    assert paid.tolist() == [100]
 
 
 def test_treasury_delay_moves_tranches(baseline):

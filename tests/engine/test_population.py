@@ -112,3 +112,35 @@ def test_same_stream_same_population(baseline):
 def test_scale_out_of_range(baseline):
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         build_population(baseline, 0.0, np.random.default_rng(1))
+
+
+def test_a_scale_with_empty_groups_or_counties_is_refused():
+    from model.engine.population import (
+        PopulationError,
+        build_population,
+        population_gaps,
+        smallest_scale,
+    )
+    from model.engine.scenario import Scenario
+
+    pop = Scenario().population
+    # 38,500 households x 1e-5 rounds to none: every group and every county is empty
+    assert population_gaps(pop, 1e-5) == [
+        *(f"group {name}" for name, _, _ in pop.group_counts()),
+        *(f"county {name}" for name, c in pop.counties.items() if c.scattered_weight > 0),
+    ]
+    assert population_gaps(pop, 0.01) == []
+    s = smallest_scale(pop)
+    assert population_gaps(pop, s) == [] and population_gaps(pop, s * 0.98) != []
+    with pytest.raises(PopulationError, match="use at least"):
+        build_population(Scenario(), s * 0.98, np.random.default_rng(1))
+    # at the smallest scale counties are drawn at random: a run either has every county or is
+    # refused, never run with an empty one
+    for seed in range(5):
+        try:
+            pop_s = build_population(Scenario(), s, np.random.default_rng(seed))
+        except PopulationError as err:
+            assert "found none drawn in county" in str(err)
+        else:
+            reg = pop_s.households.registered
+            assert np.all(np.bincount(pop_s.households.county[reg], minlength=10) > 0)

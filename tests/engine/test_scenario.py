@@ -134,6 +134,23 @@ BAD_FILES = {
     "malformed_toml": ("[dynamics\nwage_growth = 0.1\n", ["malformed TOML", "line 1"]),
     "missing_extends": ('extends = "nowhere.toml"\n', ["extends", "nowhere.toml"]),
     "bad_name": ('name = "../../escape"\n', ["name", "../../escape"]),
+    "unknown_measure_off": (
+        '[measures]\noff = ["housng"]\n',
+        ["measures.off", "expected measure names among ['assistance', ", "found ['housng']"],
+    ),
+    "unknown_measure_only": (
+        '[measures]\nonly = ["social_security", "dibao"]\n',
+        ["measures.only", "'social_security']", "found ['dibao']"],
+    ),
+    "measures_off_and_only": (
+        '[measures]\noff = ["housing"]\nonly = ["social_security"]\n',
+        ["measures: expected either off or only, found both"],
+    ),
+    "measures_not_a_list": ('[measures]\noff = "housing"\n', ["measures.off", "'housing'"]),
+    "allocation_use_left_out": (
+        "[funding]\nallocation = { industry = 0.5, employment = 0.5 }\n",
+        ["funding.allocation", "found none for ['finance', 'education', 'health']"],
+    ),
 }
 
 
@@ -264,3 +281,50 @@ def test_a_shorter_horizon_runs_the_same_first_years(baseline):
     assert cut.annual["year"].tolist() == [2016, 2017, 2018]
     pd.testing.assert_frame_equal(cut.annual, full.annual.iloc[:3])
     pd.testing.assert_frame_equal(cut.monthly, full.monthly.iloc[:36])
+
+
+# ---------------------------------------------------------------------------------------------
+# [measures]: which measures run
+
+
+def _on(scenario):
+    from model.engine.interventions import running
+
+    return [m.name for m in running(scenario)]
+
+
+def test_measures_off_and_only_by_name(baseline):
+    from model.engine.interventions import MEASURE_NAMES
+    from model.engine.scenario import apply_overrides
+
+    assert _on(baseline) == list(MEASURE_NAMES)
+    off = apply_overrides(baseline, {"measures.off": ["housing", "finance"]})
+    assert _on(off) == [n for n in MEASURE_NAMES if n not in ("housing", "finance")]
+    only = apply_overrides(baseline, {"measures.only": ["health", "assistance"]})
+    assert _on(only) == ["assistance", "health"]  # monthly order, not the list's
+    assert _on(apply_overrides(baseline, {"measures.only": []})) == []
+
+
+def test_measures_table_and_enabled_both_switch_off_neither_switches_on(tmp_path):
+    parent = tmp_path / "parent.toml"
+    parent.write_text(
+        '[measures]\nonly = ["social_security", "housing"]\n[housing]\nenabled = false\n'
+    )
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "parent.toml"\n[health]\nenabled = true\n')
+    # housing: kept by [measures] but disabled in its table; health: enabled, not kept
+    assert _on(load_scenario(child)) == ["social_security"]
+    # a child inherits [measures] and may replace its list
+    child.write_text('extends = "parent.toml"\n[measures]\nonly = ["health", "housing"]\n')
+    assert _on(load_scenario(child)) == ["health"]
+    # off given by a child of a file giving only is both: refused
+    child.write_text('extends = "parent.toml"\n[measures]\noff = ["health"]\n')
+    with pytest.raises(ScenarioError, match="expected either off or only, found both"):
+        load_scenario(child)
+
+
+def test_measures_off_on_the_command_line(tmp_path):
+    s = load_scenario(BASELINE, ['measures.off=["industry"]'])
+    assert "industry" not in _on(s) and len(_on(s)) == 8
+    with pytest.raises(ScenarioError, match=r"measures.off: expected measure names among"):
+        load_scenario(BASELINE, ['measures.off=["industy"]'])

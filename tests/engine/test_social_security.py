@@ -47,3 +47,36 @@ def test_enrolment_rate_is_a_monthly_probability():
     s.enrol(m)
     # after two months 1 - 0.75^2 = 43.75% enrolled
     assert hh.enrolled_social.mean() == pytest.approx(0.4375, abs=0.01)
+
+
+def test_dibao_classes_by_hand():
+    p = SocialSecurityParams(
+        dibao_standard={2016: 4_800.0},
+        disability_subsidy=0.0,
+        pension_increase={2016: 0.0},
+        class2_floor=0.9,
+    )
+    # monthly standard 400/person; own incomes per person: 100 (class 2 and 3), 390 (class 2)
+    hh = make_households(3, group=[LABOUR_VILLAGE] * 3, size=[2, 2, 2], dibao_class=[3, 2, 2])
+    hh.business_m[:] = [200.0, 200.0, 780.0]
+    m = FakeModel(hh, year=2016)
+    s = SocialSecurity(p, m)
+    pay = s.monthly_payment(m)
+    # class 3: the gap (400 - 100) x 2; class 2: max(gap, 0.9 x 400) x 2
+    assert pay.tolist() == pytest.approx([600.0, 720.0, 720.0])
+
+
+def test_labour_households_below_standard_enter_class_2_or_3():
+    p = SocialSecurityParams(
+        dibao_standard={2016: 4_800.0}, labour_take_up=1.0, inclusion_error=0.0
+    )
+    hh = make_households(
+        3, group=[LABOUR_VILLAGE] * 3, size=[1, 1, 1], chronic=[True, False, False]
+    )
+    # January: last month's recorded income (December's row) is 1,200 / 1,200 / 6,000 a year;
+    # this month's flows (not yet written when households enrol) must not count
+    hh.income_history[11] = [100.0, 100.0, 500.0]
+    hh.business_m[:] = [0.0, 0.0, 0.0]
+    m = FakeModel(hh, year=2016, month=1)
+    SocialSecurity(p, m).enrol(m)
+    assert hh.dibao_class.tolist() == [2, 3, 0]

@@ -18,6 +18,7 @@ from model.experiments.budget import (
     replicate_seeds,
     run_replicates,
     smallest_budget,
+    validate_allocation,
 )
 from model.experiments.execution import Executor
 from tests.conftest import BASELINE, ROOT
@@ -45,8 +46,8 @@ def opened(monkeypatch):
     return counts
 
 
-def test_parse_allocation_fills_missing_uses():
-    a = parse_allocation("industry=0.5, employment=0.5")
+def test_parse_allocation_gives_every_use_its_share():
+    a = parse_allocation("industry=0.5, employment=0.5, finance=0, education=0, health=0")
     assert a == {
         "industry": 0.5,
         "employment": 0.5,
@@ -54,6 +55,17 @@ def test_parse_allocation_fills_missing_uses():
         "education": 0.0,
         "health": 0.0,
     }
+
+
+def test_a_use_left_out_of_an_allocation_is_an_error_not_a_zero():
+    with pytest.raises(AllocationError) as err:
+        parse_allocation("industry=0.5, employment=0.5")
+    message = str(err.value)
+    assert message.startswith("--allocation industry=0.5, employment=0.5: ")
+    assert "found none for ['finance', 'education', 'health']" in message
+    assert "\n" not in message
+    with pytest.raises(AllocationError, match="found none for \\['health'\\]"):
+        validate_allocation({"industry": 0.6, "employment": 0.2, "finance": 0.1, "education": 0.1})
 
 
 @pytest.mark.parametrize(
@@ -125,7 +137,8 @@ def test_workers_do_not_change_replicates(baseline):
 
 def test_optimizer_result_is_a_valid_allocation_no_worse_than_start(baseline):
     # a deliberately poor start: everything on finance
-    start = apply_overrides(baseline, {"funding.allocation": {"finance": 1.0}})
+    everything_on_finance = {use: float(use == "finance") for use in SPECIAL_USES}
+    start = apply_overrides(baseline, {"funding.allocation": everything_on_finance})
     r = optimize_allocation(start, replicates=2, population_scale=0.01, maxiter=8)
     assert set(r.allocation) == set(SPECIAL_USES)
     assert all(v >= 0 for v in r.allocation.values())

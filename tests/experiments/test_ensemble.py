@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from model.experiments.ensemble import (
+    REPLICATE_TABLES,
     outcome_distribution,
     quantile_bands,
     read_ensemble,
@@ -157,6 +158,23 @@ def test_replicate_equals_a_direct_run(ensemble4, baseline):
     row = ensemble4.outcomes[ensemble4.outcomes["replicate"] == 2].iloc[0]
     for key, value in direct.outcomes().items():
         assert row[key] == pytest.approx(value, nan_ok=True)
+    # the per-replicate tables are the run's own, the ledger summed over months and counties
+    counties = ensemble4.replicate_by_county
+    mine = counties[counties["replicate"] == 2].drop(columns=["replicate", "seed"])
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), direct.by_county)
+    pct = ensemble4.replicate_income_percentiles
+    mine = pct[pct["replicate"] == 2].drop(columns=["replicate", "seed"])
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), direct.income_percentiles)
+    ledger = ensemble4.replicate_ledger
+    mine = ledger[ledger["replicate"] == 2]
+    assert set(mine["kind"]) <= {"spent", "leaked"}
+    for kind in ("spent", "leaked"):
+        by_year = direct.ledger[direct.ledger["kind"] == kind].groupby("year")["amount"].sum()
+        kept = mine[mine["kind"] == kind].groupby("year")["amount"].sum()
+        assert kept.to_dict() == pytest.approx(by_year.to_dict(), rel=1e-12)
+    assert mine.loc[mine["kind"] == "spent", "amount"].sum() == pytest.approx(
+        direct.outcomes()["total_spend"], rel=1e-12
+    )
 
 
 def test_written_folder_reads_back(ensemble4, tmp_path):
@@ -185,6 +203,9 @@ def test_written_folder_reads_back(ensemble4, tmp_path):
     back = read_ensemble(folder)
     pd.testing.assert_frame_equal(back.replicates, ensemble4.replicates)
     pd.testing.assert_frame_equal(back.quantiles, ensemble4.quantiles)
+    for name in REPLICATE_TABLES:
+        assert f"{name}.parquet" in names
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(ensemble4, name))
 
 
 def test_resume_with_more_replicates_runs_only_the_new_ones(ensemble4, baseline, tmp_path):
@@ -198,3 +219,4 @@ def test_resume_with_more_replicates_runs_only_the_new_ones(ensemble4, baseline,
     assert grown.manifest["runs_resumed"] == 2
     pd.testing.assert_frame_equal(grown.replicates, ensemble4.replicates)
     pd.testing.assert_frame_equal(grown.probabilities, ensemble4.probabilities)
+    pd.testing.assert_frame_equal(grown.replicate_ledger, ensemble4.replicate_ledger)

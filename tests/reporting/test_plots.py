@@ -9,6 +9,7 @@ import pytest
 from matplotlib.container import BarContainer
 
 from model.reporting import figures as plots
+from model.results.outputs import spend_by_year
 
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -157,7 +158,7 @@ def test_spend_by_year_from_monthly(tmp_path):
             "spend_housing": [0.0] * 12 + [50_000.0] * 12,
         }
     )
-    fig = plots.spend_by_year(monthly, title="hand-made")
+    fig = plots.spend_by_year(by_use=spend_by_year(None, "use", monthly=monthly), title="hand-made")
     (ax,) = fig.axes
     assert ax.get_ylabel() == "spent in the year\n(million yuan)"
     # largest total at the bottom of the stack; the legend lists the top first
@@ -182,7 +183,9 @@ def test_spend_by_year_from_ledger(tmp_path):
     ledger = pd.DataFrame(rows, columns=["fund", "source", "use", "kind", "year", "amount"])
     ledger["month"] = 12
     ledger["county"] = "lechang"
-    fig = plots.spend_by_year(ledger=ledger)
+    fig = plots.spend_by_year(
+        spend_by_year(ledger, "source", leaked=True), spend_by_year(ledger, "use", leaked=True)
+    )
     by_source, by_use = fig.axes
     assert by_source.get_title() == "by source" and by_use.get_title() == "by use"
     assert by_source.get_ylabel() == "spent or leaked\nin the year (million yuan)"
@@ -210,8 +213,23 @@ def test_spend_by_year_from_ledger(tmp_path):
 
 
 def test_spend_by_year_without_data_says_so():
-    with pytest.raises(ValueError, match="no ledger and no spend_"):
-        plots.spend_by_year(pd.DataFrame({"year": [2016], "month": [1]}))
+    with pytest.raises(ValueError, match="no spend to draw"):
+        plots.spend_by_year(spend_by_year(None, "use", monthly=pd.DataFrame({"year": [2016]})))
+
+
+def test_spend_by_year_band_of_an_ensemble(tmp_path):
+    mean = pd.DataFrame({"employment": [3e6, 1e6], "leaked": [0.5e6, 0.0]}, index=[2016, 2017])
+    band = pd.DataFrame({"low": [2.5e6, 0.5e6], "high": [4.5e6, 2e6]}, index=[2016, 2017])
+    fig = plots.spend_by_year(by_use=mean, band=band)
+    (ax,) = fig.axes
+    assert ax.get_ylabel().endswith("mean of replicates")
+    assert legend_labels(ax)[0] == "total, 5-95% of replicates"
+    (bars,) = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    segments = bars.lines[2][0].get_segments()
+    # from the low to the high total, in million yuan, at each year's stack (3.5 and 1.0)
+    ends = [v for seg in segments for v in seg[:, 1]]
+    assert ends == pytest.approx([2.5, 4.5, 0.5, 2.0])
+    saves_png(fig, tmp_path, "spend_band")
 
 
 def test_income_distribution_from_percentiles(tmp_path):
@@ -241,6 +259,55 @@ def test_income_distribution_from_percentiles(tmp_path):
     saves_png(fig, tmp_path, "income")
 
 
+def errorbar_ends(ax) -> list[list[float]]:
+    """The (low, high) ends of every error bar of the axes, one list per errorbar call."""
+    out = []
+    for c in ax.containers:
+        if type(c).__name__ == "ErrorbarContainer":
+            segments = c.lines[2][0].get_segments()
+            out.append([float(v) for seg in segments for v in seg[:, 1 if c.has_yerr else 0]])
+    return out
+
+
+def test_income_distribution_band_of_an_ensemble(tmp_path):
+    annual = annual_table().iloc[:2]
+    rows = [
+        (year, "labour_capable", p, 1_000.0 + 10 * p) for year in (2016, 2017) for p in
+        (5, 10, 25, 50, 75, 90, 95)
+    ]  # fmt: skip
+    pct = pd.DataFrame(rows, columns=["year", "population", "percentile", "value"])
+    band = pd.DataFrame(
+        {
+            "year": [2016, 2017],
+            "population": ["labour_capable"] * 2,
+            "low": [1_400.0, 1_300.0],
+            "high": [1_700.0, 1_600.0],
+        }
+    )
+    fig = plots.income_distribution(annual, pct, title="ensemble", band=band)
+    (ax,) = fig.axes
+    assert "median, 5-95% of replicates" in legend_labels(ax)
+    # each year's median is 1,500: the range runs from the band's low to its high
+    assert errorbar_ends(ax) == [[1_400.0, 1_700.0, 1_300.0, 1_600.0]]
+    saves_png(fig, tmp_path, "income_band")
+
+
+def test_remaining_poor_by_county_band_of_an_ensemble(tmp_path):
+    table = by_county_table()
+    band = table[["year", "county"]].assign(
+        low=table["remaining_poor_people"] - 10, high=table["remaining_poor_people"] + 30
+    )
+    fig = plots.remaining_poor_by_county(table, title="ensemble", band=band)
+    (ax,) = fig.axes
+    ends = errorbar_ends(ax)
+    assert len(ends) == 3  # one per year
+    # 2016: ruyuan 80 and lechang 300 (in the counties' order), from -10 to +30
+    assert ends[0] == [70.0, 110.0, 290.0, 330.0]
+    # the share still poor is written past the range
+    assert [t.xy[0] for t in ax.texts] == [80.0, 180.0]
+    saves_png(fig, tmp_path, "county_band")
+
+
 def test_income_distribution_without_percentiles(tmp_path):
     fig = plots.income_distribution(annual_table())
     (ax,) = fig.axes
@@ -252,3 +319,18 @@ def test_income_distribution_without_percentiles(tmp_path):
     ]
     assert ax.get_lines()[0].get_ydata().tolist() == [4_000, 5_000, 6_000, 7_000]
     saves_png(fig, tmp_path, "income_means")
+
+
+def test_plan_last_year_is_the_first_year_at_the_final_target():
+    annual = annual_table()
+    assert plots.plan_last_year(annual) == 2018
+    # a scenario whose targets run one year longer shades one year later
+    longer = annual.assign(target_cumulative_people=[1_500, 3_275, 4_000, 4_775])
+    assert plots.plan_last_year(longer) == 2019
+    assert plots.plan_last_year(annual.drop(columns="target_cumulative_people")) is None
+    fig = plots.exits_vs_targets(longer)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert not any("after the plan" in label for label in labels)
+    fig = plots.exits_vs_targets(annual)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "after the plan (2019-)" in labels

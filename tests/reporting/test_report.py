@@ -195,7 +195,9 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     assert "| year | dibao | employment |\n| --- | --- | --- |\n| 2016 | 120 | 30 |" in md
     assert "| special | province | 600 | 500 | 50 | 50 |" in md
     assert "| employment | 100,000 | 30 | 300.0 |" in md
-    assert "| year | province |\n| --- | --- |\n| 2016 | 0.00 |" in md  # 500 yuan in million
+    # 500 yuan in million, by source (named with its fund) and by use
+    assert "| year | province (special) |\n| --- | --- |\n| 2016 | 0.00 |" in md
+    assert "| year | employment | total |\n| --- | --- | --- |\n| 2016 | 0.00 | 0.00 |" in md
     assert "Income of the registered poor by component" not in md
 
 
@@ -221,3 +223,17 @@ def test_report_rewrite_replaces_files(run_report):
     assert main(["report", str(run_report)]) == 0
     assert sorted(p.name for p in run_report.iterdir()) == before
     assert not any(p.name.startswith(".") for p in run_report.iterdir())
+
+
+def test_ensemble_report_has_the_figures_of_a_run_with_bands(baseline, tmp_path, capsys):
+    from model.experiments.ensemble import run_ensemble
+
+    out = tmp_path / "ens"
+    run_ensemble(baseline, replicates=3, seed=2, workers=1, population_scale=0.02, out=out)
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    figures = embedded_pngs((out / "report.html").read_text())
+    for name in ("remaining_poor_by_county", "spend_by_year", "income_distribution"):
+        assert name in figures, printed
+        assert figures[name][:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "report_files" / "spend_by_year.png").is_file()

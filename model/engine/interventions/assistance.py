@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import field_validator
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import param
+from model.engine.params import assumption, param
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -31,17 +31,20 @@ class AssistanceParams(MeasureParams):
     capacity: dict[str, float] = param(
         default_factory=lambda: {"province": 1.1, "dongguan": 1.1, "shaoguan": 1.0},
         unit="multiplier on take-up and success in the party's villages (1 = scattered)",
-        source=f"assumption ({PLAN}, §II.9 and §II.12: resident work teams for three years)",
+        source=assumption(
+            f"{PLAN}, §II.9 and §II.12: resident work teams, staying three years by §III.2",
+            range=(0.8, 1.3),
+        ),
     )
     collective_return: float = param(
         0.08,
         unit="dividend per year as a share of the collective investment",
-        source="assumption",
+        source=assumption(),
         range=(0.03, 0.12),
         ge=0,
     )
     collective_lag_months: int = param(
-        12, unit="months", source="assumption", range=(6, 24), ge=0, le=60
+        12, unit="months", source=assumption(), range=(6, 24), ge=0, le=60
     )
 
     @field_validator("capacity")
@@ -64,6 +67,8 @@ class Assistance(Measure):
     name = "assistance"
     Params = AssistanceParams
     funds = ("village",)
+    incomes = ("property",)
+    publishes = ("party_factor",)
 
     def __init__(self, params: AssistanceParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -71,7 +76,7 @@ class Assistance(Measure):
         factor = np.ones(len(model.villages) + 1)
         for v in model.villages:
             factor[v.index] = params.capacity.get(v.party, 1.0)
-        model.party_factor = np.where(hh.village >= 0, factor[hh.village], 1.0)
+        model.shared.party_factor = np.where(hh.village >= 0, factor[hh.village], 1.0)
         self.investments: list[tuple[int, np.ndarray]] = []  # (month index, yuan by village)
 
     def enrol(self, model: PovertyModel) -> None:

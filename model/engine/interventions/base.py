@@ -1,13 +1,25 @@
-"""The small interface every measure implements, its parameter base class and shared helpers."""
+"""The small interface every measure implements, what it declares, and shared helpers.
+
+A measure is one module: its class declares, besides its parameters and rules, the money it
+uses (:attr:`Measure.funds`, :attr:`Measure.sector_sources`), the household arrays it writes
+(:attr:`Measure.household_fields`, :attr:`Measure.incomes`), the shared outputs it publishes
+or reads (:class:`SharedOutputs`), its invariant checks and the households it serves
+(:meth:`Measure.enrolled_mask`). :func:`register` checks the declarations when the registry
+(:data:`model.engine.interventions.MEASURES`) is built, so a wrong one fails at import.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from model.engine.funding import FEN, select_within_budget, to_fen
-from model.engine.params import Section, param, year_value
+from model.engine.funding import FEN, FUNDS, SECTOR_SOURCES, select_within_budget, to_fen
+from model.engine.households import INCOME_COMPONENTS, Households
+from model.engine.params import Section, choice, param, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -16,13 +28,43 @@ if TYPE_CHECKING:
 UNLIMITED_FEN = np.iinfo(np.int64).max // 8
 
 
+@dataclass
+class SharedOutputs:
+    """What a measure publishes for other measures: the one place they read it.
+
+    Each field is published (written) by exactly one measure, which declares it in
+    :attr:`Measure.publishes`; the measures that read it declare it in :attr:`Measure.reads` and
+    read it as ``model.shared.<field>``. When the publisher is switched off, the field keeps the
+    value :meth:`defaults` gives it.
+
+    Attributes:
+        party_factor: Implementation capacity of the household's assisting party (multiplier on
+            take-up and success; 1 for scattered households and when assistance is off).
+            Published by assistance.
+        social_paid_month: Last month's dibao and five-guarantee payment of each household
+            (yuan; 0 when social security is off). Published by social security.
+    """
+
+    party_factor: np.ndarray
+    social_paid_month: np.ndarray
+
+    @classmethod
+    def defaults(cls, n: int) -> SharedOutputs:
+        """The values for ``n`` households before (or without) their publishers."""
+        return cls(party_factor=np.ones(n), social_paid_month=np.zeros(n))
+
+
+#: Names of the shared outputs (the fields of :class:`SharedOutputs`).
+SHARED_OUTPUTS: tuple[str, ...] = tuple(f.name for f in fields(SharedOutputs))
+
+
 class MeasureParams(Section):
     """Parameters every measure has; each measure's table extends this."""
 
     enabled: bool = param(
         True,
         unit="switch",
-        source="scenario choice",
+        source=choice(),
         doc="Switch the measure off: then neither its effect nor its cost appears.",
     )
 
@@ -31,19 +73,40 @@ class Measure:
     """A measure of the plan: who enrols, what it does, what it costs.
 
     Subclasses set ``name`` (the module's name, also the scenario table and the ledger use),
-    ``Params``, the budget it draws on (``funds`` pots of the ledger, then ``sector_source``)
-    and override :meth:`enrol`, :meth:`apply` and, where the measure reacts to this month's
-    shocks, :meth:`respond`. Each month the simulation calls, in the order of
-    :data:`model.engine.interventions.MEASURES`, ``enrol`` (step 4), ``apply`` (step 5, after the
-    background incomes), ``respond`` (step 6, after the shocks), then reads :meth:`cost`.
-    Money is only ever spent through :meth:`charge`, which goes through the ledger and never
-    spends more than is available.
+    ``Params``, and declare ``funds`` (which they must set themselves) and, where they apply,
+    the other class attributes below; they override :meth:`enrol`, :meth:`apply` and, where the
+    measure reacts to this month's shocks, :meth:`respond`. Each month the simulation calls, in
+    the order of :data:`model.engine.interventions.MEASURES`, ``enrol`` (step 4), ``apply``
+    (step 5, after the background incomes), ``respond`` (step 6, after the shocks), then reads
+    :meth:`cost`. Money is only ever spent through :meth:`charge`, which goes through the
+    ledger and never spends more than is available.
+
+    Attributes:
+        name: The measure's name: its module, its scenario table, its ledger use.
+        Params: Its parameter table (a :class:`MeasureParams`).
+        funds: Ledger pots it draws on under its own earmark: ``"special"`` makes it a use of
+            the special fund (a key of ``funding.allocation``), ``"village"`` a use of the
+            village funds (a key of ``funding.village_allocation``); ``()`` for neither.
+        sector_source: The sector budget that pays what the pots do not, unless a charge names
+            another; None for none.
+        sector_sources: Every sector budget the measure charges (names of
+            :data:`model.engine.funding.SECTOR_SOURCES`, ``sector_source`` among them).
+        household_fields: Household arrays it writes, besides the month's income flows.
+        incomes: Income components (:data:`model.engine.households.INCOME_COMPONENTS`) it adds
+            to.
+        publishes: Shared outputs it writes (fields of :class:`SharedOutputs`).
+        reads: Shared outputs it reads (``model.shared.<name>``).
     """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[MeasureParams]] = MeasureParams
-    funds: ClassVar[tuple[str, ...]] = ("special",)
+    funds: ClassVar[tuple[str, ...]] = ()
     sector_source: ClassVar[str | None] = None
+    sector_sources: ClassVar[tuple[str, ...]] = ()
+    household_fields: ClassVar[tuple[str, ...]] = ()
+    incomes: ClassVar[tuple[str, ...]] = ()
+    publishes: ClassVar[tuple[str, ...]] = ()
+    reads: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: MeasureParams, model: PovertyModel) -> None:
         self.params = params
@@ -51,6 +114,8 @@ class Measure:
         self.month_spend = 0.0
         #: counter -> (year, number started that year), for :meth:`quota`
         self._started: dict[str, tuple[int, int]] = {}
+        #: counter -> (year, that year's capacity as last read by :meth:`quota`, scaled)
+        self.capacities: dict[str, tuple[int, float]] = {}
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -72,8 +137,21 @@ class Measure:
         return self.month_spend
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
-        """Households currently enrolled (for the ``by_measure`` table)."""
+        """Households the measure serves now (the ``by_measure`` table's enrolled households).
+
+        A measure spends only on the households of this mask (or on villages and staff of the
+        counties it serves); when the mask is empty it spends nothing on households.
+        """
         return np.zeros(model.households.n, dtype=bool)
+
+    def invariant_checks(self) -> Mapping[str, Callable[[PovertyModel], str | None]]:
+        """Checks of this measure's own state, run every month (see ``model/engine/invariants``).
+
+        Returns:
+            Name -> check; a check returns None when the invariant holds and otherwise what is
+            wrong, with counts. Default: none.
+        """
+        return {}
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -115,6 +193,11 @@ class Measure:
         sector_source: str | None = None,
     ) -> np.ndarray:
         """:meth:`charge`, returning the share paid in each county instead of each item's."""
+        if sector_source is not None and sector_source not in self.sector_sources:
+            raise ValueError(
+                f"{self.name}: charged to the sector budget {sector_source!r}, which the measure "
+                f"does not declare in sector_sources {list(self.sector_sources)}"
+            )
         demand = to_fen(np.bincount(county, cost_yuan, model.n_counties))
         if not demand.any():
             return np.ones(model.n_counties)
@@ -158,6 +241,7 @@ class Measure:
             counter: What is counted; a measure with several programmes paces each apart.
         """
         capacity = year_value(yearly, model.year) * model.population.scale
+        self.capacities[counter] = (model.year, capacity)
         allowed = int(np.floor(capacity * model.month / 12 + 1e-9))
         return max(allowed - self.started_this_year(model, counter), 0)
 
@@ -191,3 +275,108 @@ class Measure:
         """
         idx = np.flatnonzero(mask) if mask.dtype == bool else mask
         return model.rng.permutation(idx) if idx.size > 1 else idx
+
+
+# -------------------------------------------------------------------------------------------
+# the registry
+
+
+class RegistrationError(TypeError):
+    """A measure whose declarations are wrong; raised when the registry is built (at import)."""
+
+
+def _check_names(cls: type[Measure], attribute: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    given = getattr(cls, attribute)
+    if isinstance(given, str) or not isinstance(given, tuple):
+        raise RegistrationError(
+            f"{cls.__module__}.{cls.__name__}: {attribute}: expected a tuple of names, found "
+            f"{given!r}"
+        )
+    unknown = [name for name in given if name not in allowed]
+    if unknown:
+        raise RegistrationError(
+            f"{cls.__module__}.{cls.__name__}: {attribute}: expected names among "
+            f"{sorted(allowed)}, found {unknown}"
+        )
+
+
+def check_declarations(cls: type[Measure]) -> None:
+    """Check what a measure class declares; raise :class:`RegistrationError` naming the problem.
+
+    The class must be a :class:`Measure` named after its module, with a :class:`MeasureParams`
+    table, set ``funds`` itself (a measure states whether it is a use of the special fund),
+    charge only sector budgets of :data:`model.engine.funding.SECTOR_SOURCES`, and name only
+    household arrays, income components and shared outputs that exist.
+    """
+    where = f"{cls.__module__}.{cls.__name__}"
+    if not (isinstance(cls, type) and issubclass(cls, Measure)):
+        raise RegistrationError(f"{where}: expected a subclass of Measure")
+    module = cls.__module__.rsplit(".", 1)[-1]
+    if cls.name != module:
+        raise RegistrationError(
+            f"{where}: name: expected the module's name {module!r}, found {cls.name!r}"
+        )
+    if not (isinstance(cls.Params, type) and issubclass(cls.Params, MeasureParams)):
+        raise RegistrationError(f"{where}: Params: expected a subclass of MeasureParams")
+    if "funds" not in vars(cls):
+        raise RegistrationError(
+            f"{where}: funds: expected the measure to declare the pots it draws on "
+            f"(among {list(FUNDS)}, or () for none)"
+        )
+    _check_names(cls, "funds", FUNDS)
+    _check_names(cls, "sector_sources", SECTOR_SOURCES)
+    if cls.sector_source is not None and cls.sector_source not in cls.sector_sources:
+        raise RegistrationError(
+            f"{where}: sector_source: expected one of sector_sources "
+            f"{list(cls.sector_sources)}, found {cls.sector_source!r}"
+        )
+    _check_names(cls, "household_fields", (f.name for f in fields(Households)))
+    _check_names(cls, "incomes", INCOME_COMPONENTS)
+    _check_names(cls, "publishes", SHARED_OUTPUTS)
+    _check_names(cls, "reads", SHARED_OUTPUTS)
+
+
+def register(names: Iterable[str]) -> tuple[type[Measure], ...]:
+    """The registry: the measure of each module ``model.engine.interventions.<name>``, checked.
+
+    Each module defines one :class:`Measure` subclass whose ``name`` is the module's name.
+
+    Args:
+        names: The measures' module names, in the order they act each month.
+
+    Returns:
+        The measure classes in that order.
+
+    Raises:
+        RegistrationError: When a module has no such measure, a name is given twice, a
+            declaration is wrong (:func:`check_declarations`), or a shared output has more
+            than one publisher.
+    """
+    measures: list[type[Measure]] = []
+    for name in names:
+        if any(m.name == name for m in measures):
+            raise RegistrationError(f"measure {name!r} registered twice")
+        module = importlib.import_module(f"{__package__}.{name}")
+        found = [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, Measure)
+            and obj.__module__ == module.__name__
+            and obj.name == name
+        ]
+        if len(found) != 1:
+            raise RegistrationError(
+                f"{module.__name__}: expected one Measure subclass with name = {name!r}, "
+                f"found {len(found)}"
+            )
+        check_declarations(found[0])
+        measures.append(found[0])
+    for output in SHARED_OUTPUTS:
+        publishers = [m.name for m in measures if output in m.publishes]
+        if len(publishers) > 1:
+            raise RegistrationError(
+                f"shared output {output!r}: expected one publisher, found {publishers}"
+            )
+    return tuple(measures)

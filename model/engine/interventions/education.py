@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param, year_value
+from model.engine.params import YearTable, assumption, param, plan, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -28,7 +28,7 @@ class EducationParams(MeasureParams):
     return_rate: float = param(
         0.25,
         unit="probability per month that a registered household's out-of-school children return",
-        source=f"assumption ({PLAN}, §II.6: every poor child in school)",
+        source=assumption(f"{PLAN}, §II.6: every poor child in school"),
         range=(0.05, 0.5),
         ge=0,
         le=1,
@@ -36,8 +36,10 @@ class EducationParams(MeasureParams):
     student_subsidy: float = param(
         1_000.0,
         unit="yuan per school-age child per year",
-        source=f"assumption ({PLAN}, §II.6 subsidies at every stage; Guangdong boarding "
-        "subsidies about 1,000-1,250 yuan in 2015)",
+        source=assumption(
+            f"{PLAN}, §II.6 subsidies at every stage; Guangdong boarding subsidies about "
+            "1,000-1,250 yuan in 2015"
+        ),
         range=(500.0, 2_000.0),
         kind="lever",
         ge=0,
@@ -45,23 +47,30 @@ class EducationParams(MeasureParams):
     vocational_places: YearTable = param(
         default_factory=lambda: {2016: 1_500.0, 2017: 1_500.0, 2018: 1_500.0},
         unit="places per year (full population)",
-        source=f"assumption ({PLAN}, §II.2 and §II.6: tuition waivers in vocational schools)",
+        source=assumption(
+            f"{PLAN}, §II.2 and §II.6: tuition waivers in vocational schools",
+            range=(500.0, 3_000.0),
+        ),
         kind="lever",
     )
     vocational_cost: float = param(
         5_000.0,
         unit="yuan per place per year",
-        source="assumption",
+        source=assumption(),
         range=(3_000.0, 8_000.0),
         ge=0,
     )
     vocational_years: int = param(
-        3, unit="years", source="assumption (secondary vocational school)", ge=1, le=5
+        3,
+        unit="years",
+        source=assumption("secondary vocational school", range=(2, 3)),
+        ge=1,
+        le=5,
     )
     vocational_skill_gain: float = param(
         0.15,
         unit="skill index points for the household",
-        source="assumption",
+        source=assumption(),
         range=(0.05, 0.3),
         ge=0,
         le=1,
@@ -69,14 +78,14 @@ class EducationParams(MeasureParams):
     mountain_teachers: float = param(
         4_000.0,
         unit="teachers in mountain and remote rural schools (full population)",
-        source="assumption",
+        source=assumption(),
         range=(2_000.0, 6_000.0),
         ge=0,
     )
     teacher_allowance: YearTable = param(
         default_factory=lambda: {2016: 800.0, 2017: 900.0, 2018: 1_000.0},
         unit="yuan per teacher per month",
-        source=f"{PLAN}, §II.6",
+        source=plan("§II.6", "at least 800 / 900 / 1,000 yuan a month in 2016 / 2017 / 2018"),
         kind="lever",
     )
 
@@ -86,6 +95,11 @@ class Education(Measure):
 
     name = "education"
     Params = EducationParams
+    funds = ("special",)
+    sector_sources = ("education",)
+    household_fields = ("children_in_school", "skill")
+    incomes = ("transfer",)
+    reads = ("party_factor",)
 
     def __init__(self, params: EducationParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -100,7 +114,7 @@ class Education(Measure):
         p: EducationParams = self.params
         registered = hh.groups.registered  # every education measure is for the registered poor
         out = registered[~hh.children_in_school[registered]]
-        back = out[model.rng.random(out.size) < p.return_rate * model.party_factor[out]]
+        back = out[model.rng.random(out.size) < p.return_rate * model.shared.party_factor[out]]
         hh.children_in_school[back] = True
         done = registered[self.vocational_ends[registered] == model.month_index]
         hh.skill[done] = np.minimum(hh.skill[done] + p.vocational_skill_gain, 1.0)

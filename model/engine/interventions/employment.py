@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.dynamics import new_job_wage
+from model.engine.dynamics import new_job_wage, skill_wage_factor
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param, year_value
+from model.engine.params import YearTable, assumption, param, statistic, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -33,22 +33,25 @@ class EmploymentParams(MeasureParams):
     training_places: YearTable = param(
         default_factory=lambda: {2016: 6_000.0, 2017: 6_000.0, 2018: 6_000.0},
         unit="places per year (full population)",
-        source=f"assumption: one skill for every poor household's labour in three years "
-        f"({PLAN}, §II.6 goal; about 19,250 labour-capable households)",
+        source=assumption(
+            f"one skill for every poor household's labour in three years, the goal of {PLAN}, "
+            "§II.6; about 19,250 labour-capable households, §II.9",
+            range=(3_000.0, 9_000.0),
+        ),
         kind="lever",
     )
     training_cost: float = param(
         3_000.0,
         unit="yuan per place",
-        source="assumption (Guangdong vocational-training subsidies, 2015: 1,500-4,000 yuan)",
+        source=assumption("Guangdong vocational-training subsidies, 2015: 1,500-4,000 yuan"),
         range=(1_500.0, 5_000.0),
         ge=0,
     )
-    training_months: int = param(3, unit="months", source="assumption", range=(1, 6), ge=1, le=24)
+    training_months: int = param(3, unit="months", source=assumption(), range=(1, 6), ge=1, le=24)
     completion_rate: float = param(
         0.8,
         unit="share of trainees completing",
-        source="assumption",
+        source=assumption(),
         range=(0.6, 0.95),
         ge=0,
         le=1,
@@ -56,7 +59,7 @@ class EmploymentParams(MeasureParams):
     skill_gain: float = param(
         0.2,
         unit="skill index points (0-1 scale)",
-        source="assumption",
+        source=assumption(),
         range=(0.05, 0.35),
         ge=0,
         le=1,
@@ -64,14 +67,14 @@ class EmploymentParams(MeasureParams):
     trained_finding_multiplier: float = param(
         1.5,
         unit="ratio applied to the job-finding chance of trained seekers",
-        source="assumption",
+        source=assumption(),
         range=(1.0, 2.5),
         ge=0,
     )
     placement_rate: float = param(
         0.012,
         unit="extra job-finding probability per registered seeker per month",
-        source=f"assumption ({PLAN}, §II.2: registration, guidance, placement, job fairs)",
+        source=assumption(f"{PLAN}, §II.2: registration, guidance, placement, job fairs"),
         range=(0.0, 0.03),
         ge=0,
         le=1,
@@ -79,14 +82,14 @@ class EmploymentParams(MeasureParams):
     placement_cost: float = param(
         800.0,
         unit="yuan per placement (service fee)",
-        source="assumption",
+        source=assumption(),
         range=(300.0, 2_000.0),
         ge=0,
     )
     firm_reward: float = param(
         1_000.0,
         unit="yuan per registered poor worker hired",
-        source=f"assumption ({PLAN}, §II.2: rewards to firms employing poor labour stably)",
+        source=assumption(f"{PLAN}, §II.2: rewards to firms employing poor labour stably"),
         kind="lever",
         range=(0.0, 3_000.0),
         ge=0,
@@ -94,14 +97,14 @@ class EmploymentParams(MeasureParams):
     firm_reward_multiplier: float = param(
         1.2,
         unit="ratio applied to placements while firms are rewarded",
-        source="assumption",
+        source=assumption(),
         range=(1.0, 1.5),
         ge=0,
     )
     migrant_share: float = param(
         0.5,
         unit="share of placements that are migrant work",
-        source="assumption (Shaoguan's labour mostly works in the Pearl River Delta)",
+        source=assumption("Shaoguan's labour mostly works in the Pearl River Delta"),
         range=(0.3, 0.7),
         ge=0,
         le=1,
@@ -109,21 +112,27 @@ class EmploymentParams(MeasureParams):
     migrant_wage_premium: float = param(
         1.2,
         unit="ratio of migrant to local wages",
-        source="NBS 2015 Migrant Worker Monitoring Survey: 3,359 yuan/month for cross-province "
-        "migrants vs 2,781 for local work (ratio 1.21)",
+        source=statistic(
+            "NBS 2015 Migrant Worker Monitoring Survey",
+            "3,359 yuan/month for migrants working outside their township vs 2,781 for local "
+            "work, ratio 1.21",
+        ),
         range=(1.0, 1.4),
         ge=0,
     )
     public_posts: YearTable = param(
         default_factory=lambda: {2016: 2_000.0, 2017: 3_000.0, 2018: 3_000.0},
         unit="posts filled (stock, full population)",
-        source=f"assumption ({PLAN}, §II.2 reserves public service posts; no number given)",
+        source=assumption(
+            f"{PLAN}, §II.2 reserves public service posts; no number given",
+            range=(1_000.0, 5_000.0),
+        ),
         kind="lever",
     )
     public_post_wage: float = param(
         1_210.0,
         unit="yuan per month",
-        source="Guangdong minimum wage class IV from May 2015 (1,210 yuan/month)",
+        source=statistic("Guangdong minimum wage class IV from May 2015", "1,210 yuan/month"),
         kind="lever",
         range=(800.0, 1_600.0),
         ge=0,
@@ -135,6 +144,10 @@ class Employment(Measure):
 
     name = "employment"
     Params = EmploymentParams
+    funds = ("special",)
+    household_fields = ("skill", "jobs", "job_wage", "occupied")
+    incomes = ("wage",)
+    reads = ("party_factor",)
 
     def __init__(self, params: EmploymentParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -158,7 +171,8 @@ class Employment(Measure):
         # training completes
         done = np.flatnonzero(self.training_ends == model.month_index)
         if done.size:
-            ok = done[model.rng.random(done.size) < p.completion_rate * model.party_factor[done]]
+            chance = p.completion_rate * model.shared.party_factor[done]
+            ok = done[model.rng.random(done.size) < chance]
             self.trained[ok] = True
             hh.skill[ok] = np.minimum(hh.skill[ok] + p.skill_gain, 1.0)
         # new trainees
@@ -205,7 +219,7 @@ class Employment(Measure):
         seekers = self._eligible(model)
         if seekers.size == 0:
             return
-        rate = p.placement_rate * model.party_factor[seekers] * hh.job_access[seekers]
+        rate = p.placement_rate * model.shared.party_factor[seekers] * hh.job_access[seekers]
         if p.firm_reward > 0:
             rate = rate * p.firm_reward_multiplier
         rate = np.where(self.trained[seekers], rate * p.trained_finding_multiplier, rate)
@@ -217,7 +231,8 @@ class Employment(Measure):
             model, found, hh.county[found], p.placement_cost + p.firm_reward
         )
         migrant = model.rng.random(found.size) < p.migrant_share
-        wage = new_job_wage(model.scenario.dynamics, model.year) * (0.7 + 0.6 * hh.skill[found])
+        dyn = model.scenario.dynamics
+        wage = new_job_wage(dyn, model.year) * skill_wage_factor(dyn, hh.skill[found])
         wage = np.where(migrant, wage * p.migrant_wage_premium, wage)
         jobs = hh.jobs[found].astype(np.float64)
         hh.job_wage[found] = (hh.job_wage[found] * jobs + wage) / (jobs + 1)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param
+from model.engine.params import YearTable, assumption, param, statistic
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -28,14 +28,16 @@ class FinanceParams(MeasureParams):
     loans_per_year: YearTable = param(
         default_factory=lambda: {2016: 2_000.0, 2017: 2_500.0, 2018: 2_500.0},
         unit="loans per year (full population)",
-        source=f"assumption ({PLAN}, §II.8 microcredit; no number given)",
+        source=assumption(f"{PLAN}, §II.8 microcredit; no number given", range=(1_000.0, 4_000.0)),
         kind="lever",
     )
     loan_size: float = param(
         50_000.0,
         unit="yuan per loan",
-        source="national poverty microcredit policy of 2014 (up to 50,000 yuan, up to 3 years, "
-        "interest subsidised)",
+        source=statistic(
+            "national poverty microcredit policy of 2014",
+            "up to 50,000 yuan, up to 3 years, interest subsidised",
+        ),
         kind="lever",
         range=(10_000.0, 50_000.0),
         ge=0,
@@ -43,21 +45,24 @@ class FinanceParams(MeasureParams):
     interest_rate: float = param(
         0.0435,
         unit="per year",
-        source="People's Bank of China one-year benchmark lending rate from October 2015",
+        source=statistic(
+            "People's Bank of China, 2015",
+            "one-year benchmark lending rate 4.35% from 24 October 2015",
+        ),
         ge=0,
         le=1,
     )
     loan_return: float = param(
         0.10,
         unit="net business income per year as a share of the loan",
-        source="assumption",
+        source=assumption(),
         range=(0.04, 0.2),
         ge=0,
     )
     loan_lag_months: int = param(
         6,
         unit="months before the business pays",
-        source="assumption",
+        source=assumption(),
         range=(3, 12),
         ge=0,
         le=36,
@@ -65,7 +70,7 @@ class FinanceParams(MeasureParams):
     default_rate: float = param(
         0.04,
         unit="probability per loan per year",
-        source="assumption",
+        source=assumption(),
         range=(0.01, 0.15),
         ge=0,
         le=1,
@@ -73,19 +78,22 @@ class FinanceParams(MeasureParams):
     insurance_coverage: float = param(
         0.8,
         unit="share of registered labour-capable households insured",
-        source=f"assumption ({PLAN}, §II.8 policy agricultural insurance)",
+        source=assumption(f"{PLAN}, §II.8 policy agricultural insurance"),
         kind="lever",
         range=(0.0, 1.0),
         ge=0,
         le=1,
     )
     insurance_premium_subsidy: float = param(
-        100.0, unit="yuan per insured household per year", source="assumption", ge=0
+        100.0,
+        unit="yuan per insured household per year",
+        source=assumption(range=(50.0, 200.0)),
+        ge=0,
     )
     insurance_floor: float = param(
         0.8,
         unit="lowest farm-shock multiplier an insured household bears",
-        source="assumption",
+        source=assumption(),
         range=(0.6, 0.95),
         ge=0,
         le=1,
@@ -97,6 +105,9 @@ class Finance(Measure):
 
     name = "finance"
     Params = FinanceParams
+    funds = ("special",)
+    incomes = ("business",)
+    reads = ("party_factor",)
 
     def __init__(self, params: FinanceParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -132,7 +143,7 @@ class Finance(Measure):
             self.charge(
                 model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)
             )
-            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.party_factor[active])
+            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.shared.party_factor[active])
             default = active[model.rng.random(active.size) < risk]
             if default.size:
                 self.defaulted[default] = True

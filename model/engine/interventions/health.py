@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param, year_value
+from model.engine.params import YearTable, assumption, param, plan, statistic, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -32,14 +32,16 @@ class HealthParams(MeasureParams):
     premium: YearTable = param(
         default_factory=lambda: {2016: 150.0, 2017: 180.0, 2018: 220.0},
         unit="yuan per person per year (individual contribution, paid in full for the poor)",
-        source=f"{PLAN}, §II.4 (full premium paid); amounts: national minimum individual "
-        "contributions to rural medical insurance, 2016-2018",
+        source=statistic(
+            "national notices on rural medical insurance financing, 2016-2018",
+            f"minimum individual contributions, which {PLAN}, §II.4 pays in full for the poor",
+        ),
         kind="lever",
     )
     serious_illness_share: float = param(
         0.1,
         unit="share of the cost left after basic insurance",
-        source=f"assumption ({PLAN}, §II.4 serious-illness insurance)",
+        source=assumption(f"{PLAN}, §II.4 serious-illness insurance"),
         range=(0.05, 0.2),
         ge=0,
         le=1,
@@ -47,7 +49,7 @@ class HealthParams(MeasureParams):
     compliant_share: float = param(
         0.8,
         unit="share of the remaining cost that is compliant (eligible for assistance)",
-        source="assumption",
+        source=assumption(),
         range=(0.6, 0.95),
         ge=0,
         le=1,
@@ -55,7 +57,7 @@ class HealthParams(MeasureParams):
     assistance_share: float = param(
         0.7,
         unit="share of the compliant remainder paid by medical assistance",
-        source=f"{PLAN}, §II.4 (at least 70%)",
+        source=plan("§II.4", "at least 70%"),
         kind="lever",
         range=(0.7, 0.9),
         ge=0,
@@ -64,21 +66,26 @@ class HealthParams(MeasureParams):
     assistance_cap: YearTable = param(
         default_factory=lambda: {2016: 50_000.0, 2017: 55_000.0, 2018: 60_000.0},
         unit="yuan per household per year",
-        source=f"{PLAN}, §II.3 (cap at least 50,000 yuan) and §II.4 (rising yearly; the rise "
-        "is an assumption)",
+        source=plan(
+            "§II.3",
+            "cap at least 50,000 yuan; §II.4: raised step by step, by an assumed 5,000 yuan a year",
+        ),
         kind="lever",
     )
     clinics_per_year: YearTable = param(
         default_factory=lambda: {2016: 40.0, 2017: 40.0, 2018: 40.0},
         unit="village clinics standardised per year (full population)",
-        source=f"{PLAN}, §II.4 (a standard clinic in every poor village by 2018); pace assumed",
+        source=assumption(
+            f"{PLAN}, §II.4: a standard clinic in every poor village by 2018; pace assumed",
+            range=(20.0, 100.0),
+        ),
         kind="lever",
     )
     clinic_cost: float = param(
-        200_000.0, unit="yuan per clinic", source="assumption", range=(100_000.0, 400_000.0), ge=0
+        200_000.0, unit="yuan per clinic", source=assumption(), range=(100_000.0, 400_000.0), ge=0
     )
     clinic_months: int = param(
-        6, unit="months to build", source="assumption", range=(3, 12), ge=0, le=36
+        6, unit="months to build", source=assumption(), range=(3, 12), ge=0, le=36
     )
 
 
@@ -87,6 +94,9 @@ class Health(Measure):
 
     name = "health"
     Params = HealthParams
+    funds = ("special",)
+    sector_sources = ("medical",)
+    household_fields = ("insured", "medical_oop_m")
 
     def __init__(self, params: HealthParams, model: PovertyModel) -> None:
         super().__init__(params, model)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param, year_value
+from model.engine.params import YearTable, assumption, param, plan, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -28,21 +28,24 @@ class HousingParams(MeasureParams):
     renovations: YearTable = param(
         default_factory=lambda: {2016: 4_541.0, 2017: 3_293.0, 2018: 0.0},
         unit="households whose renovation starts in the year (full population)",
-        source=f"{PLAN}, §II.7",
+        source=plan(
+            "§II.7", "4,541 households in 2016, 3,293 in 2017; all urgent ones done by end 2017"
+        ),
         kind="lever",
     )
     renovation_subsidy: float = param(
         40_000.0,
         unit="yuan per household",
-        source="assumption (Guangdong's subsidy for poor households' dilapidated houses, "
-        "about 30,000-50,000 yuan)",
+        source=assumption(
+            "Guangdong's subsidy for poor households' dilapidated houses, about 30,000-50,000 yuan"
+        ),
         range=(20_000.0, 60_000.0),
         ge=0,
     )
     renovation_months: int = param(
         6,
         unit="months from start to a safe house",
-        source="assumption",
+        source=assumption(),
         range=(3, 12),
         ge=0,
         le=36,
@@ -50,7 +53,7 @@ class HousingParams(MeasureParams):
     relocation_share: float = param(
         0.1,
         unit="share of unsafe households relocated instead of renovated",
-        source=f"assumption ({PLAN}, §II.7 scattered relocation)",
+        source=assumption(f"{PLAN}, §II.7 scattered relocation"),
         range=(0.0, 0.3),
         ge=0,
         le=1,
@@ -58,20 +61,23 @@ class HousingParams(MeasureParams):
     relocation_cost: float = param(
         60_000.0,
         unit="yuan per household",
-        source="assumption",
+        source=assumption(),
         range=(30_000.0, 100_000.0),
         ge=0,
     )
     ranger_posts: YearTable = param(
         default_factory=lambda: {2016: 500.0, 2017: 1_000.0, 2018: 1_000.0},
         unit="posts filled (stock, full population)",
-        source=f"assumption ({PLAN}, §II.7: households unwilling to move may become rangers)",
+        source=assumption(
+            f"{PLAN}, §II.7: households unwilling to move may become rangers",
+            range=(0.0, 2_000.0),
+        ),
         kind="lever",
     )
     ranger_pay: float = param(
         10_000.0,
         unit="yuan per post per year",
-        source="assumption",
+        source=assumption(),
         range=(5_000.0, 15_000.0),
         ge=0,
     )
@@ -84,6 +90,9 @@ class Housing(Measure):
     Params = HousingParams
     funds = ()
     sector_source = "housing"
+    sector_sources = ("housing", "forestry")
+    household_fields = ("housing_safe", "occupied")
+    incomes = ("transfer",)
 
     def __init__(self, params: HousingParams, model: PovertyModel) -> None:
         super().__init__(params, model)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param
+from model.engine.params import YearTable, assumption, param
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -33,30 +33,32 @@ class IndustryParams(MeasureParams):
     projects_per_year: YearTable = param(
         default_factory=lambda: {2016: 5_000.0, 2017: 5_000.0, 2018: 4_000.0},
         unit="household projects started per year (full population)",
-        source=f"assumption ({PLAN}, §II.1 names the industries but no number)",
+        source=assumption(
+            f"{PLAN}, §II.1 names the industries but no number", range=(2_000.0, 8_000.0)
+        ),
         kind="lever",
     )
     project_investment: float = param(
         10_000.0,
         unit="yuan per household project",
-        source="assumption",
+        source=assumption(),
         range=(5_000.0, 20_000.0),
         ge=0,
     )
     project_lag_months: int = param(
-        12, unit="months before returns", source="assumption", range=(6, 18), ge=0, le=60
+        12, unit="months before returns", source=assumption(), range=(6, 18), ge=0, le=60
     )
     project_return: float = param(
         0.35,
         unit="net business income per year as a share of the investment",
-        source="assumption",
+        source=assumption(),
         range=(0.15, 0.6),
         ge=0,
     )
     project_failure: float = param(
         0.2,
         unit="probability a project fails at maturity",
-        source="assumption",
+        source=assumption(),
         range=(0.05, 0.4),
         ge=0,
         le=1,
@@ -64,54 +66,61 @@ class IndustryParams(MeasureParams):
     shares_per_year: YearTable = param(
         default_factory=lambda: {2016: 4_000.0, 2017: 4_000.0, 2018: 4_000.0},
         unit="households given asset shares per year (full population)",
-        source=f"assumption ({PLAN}, §II.1 and §II.3: asset income, dibao households first)",
+        source=assumption(
+            f"{PLAN}, §II.1 and §II.3: asset income, dibao households first",
+            range=(2_000.0, 6_000.0),
+        ),
         kind="lever",
     )
     share_investment: float = param(
-        8_000.0, unit="yuan per household", source="assumption", range=(3_000.0, 15_000.0), ge=0
+        8_000.0, unit="yuan per household", source=assumption(), range=(3_000.0, 15_000.0), ge=0
     )
     dividend_rate: float = param(
         0.08,
         unit="dividend per year as a share of the investment",
-        source="assumption",
+        source=assumption(),
         range=(0.04, 0.12),
         ge=0,
     )
     dividend_lag_months: int = param(
-        12, unit="months", source="assumption", range=(6, 18), ge=0, le=60
+        12, unit="months", source=assumption(), range=(6, 18), ge=0, le=60
     )
     tourism_villages_per_year: YearTable = param(
         default_factory=lambda: {2016: 10.0, 2017: 15.0, 2018: 15.0},
         unit="villages per year (full population); only villages with a hardened road",
-        source=f"assumption ({PLAN}, §II.1 leisure agriculture and rural tourism pilots)",
+        source=assumption(
+            f"{PLAN}, §II.1 leisure agriculture and rural tourism pilots", range=(5.0, 30.0)
+        ),
         kind="lever",
     )
     tourism_investment: float = param(
-        500_000.0, unit="yuan per village", source="assumption", range=(200_000.0, 1e6), ge=0
+        500_000.0, unit="yuan per village", source=assumption(), range=(200_000.0, 1e6), ge=0
     )
     tourism_uplift: float = param(
         0.15,
         unit="share added to business income of the village's registered households",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.3),
         ge=0,
     )
     ecommerce_villages_per_year: YearTable = param(
         default_factory=lambda: {2016: 20.0, 2017: 30.0, 2018: 30.0},
         unit="villages per year (full population); only villages with an information station",
-        source=f"assumption ({PLAN}, §II.1 'Internet + targeted poverty alleviation')",
+        source=assumption(
+            f"{PLAN}, §II.1 'Internet + targeted poverty alleviation'", range=(10.0, 50.0)
+        ),
         kind="lever",
     )
     ecommerce_investment: float = param(
-        100_000.0, unit="yuan per village", source="assumption", range=(50_000.0, 300_000.0), ge=0
+        100_000.0, unit="yuan per village", source=assumption(), range=(50_000.0, 300_000.0), ge=0
     )
     ecommerce_uplift: float = param(
-        0.05, unit="share added to business income", source="assumption", range=(0.0, 0.15), ge=0
+        0.05, unit="share added to business income", source=assumption(), range=(0.0, 0.15), ge=0
     )
     village_lag_months: int = param(
         12,
         unit="months before tourism or e-commerce pays",
-        source="assumption",
+        source=assumption(),
         range=(6, 24),
         ge=0,
         le=60,
@@ -119,12 +128,15 @@ class IndustryParams(MeasureParams):
     extension_uplift: float = param(
         0.05,
         unit="share added to business income of registered households in poor villages",
-        source=f"assumption ({PLAN}, §II.1 science-and-technology extension)",
+        source=assumption(f"{PLAN}, §II.1 science-and-technology extension"),
         range=(0.0, 0.1),
         ge=0,
     )
     extension_cost: float = param(
-        200.0, unit="yuan per household per year", source="assumption", ge=0
+        200.0,
+        unit="yuan per household per year",
+        source=assumption(range=(100.0, 400.0)),
+        ge=0,
     )
 
 
@@ -133,6 +145,9 @@ class Industry(Measure):
 
     name = "industry"
     Params = IndustryParams
+    funds = ("special",)
+    incomes = ("business", "property")
+    reads = ("party_factor",)
 
     def __init__(self, params: IndustryParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -162,7 +177,7 @@ class Industry(Measure):
         started = model.month_index - p.project_lag_months
         mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
         if mature.size:
-            risk = np.clip(p.project_failure * (2 - model.party_factor[mature]), 0, 1)
+            risk = np.clip(p.project_failure * (2 - model.shared.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk
         # asset shares, households in dibao or five-guarantee support first
         quota = self.quota(model, p.shares_per_year, "asset shares")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param
+from model.engine.params import YearTable, assumption, param, plan
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
@@ -34,66 +34,68 @@ class InfrastructureParams(MeasureParams):
     villages_per_year: YearTable = param(
         default_factory=lambda: {2016: 70.0, 2017: 70.0, 2018: 70.0},
         unit="villages per item per year (full population)",
-        source=f"assumption: enough for every checklist item in every poor village by 2018 "
-        f"({PLAN}, §II.5)",
+        source=assumption(
+            f"enough for every checklist item in every poor village by 2018: {PLAN}, §II.5",
+            range=(40.0, 100.0),
+        ),
         kind="lever",
     )
     road_km_per_village: float = param(
-        3.0, unit="km per village", source="assumption", range=(1.0, 6.0), gt=0
+        3.0, unit="km per village", source=assumption(), range=(1.0, 6.0), gt=0
     )
     road_cost_per_km: float = param(
         300_000.0,
         unit="yuan per km (all sources)",
-        source=f"assumption; the city pays 50,000 yuan/km of it ({PLAN}, §II.5)",
+        source=assumption(f"the city pays 50,000 yuan/km of it: {PLAN}, §II.5"),
         range=(150_000.0, 500_000.0),
         ge=0,
     )
     road_cost_per_km_three_kinds: float = param(
         200_000.0,
         unit="yuan per km in old revolutionary areas (provincial 180,000 + county 20,000)",
-        source=f"{PLAN}, §II.10",
+        source=plan("§II.10", "provincial 180,000 + county 20,000 yuan/km"),
         ge=0,
     )
     road_maintenance_per_km: float = param(
-        1_000.0, unit="yuan per km per year", source=f"{PLAN}, §II.5", ge=0
+        1_000.0, unit="yuan per km per year", source=plan("§II.5", "poor-village roads"), ge=0
     )
     water_cost: float = param(
         300_000.0,
         unit="yuan per village",
-        source="assumption",
+        source=assumption(),
         range=(100_000.0, 600_000.0),
         ge=0,
     )
     info_station_cost: float = param(
         50_000.0,
         unit="yuan per village (fibre, 4G, station)",
-        source="assumption",
+        source=assumption(),
         range=(20_000.0, 150_000.0),
         ge=0,
     )
     bus_cost: float = param(
         30_000.0,
         unit="yuan per village (stop and route subsidy)",
-        source="assumption",
+        source=assumption(),
         range=(10_000.0, 100_000.0),
         ge=0,
     )
     works_months: dict[str, int] = param(
         default_factory=lambda: {"road": 9, "water": 6, "info_station": 3, "bus": 2},
         unit="months from start to opening",
-        source="assumption",
+        source=assumption(range=(1.0, 12.0)),
     )
     market_access_uplift: float = param(
         0.05,
         unit="share added to business income after a new road",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.15),
         ge=0,
     )
     job_access_gain: float = param(
         0.2,
         unit="share added to the job-finding chance after a new road or bus",
-        source="assumption",
+        source=assumption(),
         range=(0.0, 0.5),
         ge=0,
     )
@@ -106,6 +108,9 @@ class Infrastructure(Measure):
     Params = InfrastructureParams
     funds = ("village",)
     sector_source = "roads"
+    sector_sources = tuple(SECTOR.values())
+    household_fields = ("job_access",)
+    incomes = ("business",)
 
     def __init__(self, params: InfrastructureParams, model: PovertyModel) -> None:
         super().__init__(params, model)

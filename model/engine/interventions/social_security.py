@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.interventions.base import Measure, MeasureParams
-from model.engine.params import YearTable, param, year_value
+from model.engine.params import YearTable, assumption, param, plan, year_value
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
 
 PLAN = "Shaoguan plan 2016"
-STANDARD_SOURCE = (
-    "assumption: Shaoguan's rural dibao standard was about 3,600 yuan/person/year in 2015 and "
-    f"is raised every year ({PLAN}, §II.3); range +-15%"
+STANDARD_NOTE = (
+    "Shaoguan's rural dibao standard was about 3,600 yuan/person/year in 2015 and is raised "
+    f"every year: {PLAN}, §II.3"
 )
 
 
@@ -37,7 +37,7 @@ class SocialSecurityParams(MeasureParams):
     dibao_standard: YearTable = param(
         default_factory=lambda: {2016: 3_960.0, 2017: 4_440.0, 2018: 4_920.0},
         unit="yuan/person/year",
-        source=STANDARD_SOURCE,
+        source=assumption(STANDARD_NOTE, range=(3_350.0, 5_650.0)),
         doc="Local rural dibao standard by year (class 1 receives it in full); a year missing "
         "from the table keeps the previous year's value.",
         kind="lever",
@@ -45,14 +45,17 @@ class SocialSecurityParams(MeasureParams):
     wubao_standard: YearTable = param(
         default_factory=lambda: {2016: 6_000.0, 2017: 6_600.0, 2018: 7_200.0},
         unit="yuan/person/year",
-        source=f"assumption: five-guarantee support above dibao and raised yearly ({PLAN}, §II.3)",
+        source=assumption(
+            f"five-guarantee support above dibao and raised yearly: {PLAN}, §II.3",
+            range=(5_000.0, 8_500.0),
+        ),
         doc="Rural five-guarantee (特困) support standard by year.",
         kind="lever",
     )
     dibao_standard_2015: float = param(
         3_600.0,
         unit="yuan/person/year",
-        source=STANDARD_SOURCE,
+        source=assumption(STANDARD_NOTE),
         doc="Dibao standard in force in 2015 (baseline incomes).",
         range=(3_000.0, 4_000.0),
         gt=0,
@@ -60,14 +63,14 @@ class SocialSecurityParams(MeasureParams):
     wubao_standard_2015: float = param(
         3_900.0,
         unit="yuan/person/year",
-        source="assumption (five-guarantee support in 2015, below the 4,060-yuan line)",
+        source=assumption("five-guarantee support in 2015, below the 4,060-yuan line"),
         range=(3_600.0, 4_050.0),
         gt=0,
     )
     baseline_coverage: float = param(
         0.60,
         unit="share of households without labour capacity enrolled at the end of 2015",
-        source="assumption",
+        source=assumption(),
         range=(0.4, 0.8),
         ge=0,
         le=1,
@@ -75,7 +78,7 @@ class SocialSecurityParams(MeasureParams):
     enrolment_rate: float = param(
         0.25,
         unit="probability per eligible household per month",
-        source=f"assumption: the plan brings all eligible into dibao ({PLAN}, §II.3, §I.3)",
+        source=assumption(f"the plan brings all eligible into dibao: {PLAN}, §I.3 and §II.3"),
         range=(0.05, 0.5),
         kind="lever",
         ge=0,
@@ -84,8 +87,11 @@ class SocialSecurityParams(MeasureParams):
     class2_floor: float = param(
         0.9,
         unit="share of the dibao standard paid to class 2 at least",
-        source=f"{PLAN}, §II.3 (class 2: at least 90% of the minimum top-up standard; read as "
-        "90% of the standard, an interpretation)",
+        source=plan(
+            "§II.3",
+            "class 2: at least 90% of the minimum top-up standard; read as 90% of the "
+            "standard, an interpretation",
+        ),
         range=(0.7, 1.0),
         ge=0,
         le=1,
@@ -93,7 +99,7 @@ class SocialSecurityParams(MeasureParams):
     labour_take_up: float = param(
         0.1,
         unit="probability per month that an eligible labour-capable household enrols",
-        source="assumption",
+        source=assumption(),
         range=(0.02, 0.3),
         ge=0,
         le=1,
@@ -101,7 +107,7 @@ class SocialSecurityParams(MeasureParams):
     inclusion_error: float = param(
         0.001,
         unit="probability per month that an ineligible registered household is enrolled",
-        source="assumption (targeting error)",
+        source=assumption("targeting error"),
         range=(0.0, 0.005),
         ge=0,
         le=1,
@@ -109,20 +115,20 @@ class SocialSecurityParams(MeasureParams):
     disability_subsidy: float = param(
         150.0,
         unit="yuan per month per household with a disabled member",
-        source=f"assumption (poor disabled living subsidy, paid on top of dibao: {PLAN}, §II.3)",
+        source=assumption(f"poor disabled living subsidy, paid on top of dibao: {PLAN}, §II.3"),
         range=(100.0, 200.0),
         ge=0,
     )
     pension_increase: YearTable = param(
         default_factory=lambda: {2016: 0.0, 2017: 10.0, 2018: 20.0},
         unit="yuan per month per person aged 60+ on top of the 2015 basic pension",
-        source=f"assumption ({PLAN}, §II.3: basic pension raised step by step)",
+        source=assumption(f"{PLAN}, §II.3: basic pension raised step by step", range=(0.0, 40.0)),
         kind="lever",
     )
     exclusion_error: float = param(
         0.02,
         unit="share of eligible households never enrolled",
-        source="assumption (targeting error)",
+        source=assumption("targeting error"),
         range=(0.0, 0.1),
         ge=0,
         le=1,
@@ -136,6 +142,11 @@ class SocialSecurity(Measure):
     Params = SocialSecurityParams
     funds = ()
     sector_source = "dibao"
+    sector_sources = ("dibao",)
+    household_fields = ("dibao_class", "wubao")
+    incomes = ("transfer",)
+    publishes = ("social_paid_month",)
+    reads = ("social_paid_month",)
 
     def __init__(self, params: SocialSecurityParams, model: PovertyModel) -> None:
         super().__init__(params, model)
@@ -190,7 +201,7 @@ class SocialSecurity(Measure):
         # the income recorded for last month (in January 2016, December 2015 from the baseline;
         # this month's flows are not written yet when households enrol)
         last_month = hh.income_history[(model.month - 2) % 12, idx]
-        return 12 * (last_month - model.social_paid_month[idx]) / hh.size[idx]
+        return 12 * (last_month - model.shared.social_paid_month[idx]) / hh.size[idx]
 
     def _payment(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
         """This month's dibao or five-guarantee payment of the households ``idx`` (yuan)."""
@@ -242,7 +253,7 @@ class SocialSecurity(Measure):
         hh.transfer_m += paid
         self._social_paid.fill(0.0)
         self._social_paid[enrolled] = social
-        model.social_paid_month = self._social_paid
+        model.shared.social_paid_month = self._social_paid
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""

@@ -6,6 +6,10 @@ Workloads (issue 7):
 - ``W1 scale 0.1``: the same at scale 0.1 (cost per household-month should not depend on size);
 - ``W2``: replicates of W1 with 1 and with 2 worker processes (speed-up from 1 to 2 workers);
 - ``W3``: ``scenarios/guangdong_scale.toml`` at scale 1 (province-sized scale test);
+- ``W1 feedback`` and ``W1 feedback scale 0.1``: ``scenarios/feedback.toml`` (W1 with the
+  feedback mechanisms on) at scales 1 and 0.1; their cost per household-month over W1's is
+  printed as the mechanisms' cost ratio (at most 1.2 is the aim), and they are left out of the
+  cost fit and the spread, which describe the baseline;
 - ``import model`` and ``shaoguan-abm check scenarios/baseline.toml`` (wall time of a fresh
   interpreter);
 - ``W4``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
@@ -70,6 +74,9 @@ W4_PARAMETERS = (
     "employment.placement_rate",
     "industry.project_return",
 )
+FEEDBACK = ROOT / "scenarios" / "feedback.toml"
+#: Suffix of the workloads that run ``FEEDBACK`` instead of the baseline.
+FEEDBACK_TAG = "feedback"
 W2_REFERENCE_REPLICATES = 200
 
 
@@ -315,6 +322,25 @@ def affine_cost(rows: list[dict]) -> dict:
     }
 
 
+def mechanism_cost_ratio(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Cost per household-month with the feedback mechanisms on over the cost with them off.
+
+    Pairs ``W1`` with ``W1 feedback`` and ``W1 scale 0.1`` with ``W1 feedback scale 0.1``;
+    gives the ratio of the best wall-clock figures and of the CPU figures of those runs.
+    """
+    by_name = {r["workload"]: r for r in rows if "ns_per_household_month" in r}
+    out = {}
+    for off_name in ("W1", "W1 scale 0.1"):
+        on_name = off_name.replace("W1", f"W1 {FEEDBACK_TAG}", 1)
+        if off_name in by_name and on_name in by_name:
+            off, on = by_name[off_name], by_name[on_name]
+            out[off_name] = {
+                "wall": on["ns_per_household_month"] / off["ns_per_household_month"],
+                "cpu": on["cpu_ns_per_household_month"] / off["cpu_ns_per_household_month"],
+            }
+    return out
+
+
 def print_table(rows: list[dict]) -> None:
     cols = [
         ("workload", "workload", 0),
@@ -367,6 +393,8 @@ def main() -> None:
     single("W1 scale 0.1", BASELINE, 0.1, repeats)
     single("W1", BASELINE, 1.0, repeats)
     single("W3", GUANGDONG, 1.0, w3_repeats)
+    single(f"W1 {FEEDBACK_TAG} scale 0.1", FEEDBACK, 0.1, repeats)
+    single(f"W1 {FEEDBACK_TAG}", FEEDBACK, 1.0, repeats)
     if "W2" not in skip:
         one = _run_child("ensemble", "--replicates", str(w2_replicates), "--workers", "1")
         two = _run_child(
@@ -431,20 +459,28 @@ def main() -> None:
 
     print()
     print_table(rows)
-    per_hm = {
-        r["workload"]: r["ns_per_household_month"] for r in rows if "ns_per_household_month" in r
-    }
+    baseline_rows = [
+        r for r in rows if "ns_per_household_month" in r and FEEDBACK_TAG not in r["workload"]
+    ]
+    per_hm = {r["workload"]: r["ns_per_household_month"] for r in baseline_rows}
     if len(per_hm) > 1:
         spread = max(per_hm.values()) / min(per_hm.values())
         results["cost_spread_max_over_min"] = spread
         print(f"\ncost per household-month, max/min over {', '.join(per_hm)}: {spread:.2f}")
-        fit = affine_cost([r for r in rows if "ns_per_household_month" in r])
+        fit = affine_cost(baseline_rows)
         results["cost_model"] = fit
         print(
             f"cost of a month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
             f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares); "
             "fixed share of the cost: "
             + ", ".join(f"{k} {100 * v:.0f}%" for k, v in fit["fixed_share"].items())
+        )
+    ratios = mechanism_cost_ratio(rows)
+    if ratios:
+        results["mechanism_cost_ratio"] = ratios
+        print(
+            "feedback mechanisms on / off, cost per household-month: "
+            + ", ".join(f"{k} {v['wall']:.2f} (CPU {v['cpu']:.2f})" for k, v in ratios.items())
         )
     for r in rows:
         if r["workload"].startswith("W2"):

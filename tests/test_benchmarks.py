@@ -37,3 +37,23 @@ def test_single_workload_reports_the_manifest_figures(bench):
     per_hm = 1e9 * out["simulation_s"] / (out["households"] * out["months"])
     assert out["ns_per_household_month"] == pytest.approx(per_hm)
     assert out["peak_rss_mb"] >= out["rss_after_imports_mb"] > 0
+
+
+def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
+    rows = [
+        {"workload": "W1", "ns_per_household_month": 100.0, "cpu_ns_per_household_month": 80.0},
+        {
+            "workload": "W1 feedback",
+            "ns_per_household_month": 110.0,
+            "cpu_ns_per_household_month": 100.0,
+        },
+        {
+            "workload": "W1 scale 0.1",
+            "ns_per_household_month": 200.0,
+            "cpu_ns_per_household_month": 200.0,
+        },
+        {"workload": "W2 4 replicates, 2 workers", "wall_s": 3.0},
+    ]
+    ratios = bench.mechanism_cost_ratio(rows)
+    # by hand: 110 / 100 and 100 / 80; no feedback run at scale 0.1, so no pair there
+    assert ratios == {"W1": {"wall": pytest.approx(1.1), "cpu": pytest.approx(1.25)}}

@@ -184,6 +184,7 @@ class InvariantChecker:
 
     def _providers(self) -> Iterator[Any]:
         yield from getattr(self.model, "measures", ())
+        yield from getattr(self.model, "mechanisms", ())
         for attribute in PROVIDER_ATTRIBUTES:
             obj = getattr(self.model, attribute, None)
             if obj is not None:

@@ -46,6 +46,7 @@ from model.engine.catalogue import canonicalise, catalogue, get_path, set_path
 from model.engine.dynamics import DynamicsParams
 from model.engine.funding import FundingParams
 from model.engine.interventions import MEASURE_NAMES, MEASURES
+from model.engine.mechanisms import MECHANISMS
 from model.engine.params import Section, choice, param
 from model.engine.population import PopulationParams
 
@@ -208,7 +209,9 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
     ``off = [...]`` or ``only = [...]``), ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
-    ``social_security``). Every parameter carries a unit, a source and, if sweeps may vary
+    ``social_security``), and one per feedback mechanism of
+    :data:`model.engine.mechanisms.MECHANISMS` (``verification``, ``village_recheck``; all off
+    by default). Every parameter carries a unit, a source and, if sweeps may vary
     it, a range (``docs/parameters.md``). Unknown keys, NaN and infinity are refused.
 
     Build one with :func:`load_scenario` (a TOML file), :func:`load_scenario_text` (TOML
@@ -221,6 +224,7 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
         7364.9...
     """,
     **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MEASURES},
+    **{m.name: (m.Params, Field(default_factory=m.Params)) for m in MECHANISMS},
 )
 
 

@@ -17,6 +17,7 @@ from model.engine.assessment import EXITED, RELAPSED, assess_households
 from model.engine.funding import Treasury
 from model.engine.interventions import MEASURES, Measure, SharedOutputs, running
 from model.engine.invariants import InvariantChecker
+from model.engine.mechanisms import build_mechanisms
 from model.engine.population import PARTIES, build_population
 from model.engine.villages import Village
 
@@ -93,6 +94,8 @@ class PovertyModel(mesa.Model):
                 self.measures.append(cls(getattr(scenario, cls.name), self))
             else:
                 cls.switch_off(self)
+        #: the enabled feedback mechanisms (:mod:`model.engine.mechanisms`)
+        self.mechanisms = build_mechanisms(self)
         self.month_index = 0  # months completed
         self.year = scenario.calendar.start_year
         self.month = 1
@@ -120,6 +123,8 @@ class PovertyModel(mesa.Model):
         # 3. villages act
         if self.villages:
             self.agents_by_type[Village].do("step")
+        for mechanism in self.mechanisms:  # the register's re-check, in its month
+            mechanism.after_villages_act(self)
         # 4. programmes enrol
         for measure in self.measures:
             measure.month_spend = 0.0
@@ -146,6 +151,8 @@ class PovertyModel(mesa.Model):
         # 8. check the invariants (a month that breaks one is never recorded), record
         self.invariants.check()
         self.record(verdict)
+        for mechanism in self.mechanisms:
+            mechanism.end_of_month(self)
         self.month_index += 1
         if self.month_index >= self.total_months:
             self.running = False
@@ -168,6 +175,8 @@ class PovertyModel(mesa.Model):
             exit_line=line,
             relapse_line=a.relapse_share * line,
         )
+        for mechanism in self.mechanisms:
+            verdict = mechanism.after_household_verdict(self, verdict, income_pc, line, guarantees)
         hh.status[verdict.exits] = EXITED
         hh.exit_year[verdict.exits] = self.year
         hh.status[verdict.relapses] = RELAPSED
@@ -182,6 +191,8 @@ class PovertyModel(mesa.Model):
                 village.assess(
                     float(village_pc[village.index]), v_line, a.village_checklist, self.year
                 )
+            for mechanism in self.mechanisms:
+                mechanism.after_village_assessment(self, village_pc, v_line)
         return {"exits": verdict.exits, "relapses": verdict.relapses, "income_pc": income_pc}
 
     def run_model(self, progress: bool = False) -> None:

@@ -265,11 +265,22 @@ def select_observations(
             )
     years = (scenario.calendar.start_year, scenario.calendar.end_year)
     fitted, skipped = check_observations(
-        observed[mine].reset_index(drop=True), path, years, skip_unknown
+        observed[mine].reset_index(drop=True),
+        path,
+        years,
+        skip_unknown,
+        enabled_mechanisms(scenario),
     )
     if fitted.empty:
         raise CalibrationError(f"{path}: no observation left to fit (every row was skipped)")
     return fitted, skipped, observed[~mine].reset_index(drop=True)
+
+
+def enabled_mechanisms(scenario: Any) -> list[str]:
+    """Names of the feedback mechanisms switched on in ``scenario``."""
+    from model.engine.mechanisms import MECHANISMS
+
+    return [cls.name for cls in MECHANISMS if getattr(scenario, cls.name).enabled]
 
 
 def _sha256(path: Path) -> str:

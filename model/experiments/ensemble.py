@@ -56,6 +56,8 @@ QUANTILE_COLUMNS = ("q05", "q25", "q50", "q75", "q95")
 CI_METHOD = "wilson"
 
 PROBABILITY_COLUMNS = ["year", "target_cumulative_people", "probability_met", "ci_low", "ci_high"]
+#: Annual column of the target met in income (present when exit verification is on).
+INCOME_VERIFIED_MET = "income_verified_target_met"
 
 #: Columns that identify a run rather than measure it.
 ID_COLUMNS = (KEY, "replicate", "seed", "year")
@@ -157,8 +159,25 @@ def target_probabilities(
 
     Returns:
         ``year, target_cumulative_people, probability_met, ci_low, ci_high``: one row per year
-        that has a target, then a row with ``year == "all"``.
+        that has a target, then a row with ``year == "all"``. When the replicates carry
+        ``income_verified_target_met`` (exit verification on), ``probability_met`` is the
+        target met on paper, and ``probability_met_in_income``, ``ci_low_in_income`` and
+        ``ci_high_in_income`` follow for the target met by income-verified exits.
     """
+    if INCOME_VERIFIED_MET in replicates:
+        paper = target_probabilities(
+            replicates.drop(columns=[INCOME_VERIFIED_MET]), plan_years, confidence
+        )
+        in_income = target_probabilities(
+            replicates.drop(columns=["target_met", INCOME_VERIFIED_MET]).assign(
+                target_met=replicates[INCOME_VERIFIED_MET]
+            ),
+            plan_years,
+            confidence,
+        )
+        for column in ("probability_met", "ci_low", "ci_high"):
+            paper[f"{column}_in_income"] = in_income[column].to_numpy()
+        return paper
     with_target = replicates[replicates["target_cumulative_people"].notna()]
     rows = []
     for year, group in with_target.groupby("year", sort=True):

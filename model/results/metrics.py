@@ -78,6 +78,8 @@ class Metric:
         dtype: ``int``, ``float``, ``bool`` or ``str`` (``key`` columns identify a row).
         key: True for a column that identifies a row (``year``, ``county``...) rather than
             measuring it.
+        mechanism: The feedback mechanism (:mod:`model.engine.mechanisms`) whose column this
+            is: present only in runs with that mechanism on. None for every run's columns.
     """
 
     name: str
@@ -88,6 +90,7 @@ class Metric:
     label: str
     dtype: str = "float"
     key: bool = False
+    mechanism: str | None = None
 
     @property
     def is_pattern(self) -> bool:
@@ -123,8 +126,9 @@ def _m(
     computed: str,
     dtype: str = "float",
     key: bool = False,
+    mechanism: str | None = None,
 ) -> Metric:
-    return Metric(name, table, unit, description, computed, label, dtype, key)
+    return Metric(name, table, unit, description, computed, label, dtype, key, mechanism)
 
 
 _REG = "registered poor households (every status)"
@@ -356,6 +360,86 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("outcomes", "cost_per_sustained_exit", "yuan/person", "cost per sustained exit",
        "Total spend over the people still out of poverty at the end of the horizon.",
        "total_spend / cumulative_exited_people of the last year"),
+    # ---- columns of the feedback mechanisms, present only when the mechanism is on
+    *(_m("annual", name, unit, label, description, computed, dtype, mechanism="verification")
+      for name, unit, label, dtype, description, computed in (
+        ("reported_exited_people", "people", "exits reported", "int",
+         "People the counties report out of poverty this December, on seen income.",
+         "verification: household sizes of the exits on seen income"),
+        ("reported_exited_households", "households", "households reported out", "int",
+         "Households the counties report out this December.", "verification"),
+        ("wrong_exits_reported", "households", "wrong exits reported", "int",
+         "Reported exits whose true income or guarantees do not meet the rule.",
+         "verification: reported exits not out on true income"),
+        ("exits_sampled", "households", "exits sampled", "int",
+         "Reported exits in the verification sample.", "verification: sample share"),
+        ("wrong_exits_found", "households", "wrong exits found", "int",
+         "Wrong exits the verification sample finds (returned to the register).",
+         "verification: sampled wrong exits x detection probability"),
+        ("wrong_exits_found_people", "people", "people in wrong exits found", "int",
+         "People of the wrong exits found.", "verification"),
+        ("counties_exits_stopped", "counties", "counties stopped", "int",
+         "Counties whose exits of the year are stopped (found wrong exits above tolerance).",
+         "verification: found share > tolerance"),
+        ("exits_withheld_people", "people", "exits withheld", "int",
+         "Reported exits not counted: found wrong, or in a stopped county.", "verification"),
+        ("income_verified_exited_people", "people", "exits verified in income", "int",
+         "People out (cumulative) whose true income and guarantees meet the exit rule.",
+         "verification: exited households out on true income"),
+        ("wrong_exits_on_register_people", "people", "wrong exits on the register", "int",
+         "People counted out whose true income or guarantees do not meet the rule.",
+         "verification: exited and not out on true income"),
+        ("income_verified_target_met", "yes/no", "target met in income", "bool",
+         "Whether the income-verified exits reach the year's cumulative target.",
+         "income_verified_exited_people >= target_cumulative_people"),
+      )),
+    *(_m("annual", name, "villages", label, description, "village re-check", "int",
+         mechanism="village_recheck")
+      for name, label, description in (
+        ("villages_relapsed", "villages counted again",
+         "Exited villages counted again this December (income, checklist or poor share)."),
+        ("villages_ever_relapsed", "villages ever counted again",
+         "Villages counted again in any year so far."),
+      )),
+    *(_m("annual", name, unit, label, description, "living register", dtype,
+         mechanism="living_register")
+      for name, unit, label, dtype, description in (
+        ("registered_households", "households", "households on the register", "int",
+         "Households on the register after this year's re-check."),
+        ("registered_people", "people", "people on the register", "int",
+         "People on the register after this year's re-check."),
+        ("added_people", "people", "people added", "int",
+         "People added to the register at this year's re-check."),
+        ("removed_people", "people", "people removed", "int",
+         "People removed from the register at this year's re-check."),
+        ("register_share_exited", "share", "share of the register out", "float",
+         "Share of the register's people counted out of poverty."),
+      )),
+    *(_m("by_county", name, unit, label, description, "verification", dtype,
+         mechanism="verification")
+      for name, unit, label, dtype, description in (
+        ("reported_exited_people", "people", "exits reported", "int",
+         "People the county reports out this December."),
+        ("wrong_exits_found", "households", "wrong exits found", "int",
+         "Wrong exits the county's verification sample finds."),
+        ("exits_stopped", "yes/no", "exits stopped", "bool",
+         "Whether the county's exits of the year are stopped."),
+        ("income_verified_exited_people", "people", "exits verified in income", "int",
+         "People out (cumulative) in the county whose true income meets the rule."),
+      )),
+    _m("by_county", "villages_relapsed", "villages", "villages counted again",
+       "The county's exited villages counted again this December.", "village re-check",
+       "int", mechanism="village_recheck"),
+    *(_m("by_county", name, "people", label, description, "living register", "int",
+         mechanism="living_register")
+      for name, label, description in (
+        ("added_people", "people added", "People added to the county's register this year."),
+        ("removed_people", "people removed",
+         "People removed from the county's register this year."),
+      )),
+    _m("outcomes", "income_verified_target_met_<year>", "1/0", "target met in income, <year>",
+       "1 when the year's income-verified exits meet its target, else 0 (years with a target).",
+       "annual.income_verified_target_met of the year, as 1/0", mechanism="verification"),
 )  # fmt: skip
 
 #: The outcomes that hold one value per year (their name ends with ``_<year>``).
@@ -393,17 +477,25 @@ def expand(metric: Metric, measures: Sequence[str] = (), years: Sequence[int] = 
     return [metric.name]
 
 
-def table_columns(table: str, measures: Iterable[str] | None = None) -> list[str]:
+def table_columns(
+    table: str, measures: Iterable[str] | None = None, mechanisms: Iterable[str] = ()
+) -> list[str]:
     """Columns of a run's table, in order, with patterns expanded.
 
     Args:
         table: One of the recorded tables (not ``outcomes``: see :func:`outcome_names`).
         measures: Measures switched on (``spend_<measure>`` columns); all measures by default.
+        mechanisms: Feedback mechanisms switched on, in the order their hooks run: their
+            columns follow every run's columns, mechanism after mechanism.
     """
     if table == "outcomes":
         raise ValueError("table: outcomes have names by year; use outcome_names(scenario)")
     names = list(measures) if measures is not None else enabled_measures()
-    return [c for m in metrics(table) for c in expand(m, names)]
+    listed = metrics(table)
+    ordered = [m for m in listed if m.mechanism is None]
+    for mechanism in mechanisms:
+        ordered += [m for m in listed if m.mechanism == mechanism]
+    return [c for m in ordered for c in expand(m, names)]
 
 
 def per_year_outcomes() -> list[Metric]:
@@ -416,26 +508,47 @@ def scalar_outcomes() -> list[Metric]:
     return [m for m in metrics("outcomes") if not m.is_pattern]
 
 
-def outcome_names_for(years: Iterable[int], target_years: Iterable[int]) -> list[str]:
+#: Per-year outcomes that exist only for years with a target in force.
+TARGET_OUTCOMES = ("target_met", "income_verified_target_met")
+
+
+def outcome_names_for(
+    years: Iterable[int], target_years: Iterable[int], mechanisms: Iterable[str] = ()
+) -> list[str]:
     """Outcome names of a run over ``years`` whose target table has ``target_years``.
 
     ``target_met_<year>`` exists from the first target year on (a target stays in force until
-    the next one), the other per-year outcomes for every year.
+    the next one), the other per-year outcomes for every year; a mechanism's outcomes only
+    when it is in ``mechanisms``.
     """
     first_target = min((int(y) for y in target_years), default=None)
+    on = set(mechanisms)
     names = []
     for year in years:
         for m in per_year_outcomes():
+            if m.mechanism is not None and m.mechanism not in on:
+                continue
             column = m.name.removesuffix(PER_YEAR_SUFFIX)
-            if column == "target_met" and (first_target is None or year < first_target):
+            if column in TARGET_OUTCOMES and (first_target is None or year < first_target):
                 continue
             names.append(f"{column}_{year}")
     return names + [m.name for m in scalar_outcomes()]
 
 
+def enabled_mechanisms(scenario: Any) -> list[str]:
+    """Names of the feedback mechanisms a scenario switches on, in the order their hooks run."""
+    from model.engine.mechanisms import MECHANISMS
+
+    return [cls.name for cls in MECHANISMS if getattr(scenario, cls.name).enabled]
+
+
 def outcome_names(scenario: Any) -> list[str]:
     """Outcome names of the scenario's runs, known from the catalogue without running it."""
-    return outcome_names_for(scenario.calendar.years, scenario.targets.cumulative_people)
+    return outcome_names_for(
+        scenario.calendar.years,
+        scenario.targets.cumulative_people,
+        enabled_mechanisms(scenario),
+    )
 
 
 def find(name: str, table: str | None = None) -> Metric | None:

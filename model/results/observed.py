@@ -16,14 +16,15 @@ Guangdong, any other of Shaoguan (:func:`scenario_region`).
 A ``metric`` names a column of the annual table (or, for a subset, of the ``by_party`` table).
 Counts of people, households and villages are scaled to the full population (the run's value
 divided by its population scale) so that they compare with the reported numbers; incomes and
-shares are not scaled. A metric the model does not produce (``registered_people`` of a whole
-run, before the living register exists) is refused with a message naming it, unless the
-caller asks to skip such rows.
+shares are not scaled. A metric the model does not produce (a name the catalogue of metrics
+does not list, or ``registered_people`` of a run whose living register is off) is refused with
+a message naming it, unless the caller asks to skip such rows.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,11 +203,20 @@ def known_metric(subset: str | None, metric: str) -> bool:
     return metric in (ANNUAL_METRICS if subset is None else SUBSET_METRICS)
 
 
+def metric_mechanism(metric: str) -> str | None:
+    """The feedback mechanism an annual metric needs switched on (None: every run has it)."""
+    for m in metrics("annual"):
+        if m.matches(metric):
+            return m.mechanism
+    return None
+
+
 def check_observations(
     observed: pd.DataFrame,
     path: str | Path,
     years: tuple[int, int],
     skip_unknown: bool = False,
+    mechanisms: Iterable[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split observations into those the model can be compared with and those skipped.
 
@@ -215,6 +225,9 @@ def check_observations(
         path: The file, for messages.
         years: The first and last year of the runs.
         skip_unknown: Skip rows whose metric the model does not produce instead of refusing.
+        mechanisms: The feedback mechanisms switched on in the runs; a metric of a mechanism
+            that is off is not produced (``registered_people`` needs the living register).
+            None: do not check.
 
     Returns:
         ``(kept, skipped)``.
@@ -234,6 +247,15 @@ def check_observations(
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} of scope {r['scope']} is not produced by the "
                 f"model (expected one of {', '.join(names)}; --skip-unknown leaves such rows out)"
+            )
+        needs = None if subset_of(r["subset"]) else metric_mechanism(r["metric"])
+        if mechanisms is not None and needs is not None and needs not in set(mechanisms):
+            if skip_unknown:
+                continue
+            raise ObservedDataError(
+                f"{where}: metric {r['metric']!r} is produced only with the {needs} mechanism, "
+                f"which is off in this scenario (switch it on with [{needs}] enabled = true; "
+                "--skip-unknown leaves such rows out)"
             )
         if not first <= r["year"] <= last:
             raise ObservedDataError(

@@ -275,12 +275,13 @@ class RunResult:
 
         The names are those of :func:`model.results.metrics.outcome_names`:
         ``cumulative_exited_people_<year>``, ``target_met_<year>`` (1/0), ``villages_exited_<year>``
-        and ``poverty_gap_<year>`` for every year; ``all_targets_met`` (1/0 over the years that
+        and ``poverty_gap_<year>`` for every year (with exit verification on, also
+        ``income_verified_target_met_<year>``, 1/0); ``all_targets_met`` (1/0 over the years that
         have a target); ``total_spend`` (yuan); ``cost_per_exit`` (total spend over people exited
         at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
         poverty at the end of the horizon).
         """
-        from model.results.metrics import PER_YEAR_SUFFIX, per_year_outcomes
+        from model.results.metrics import PER_YEAR_SUFFIX, TARGET_OUTCOMES, per_year_outcomes
 
         a = self.annual
         columns = [m.name.removesuffix(PER_YEAR_SUFFIX) for m in per_year_outcomes()]
@@ -289,9 +290,11 @@ class RunResult:
             y = int(r["year"])
             target = r["target_cumulative_people"]
             for column in columns:
-                if column == "target_met":
+                if column not in r:  # a feedback mechanism's column: only when it is on
+                    continue
+                if column in TARGET_OUTCOMES:
                     if target is not None and target == target:  # a target in force
-                        out[f"target_met_{y}"] = float(bool(r["target_met"]))
+                        out[f"{column}_{y}"] = float(bool(r[column]))
                 else:
                     out[f"{column}_{y}"] = float(r[column])
         plan_years = (

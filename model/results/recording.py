@@ -47,8 +47,10 @@ class Recorder:
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
         #: each table's columns, in order, as the catalogue of metrics declares them
+        measures = [measure.name for measure in model.measures]
+        mechanisms = [mechanism.name for mechanism in model.mechanisms]
         self.columns = {
-            t: table_columns(t, [measure.name for measure in model.measures])
+            t: table_columns(t, measures, mechanisms)
             for t in ("annual", "monthly", "by_county", "by_group", "by_measure")
         }
         self.columns["income_percentiles"] = table_columns("income_percentiles")
@@ -105,41 +107,41 @@ class Recorder:
         gap = np.maximum(0.0, (line - income_pc[reg]) / line)
         components = hh.year_components
         year_rows = [r for r in self.monthly if r["year"] == year]
-        self._append(
-            "annual",
-            {
-                "year": year,
-                "exited_people": int(size[verdict["exits"]].sum()),
-                "exited_households": int(verdict["exits"].sum()),
-                "cumulative_exited_people": cumulative,
-                "cumulative_exited_households": int(exited.sum()),
-                "target_cumulative_people": target_scaled,
-                "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
-                "remaining_poor_people": int(reg_people.sum()) - cumulative,
-                "villages_exited": sum(v.exited for v in m.villages),
-                "villages_total": len(m.villages),
-                "relapsed_people": int(size[verdict["relapses"]].sum()),
-                "ever_relapsed_people": int(size[reg & (hh.status == RELAPSED)].sum()),
-                "mean_per_capita_income_poor": float(
-                    (income_pc[reg] * reg_people).sum() / reg_people.sum()
-                ),
-                "median_per_capita_income_poor": weighted_median(income_pc[reg], reg_people),
-                "mean_per_capita_income_labour_capable": float(
-                    (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
-                ),
-                "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
-                "provincial_rural_income": a.provincial_income(year),
-                "exit_income_line": line,
-                "village_exit_income_line": a.village_exit_line(year),
-                **{
-                    f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
-                    for k, name in enumerate(INCOME_COMPONENTS)
-                },
-                "spend": float(
-                    sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
-                ),
+        row = {
+            "year": year,
+            "exited_people": int(size[verdict["exits"]].sum()),
+            "exited_households": int(verdict["exits"].sum()),
+            "cumulative_exited_people": cumulative,
+            "cumulative_exited_households": int(exited.sum()),
+            "target_cumulative_people": target_scaled,
+            "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
+            "remaining_poor_people": int(reg_people.sum()) - cumulative,
+            "villages_exited": sum(v.exited for v in m.villages),
+            "villages_total": len(m.villages),
+            "relapsed_people": int(size[verdict["relapses"]].sum()),
+            "ever_relapsed_people": int(size[reg & (hh.status == RELAPSED)].sum()),
+            "mean_per_capita_income_poor": float(
+                (income_pc[reg] * reg_people).sum() / reg_people.sum()
+            ),
+            "median_per_capita_income_poor": weighted_median(income_pc[reg], reg_people),
+            "mean_per_capita_income_labour_capable": float(
+                (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
+            ),
+            "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
+            "provincial_rural_income": a.provincial_income(year),
+            "exit_income_line": line,
+            "village_exit_income_line": a.village_exit_line(year),
+            **{
+                f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
+                for k, name in enumerate(INCOME_COMPONENTS)
             },
-        )
+            "spend": float(
+                sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
+            ),
+        }
+        for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
+            row.update(mechanism.annual_row(m))
+        self._append("annual", row)
         for measure in m.measures:
             mask = measure.enrolled_mask(m)
             spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
@@ -173,6 +175,10 @@ class Recorder:
         vill_exit_c = (
             np.bincount(v_county[v_exited], minlength=n_c) if v_exited.any() else 0 * vill_c
         )
+        county_extra = [{} for _ in range(n_c)]
+        for mechanism in m.mechanisms:
+            for extra, row in zip(county_extra, mechanism.county_rows(m), strict=True):
+                extra.update(row)
         for c, name in enumerate(m.population.county_names):
             self._append(
                 "by_county",
@@ -184,6 +190,7 @@ class Recorder:
                     "remaining_poor_people": int(reg_c[c] - exit_c[c]),
                     "villages": int(vill_c[c]),
                     "villages_exited": int(vill_exit_c[c]),
+                    **county_extra[c],
                 },
             )
         self._record_by_party(year, income_pc, exited)

@@ -220,3 +220,28 @@ def test_resume_with_more_replicates_runs_only_the_new_ones(ensemble4, baseline,
     pd.testing.assert_frame_equal(grown.replicates, ensemble4.replicates)
     pd.testing.assert_frame_equal(grown.probabilities, ensemble4.probabilities)
     pd.testing.assert_frame_equal(grown.replicate_ledger, ensemble4.replicate_ledger)
+
+
+def test_probabilities_on_paper_and_in_income():
+    reps = fixed_replicates()
+    # in income, 10 fewer people out every year than on paper
+    reps["income_verified_target_met"] = (
+        reps["cumulative_exited_people"] - 10 >= reps["target_cumulative_people"]
+    )
+    table = target_probabilities(reps, plan_years=[2016, 2017, 2018])
+    assert list(table.columns[-3:]) == [
+        "probability_met_in_income",
+        "ci_low_in_income",
+        "ci_high_in_income",
+    ]
+    # on paper as before; in income: 2016 80 + r >= 100 -> r = 20.. -> 0 of 20;
+    # 2017 175 + 2r >= 200 -> r >= 12.5 -> 7; 2018 270 + 3r >= 300 -> r >= 10 -> 10;
+    # 2019 290 + r >= 300 -> r >= 10 -> 10; all plan years -> 0
+    paper = {2016: 10, 2017: 12, 2018: 13, 2019: 20, "all": 10}
+    income = {2016: 0, 2017: 7, 2018: 10, 2019: 10, "all": 0}
+    for _, row in table.iterrows():
+        assert row["probability_met"] == pytest.approx(paper[row["year"]] / 20)
+        assert row["probability_met_in_income"] == pytest.approx(income[row["year"]] / 20)
+        low, high = wilson(income[row["year"]], 20)
+        assert row["ci_low_in_income"] == pytest.approx(low, abs=1e-12)
+        assert row["ci_high_in_income"] == pytest.approx(high, abs=1e-12)

@@ -11,6 +11,7 @@ from model.results.observed import (
     SUBSET_METRICS,
     ObservedDataError,
     check_observations,
+    metric_mechanism,
     read_observed,
     scenario_region,
 )
@@ -46,18 +47,28 @@ def test_the_shipped_file_reads_with_its_scopes_and_sources():
 def test_every_metric_an_observation_may_name_is_recorded(run_folder):
     result, _ = run_folder
     assert "mean_per_capita_income_labour_capable" in ANNUAL_METRICS
-    assert set(ANNUAL_METRICS) <= set(result.annual.columns)
+    # every metric of the catalogue but those of feedback mechanisms (all off here)
+    always = {m for m in ANNUAL_METRICS if metric_mechanism(m) is None}
+    assert always <= set(result.annual.columns)
+    assert metric_mechanism("registered_people") == "living_register"
     assert set(SUBSET_METRICS) == set(result.by_party.columns) - {"year", "party"}
 
 
 def test_a_metric_the_model_does_not_produce_is_refused_or_skipped():
     observed = read_observed(SHIPPED)
     guangdong = observed[observed["region"] == "guangdong"].reset_index(drop=True)
-    with pytest.raises(ObservedDataError, match="'registered_people'.*--skip-unknown"):
-        check_observations(guangdong, SHIPPED, (2016, 2020))
-    kept, skipped = check_observations(guangdong, SHIPPED, (2016, 2020), skip_unknown=True)
+    with pytest.raises(ObservedDataError, match="'registered_people'.*living_register.*--skip"):
+        check_observations(guangdong, SHIPPED, (2016, 2020), mechanisms=[])
+    kept, skipped = check_observations(
+        guangdong, SHIPPED, (2016, 2020), skip_unknown=True, mechanisms=[]
+    )
     assert list(skipped["metric"]) == ["registered_people"]
     assert len(kept) == 10
+    # with the living register on, the final register is a metric like the others
+    kept, skipped = check_observations(
+        guangdong, SHIPPED, (2016, 2020), mechanisms=["living_register"]
+    )
+    assert len(kept) == 11 and skipped.empty
 
 
 def test_region_of_a_scenario():

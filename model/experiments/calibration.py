@@ -189,12 +189,20 @@ class Simulator:
 
         scenario = apply_overrides(self.scenario, self.overrides(values))
         result = run(scenario, seed=seed, population_scale=self.population_scale)
-        return {
+        stats = {
             key: model_value(
                 result.annual, result.by_party, subset, metric, year, self.population_scale
             )
             for key, subset, metric, year in self.observations
         }
+        empty = [key for key, value in stats.items() if value != value]  # noqa: PLR0124 - NaN
+        if empty:
+            # a NaN distance is never accepted: pyabc would sample for ever
+            raise CalibrationError(
+                f"{empty[0]}: the run has no value (an empty subset at population scale "
+                f"{self.population_scale}?); raise --population-scale"
+            )
+        return stats
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, float]:
         values = {name: float(values[name]) for name in self.parameters}

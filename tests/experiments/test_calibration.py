@@ -181,3 +181,16 @@ def test_every_uncertainty_is_fitted_by_default(short):
     fitted = fitted_parameters(short)
     assert "dynamics.job_finding_rate" in fitted
     assert all(info["kind"] == "uncertainty" for info in fitted.values())
+
+
+def test_a_run_without_a_value_for_an_observation_is_refused(short):
+    # a year the runs do not reach gives no value: pyabc could never accept a particle
+    simulator = Simulator(
+        scenario=short,
+        parameters=fitted_parameters(short, ["dynamics.job_finding_rate"]),
+        observations=[("late", None, "villages_exited", 2019)],
+        population_scale=SCALE,
+        seed=1,
+    )
+    with pytest.raises(CalibrationError, match="late: the run has no value"):
+        simulator({"dynamics.job_finding_rate": 0.01})

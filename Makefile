@@ -11,12 +11,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# setuptools' "Editable installation" note (folders named like the package may shadow it) says
+# nothing a user of this project needs; it is the only thing the build itself prints. Lines
+# "WARNING: Location ... is ignored" come from the machine's pip configuration, not the project.
+QUIET_BUILD := PYTHONWARNINGS="ignore:Editable installation"
+
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(QUIET_BUILD) $(PY) -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(QUIET_BUILD) $(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
 # The dashboard's browser test drives Debian's chromium (never a downloaded browser build).

@@ -10,15 +10,23 @@ Workloads (issue 7):
   feedback mechanisms on) at scales 1 and 0.1; their cost per household-month over W1's is
   printed as the mechanisms' cost ratio (at most 1.2 is the aim), and they are left out of the
   cost fit and the spread, which describe the baseline;
+- ``W4``: ``BENCH_W4_RUNS`` runs (default 2,000) of the baseline at scale 0.05 through the sweep
+  evaluator (:class:`model.experiments.sweep.ModelEvaluator`, one replicate seed each) on
+  ``BENCH_W4_WORKERS`` (default 2) worker processes: wall time, the workers' CPU seconds, and a
+  check that the first ``BENCH_W4_CHECK`` runs (default 20) are identical when run one by one in
+  the driver process;
+- ``naive Mesa``: ``benchmarks/naive_mesa.py``, the engine's income, job and exit rules with one
+  ``mesa.Agent`` per household, at W1's population for ``BENCH_NAIVE_MONTHS`` months (default
+  12); W1's cost per household-month is reported against it as a ratio;
 - ``import model`` and ``shaoguan-abm check scenarios/baseline.toml`` (wall time of a fresh
   interpreter);
-- ``W4``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
+- ``W5``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
   ``scenarios/guangdong.toml`` to the provincial observations of ``data/observed/`` with 200
   particles over 6 generations, on runs of about 8,000 households (population scale 0.0055),
-  with ``BENCH_W4_WORKERS`` local workers (default 2): model runs, seconds and the acceptance
-  rate of each generation. ``BENCH_W4_PARTICLES``, ``BENCH_W4_GENERATIONS`` and
-  ``BENCH_W4_SCALE`` shrink it (e.g. to check that it works); it is skipped with
-  ``BENCH_SKIP=W4``.
+  with ``BENCH_W5_WORKERS`` local workers (default 2): model runs, seconds and the acceptance
+  rate of each generation. ``BENCH_W5_PARTICLES``, ``BENCH_W5_GENERATIONS`` and
+  ``BENCH_W5_SCALE`` shrink it (``--quick``: 10 particles, 2 generations, scale 0.002); it is
+  skipped with ``BENCH_SKIP=W5``.
 
 Every workload runs in a fresh subprocess, so its peak RSS is its own. Timings on a shared
 machine are noisy, and the noise only ever adds time (on the reference 2-core machine the same
@@ -39,8 +47,13 @@ fixed + marginal x households`` by least squares over the single-run workloads, 
 any size can be predicted, and show what share of each workload's cost is the fixed part.
 
 Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLICATES``,
-``BENCH_W2_WORKERS`` (default 2), ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
-``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20).
+``BENCH_W2_WORKERS`` (default 2), ``BENCH_W4_RUNS``, ``BENCH_W4_WORKERS``, ``BENCH_W4_CHECK``,
+``BENCH_NAIVE_MONTHS``, ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
+``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20). Options: ``--only W1,W4`` runs only the named
+workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1``, ``W3``, ``W1 feedback scale
+0.1``, ``W1 feedback``, ``W2``, ``W4``, ``naive``, ``import``, ``check``, ``profile``);
+``--quick`` is a short check of everything but W2 and W3 (2 repeats, W4 with 100 runs, the
+naive version for 3 months).
 """
 
 from __future__ import annotations
@@ -61,8 +74,8 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 GUANGDONG = ROOT / "scenarios" / "guangdong_scale.toml"
 GUANGDONG_PROGRAMME = ROOT / "scenarios" / "guangdong.toml"
 OBSERVED = ROOT / "data" / "observed" / "observed_calibration.csv"
-#: The ten uncertainties W4 calibrates.
-W4_PARAMETERS = (
+#: The ten uncertainties W5 calibrates.
+W5_PARAMETERS = (
     "assessment.provincial_income_growth",
     "population.poor_income_mean_share",
     "population.employed_share_poor",
@@ -78,6 +91,8 @@ FEEDBACK = ROOT / "scenarios" / "feedback.toml"
 #: Suffix of the workloads that run ``FEEDBACK`` instead of the baseline.
 FEEDBACK_TAG = "feedback"
 W2_REFERENCE_REPLICATES = 200
+W4_REFERENCE_RUNS = 2000
+W4_SCALE = 0.05
 
 
 def _env_int(name: str, default: int) -> int:
@@ -126,6 +141,7 @@ def _single(scenario_path: Path, scale: float, seed: int) -> dict:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "ns_per_household_month": 1e9 * manifest["seconds_simulation"] / (households * months),
         "cpu_ns_per_household_month": 1e9 * cpu_step / (households * months),
+        "cpu_simulation_s": cpu_step,
         "peak_rss_mb": peak,
         "rss_after_imports_mb": rss_imports,
         "bytes_per_household": (peak - rss_imports) * 2**20 / households,
@@ -155,6 +171,55 @@ def _ensemble(replicates: int, workers: int, seed: int) -> dict:
         "cpu_s": cpu,
         "peak_rss_mb": max(_peak_rss_mb(), _peak_rss_mb(resource.RUSAGE_CHILDREN)),
     }
+
+
+def _w4_task(payload: tuple) -> tuple[dict, int, float]:
+    """One W4 run in a worker: its outcomes, the worker's pid and its CPU seconds so far."""
+    evaluate, replicate = payload
+    outcomes = evaluate({}, replicate)
+    return outcomes, os.getpid(), time.process_time()
+
+
+def _w4(runs: int, workers: int, scale: float, seed: int, check: int) -> dict:
+    import model
+    from model.experiments.execution import Executor
+    from model.experiments.sweep import ModelEvaluator
+
+    scenario = model.load_scenario(BASELINE)
+    evaluate = ModelEvaluator(json.dumps(scenario.model_dump(mode="json")), scale, seed)
+    payloads = [(evaluate, r) for r in range(runs)]
+    t0 = time.perf_counter()
+    with Executor(workers=workers) as ex:
+        done = ex.map(_w4_task, payloads)
+    wall = time.perf_counter() - t0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu: dict[int, float] = {}
+    for _, pid, cpu in done:  # a worker's last report is its CPU time at its last run
+        worker_cpu[pid] = max(worker_cpu.get(pid, 0.0), cpu)
+    # the same runs one by one in this process: identical outcomes expected
+    checked = min(check, runs)
+    sequential = [evaluate({}, r) for r in range(checked)]
+    identical = sequential == [outcomes for outcomes, _, _ in done[:checked]]
+    return {
+        "runs": runs,
+        "workers": workers,
+        "population_scale": scale,
+        "wall_s": wall,
+        "s_per_run": wall / runs,
+        "worker_cpu_s": sorted(worker_cpu.values(), reverse=True),
+        "children_cpu_s": children.ru_utime + children.ru_stime,
+        "cores_used": sum(worker_cpu.values()) / wall,
+        "checked_runs": checked,
+        "identical_to_one_by_one": identical,
+        "projected_s_2000_runs": wall / runs * W4_REFERENCE_RUNS,
+    }
+
+
+def _naive(months: int, scale: float) -> dict:
+    sys.path.insert(0, str(BENCH))
+    from naive_mesa import measure
+
+    return measure(scale, months)
 
 
 def _profile(top: int) -> dict:
@@ -200,7 +265,7 @@ def _calibration(particles: int, generations: int, scale: float, workers: int, s
             scenario,
             OBSERVED,
             Path(tmp) / "cal",
-            params=list(W4_PARAMETERS),
+            params=list(W5_PARAMETERS),
             skip_unknown=True,
             population_scale=scale,
             particles=particles,
@@ -212,7 +277,7 @@ def _calibration(particles: int, generations: int, scale: float, workers: int, s
         )
         wall = time.perf_counter() - t0
     return {
-        "parameters": len(W4_PARAMETERS),
+        "parameters": len(W5_PARAMETERS),
         "particles": particles,
         "generations": generations,
         "population_scale": scale,
@@ -230,7 +295,9 @@ def _calibration(particles: int, generations: int, scale: float, workers: int, s
 def child_main(argv: list[str]) -> None:
     """Run one workload in this (fresh) process and print its measurements as JSON."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["single", "ensemble", "profile", "calibration"])
+    parser.add_argument(
+        "kind", choices=["single", "ensemble", "profile", "w4", "naive", "calibration"]
+    )
     parser.add_argument("--particles", type=int, default=200)
     parser.add_argument("--generations", type=int, default=6)
     parser.add_argument("--scenario", type=Path, default=BASELINE)
@@ -239,11 +306,18 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--replicates", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=W4_REFERENCE_RUNS)
+    parser.add_argument("--check", type=int, default=20)
+    parser.add_argument("--months", type=int, default=12)
     a = parser.parse_args(argv)
     if a.kind == "single":
         out = _single(a.scenario, a.scale, a.seed)
     elif a.kind == "ensemble":
         out = _ensemble(a.replicates, a.workers, a.seed)
+    elif a.kind == "w4":
+        out = _w4(a.runs, a.workers, a.scale, a.seed, a.check)
+    elif a.kind == "naive":
+        out = _naive(a.months, a.scale)
     elif a.kind == "calibration":
         out = _calibration(a.particles, a.generations, a.scale, a.workers, a.seed)
     else:
@@ -271,6 +345,9 @@ def _best_row(name: str, runs: list[dict]) -> dict:
     row["ns_per_household_month_median"] = statistics.median(
         r["ns_per_household_month"] for r in runs
     )
+    if all("cpu_simulation_s" in r for r in runs):  # the least CPU of any repeat
+        row["cpu_simulation_s"] = min(r["cpu_simulation_s"] for r in runs)
+        row["cpu_ns_per_household_month"] = min(r["cpu_ns_per_household_month"] for r in runs)
     return row
 
 
@@ -302,16 +379,21 @@ def _fmt(value, digits: int = 1) -> str:  # noqa: ANN001
     return str(value)
 
 
-def affine_cost(rows: list[dict]) -> dict:
+def affine_cost(rows: list[dict], seconds: str = "simulation_s") -> dict:
     """Least-squares fit of ``seconds per month = fixed + marginal x households``.
 
     Each workload is weighted by 1 / its seconds per month, so the small run's fixed part is
     not drowned by the large runs' absolute errors (a relative least squares).
+
+    Args:
+        rows: Workloads with ``households``, ``months`` and the ``seconds`` column.
+        seconds: ``simulation_s`` (wall clock) or ``cpu_simulation_s`` (this process's CPU
+            time, steadier on a shared machine).
     """
     import numpy as np
 
     n = np.array([r["households"] for r in rows], dtype=float)
-    per_month = np.array([r["simulation_s"] / r["months"] for r in rows])
+    per_month = np.array([r[seconds] / r["months"] for r in rows])
     w = 1 / per_month
     design = np.column_stack([np.ones_like(n), n]) * w[:, None]
     (fixed, marginal), *_ = np.linalg.lstsq(design, per_month * w, rcond=None)
@@ -370,15 +452,64 @@ def print_table(rows: list[dict]) -> None:
             print("-+-".join("-" * w for w in widths))
 
 
-def main() -> None:
-    repeats = _env_int("BENCH_REPEATS", 5)
+WORKLOADS = (
+    "W1 scale 0.1",
+    "W1",
+    "W3",
+    "W1 feedback scale 0.1",
+    "W1 feedback",
+    "W2",
+    "W4",
+    "W5",
+    "naive",
+    "import",
+    "check",
+    "profile",
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the workloads (all, or those of ``--only``) and write ``benchmarks/results.json``."""
+    parser = argparse.ArgumentParser(description="time the reference workloads")
+    parser.add_argument("--only", help=f"comma-separated workloads among {', '.join(WORKLOADS)}")
+    parser.add_argument(
+        "--quick", action="store_true", help="short check: no W2 or W3, 2 repeats, W4 of 100 runs"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the results (default benchmarks/results.json for a full run, "
+        "benchmarks/results-partial.json with --only or --quick)",
+    )
+    opts = parser.parse_args(argv)
+    quick = opts.quick
+    out = opts.out or BENCH / ("results-partial.json" if (opts.only or quick) else "results.json")
+    repeats = _env_int("BENCH_REPEATS", 2 if quick else 5)
     w3_repeats = _env_int("BENCH_W3_REPEATS", 2)
     w2_replicates = _env_int("BENCH_W2_REPLICATES", W2_REFERENCE_REPLICATES)
     w2_workers = _env_int("BENCH_W2_WORKERS", 2)
+    w4_runs = _env_int("BENCH_W4_RUNS", 100 if quick else W4_REFERENCE_RUNS)
+    w4_workers = _env_int("BENCH_W4_WORKERS", 2)
+    w4_check = _env_int("BENCH_W4_CHECK", 20)
+    naive_months = _env_int("BENCH_NAIVE_MONTHS", 3 if quick else 12)
     top = _env_int("BENCH_PROFILE_TOP", 20)
     skip = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
+    if quick:
+        skip |= {"W2", "W3"}
+    if opts.only:
+        only = {s.strip() for s in opts.only.split(",") if s.strip()}
+        unknown = sorted(only - set(WORKLOADS))
+        if unknown:
+            parser.error(f"--only: unknown workloads {unknown}; expected among {list(WORKLOADS)}")
+        skip |= set(WORKLOADS) - only
     rows: list[dict] = []
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": list(os.getloadavg()),
+        }
+    }
 
     def single(name: str, scenario: Path, scale: float, n: int) -> None:
         if name in skip:
@@ -424,20 +555,46 @@ def main() -> None:
             }
         )
     if "W4" not in skip:
+        w4 = _run_child(
+            "w4",
+            "--runs",
+            str(w4_runs),
+            "--workers",
+            str(w4_workers),
+            "--scale",
+            str(W4_SCALE),
+            "--check",
+            str(w4_check),
+        )
+        results["w4"] = w4
+        rows.append(
+            {
+                "workload": f"W4 {w4_runs} runs at scale {W4_SCALE}, {w4_workers} workers",
+                "months": 60,
+                "wall_s": w4["wall_s"],
+            }
+        )
+        print(f"  W4: {w4['wall_s']:.1f} s wall for {w4_runs} runs", flush=True)
+    if "naive" not in skip:
+        naive = _run_child("naive", "--months", str(naive_months), "--scale", "1.0")
+        results["naive_mesa"] = naive
+        rows.append({"workload": f"naive Mesa ({naive_months} months)", **naive})
+        print(f"  naive Mesa: {naive['cpu_ns_per_household_month']:,.0f} CPU ns/h-m", flush=True)
+    if "W5" not in skip:
         cal = _run_child(
             "calibration",
             "--particles",
-            str(_env_int("BENCH_W4_PARTICLES", 200)),
+            str(_env_int("BENCH_W5_PARTICLES", 10 if quick else 200)),
             "--generations",
-            str(_env_int("BENCH_W4_GENERATIONS", 6)),
+            str(_env_int("BENCH_W5_GENERATIONS", 2 if quick else 6)),
             "--scale",
-            os.environ.get("BENCH_W4_SCALE", "0.0055"),
+            os.environ.get("BENCH_W5_SCALE", "0.002" if quick else "0.0055"),
             "--workers",
-            str(_env_int("BENCH_W4_WORKERS", 2)),
+            str(_env_int("BENCH_W5_WORKERS", 2)),
         )
-        rows.append({"workload": "W4 calibration", "months": 60, **cal})
+        rows.append({"workload": "W5 calibration", "months": 60, **cal})
         print(
-            f"  W4: {cal['parameters']} parameters, {cal['particles']} particles x "
+            f"  W5: {cal['parameters']} parameters, {cal['particles']} particles x "
             f"{cal['generations']} generations on runs of {cal['households']:,} households: "
             f"{cal['runs']} runs (+{cal['runs_predictive']} predictive) in {cal['wall_s']:.0f} s; "
             f"acceptance rates {cal['acceptance_rate']}",
@@ -460,7 +617,11 @@ def main() -> None:
     print()
     print_table(rows)
     baseline_rows = [
-        r for r in rows if "ns_per_household_month" in r and FEEDBACK_TAG not in r["workload"]
+        r
+        for r in rows
+        if "ns_per_household_month" in r
+        and FEEDBACK_TAG not in r["workload"]
+        and not r["workload"].startswith("naive")
     ]
     per_hm = {r["workload"]: r["ns_per_household_month"] for r in baseline_rows}
     if len(per_hm) > 1:
@@ -474,6 +635,34 @@ def main() -> None:
             f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares); "
             "fixed share of the cost: "
             + ", ".join(f"{k} {100 * v:.0f}%" for k, v in fit["fixed_share"].items())
+        )
+        cpu_fit = affine_cost(baseline_rows, "cpu_simulation_s")
+        results["cost_model_cpu"] = cpu_fit
+        print(
+            f"in CPU time: {cpu_fit['fixed_ms_per_month']:.2f} ms fixed + "
+            f"{cpu_fit['marginal_ns_per_household_month']:.1f} ns per household"
+        )
+    w1 = next((r for r in rows if r["workload"] == "W1"), None)
+    naive_row = results.get("naive_mesa")
+    if w1 is not None and naive_row is not None:
+        ratio = naive_row["cpu_ns_per_household_month"] / w1["cpu_ns_per_household_month"]
+        results["naive_mesa_over_w1_cpu"] = ratio
+        print(
+            f"naive Mesa (one Agent per household, AgentSet.do, {naive_row['months']} months): "
+            f"{naive_row['cpu_ns_per_household_month']:,.0f} CPU ns per household-month, "
+            f"{ratio:.1f} times W1's {w1['cpu_ns_per_household_month']:,.0f} (W1 also runs the "
+            "nine measures, the ledger, the checks and the record)"
+        )
+    if "w4" in results:
+        w4 = results["w4"]
+        print(
+            f"W4 ({w4['runs']} runs of the baseline at scale {w4['population_scale']}, "
+            f"{w4['workers']} workers): {w4['wall_s']:.1f} s wall ({w4['s_per_run']:.3f} s a run; "
+            f"{w4['projected_s_2000_runs']:.0f} s for {W4_REFERENCE_RUNS}); workers' CPU "
+            + " + ".join(f"{c:.1f}" for c in w4["worker_cpu_s"])
+            + f" s, {w4['cores_used']:.2f} cores on average; first {w4['checked_runs']} runs "
+            + ("identical" if w4["identical_to_one_by_one"] else "NOT identical")
+            + " to running them one by one"
         )
     ratios = mechanism_cost_ratio(rows)
     if ratios:
@@ -496,6 +685,12 @@ def main() -> None:
                 f"modules loaded by `import model`: {r['heavy_modules_imported'] or 'none heavy'}"
             )
     results["workloads"] = rows
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    print(
+        "load average (1, 5, 15 min) at start "
+        + ", ".join(f"{x:.1f}" for x in results["machine"]["load_average_at_start"])
+        + f" on {os.cpu_count()} cores"
+    )
 
     if "profile" not in skip:
         prof = _run_child("profile", "--top", str(top))
@@ -507,8 +702,8 @@ def main() -> None:
                 f"{r['tottime_s']:7.3f} {100 * r['share']:5.1f}% {r['cumtime_s']:7.3f} "
                 f"{r['calls']:7d}  {r['function']}"
             )
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {(BENCH / 'results.json').relative_to(ROOT)}")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ The main entry points (``model.__all__`` lists every export):
 - ``Scenario``: the scenario schema (pydantic); ``ScenarioError``: bad scenario input.
 - ``run(scenario, seed, population_scale)``: one run, returning a ``RunResult``.
 - ``PovertyModel``: the Mesa model itself, to step month by month (recording as it goes).
+- ``attribute(scenario, replicates, ...)``: what each measure buys (leave one out, Shapley values)
+  and what the next million yuan would buy, on common random numbers.
 - ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
 - ``calibrate(scenario, observed, out)``: fit uncertainties to observed outcomes (ABC-SMC);
@@ -55,6 +57,8 @@ _EXPORTS = {
     "EnsembleResult": "model.experiments.ensemble",
     "read_ensemble": "model.experiments.ensemble",
     "compare_scenarios": "model.experiments.compare",
+    "attribute": "model.experiments.attribution",
+    "AttributionResult": "model.experiments.attribution",
     "run_sweep": "model.experiments.sweep",
     "SweepResult": "model.experiments.sweep",
     "calibrate": "model.experiments.calibration",

@@ -39,6 +39,56 @@ def test_single_workload_reports_the_manifest_figures(bench):
     assert out["peak_rss_mb"] >= out["rss_after_imports_mb"] > 0
 
 
+def test_affine_cost_fits_the_cpu_seconds_when_asked(bench):
+    rows = [
+        {
+            "workload": name,
+            "households": n,
+            "months": 60,
+            "simulation_s": 1.0,  # wall clock: ignored by the CPU fit
+            "cpu_simulation_s": 60 * (0.5e-3 + 100e-9 * n),
+        }
+        for name, n in [("small", 7_800), ("W1", 172_000)]
+    ]
+    fit = bench.affine_cost(rows, "cpu_simulation_s")
+    assert fit["fixed_ms_per_month"] == pytest.approx(0.5, rel=1e-9)
+    assert fit["marginal_ns_per_household_month"] == pytest.approx(100.0, rel=1e-9)
+
+
+def test_naive_mesa_households_earn_the_engines_base_income():
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from naive_mesa import NaiveHousehold, NaiveModel
+
+    from model.engine.scenario import apply_overrides, load_scenario
+
+    # no job lost or found: a month's income is the engine's base income of the household
+    scenario = apply_overrides(
+        load_scenario(ROOT / "scenarios" / "baseline.toml"),
+        {"dynamics.job_loss_rate": 0.0, "dynamics.job_finding_rate": 0.0},
+    )
+    naive = NaiveModel(scenario, 0.01, seed=4)
+    naive.step()
+    # the households of an engine run with seed 4
+    from model.engine.simulation import PovertyModel
+
+    hh = PovertyModel(scenario, seed=4, population_scale=0.01).households
+    expected = (
+        hh.jobs * hh.job_wage
+        + hh.business_annual / 12 * hh.farm_shock
+        + hh.property_annual / 12
+        + hh.transfer_annual / 12
+    )
+    agents = list(naive.agents_by_type[NaiveHousehold])
+    assert len(agents) == hh.n
+    got = np.array([a.history[0] for a in agents])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert sum(a.jobs for a in agents) == int(hh.jobs.sum())
+
+
 def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
     rows = [
         {"workload": "W1", "ns_per_household_month": 100.0, "cpu_ns_per_household_month": 80.0},

@@ -15,6 +15,11 @@ from model.commands.execution_options import (
     run_with_executor,
     show_progress,
 )
+from model.commands.parameter_options import (
+    add_parameter_options,
+    parameter_source,
+    refusing_bad_draws,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="replicates per scenario (default 100)",
     )
+    add_parameter_options(p)
     add_execution_options(p)
 
 
@@ -57,37 +63,56 @@ def printed_table(table: pd.DataFrame, plan_years: list[int]) -> pd.DataFrame:
     return out
 
 
+def comparison_answer(comparison, plan_years: list[int], replicates: int) -> str:  # noqa: ANN001
+    """The line under the table: each scenario's share of replicates meeting each target."""
+    from model.reporting.answer import met_from_columns, parameter_source, scenarios_answer
+
+    met = {
+        str(row["scenario"]): met_from_columns(row, "prob_met_", "prob_met_all", plan_years)
+        for row in comparison.table.to_dict("records")
+    }
+    return scenarios_answer(met, replicates, parameter_source(comparison.manifest))
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the ensembles, write the comparison, print it."""
     from model.experiments.compare import compare_scenarios
 
     scenarios = [load_for_run(path, args) for path in args.scenarios]
     check_resume(args)
+    source = parameter_source(args, scenarios)
     out = args.out or Path("results") / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
     comparison, code = run_with_executor(
         args,
         out,
         "compare",
-        lambda executor: compare_scenarios(
-            scenarios,
-            replicates=args.replicates,
-            seed=args.seed,
-            population_scale=args.population_scale,
-            out=out,
-            resume=args.resume,
-            progress=show_progress(args),
-            executor=executor,
+        refusing_bad_draws(
+            lambda executor: compare_scenarios(
+                scenarios,
+                replicates=args.replicates,
+                seed=args.seed,
+                population_scale=args.population_scale,
+                out=out,
+                resume=args.resume,
+                progress=show_progress(args),
+                executor=executor,
+                parameters=source,
+                seeds_per_draw=args.seeds_per_draw,
+            )
         ),
     )
     if code is not None:
         return code
     plan_years = sorted({y for s in scenarios for y in s.targets.cumulative_people})
+    same = "seeds" if not source.drawn else "seeds and parameter draws"
     print(
-        f"{len(scenarios)} scenarios x {args.replicates} replicates on the same seeds (seed "
+        f"{len(scenarios)} scenarios x {args.replicates} replicates on the same {same} (seed "
         f"{args.seed}), population scale {args.population_scale:g}, on "
         f"{comparison.manifest['executed_on']}"
     )
     print(printed_table(comparison.table, plan_years).to_string(index=False))
+    print(f"probabilities over {args.replicates} replicates: {source.describe(scenarios[0])}")
+    print(comparison_answer(comparison, plan_years, args.replicates))
     print(
         "P: share of replicates meeting the cumulative target (95% Wilson intervals in "
         f"comparison.csv); medians over replicates. Results in {out}"

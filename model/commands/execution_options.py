@@ -1,6 +1,7 @@
 """Options of the commands that make many runs, and the message when one is interrupted.
 
-The commands: ``run --replicates``, ``compare``, ``sweep``, ``budget`` and ``optimize``.
+The commands: ``run --replicates``, ``compare``, ``sweep``, ``budget``, ``optimize`` and
+``attribute``.
 """
 
 from __future__ import annotations
@@ -64,39 +65,77 @@ def check_resume(args: argparse.Namespace) -> None:
 
 
 def open_executor(args: argparse.Namespace):  # noqa: ANN201 - Executor, imported lazily
-    """The executor the options ask for, connected (a bad scheduler is bad input)."""
-    from model.experiments.execution import Executor
+    """The executor the options ask for, connected.
+
+    An unreachable scheduler, or a worker running another version of the model, is bad input.
+    """
+    from model.experiments.execution import Executor, WorkerMismatch
 
     executor = Executor(workers=args.workers, scheduler=args.scheduler)
     try:
         executor.connect()
-    except OSError as err:
+    except (OSError, WorkerMismatch) as err:
         raise BadInput(str(err)) from None
     return executor
 
 
-def interrupted(out: Path, command: str) -> int:
-    """Say where the finished runs are and how to resume; exit code 130."""
+def interrupted(out: Path, command: str, how: str = "interrupted") -> int:
+    """Say where the finished runs are and how to resume; exit code 130 (143 when terminated)."""
+    from model.commands.cli import EXIT_INTERRUPTED, EXIT_TERMINATED
+
     print(
-        f"interrupted: the runs that finished are saved in {out}/runs; to continue, run the same "
+        f"{how}: the runs that finished are saved in {out}/runs; to continue, run the same "
         f"{command} command with --out {out} --resume",
         file=sys.stderr,
     )
-    return 130
+    return EXIT_TERMINATED if how == "terminated" else EXIT_INTERRUPTED
+
+
+def cluster_lost(err: Exception, out: Path, command: str) -> int:
+    """One ``error:`` line: the cluster is gone, the finished runs kept, how to resume; code 6."""
+    from model.commands.cli import EXIT_CLUSTER_LOST
+
+    print(
+        f"error: {err}; the runs that finished are saved in {out}/runs; to continue, run the "
+        f"same {command} command with --out {out} --resume (on a running cluster, or with "
+        "--workers instead of --scheduler to finish on this machine)",
+        file=sys.stderr,
+    )
+    return EXIT_CLUSTER_LOST
+
+
+def check_runs_out(out: Path) -> None:
+    """Refuse an ``--out`` that many runs must not write to (before anything runs).
+
+    Accepted: a new folder, an empty one, a results folder (``manifest.json``), or the folder of
+    an interrupted job (``runs/job.json``, or ``<scenario>/runs/job.json`` for ``compare``).
+
+    Raises:
+        OutputError: ``out`` is a file, lies under a file, or is a folder of other files.
+    """
+    from model.results.safety import check_output_folder
+
+    if out.is_dir() and any(
+        (folder / "runs" / "job.json").is_file() for folder in [out, *out.iterdir()]
+    ):
+        return
+    check_output_folder(out)
 
 
 def run_with_executor(args: argparse.Namespace, out: Path, command: str, work):  # noqa: ANN001, ANN201
     """Call ``work(executor)`` on the executor the options ask for, and close it afterwards.
 
     Returns:
-        ``(result, None)``, or ``(None, exit code)`` when interrupted (the message says how to
-        resume).
+        ``(result, None)``, or ``(None, exit code)`` when interrupted, terminated or the Dask
+        cluster was lost (the message says how to resume).
 
     Raises:
         BadInput: When ``--resume`` meets a folder of other work.
     """
-    from model.experiments.execution import JobMismatch
+    from model.commands.cli import Terminated
+    from model.experiments.execution import ClusterLost, JobMismatch
 
+    check_runs_out(Path(out))
     executor = open_executor(args)
     try:
         return work(executor), None
@@ -104,5 +143,9 @@ def run_with_executor(args: argparse.Namespace, out: Path, command: str, work): 
         raise BadInput(str(err)) from None
     except KeyboardInterrupt:
         return None, interrupted(out, command)
+    except Terminated:
+        return None, interrupted(out, command, "terminated")
+    except ClusterLost as err:
+        return None, cluster_lost(err, out, command)
     finally:
         executor.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from model.commands.common import (
+    BadInput,
     add_scenario_argument,
     format_table,
     load_for_run,
@@ -12,6 +13,7 @@ from model.commands.common import (
     positive_int,
 )
 from model.commands.execution_options import add_worker_options, open_executor
+from model.commands.parameter_options import add_parameter_options, parameter_source
 
 
 def _probability(text: str) -> float:
@@ -44,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--maxiter", type=positive_int, default=40, help="candidate evaluations")
     add_worker_options(p)
+    add_parameter_options(p, nested=False)
     p.add_argument(
         "--min-budget",
         type=_probability,
@@ -55,12 +58,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the search and print the allocation against the scenario's own."""
+    from model.experiments.parameters import PosteriorError
+
     scenario = load_for_run(args.scenario, args)
+    source = parameter_source(args, [scenario])
     with open_executor(args) as executor:
-        return _search(args, scenario, executor)
+        try:
+            code = _search(args, scenario, executor, source)
+        except PosteriorError as err:
+            raise BadInput(f"--parameters posterior {err}") from None
+    print(f"probabilities over {args.replicates} replicates: {source.describe(scenario)}")
+    return code
 
 
-def _search(args: argparse.Namespace, scenario, executor) -> int:  # noqa: ANN001
+def _search(args: argparse.Namespace, scenario, executor, source) -> int:  # noqa: ANN001
     from model.experiments.budget import optimize_allocation, smallest_budget
 
     if args.min_budget is not None:
@@ -71,6 +82,7 @@ def _search(args: argparse.Namespace, scenario, executor) -> int:  # noqa: ANN00
             args.seed,
             args.population_scale,
             executor=executor,
+            parameters=source,
         )
         if per_person is None:
             print(
@@ -84,7 +96,13 @@ def _search(args: argparse.Namespace, scenario, executor) -> int:  # noqa: ANN00
             )
         return 0
     result = optimize_allocation(
-        scenario, args.replicates, args.seed, args.population_scale, args.maxiter, executor=executor
+        scenario,
+        args.replicates,
+        args.seed,
+        args.population_scale,
+        args.maxiter,
+        executor=executor,
+        parameters=source,
     )
     print(
         f"{scenario.name}: {result.evaluations} allocations evaluated, {args.replicates} common "

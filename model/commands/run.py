@@ -15,6 +15,7 @@ from model.commands.common import (
     positive_int,
 )
 from model.commands.execution_options import add_execution_options
+from model.commands.parameter_options import add_parameter_options
 
 SUMMARY_NAMES = {
     "target_cumulative_people": "target",
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="run an ensemble of N replicates: probabilities of meeting each target",
     )
+    add_parameter_options(p)
     add_execution_options(p, quiet=False)
 
 
@@ -51,6 +53,13 @@ def default_out(scenario_name: str, seed: int) -> Path:
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return results_path_for("results", scenario_name, f"{stamp}-seed{seed}")
+
+
+def run_answer(annual, plan_years: list[int], seed: int) -> str:  # noqa: ANN001 - DataFrame
+    """The line under a single run's table: which targets it meets (one seed, no probability)."""
+    from model.reporting.answer import met_from_annual, targets_answer
+
+    return targets_answer(met_from_annual(annual, plan_years), 1, "fixed", seed=seed)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -77,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
         f"poor), {m['villages']} poor villages, {m['months']} months"
     )
     print(format_table(result.summary(), SUMMARY_NAMES))
+    print(run_answer(result.annual, sorted(scenario.targets.cumulative_people), args.seed))
     print(
         f"population {m['seconds_population']:.2f} s, simulation {m['seconds_simulation']:.2f} s; "
         f"results in {folder}"

@@ -14,10 +14,19 @@ from model.commands.execution_options import (
     run_with_executor,
     show_progress,
 )
+from model.commands.parameter_options import (
+    parameter_source,
+    parameters_given,
+    refusing_bad_draws,
+)
 
 
 def refuse_ensemble_options(args: argparse.Namespace) -> None:
-    """``--workers``, ``--scheduler`` and ``--resume`` only make sense with ``--replicates``."""
+    """Refuse the options that only make sense with ``--replicates``.
+
+    They are ``--workers``, ``--scheduler``, ``--resume``, ``--parameters`` and
+    ``--seeds-per-draw``.
+    """
     given = [
         name
         for name, value in (
@@ -26,10 +35,11 @@ def refuse_ensemble_options(args: argparse.Namespace) -> None:
             ("--resume", args.resume or None),
         )
         if value is not None
-    ]
+    ] + parameters_given(args)
     if given:
         raise BadInput(
-            f"{', '.join(given)}: expected --replicates N with it (a single run uses one process)"
+            f"{', '.join(given)}: expected --replicates N with it (a single run uses one "
+            "process and the scenario's parameter values)"
         )
 
 
@@ -69,6 +79,15 @@ def ensemble_table(result) -> pd.DataFrame:  # noqa: ANN001 - EnsembleResult
     return pd.DataFrame(rows)
 
 
+def ensemble_answer(result, plan_years: list[int]) -> str:  # noqa: ANN001 - EnsembleResult
+    """The line under the table: each target's share of replicates, and what varied."""
+    from model.reporting.answer import met_from_probabilities, parameter_source, targets_answer
+
+    met = met_from_probabilities(result.probabilities, plan_years)
+    runs = int(result.manifest["replicates"])
+    return targets_answer(met, runs, parameter_source(result.manifest))
+
+
 def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
     """Median and 5-95% range of the cost outcomes."""
     from model.results.metrics import label
@@ -89,12 +108,55 @@ def cost_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
     return lines
 
 
+def percent(share: float) -> str:
+    """``37%``, or ``-`` when the share is unknown (NaN)."""
+    return "-" if share != share else f"{100 * share:.0f}%"  # noqa: PLR0124 - NaN test
+
+
+def variance_lines(result) -> list[str]:  # noqa: ANN001 - EnsembleResult
+    """The variance split of cumulative exits per plan year, as printed after the table."""
+    split = result.variance_split
+    if split.empty:
+        return []
+    first = split.iloc[0]
+    estimator = first["estimator"]
+    if estimator == "parameters fixed":
+        how = "parameters fixed: all from the seeds"
+    elif estimator == "nested anova":
+        how = (
+            f"nested design, {int(first['draws'])} parameter draws x "
+            f"{int(first['seeds_per_draw'])} seeds: seed variance within draws, parameter "
+            "variance between their means"
+        )
+    else:
+        how = (
+            "one seed per parameter draw: parameters and seeds not separable; use "
+            "--seeds-per-draw 2 or more"
+        )
+    table = pd.DataFrame(
+        {
+            "year": [name.rsplit("_", 1)[1] for name in split["outcome"]],
+            "sd (people)": [
+                "-" if v != v else f"{v**0.5:,.0f}"  # noqa: PLR0124 - NaN test
+                for v in split["variance_total"]
+            ],
+            "from parameters": split["share_parameters"].map(percent),
+            "from seeds": split["share_seeds"].map(percent),
+        }
+    )
+    return [
+        f"variance of cumulative exits over replicates ({how}):",
+        table.to_string(index=False),
+    ]
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the ensemble, write its folder, print the probabilities."""
     from model.experiments.ensemble import run_ensemble
 
     scenario = load_for_run(args.scenario, args)
     check_resume(args)
+    source = parameter_source(args, [scenario])
     out = (
         args.out if args.out is not None else default_out(scenario.name, args.seed, args.replicates)
     )
@@ -102,15 +164,19 @@ def main(args: argparse.Namespace) -> int:
         args,
         out,
         "run",
-        lambda executor: run_ensemble(
-            scenario,
-            replicates=args.replicates,
-            seed=args.seed,
-            population_scale=args.population_scale,
-            out=out,
-            resume=args.resume,
-            progress=show_progress(args),
-            executor=executor,
+        refusing_bad_draws(
+            lambda executor: run_ensemble(
+                scenario,
+                replicates=args.replicates,
+                seed=args.seed,
+                population_scale=args.population_scale,
+                out=out,
+                resume=args.resume,
+                progress=show_progress(args),
+                executor=executor,
+                parameters=source,
+                seeds_per_draw=args.seeds_per_draw,
+            )
         ),
     )
     if code is not None:
@@ -122,11 +188,21 @@ def main(args: argparse.Namespace) -> int:
         f"{m['seconds']:.1f} s" + (f" ({m['runs_resumed']} resumed)" if m["runs_resumed"] else "")
     )
     print(ensemble_table(result).to_string(index=False))
+    print(ensemble_answer(result, sorted(scenario.targets.cumulative_people)))
     for line in cost_lines(result):
         print(line)
+    for line in variance_lines(result):
+        print(line)
     plan = ", ".join(str(y) for y in sorted(scenario.targets.cumulative_people))
+    print(f"probabilities over {args.replicates} replicates: {m['parameters_description']}")
+    shared = (
+        f" (the {args.seeds_per_draw} replicates of a parameter draw are not independent: the "
+        "interval is too narrow)"
+        if source.drawn and args.seeds_per_draw > 1
+        else ""
+    )
     print(
-        f"P(met): share of replicates meeting the target, 95% Wilson interval; all = every target "
-        f"of the plan ({plan}). Results in {out}"
+        f"P(met): share of replicates meeting the target, 95% Wilson interval{shared}; all = "
+        f"every target of the plan ({plan}). Results in {out}"
     )
     return 0

@@ -46,13 +46,16 @@ from model.experiments.budget import AllocationError, validate_allocation
 from model.experiments.ensemble import (
     REPLICATE_TABLES,
     EnsembleResult,
-    replicate_seeds,
+    plan_replicates,
     replicate_tables,
 )
 
 #: The plan's years, for the year-table levers: from the first simulated year to the last year
 #: of the schema's cumulative targets (2016-2018, Shaoguan plan 2016, §I.3).
 PLAN_YEARS = tuple(range(Scenario().calendar.start_year, Scenario().targets.last_year + 1))
+
+#: The parameter sources the page offers: the scenario's values, or draws from the priors.
+PARAMETER_CHOICES = ("fixed", "prior")
 
 
 @dataclass(frozen=True)
@@ -296,11 +299,13 @@ def run_small_ensemble(
     population_scale: float = 0.02,
     on_progress: Callable[[int, int], None] | None = None,
     label: str = "",
+    parameters: str = "fixed",
 ) -> DashboardRun:
     """Run an ensemble in this process, one replicate after another, reporting progress.
 
-    Replicate ``r`` runs with the seed :func:`model.experiments.ensemble.run_ensemble` gives it,
-    so the statistics equal those of ``shaoguan-abm run SCENARIO --replicates N --seed S``.
+    Replicate ``r`` runs with the seed and the parameter draw
+    :func:`model.experiments.ensemble.run_ensemble` gives it, so the statistics equal those of
+    ``shaoguan-abm run SCENARIO --replicates N --seed S --parameters P``.
 
     Args:
         scenario: A validated scenario.
@@ -310,12 +315,14 @@ def run_small_ensemble(
         on_progress: Called with ``(done, replicates)`` before the first and after each
             replicate.
         label: Short description of the run.
+        parameters: ``"fixed"`` (the scenario's values: the seeds alone vary) or ``"prior"``
+            (every uncertainty drawn uniformly over its range for each replicate).
 
     Returns:
         The :class:`DashboardRun`.
 
     Raises:
-        ValueError: Bad replicate count or population scale.
+        ValueError: Bad replicate count, population scale or parameter source.
     """
     from model.results.outputs import package_version
     from model.results.recording import run
@@ -324,16 +331,22 @@ def run_small_ensemble(
         raise ValueError(f"replicates: expected a positive integer, found {replicates}")
     if not 0 < population_scale <= 1:
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
-    seeds = replicate_seeds(seed, replicates)
+    if parameters not in PARAMETER_CHOICES:
+        raise ValueError(
+            f"parameters: expected one of {', '.join(PARAMETER_CHOICES)}, found {parameters!r}"
+        )
+    plan = plan_replicates(scenario, replicates, seed, parameters)
     annual, outcomes, ledgers = [], [], []
     extra: dict[str, list[pd.DataFrame]] = {name: [] for name in REPLICATE_TABLES}
     if on_progress:
         on_progress(0, replicates)
-    for r, s in enumerate(seeds):
-        result = run(scenario, seed=s, population_scale=population_scale)
+    for r, s in enumerate(plan.seeds):
+        drawn = plan.overrides(r)
+        runs = apply_overrides(scenario, drawn) if drawn else scenario
+        result = run(runs, seed=s, population_scale=population_scale)
         tag = {"replicate": r, "seed": s}
-        annual += [{**tag, **row} for row in result.annual.to_dict("records")]
-        outcomes.append({**tag, **result.outcomes()})
+        annual += [{**tag, **row, **plan.tag(r)} for row in result.annual.to_dict("records")]
+        outcomes.append({**tag, **result.outcomes(), **plan.tag(r)})
         for name, table in replicate_tables(result).items():
             extra[name].append(table.assign(replicate=r, seed=s))
         if not result.ledger.empty:
@@ -347,6 +360,8 @@ def run_small_ensemble(
         "seed": int(seed),
         "replicates": int(replicates),
         "seed_rule": "replicate r runs with child r of numpy.random.SeedSequence(seed)",
+        **plan.manifest(),
+        "parameters_description": plan.source.describe(scenario),
         "population_scale": float(population_scale),
         "package_version": package_version(),
         "executed_on": "dashboard (one process)",

@@ -1,7 +1,8 @@
 """The dashboard's Solara page (served by ``shaoguan-abm dashboard``).
 
 Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units and the
-plan's values, the population scale and replicates, and Run. Right: the latest run (fan chart of
+plan's values, the population scale, replicates and parameters (fixed at the scenario's values,
+or drawn from the priors), and Run. Right: the latest run (fan chart of
 cumulative exits against the three targets, the probability of meeting each, villages exited,
 spend by source and use, cost per sustained exit) and, once a run is pinned, the pinned run
 beside it.
@@ -17,6 +18,7 @@ import solara.lab
 
 from model.dashboard import (
     LEVERS,
+    PARAMETER_CHOICES,
     SCENARIO_DIR,
     DashboardRun,
     Lever,
@@ -46,6 +48,8 @@ values: solara.Reactive[dict[str, Any]] = solara.reactive(
 )
 population_scale = solara.reactive(0.02)
 replicates = solara.reactive(3)
+#: Where the replicates' parameters come from: "fixed" or "prior".
+parameters = solara.reactive("fixed")
 seed = solara.reactive(1)
 progress = solara.reactive(0.0)
 latest: solara.Reactive[DashboardRun | None] = solara.reactive(None)
@@ -94,7 +98,9 @@ def on_file(info: dict[str, Any]) -> None:
 
 
 @solara.lab.task
-def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> DashboardRun:
+def run_task(
+    scenario: Any, reps: int, scale: float, root_seed: int, source: str = "fixed"
+) -> DashboardRun:
     """Run the ensemble off the page's thread, updating the progress bar."""
 
     def report(done: int, total: int) -> None:
@@ -106,7 +112,8 @@ def run_task(scenario: Any, reps: int, scale: float, root_seed: int) -> Dashboar
         seed=root_seed,
         population_scale=scale,
         on_progress=report,
-        label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed})",
+        label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed}, {source} parameters)",
+        parameters=source,
     )
     result.changes = changed_levers(scenario, _plan())
     latest.value = result
@@ -185,7 +192,12 @@ def RunView(run: DashboardRun, title: str) -> None:
     from model.results.outputs import ensemble_spend
 
     e = run.ensemble
-    fig = solara.use_memo(lambda: fan_chart(e.quantiles, e.probabilities, title=run.label), [run])
+    fig = solara.use_memo(
+        lambda: fan_chart(
+            e.quantiles, e.probabilities, title=run.label, subtitle=e.probability_source()
+        ),
+        [run],
+    )
 
     def spend_figure() -> Any:
         if e.replicate_ledger.empty:
@@ -203,7 +215,11 @@ def RunView(run: DashboardRun, title: str) -> None:
             + "</div>"
         )
         solara.FigureMatplotlib(fig, format="png")
-        _html("<b>Probability of meeting each cumulative target</b> (share of replicates)")
+        _html(
+            "<b>Probability of meeting each cumulative target</b> (share of replicates)"
+            f'<div class="probability-source" style="font-size:0.85em">'
+            f"{html.escape(e.probability_source())}</div>"
+        )
         solara.HTML(tag="div", unsafe_innerHTML=_probability_html(run))
         villages = run.villages()
         text = ", ".join(
@@ -219,6 +235,11 @@ def RunView(run: DashboardRun, title: str) -> None:
                 f"<b>{label(n, 'outcomes')}</b> {costs[n]:,.0f} {unit(n, 'outcomes')}"
                 for n in ("cost_per_exit", "cost_per_sustained_exit")
             )
+        )
+        _html(
+            "Costs per exit are of the whole plan. What each measure buys, and what the next "
+            "million yuan would buy, takes counterfactual runs: <code>shaoguan-abm attribute "
+            "SCENARIO</code> (leave one out, Shapley values, marginal returns)."
         )
         if spend is not None:
             solara.FigureMatplotlib(spend, format="png")
@@ -246,7 +267,13 @@ def Page() -> None:
 
     def on_run() -> None:
         progress.value = 0.0
-        run_task(scenario, int(replicates.value), float(population_scale.value), int(seed.value))
+        run_task(
+            scenario,
+            int(replicates.value),
+            float(population_scale.value),
+            int(seed.value),
+            parameters.value,
+        )
 
     try:
         scale = float(population_scale.value)
@@ -288,7 +315,18 @@ def Page() -> None:
                     classes=["population-scale"],
                 )
                 solara.InputInt("replicates", value=replicates, classes=["replicates"])
+                solara.Select(
+                    "parameters",
+                    values=list(PARAMETER_CHOICES),
+                    value=parameters,
+                    classes=["parameters"],
+                )
                 solara.InputInt("seed", value=seed)
+            _html(
+                '<div style="font-size:0.8em;color:#555">parameters: fixed = the scenario\'s '
+                "values (only the seeds vary); prior = every uncertainty drawn uniformly over "
+                "its range for each replicate (levers are never drawn)</div>"
+            )
             for message in (scale_error, reps_error):
                 if message:
                     solara.Error(message)

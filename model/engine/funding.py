@@ -25,9 +25,10 @@ to every one of them (0 for none).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import field_validator, model_validator
@@ -498,13 +499,44 @@ class Ledger:
         """The ledger table: ``fund, source, use, kind, year, month, county, amount`` (yuan)."""
         import pandas as pd  # only when tables are built: scenario checks stay light
 
-        df = pd.DataFrame(
-            self.rows,
-            columns=["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"],
+        columns = ["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"]
+        if not self.blocks:
+            df = pd.DataFrame([], columns=columns)
+            df["county"] = [self.county_names[c] for c in df["county"]]
+            df["amount"] = df.pop("amount_fen") / FEN
+            return df
+        # column by column from the blocks (one block per movement, one row per county in it):
+        # the same table as from the list of rows, built without a Python tuple per row
+        blocks = self.blocks
+        text = pd.DataFrame({"name": [""]})["name"].dtype  # pandas' dtype for text columns
+        lengths = np.fromiter((len(b[6]) for b in blocks), dtype=np.int64, count=len(blocks))
+
+        def repeated(i: int) -> Any:
+            # each distinct name once, then taken by code: strings are converted once each
+            values = [b[i] for b in blocks]
+            distinct = list(dict.fromkeys(values))
+            code = {v: k for k, v in enumerate(distinct)}
+            codes = np.repeat(np.array([code[v] for v in values], dtype=np.int64), lengths)
+            return pd.array(distinct, dtype=text).take(codes)
+
+        county = np.fromiter(
+            itertools.chain.from_iterable(b[6] for b in blocks), dtype=np.int64, count=lengths.sum()
         )
-        df["county"] = [self.county_names[c] for c in df["county"]]
-        df["amount"] = df.pop("amount_fen") / FEN
-        return df
+        fen = np.fromiter(
+            itertools.chain.from_iterable(b[7] for b in blocks), dtype=np.int64, count=lengths.sum()
+        )
+        return pd.DataFrame(
+            {
+                "fund": repeated(0),
+                "source": repeated(1),
+                "use": repeated(2),
+                "kind": repeated(3),
+                "year": np.repeat(np.array([b[4] for b in blocks], dtype=np.int64), lengths),
+                "month": np.repeat(np.array([b[5] for b in blocks], dtype=np.int64), lengths),
+                "county": pd.array(list(self.county_names), dtype=text).take(county),
+                "amount": fen / FEN,
+            }
+        )
 
     def summary(self) -> pd.DataFrame:
         """One row per (fund, source): ``received, spent, leaked, unspent`` in yuan."""

@@ -358,6 +358,8 @@ def finite_money(model: PovertyModel) -> str | None:
     hh = model.households
     month = getattr(model, "month", 12)
     full = model.invariants.months_checked == 0 or month == MONTHS_PER_YEAR
+    if not full and _all_finite_this_month(model, month):
+        return None
     summed = _SUMMED_FLOWS
     arrays: dict[str, Any] = {}
     for name, a in _household_arrays(hh):
@@ -374,6 +376,34 @@ def finite_money(model: PovertyModel) -> str | None:
         flows = {n: getattr(hh, n) for n in sorted(summed) if hasattr(hh, n)}
         detail = _describe_not_finite({**arrays, **flows})
     return detail
+
+
+def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
+    """Screen of :func:`finite_money` for an ordinary month: one sum over the arrays it checks.
+
+    The same arrays and rows as the full check, summed into one number: NaN or an infinity in
+    any of them makes the total non-finite. True means every value is finite; False means the
+    full check must count them (it also clears a total that only overflowed).
+    """
+    hh = model.households
+    add = np.add.reduce
+    summed = _SUMMED_FLOWS
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name in _field_names(type(hh)):
+            a = getattr(hh, name)
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or not a.size:
+                continue
+            if a.dtype.kind == "c":  # left to the full check
+                return False
+            if a.ndim == 1:
+                if name not in summed:
+                    total += add(a, axis=None)
+            elif a.ndim == 2 and a.shape[0] == MONTHS_PER_YEAR:
+                total += add(a[month - 1], axis=None)
+        for amount in getattr(model, "spend_this_month", {}).values():
+            total += amount
+    return math.isfinite(total)
 
 
 @invariant("jobs_within_workers")

@@ -3,7 +3,10 @@
 Every allocation is run with the same replicate seeds (common random numbers), so differences
 between allocations are the allocations' doing, not noise. The seeds are an ensemble's
 (:func:`model.experiments.ensemble.replicate_seeds`): replicate ``r`` runs with the seed of
-replicate ``r`` of an ensemble of the same root seed.
+replicate ``r`` of an ensemble of the same root seed. With ``parameters="prior"`` (or a
+posterior) replicate ``r`` also runs with the parameter draw of replicate ``r`` of such an
+ensemble (:func:`model.experiments.ensemble.plan_replicates`), the same for every allocation;
+levers, the allocation among them, are never drawn.
 
 Each tool opens one :class:`~model.execution.Executor` (or uses the open one it is given) and
 runs every allocation, candidate or budget on it, so a pool of workers starts once per call, not
@@ -23,7 +26,11 @@ import pandas as pd
 
 from model.engine.funding import SPECIAL_USES, check_shares
 from model.engine.scenario import apply_overrides
-from model.experiments.ensemble import binomial_interval, replicate_seeds
+from model.experiments.ensemble import (  # noqa: F401 - replicate_seeds is the tools' seed rule
+    binomial_interval,
+    plan_replicates,
+    replicate_seeds,
+)
 from model.experiments.execution import Executor, given_or_own_executor
 
 #: Percentiles of cumulative exits over replicates shown beside their mean (a 90% range).
@@ -75,13 +82,21 @@ def validate_allocation(shares: dict[str, float], label: str = "allocation") -> 
     return {use: float(shares.get(use, 0.0)) for use in SPECIAL_USES}
 
 
-def _run_one(payload: tuple[str, int, float]) -> dict[str, float]:
-    """Task: the scalar outcomes of one run (scenario JSON text, seed, population scale)."""
+def _run_one(payload: tuple) -> dict[str, float]:
+    """Task: the scalar outcomes of one run.
+
+    Args:
+        payload: Scenario JSON text, seed, population scale, and optionally the drawn
+            parameter values (``{dotted path: value}``) to run the scenario with.
+    """
     from model.experiments.ensemble import scenario_from_json
     from model.results.recording import run
 
-    text, seed, scale = payload
-    return run(scenario_from_json(text), seed=seed, population_scale=scale).outcomes()
+    text, seed, scale, *drawn = payload
+    scenario = scenario_from_json(text)
+    if drawn and drawn[0]:
+        scenario = apply_overrides(scenario, drawn[0])
+    return run(scenario, seed=seed, population_scale=scale).outcomes()
 
 
 def run_replicates(
@@ -91,6 +106,7 @@ def run_replicates(
     workers: int = 1,
     *,
     executor: Executor | None = None,
+    draws: Sequence[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Outcomes of one scenario for each seed (one row per replicate, in seed order).
 
@@ -101,13 +117,24 @@ def run_replicates(
         workers: Local worker processes (1 runs in this process).
         executor: An open :class:`~model.execution.Executor` to run on (then ``workers`` is
             ignored and the executor is left open).
+        draws: Parameter values for each seed's run (``{dotted path: value}``, e.g.
+            :meth:`model.experiments.ensemble.ReplicatePlan.overrides`); None runs the scenario
+            as it is.
 
     Returns:
         A ``replicate`` column (0, 1, ...) and the run's scalar outcomes
         (:meth:`model.results.outputs.RunResult.outcomes`).
     """
     text = json.dumps(scenario.model_dump(mode="json"))
-    payloads = [(text, int(s), float(population_scale)) for s in seeds]
+    if draws is None:
+        payloads = [(text, int(s), float(population_scale)) for s in seeds]
+    else:
+        if len(draws) != len(seeds):
+            raise ValueError(f"draws: expected one per seed ({len(seeds)}), found {len(draws)}")
+        payloads = [
+            (text, int(s), float(population_scale), dict(d))
+            for s, d in zip(seeds, draws, strict=True)
+        ]
     with given_or_own_executor(executor, workers) as ex:
         rows = ex.map(_run_one, payloads)
     out = pd.DataFrame(rows)
@@ -162,6 +189,7 @@ def compare_allocations(
     progress: Callable[[int, int], None] | None = None,
     *,
     executor: Executor | None = None,
+    parameters: Any = "fixed",
 ) -> pd.DataFrame:
     """Run the scenario under each allocation with common random numbers.
 
@@ -175,6 +203,9 @@ def compare_allocations(
         progress: Called with ``(allocations done, allocations)`` after each allocation.
         executor: An open :class:`~model.execution.Executor` to run on (then ``workers`` is
             ignored and the executor is left open).
+        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
+            :func:`model.experiments.ensemble.run_ensemble`); every allocation gets the same
+            draws.
 
     Returns:
         One row per allocation: its shares; per plan year the mean cumulative exits with their
@@ -182,21 +213,35 @@ def compare_allocations(
         ``exits_y_p95``) and the probability of meeting the target with its 95% Wilson interval
         (``p_target_y``, ``p_target_y_low``, ``p_target_y_high``); the same for all targets
         (``p_all_targets``...); mean total spend (yuan) and mean cost per sustained exit (yuan
-        per person still out of poverty at the horizon). See :func:`summarise`.
+        per person still out of poverty at the horizon). See :func:`summarise`. Last, the
+        ``parameters`` source the probabilities come from (``fixed``: seeds only).
     """
-    seeds = replicate_seeds(seed, replicates)
+    plan = plan_replicates(scenario, replicates, seed, parameters)
+    draws = _draws(plan)
     years = sorted(scenario.targets.cumulative_people)
     rows = []
     with given_or_own_executor(executor, workers) as ex:
         for i, alloc in enumerate(allocations):
             s = apply_overrides(scenario, {"funding.allocation": validate_allocation(alloc)})
-            outcomes = run_replicates(s, seeds, population_scale, executor=ex)
+            outcomes = run_replicates(s, plan.seeds, population_scale, executor=ex, draws=draws)
             rows.append(
-                {"allocation": format_allocation(alloc), **alloc, **summarise(outcomes, years)}
+                {
+                    "allocation": format_allocation(alloc),
+                    **alloc,
+                    **summarise(outcomes, years),
+                    "parameters": plan.source.kind,
+                }
             )
             if progress:
                 progress(i + 1, len(allocations))
     return pd.DataFrame(rows)
+
+
+def _draws(plan: Any) -> list[dict[str, Any]] | None:
+    """Each replicate's drawn parameter values, or None when the parameters are fixed."""
+    if not plan.source.drawn:
+        return None
+    return [plan.overrides(r) for r in range(len(plan.seeds))]
 
 
 def format_allocation(alloc: dict[str, float]) -> str:
@@ -212,7 +257,11 @@ def _simplex(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class OptimisationResult:
-    """The best allocation found, its probability and cost, against the starting allocation."""
+    """The best allocation found, its probability and cost, against the starting allocation.
+
+    ``parameters`` is the source of the parameters the probabilities come from (``fixed``:
+    seeds only; ``prior`` or ``posterior``: seeds and parameter draws).
+    """
 
     allocation: dict[str, float]
     probability: float
@@ -224,6 +273,7 @@ class OptimisationResult:
     baseline_cost_per_sustained_exit: float
     evaluations: int
     history: list[dict[str, float]] = field(default_factory=list)
+    parameters: str = "fixed"
 
     def table(self) -> pd.DataFrame:
         """The optimum and the baseline side by side."""
@@ -265,6 +315,7 @@ def optimize_allocation(
     workers: int = 1,
     *,
     executor: Executor | None = None,
+    parameters: Any = "fixed",
 ) -> OptimisationResult:
     """Find the special-fund allocation that maximises the probability of meeting all targets.
 
@@ -284,10 +335,13 @@ def optimize_allocation(
         workers: Local worker processes (1 runs in this process).
         executor: An open :class:`~model.execution.Executor` to run every candidate on (then
             ``workers`` is ignored and the executor is left open).
+        parameters: ``"fixed"``, ``"prior"`` or a posterior; every candidate runs with the
+            same parameter draws.
     """
     from scipy.optimize import minimize
 
-    seeds = replicate_seeds(seed, replicates)
+    plan = plan_replicates(scenario, replicates, seed, parameters)
+    seeds, draws = plan.seeds, _draws(plan)
     last = max(scenario.targets.cumulative_people)
     target = scenario.targets.cumulative_people[last] * population_scale
     history: list[dict[str, float]] = []
@@ -297,7 +351,7 @@ def optimize_allocation(
         key = tuple(round(alloc[u], 6) for u in SPECIAL_USES)
         if key not in cache:
             s = apply_overrides(scenario, {"funding.allocation": alloc})
-            out = run_replicates(s, seeds, population_scale, executor=ex)
+            out = run_replicates(s, seeds, population_scale, executor=ex, draws=draws)
             cache[key] = (
                 float(out["all_targets_met"].mean()),
                 float(out[f"cumulative_exited_people_{last}"].mean()),
@@ -338,6 +392,7 @@ def optimize_allocation(
         baseline_cost_per_sustained_exit=base[2],
         evaluations=len(history),
         history=history,
+        parameters=plan.source.kind,
     )
 
 
@@ -352,6 +407,7 @@ def smallest_budget(
     workers: int = 1,
     *,
     executor: Executor | None = None,
+    parameters: Any = "fixed",
 ) -> tuple[float | None, float]:
     """Smallest special fund per labour-capable person meeting all targets with ``probability``.
 
@@ -370,14 +426,17 @@ def smallest_budget(
         workers: Local worker processes (1 runs in this process).
         executor: An open :class:`~model.execution.Executor` to run every budget on (then
             ``workers`` is ignored and the executor is left open).
+        parameters: ``"fixed"``, ``"prior"`` or a posterior; every budget runs with the same
+            parameter draws.
     """
-    seeds = replicate_seeds(seed, replicates)
+    plan = plan_replicates(scenario, replicates, seed, parameters)
+    seeds, draws = plan.seeds, _draws(plan)
     cache: dict[float, float] = {}
 
     def prob(per_person: float) -> float:
         if per_person not in cache:
             s = apply_overrides(scenario, {"funding.special_fund_per_person": per_person})
-            out = run_replicates(s, seeds, population_scale, executor=ex)
+            out = run_replicates(s, seeds, population_scale, executor=ex, draws=draws)
             cache[per_person] = float(out["all_targets_met"].mean())
         return cache[per_person]
 

@@ -1,10 +1,11 @@
 """Scenario comparison: ensembles of several scenarios on the same seeds (common random numbers).
 
-Replicate ``r`` of every scenario runs with the same seed, so differences between scenarios come
-from the scenarios, not from luck. The comparison table has one row per scenario: the probability
-of meeting each year's target and all of them (with 95% Wilson intervals), the median cumulative
-exits and villages exited per year, and the median total spend, cost per exit and cost per
-sustained exit.
+Replicate ``r`` of every scenario runs with the same seed and, when parameters are drawn
+(``parameters="prior"`` or a posterior), with the same parameter draw, so differences between
+scenarios come from the scenarios, not from luck. The comparison table has one row per
+scenario: the probability of meeting each year's target and all of them (with 95% Wilson
+intervals), the median cumulative exits and villages exited per year, the median total spend,
+cost per exit and cost per sustained exit, and the parameter source the probabilities come from.
 
 Example:
     >>> cmp = compare_scenarios([baseline, variant], replicates=50, seed=1, population_scale=0.1)
@@ -48,7 +49,11 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 def comparison_row(label: str, ensemble: EnsembleResult) -> dict[str, Any]:
     """One scenario's row of the comparison table."""
-    row: dict[str, Any] = {"scenario": label, "replicates": int(ensemble.manifest["replicates"])}
+    row: dict[str, Any] = {
+        "scenario": label,
+        "replicates": int(ensemble.manifest["replicates"]),
+        "parameters": ensemble.parameters,
+    }
     for _, p in ensemble.probabilities.iterrows():
         key = f"prob_met_{p['year']}"
         row[key] = float(p["probability_met"])
@@ -113,6 +118,8 @@ def compare_scenarios(
     progress: bool = False,
     confidence: float = 0.95,
     executor: Executor | None = None,
+    parameters: Any = "fixed",
+    seeds_per_draw: int = 1,
 ) -> Comparison:
     """Run an ensemble of every scenario with the same replicate seeds and tabulate them.
 
@@ -129,16 +136,29 @@ def compare_scenarios(
         progress: Show progress bars.
         confidence: Confidence level of the probability intervals.
         executor: An open :class:`~model.execution.Executor` to reuse.
+        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
+            :func:`~model.experiments.ensemble.run_ensemble`); every scenario gets the same
+            draws.
+        seeds_per_draw: Seeds run with each parameter draw.
 
     Returns:
         The :class:`Comparison` (also written to ``out`` when given).
+
+    Raises:
+        ValueError: No scenario, bad sizes or an unknown parameter source.
+        model.experiments.parameters.PosteriorError: A posterior that cannot be drawn from for
+            one of the scenarios (checked for all before anything runs).
     """
     from model.engine.scenario import load_scenario
+    from model.experiments.parameters import parameter_source
     from model.results.outputs import git_commit, package_version
 
     scenarios = [load_scenario(s) if isinstance(s, str | Path) else s for s in scenarios]
     if not scenarios:
         raise ValueError("compare: expected at least one scenario")
+    source = parameter_source(parameters)
+    for scenario in scenarios:
+        source.check(scenario)
     labels = unique_labels([s.name for s in scenarios])
     ensembles: dict[str, EnsembleResult] = {}
     with given_or_own_executor(executor, workers, scheduler) as ex:
@@ -153,6 +173,8 @@ def compare_scenarios(
                 progress=progress,
                 confidence=confidence,
                 executor=ex,
+                parameters=source,
+                seeds_per_draw=seeds_per_draw,
             )
     table = pd.DataFrame([comparison_row(label, e) for label, e in ensembles.items()])
     comparison = Comparison(
@@ -166,6 +188,10 @@ def compare_scenarios(
             "replicates": int(replicates),
             "seed_rule": "replicate r of every scenario runs with child r of "
             "numpy.random.SeedSequence(seed) (common random numbers)",
+            **source.manifest(),
+            **({"seeds_per_draw": int(seeds_per_draw)} if source.drawn else {}),
+            "parameter_rule": "replicate r of every scenario takes the same parameter draw "
+            "(the draws depend only on the seed and r)",
             "population_scale": float(population_scale),
             "confidence": confidence,
             "ci_method": "wilson",

@@ -15,6 +15,12 @@ worker) can be resumed: tasks whose rows are on disk are never run again. A task
 its payload only, and tables are read back sorted by key, so results are identical whatever the
 number of workers or their order of completion.
 
+On a Dask cluster, a worker lost in the middle of a job is the scheduler's business: it runs the
+worker's tasks again elsewhere, and the store keeps one copy of each task's rows. A lost
+scheduler ends the job with :class:`ClusterLost` (the finished tasks are saved first, so
+``resume`` continues). Connecting checks that every worker runs this version of the model
+(:func:`package_fingerprint`) and refuses with :class:`WorkerMismatch` otherwise.
+
 Short jobs whose results fit in memory (the budget tools' replicates) use :meth:`Executor.map`
 instead: results in payload order, nothing on disk, the same pool reused from call to call.
 """
@@ -22,6 +28,8 @@ instead: results in payload order, nothing on disk, the same pool reused from ca
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -45,6 +53,32 @@ T = TypeVar("T")
 
 class JobMismatch(ValueError):
     """``--resume`` pointed at a folder that holds the runs of a different job."""
+
+
+class ClusterLost(RuntimeError):
+    """The Dask scheduler, or the connection to it, was lost in the middle of the work."""
+
+
+class WorkerMismatch(RuntimeError):
+    """A worker of the Dask cluster runs another version of the model than this process."""
+
+
+@functools.lru_cache(maxsize=1)
+def package_fingerprint() -> tuple[str, str]:
+    """``model.__version__`` and the SHA-256 (first 12 hex digits) of the package's files.
+
+    Every file under the package folder counts (path and bytes), but compiled ``__pycache__``
+    files, so two installs agree exactly when they would run the same code.
+    """
+    import model
+
+    root = Path(model.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return str(model.__version__), digest.hexdigest()[:12]
 
 
 def default_workers() -> int:
@@ -92,6 +126,7 @@ class RunStore:
         self.job_text = json.dumps(job, indent=2, default=str)
         self.job = json.loads(self.job_text)
         self.done_table = done_table
+        self._saved: set[int] = set()
         job_file = self.folder / "job.json"
         if resume and job_file.is_file():
             earlier_text = job_file.read_text()
@@ -127,7 +162,8 @@ class RunStore:
         return keys
 
     def save(self, finished: list[tuple[int, TaskRows]]) -> None:
-        """Write a batch of finished tasks as one new part."""
+        """Write a batch of finished tasks as one new part (tasks it saved before are skipped)."""
+        finished = [(key, rows) for key, rows in finished if key not in self._saved]
         if not finished:
             return
         parts = self._parts()
@@ -145,14 +181,21 @@ class RunStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        self._saved.update(key for key, _ in finished)
 
     def table(self, name: str) -> pd.DataFrame:
-        """Every stored row of table ``name``, sorted by task key (stable)."""
-        frames = [
-            pd.read_parquet(part / f"{name}.parquet")
-            for part in self._parts()
-            if (part / f"{name}.parquet").is_file()
-        ]
+        """Every stored row of table ``name``, sorted by task key (stable).
+
+        A task whose rows are in several parts (saved again after an interruption that struck
+        between writing a part and noting it) counts once: its rows of the first part.
+        """
+        frames = []
+        seen: set[int] = set()
+        for part in self._parts():
+            if (part / f"{name}.parquet").is_file():
+                frame = pd.read_parquet(part / f"{name}.parquet")
+                frames.append(frame[~frame[KEY].isin(seen)])
+                seen.update(int(k) for k in frame[KEY])
         if not frames:
             return pd.DataFrame(columns=[KEY])
         table = pd.concat(frames, ignore_index=True)
@@ -268,38 +311,91 @@ class Executor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _stop_pool(self) -> None:
+        """End the local pool's processes now, abandoning the tasks they run (on Ctrl-C)."""
+        if self._pool is None:
+            return
+        processes = list((self._pool._processes or {}).values())  # no public accessor
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(10)
+
     def close(self) -> None:
         """Shut the pool down (cancelling queued work) or disconnect from the cluster."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._client is not None:
-            self._client.close()
-            self._client = None
+            client, self._client = self._client, None
+            if client.status == "running":
+                client.close()
+            else:  # the scheduler is gone: closing stops Dask's reconnection, which logs errors
+                import logging
+
+                logs = [logging.getLogger(n) for n in ("distributed", "distributed.client")]
+                levels = [log.level for log in logs]
+                for log in logs:
+                    log.setLevel(logging.CRITICAL)
+                try:
+                    client.close()
+                finally:
+                    for log, level in zip(logs, levels, strict=True):
+                        log.setLevel(level)
 
     def connect(self) -> None:
         """Start the local pool or connect to the scheduler now (otherwise on first use).
 
         Raises:
             OSError: The scheduler cannot be reached within 10 seconds.
+            WorkerMismatch: A worker of the cluster runs another version of the model (checked
+                before any task is sent).
         """
         if self.scheduler is not None and self._client is None:
             from distributed import Client
 
             try:
-                self._client = Client(self.scheduler, timeout="10s", set_as_default=False)
+                client = Client(self.scheduler, timeout="10s", set_as_default=False)
             except (OSError, TimeoutError) as err:
                 raise OSError(
                     f"--scheduler: could not connect to a Dask scheduler at {self.scheduler} "
                     f"({err})"
                 ) from None
+            try:
+                self._check_workers(client)
+            except BaseException:
+                client.close()
+                raise
+            self._client = client
         elif self.scheduler is None and self.workers > 1 and self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_interrupts,
             )
+
+    def _check_workers(self, client: Any) -> None:
+        """Refuse a cluster with a worker whose model differs from this process's."""
+        mine = package_fingerprint()
+        found = client.run(package_fingerprint, on_error="return")
+        for address, theirs in sorted(found.items()):
+            if isinstance(theirs, BaseException):
+                raise WorkerMismatch(
+                    f"--scheduler {self.scheduler}: worker {address} cannot run model "
+                    f"{_version_text(mine)} ({_short(theirs)}); install the same version on "
+                    "every worker"
+                )
+            if tuple(theirs) != mine:
+                raise WorkerMismatch(
+                    f"--scheduler {self.scheduler}: worker {address} runs model "
+                    f"{_version_text(theirs)}, this client {_version_text(mine)}; install the "
+                    "same version on every worker"
+                )
 
     @property
     def description(self) -> str:
@@ -337,6 +433,7 @@ class Executor:
 
         Raises:
             Exception: The first exception a task raised (finished tasks are saved first).
+            ClusterLost: The Dask scheduler was lost (finished tasks are saved first).
         """
         from tqdm import tqdm
 
@@ -400,6 +497,7 @@ class Executor:
         Raises:
             Exception: The exception of the first payload (in payload order) whose call
                 failed; calls not yet started are cancelled.
+            ClusterLost: The Dask scheduler was lost.
         """
         items = list(payloads)
         if self.scheduler is None and self.workers == 1:
@@ -407,16 +505,63 @@ class Executor:
         self.connect()
         futures = [self._submit(func, item) for item in items]
         try:
-            return [future.result() for future in futures]
+            return [self._result(future) for future in futures]
+        except BaseException as err:
+            if not isinstance(err, Exception):  # Ctrl-C, SIGTERM: see _run_futures
+                self._stop_pool()
+            raise
         finally:
-            for future in futures:
-                if not future.done():
-                    future.cancel()
+            self._cancel([future for future in futures if not future.done()])
+
+    def _lost(self, err: BaseException) -> ClusterLost:
+        from distributed import KilledWorker
+
+        if isinstance(err, KilledWorker):
+            return ClusterLost(
+                f"--scheduler {self.scheduler}: the workers running a task died too often for "
+                f"the scheduler to try again ({_short(err)})"
+            )
+        return ClusterLost(
+            f"--scheduler {self.scheduler}: lost the connection to the Dask scheduler in the "
+            "middle of the work"
+        )
 
     def _submit(self, func: Callable[[Any], Any], payload: Any) -> Any:
         if self._client is not None:
-            return self._client.submit(func, payload, pure=False)
+            try:
+                return self._client.submit(func, payload, pure=False)
+            except Exception as err:
+                raise self._lost(err) from err
         return self._pool.submit(func, payload)
+
+    def _cancel(self, futures: list[Any]) -> None:
+        """Cancel queued work (not waiting for a cluster that is gone)."""
+        if self._client is None:
+            for future in futures:
+                future.cancel()
+        elif futures and self._client.status == "running":
+            with contextlib.suppress(Exception):
+                self._client.cancel(futures)
+
+    def _result(self, future: Any) -> Any:
+        """A finished future's result; on a cluster, a failure of the cluster is ClusterLost.
+
+        A task's own exception is raised as it is, except ``KilledWorker`` (the task's
+        workers died under it, too often for the scheduler to try again).
+        """
+        if self._client is None:
+            return future.result()
+        from distributed import KilledWorker
+
+        if future.status == "error":
+            try:
+                return future.result()
+            except KilledWorker as err:
+                raise self._lost(err) from err
+        try:
+            return future.result()
+        except Exception as err:
+            raise self._lost(err) from err
 
     def _wait(self, futures: set[Any]) -> set[Any]:
         """Futures that finished within ``flush_seconds`` (possibly none)."""
@@ -429,13 +574,18 @@ class Executor:
                 return set(ready.done)
             except TimeoutError:
                 return set()
+            except Exception as err:
+                raise self._lost(err) from err
         from concurrent.futures import FIRST_COMPLETED, wait
 
         return set(wait(futures, timeout=self.flush_seconds, return_when=FIRST_COMPLETED).done)
 
     def _slots(self) -> int:
         if self._client is not None:
-            threads = sum(self._client.nthreads().values())
+            try:
+                threads = sum(self._client.nthreads().values())
+            except Exception as err:
+                raise self._lost(err) from err
             return 2 * max(threads, 1)
         return 2 * self.workers
 
@@ -463,7 +613,9 @@ class Executor:
                 for future in self._wait(set(in_flight)):
                     key = in_flight.pop(future)
                     try:
-                        rows = future.result()
+                        rows = self._result(future)
+                    except ClusterLost:
+                        raise
                     except BaseException as err:  # noqa: BLE001 - re-raised below
                         error = error or err
                         continue
@@ -471,9 +623,32 @@ class Executor:
                 finish(None, None)
                 if error is not None:
                     raise error
+        except BaseException as err:
+            # Ctrl-C or SIGTERM: the pool's processes ignore SIGINT, so end them here
+            if not isinstance(err, Exception):
+                self._stop_pool()
+            raise
         finally:
-            for future in in_flight:
-                future.cancel()
+            self._cancel(list(in_flight))
+
+
+def _ignore_interrupts() -> None:
+    """Pool processes leave Ctrl-C to the parent, which saves finished tasks and ends them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _version_text(fingerprint: Any) -> str:
+    version, digest = fingerprint
+    return f"{version} (files {digest})"
+
+
+def _short(err: BaseException) -> str:
+    """``Type: first line of the message``, at most 200 characters."""
+    text = str(err).strip().splitlines()
+    line = f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 @contextlib.contextmanager

@@ -265,14 +265,17 @@ class ModelEvaluator:
     integer: tuple[str, ...] = ()
 
     def __call__(self, values: dict[str, float], replicate: int) -> dict[str, float]:
-        """Run one replicate at these parameter values; its scalar outcomes."""
-        from model.engine.scenario import apply_overrides
-        from model.experiments.ensemble import replicate_seeds, scenario_from_json
+        """Run one replicate at these parameter values; its scalar outcomes.
+
+        The validated scenario and the replicate's seed come from the worker's cache
+        (:mod:`model.experiments.worker_cache`); the run's random state never does.
+        """
+        from model.experiments import worker_cache
         from model.results.recording import run
 
         overrides = {k: int(round(v)) if k in self.integer else float(v) for k, v in values.items()}
-        scenario = apply_overrides(scenario_from_json(self.scenario), overrides)
-        seed = replicate_seeds(self.seed, replicate + 1)[replicate]
+        scenario = worker_cache.scenario(self.scenario, overrides)
+        seed = worker_cache.replicate_seed(self.seed, replicate)
         return run(scenario, seed=seed, population_scale=self.population_scale).outcomes()
 
 

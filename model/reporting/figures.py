@@ -15,6 +15,7 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 | :func:`income_distribution` | how far is the registered poor's income from the exit line? |
 | :func:`prior_posterior` | what did calibration learn about each parameter? |
 | :func:`calibration_predictive` | does the calibrated model reproduce each observation? |
+| :func:`attribution_chart` | what does each measure buy, and what would the next million buy? |
 """
 
 from __future__ import annotations
@@ -573,6 +574,7 @@ def fan_chart(
     probabilities: pd.DataFrame,
     title: str = "",
     metric: str = "cumulative_exited_people",
+    subtitle: str = "",
 ) -> Figure:
     """Cumulative exits of an ensemble as a fan (5-95% and 25-75% bands, median) against targets.
 
@@ -582,6 +584,8 @@ def fan_chart(
             annotated with the probability of meeting it and its confidence interval.
         title: Scenario name for the title.
         metric: The metric drawn (in people; plotted in thousands).
+        subtitle: A second title line, saying what varied between the replicates (e.g.
+            ``probabilities over 20 replicates: seeds and prior parameter draws``).
 
     Returns:
         The figure.
@@ -647,7 +651,8 @@ def fan_chart(
     ax.set_ylim(0, 1.2 * top / k)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"Ensemble of exits against the plan's targets{': ' + title if title else ''}")
+    heading = f"Ensemble of exits against the plan's targets{': ' + title if title else ''}"
+    ax.set_title(heading + (f"\n{subtitle}" if subtitle else ""))
     fig.tight_layout()
     return fig
 
@@ -902,5 +907,120 @@ def calibration_predictive(table: pd.DataFrame) -> Figure:
     if len(table):
         axes.flat[0].legend(fontsize=6, loc="best")
     fig.suptitle("Does the calibrated model reproduce each observation? Posterior predictive")
+
+
+def _interval_errors(table: pd.DataFrame, value: str, low: str, high: str) -> np.ndarray:
+    """Error-bar lengths (2 x rows) of ``value`` within ``[low, high]``; 0 where unknown."""
+    v = table[value].to_numpy(dtype=float)
+    lo = np.nan_to_num(v - table[low].to_numpy(dtype=float), nan=0.0)
+    hi = np.nan_to_num(table[high].to_numpy(dtype=float) - v, nan=0.0)
+    return np.vstack([np.maximum(lo, 0), np.maximum(hi, 0)])
+
+
+def attribution_chart(
+    table: pd.DataFrame,
+    outcome: str = "cumulative_exited_people",
+    year: int | None = None,
+    title: str = "",
+) -> Figure:
+    """What each measure buys (leave one out and Shapley) and what the next million would buy.
+
+    Left: each measure's leave-one-out effect and Shapley value on ``outcome`` in ``year`` with
+    their 95% intervals. Right: for each use of the special fund, the change in the outcome per
+    extra million yuan actually spent when its earmark grows, beside what each million it spent
+    bought on average (leave one out over its spend), both with 95% delta-method intervals.
+
+    Args:
+        table: An ``attribution.csv`` table (``measure, outcome, year, loo_effect, loo_low,
+            loo_high, shapley, shapley_low, shapley_high, loo_per_million_yuan...,
+            marginal_effect, marginal_per_million_yuan, marginal_per_million_low,
+            marginal_per_million_high``).
+        outcome: The outcome shown.
+        year: The year shown (default: the table's last year).
+        title: Second line of the title (scenario, scale, replicates).
+
+    Returns:
+        The figure.
+    """
+    t = table[table["outcome"] == outcome]
+    if year is None and not t.empty:
+        year = int(t["year"].max())
+    t = t[t["year"] == year].iloc[::-1]
+    fig = Figure(figsize=(10.0, 1.6 + 0.42 * max(len(t), 1)))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
+    y = np.arange(len(t))
+    left.barh(
+        y + 0.2,
+        t["loo_effect"],
+        height=0.4,
+        xerr=_interval_errors(t, "loo_effect", "loo_low", "loo_high"),
+        color=MODEL_COLOUR,
+        label="leave one out (full minus without it)",
+        error_kw={"lw": 0.8},
+    )
+    if "shapley" in t and t["shapley"].notna().any():
+        left.barh(
+            y - 0.2,
+            t["shapley"].fillna(0.0),
+            height=0.4,
+            xerr=_interval_errors(t, "shapley", "shapley_low", "shapley_high"),
+            color="tab:orange",
+            label="Shapley value (adds up to the total)",
+            error_kw={"lw": 0.8},
+        )
+    left.set_yticks(y)
+    left.set_yticklabels(t["measure"], fontsize=9)
+    left.axvline(0, color="black", lw=0.6)
+    left.grid(axis="x", alpha=0.3)
+    left.xaxis.set_major_formatter(_thousands)
+    left.set_xlabel(f"{outcome.replace('_', ' ')} in {year} due to the measure (95% CI)")
+    left.legend(fontsize=8, loc="upper right")
+    left.set_title("What each measure buys", fontsize=10)
+    has_loo = "loo_per_million_yuan" in t and t["loo_per_million_yuan"].notna().any()
+    has_marginal = "marginal_per_million_yuan" in t
+    if has_loo:
+        right.barh(
+            y + 0.2,
+            t["loo_per_million_yuan"].fillna(0.0),
+            height=0.4,
+            xerr=_interval_errors(
+                t, "loo_per_million_yuan", "loo_per_million_low", "loo_per_million_high"
+            ),
+            color=MODEL_COLOUR,
+            label="per million yuan it spent (leave one out)",
+            error_kw={"lw": 0.8},
+        )
+    if has_marginal:
+        right.barh(
+            y - 0.2,
+            t["marginal_per_million_yuan"].fillna(0.0),
+            height=0.4,
+            xerr=_interval_errors(
+                t,
+                "marginal_per_million_yuan",
+                "marginal_per_million_low",
+                "marginal_per_million_high",
+            ),
+            color="tab:green",
+            label="per extra million when its earmark grows",
+            error_kw={"lw": 0.8},
+        )
+        unspent = t["marginal_per_million_yuan"].isna() & t["marginal_effect"].notna()
+        for k in np.flatnonzero(unspent.to_numpy()):
+            right.text(
+                0, y[k] - 0.2, " extra earmark not spent", va="center", fontsize=7, color="0.3"
+            )
+    right.set_yticks(y)
+    right.set_yticklabels(t["measure"], fontsize=9)
+    right.axvline(0, color="black", lw=0.6)
+    right.grid(axis="x", alpha=0.3)
+    right.set_xlabel(f"{outcome.replace('_', ' ')} per million yuan (95% CI)")
+    right.set_title("Per million yuan: on average, and the next million", fontsize=10)
+    if has_loo or has_marginal:
+        right.legend(fontsize=8, loc="lower right")
+    fig.suptitle(
+        _title("What does each measure buy, and what would the next million buy?", title),
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig

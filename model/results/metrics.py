@@ -292,10 +292,11 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("by_measure", "exited_people_enrolled", "people", "enrolled people out of poverty",
        "People of enrolled registered households that are out of poverty.",
        "sum of household size over enrolled households with status exited", "int"),
-    _m("by_measure", "exits_per_million_yuan", "people per million yuan",
-       "exits per million yuan",
+    _m("by_measure", "exits_among_enrolled_per_million_yuan", "people per million yuan",
+       "exits among enrolled per million yuan",
        "Enrolled people out of poverty per million yuan the measure spent to date (a household "
-       "in several measures counts for each).",
+       "in several measures counts for each). Not what the measure buys: it credits the measure "
+       "with every exit of the people it serves; see `shaoguan-abm attribute` for that.",
        "exited_people_enrolled / (spend_to_date / 1e6); empty when nothing was spent"),
     # ---- income_percentiles
     _m("income_percentiles", "year", "year", "year", "Year of the December assessment.",

@@ -158,7 +158,7 @@ class Recorder:
                     "spend": spend,
                     "spend_to_date": to_date,
                     "exited_people_enrolled": exited_enrolled,
-                    "exits_per_million_yuan": exited_enrolled / (to_date / 1e6)
+                    "exits_among_enrolled_per_million_yuan": exited_enrolled / (to_date / 1e6)
                     if to_date > 0
                     else float("nan"),
                 },

@@ -45,6 +45,7 @@ SCENARIO_COMMANDS = {
     "check": (),
     "budget": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
     "optimize": ("--replicates", "1", "--population-scale", "0.01", "--maxiter", "2"),
+    "attribute": ("--replicates", "1", "--population-scale", "0.01", "--out", "{tmp}/out"),
 }
 
 
@@ -72,6 +73,7 @@ MANY_OUT_COMMANDS = {
         "0.01",
     ),
     "budget": ("budget", "{baseline}", "--replicates", "1", "--population-scale", "0.01"),
+    "attribute": ("attribute", "{baseline}", "--replicates", "1", "--population-scale", "0.01"),
 }
 
 
@@ -254,6 +256,63 @@ OVERRIDE_CASES = [
 RUN = ("run", "{baseline}", "--population-scale", "0.01")
 CAL_HEADER = "scope,year,metric,value,unit,source\n"
 CAL_OK = CAL_HEADER + "shaoguan,2017,villages_exited,50,villages,x\n"
+ENSEMBLE = (*RUN, "--replicates", "2", "--workers", "1", "--out", "{tmp}/out")
+
+
+def parquet_bytes(columns: dict) -> bytes:
+    """A posterior file's bytes."""
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame(columns).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+# (id, posterior columns or raw bytes, fragments) -- given to run --replicates as posterior FILE
+POSTERIOR_CASES = [
+    (
+        "unknown_parameter",
+        {"weight": [1.0], "dynamics.nope": [0.1]},
+        ("found unknown parameter names dynamics.nope",),
+    ),
+    (
+        "lever",
+        {"weight": [1.0], "funding.special_fund_per_person": [9000.0]},
+        ("levers funding.special_fund_per_person (levers are never drawn)",),
+    ),
+    (
+        "negative_weight",
+        {"weight": [1.0, -0.5], "dynamics.job_finding_rate": [0.01, 0.02]},
+        ("expected weights >= 0, found -0.5",),
+    ),
+    (
+        "zero_sum_weights",
+        {"weight": [0.0, 0.0], "dynamics.job_finding_rate": [0.01, 0.02]},
+        ("expected weights with a positive sum, found a sum of 0",),
+    ),
+    (
+        "no_rows",
+        {"weight": [], "dynamics.job_finding_rate": []},
+        ("expected at least one row, found none",),
+    ),
+    (
+        "no_weight",
+        {"w": [1.0], "dynamics.job_finding_rate": [0.01]},
+        ("expected a column 'weight'",),
+    ),
+    (
+        "value_refused",
+        {"weight": [1.0], "dynamics.job_finding_rate": [-0.5]},
+        ("row 0: dynamics.job_finding_rate: expected greater than or equal to 0", "-0.5"),
+    ),
+    (
+        "not_parquet",
+        b"weight,x\n1,2\n",
+        ("expected a Parquet posterior file, found an unreadable",),
+    ),
+]
 
 CASES: list[Case] = [
     *(
@@ -340,6 +399,52 @@ CASES: list[Case] = [
         ("budget", "{baseline}", "--workers", "-2"),
         ("argument --workers", "expected a positive integer, found -2"),
     ),
+    # attribute
+    *(
+        Case(
+            f"attribute_{cid}",
+            ("attribute", "{baseline}", *argv, "--population-scale", "0.01", "--out", "{tmp}/out"),
+            fragments,
+        )
+        for cid, argv, fragments in [
+            (
+                "unknown_outcome",
+                ("--outcome", "exits_total"),
+                (
+                    "--outcome: expected names among",
+                    "cumulative_exited_people",
+                    "found exits_total",
+                ),
+            ),
+            (
+                "step_makes_an_earmark_negative",
+                ("--step", "-0.2"),
+                ("--step -0.2", "earmark of finance would be -0.05", "expected a share in [0, 1]"),
+            ),
+            (
+                "step_makes_shares_exceed_one",
+                ("--step", "0.7"),
+                (
+                    "--step 0.7",
+                    "the earmark of industry would be 1.1",
+                    "expected a share in [0, 1]",
+                ),
+            ),
+            ("step_nan", ("--step", "nan"), ("argument --step", "expected a finite number")),
+            ("step_text", ("--step", "more"), ("argument --step", "found 'more'")),
+            ("step_zero", ("--step", "0"), ("--step: expected a non-zero finite number, found 0",)),
+            (
+                "replicates_zero",
+                ("--replicates", "0"),
+                ("argument --replicates", "expected a positive integer, found 0"),
+            ),
+            (
+                "max_runs_too_small",
+                ("--replicates", "2", "--max-runs", "5"),
+                ("--max-runs 5", "expected --max-runs >= "),
+            ),
+        ]
+    ),
     Case(
         "min_budget_probability_above_one",
         ("optimize", "{baseline}", "--min-budget", "1.5"),
@@ -366,6 +471,89 @@ CASES: list[Case] = [
         "run_replicates_zero",
         (*RUN, "--replicates", "0"),
         ("argument --replicates", "expected a positive integer, found 0"),
+    ),
+    # parameter sources of ensembles
+    Case(
+        "parameters_unknown_source",
+        (*ENSEMBLE, "--parameters", "guess"),
+        ("argument --parameters", "expected fixed, prior or posterior FILE, found 'guess'"),
+    ),
+    Case(
+        "parameters_posterior_without_file",
+        (*ENSEMBLE, "--parameters", "posterior"),
+        ("argument --parameters", "expected posterior FILE (one Parquet file), found no file"),
+    ),
+    Case(
+        "parameters_prior_with_a_file",
+        (*ENSEMBLE, "--parameters", "prior", "extra.parquet"),
+        ("argument --parameters", "expected nothing after prior, found 'extra.parquet'"),
+    ),
+    Case(
+        "parameters_without_replicates",
+        (*RUN, "--parameters", "prior", "--out", "{tmp}/out"),
+        ("--parameters: expected --replicates N",),
+    ),
+    Case(
+        "seeds_per_draw_without_replicates",
+        (*RUN, "--seeds-per-draw", "2", "--out", "{tmp}/out"),
+        ("--seeds-per-draw: expected --replicates N",),
+    ),
+    Case(
+        "seeds_per_draw_not_a_divisor",
+        (*RUN, "--replicates", "3", "--seeds-per-draw", "2", "--out", "{tmp}/out"),
+        ("--seeds-per-draw 2: expected a divisor of --replicates 3",),
+    ),
+    Case(
+        "seeds_per_draw_zero",
+        (*ENSEMBLE, "--seeds-per-draw", "0"),
+        ("argument --seeds-per-draw", "expected a positive integer, found 0"),
+    ),
+    Case(
+        "posterior_missing_file",
+        (*ENSEMBLE, "--parameters", "posterior", "{tmp}/absent.parquet"),
+        ("--parameters posterior {tmp}/absent.parquet", "found no such file"),
+    ),
+    *(
+        Case(
+            f"posterior_{cid}",
+            (*ENSEMBLE, "--parameters", "posterior", "{tmp}/post.parquet"),
+            ("--parameters posterior {tmp}/post.parquet: ", *fragments),
+            files={"post.parquet": data if isinstance(data, bytes) else parquet_bytes(data)},
+        )
+        for cid, data, fragments in POSTERIOR_CASES
+    ),
+    *(
+        Case(
+            f"{command}_posterior_unknown_parameter",
+            (command, "{baseline}", *extra, "--parameters", "posterior", "{tmp}/post.parquet"),
+            ("--parameters posterior {tmp}/post.parquet: ", "dynamics.nope"),
+            files={"post.parquet": parquet_bytes({"weight": [1.0], "dynamics.nope": [0.1]})},
+        )
+        for command, extra in (
+            ("compare", ("{baseline}", "--replicates", "2", "--out", "{tmp}/out")),
+            ("budget", SCENARIO_COMMANDS["budget"]),
+            ("optimize", SCENARIO_COMMANDS["optimize"]),
+        )
+    ),
+    Case(
+        "optimize_posterior_value_refused",
+        (
+            "optimize",
+            "{baseline}",
+            *SCENARIO_COMMANDS["optimize"],
+            "--parameters",
+            "posterior",
+            "{tmp}/post.parquet",
+        ),
+        ("--parameters posterior {tmp}/post.parquet: row 0: dynamics.job_finding_rate",),
+        files={
+            "post.parquet": parquet_bytes({"weight": [1.0], "dynamics.job_finding_rate": [-1.0]})
+        },
+    ),
+    Case(
+        "compare_parameters_unknown_source",
+        ("compare", "{baseline}", "--replicates", "2", "--parameters", "seeds"),
+        ("argument --parameters", "found 'seeds'"),
     ),
     # results folders and observed data given to report and validate
     Case(
@@ -543,6 +731,28 @@ CASES: list[Case] = [
         ("outputs", "anual"),
         ("TABLE anual: expected one of annual, monthly, by_county",),
     ),
+    # found by the command-line fuzzer: an --out of the commands that make many runs holding
+    # other files was written into; paths other than --out escaped as tracebacks
+    Case(
+        "replicates_out_is_a_folder_of_other_files",
+        (*RUN, "--replicates", "1", "--workers", "1", "--out", "{tmp}/docs"),
+        ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
+        files={"docs/a.txt": "keep me\n"},
+    ),
+    Case(
+        "sweep_out_is_a_folder_of_other_files",
+        ("sweep", "{baseline}", "--method", "morris", "--samples", "2", "--param",
+         "dynamics.job_finding_rate", "--population-scale", "0.01", "--workers", "1", "--out",
+         "{tmp}/docs"),
+        ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
+        files={"docs/a.txt": "keep me\n"},
+    ),  # fmt: skip
+    Case(
+        "results_folder_name_too_long",
+        ("report", "{tmp}/" + "x" * 300),
+        ("RESULTS_DIR: expected a path whose names have at most", "found one of 300 bytes"),
+    ),
+    Case("scenario_nul_byte", ("check", "a\x00b.toml"), ("scenario: expected text without NUL",)),
     Case(
         "dashboard_port_out_of_range",
         ("dashboard", "--port", "70000"),

@@ -25,6 +25,7 @@ def test_run_replicates_writes_the_ensemble_folder(tmp_path, capsys):
         "probability_met",
         "ci_low",
         "ci_high",
+        "parameters",
     ]
     replicates = pd.read_parquet(out / "replicates.parquet")
     assert len(replicates) == 3 * 5 and "replicate" in replicates.columns
@@ -126,3 +127,71 @@ def test_execution_options_need_replicates_for_run(tmp_path, capsys):
     assert main(["run", str(BASELINE), "--workers", "2", "--out", str(tmp_path / "o")]) == 2
     assert "--workers: expected --replicates N" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_with_prior_parameters_prints_and_writes_the_split(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "prior"
+    argv = ["run", str(BASELINE), "--replicates", "4", "--seeds-per-draw", "2"]
+    assert main([*argv, "--parameters", "prior", *SMALL, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "probabilities over 4 replicates: seeds and prior parameter draws" in printed
+    assert "nested design, 2 parameter draws x 2 seeds" in printed
+    assert "from parameters" in printed and "from seeds" in printed
+    split = pd.read_csv(out / "variance_split.csv")
+    assert split["outcome"].iloc[-1] == "cumulative_exited_people_2018"
+    assert set(split["parameters"]) == {"prior"}
+    assert (split["share_parameters"] + split["share_seeds"]).round(12).eq(1).all()
+    assert set(pd.read_csv(out / "probabilities.csv")["parameters"]) == {"prior"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"] == "prior" and manifest["seeds_per_draw"] == 2
+    replicates = pd.read_parquet(out / "replicates.parquet")
+    assert set(manifest["drawn_parameters"]) <= set(replicates.columns)
+
+
+def test_fixed_run_says_the_probabilities_come_from_seeds_only(tmp_path, capsys):
+    out = tmp_path / "fixed"
+    assert main(["run", str(BASELINE), "--replicates", "2", *SMALL, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "probabilities over 2 replicates: seeds only" in printed
+    assert "parameters fixed: all from the seeds" in printed
+    split = pd.read_csv(out / "variance_split.csv")
+    assert (split["share_parameters"] == 0).all() and (split["share_seeds"] == 1).all()
+
+
+def test_compare_gives_every_scenario_the_same_parameter_draws(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    other = BASELINE.parent / "employment_first.toml"
+    argv = ["compare", str(BASELINE), str(other), "--replicates", "2", "--parameters", "prior"]
+    assert main([*argv, *SMALL, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "on the same seeds and parameter draws" in printed
+    assert "seeds and prior parameter draws" in printed
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["parameters"].to_list() == ["prior", "prior"]
+    b, e = (pd.read_parquet(out / s / "outcomes.parquet") for s in table["scenario"])
+    drawn = [c for c in b.columns if "." in c]
+    assert "dynamics.job_finding_rate" in drawn and "funding.special_fund_per_person" not in drawn
+    pd.testing.assert_frame_equal(b[["seed", "draw", *drawn]], e[["seed", "draw", *drawn]])
+    assert b["dynamics.job_finding_rate"].nunique() == 2
+
+
+def test_run_with_a_posterior_records_the_file(tmp_path, capsys):
+    import hashlib
+    import json
+
+    posterior = tmp_path / "posterior.parquet"
+    pd.DataFrame({"weight": [1.0, 0.0], "dynamics.job_finding_rate": [0.02, 0.004]}).to_parquet(
+        posterior
+    )
+    out = tmp_path / "post"
+    argv = ["run", str(BASELINE), "--replicates", "2", "--parameters", "posterior", str(posterior)]
+    assert main([*argv, *SMALL, "--out", str(out)]) == 0
+    assert f"seeds and posterior parameter draws from {posterior}" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"] == "posterior"
+    assert manifest["posterior_file"] == str(posterior)
+    assert manifest["posterior_sha256"] == hashlib.sha256(posterior.read_bytes()).hexdigest()
+    outcomes = pd.read_parquet(out / "outcomes.parquet")
+    assert outcomes["dynamics.job_finding_rate"].to_list() == [0.02, 0.02]  # weight 0 never

@@ -11,19 +11,25 @@ local search. The scenarios are only loaded, never run.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import math
 import os
+import random
 import re
+import shutil
 import tempfile
 import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from model.commands.cli import COMMANDS
+from model.commands.dashboard import OFFLINE_SETTINGS
 from model.engine.scenario import Scenario, ScenarioError, load_scenario
 from tests.conftest import BASELINE
 
@@ -443,3 +449,177 @@ def test_fuzz_overrides():
     print(f"\nfuzzed --set overrides: {total} examples, {dict(OUTCOMES)}")
     assert total >= OVERRIDE_EXAMPLES
     assert OUTCOMES["ok"] > 0 and OUTCOMES["error"] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# command lines: every command's real options, mutated, run in this process
+
+#: Command-line cases per command (every command of the CLI, seeded: the same cases each run).
+COMMAND_CASES = 20
+
+#: Values that no option should accept silently: empty, signs, NaN, infinities, huge, text...
+BAD_VALUES = [
+    "", " ", "-", "--", "-1", "0", "-0", "nan", "NaN", "inf", "-inf", "1e400", "-1e400",
+    "1.5", "0x10", "1_0", "9" * 5000, "abc", "名字", "\x00", "=", ",", "tcp://", "tcp://:1",
+    "tcp://127.0.0.1:99999", "127.0.0.1:8786", "http://127.0.0.1:1", "nowhere.toml",
+    "nowhere/x", "dynamics.nothing", "nowhere*", "[", "x=", "=1", "industry=2",
+    "industry=nan", "industry=-1,employment=2", "dynamics.job_finding_rate=nan",
+    "dynamics.job_finding_rate=", "dynamics.job_finding_rate=-1", "-3", "2",
+]  # fmt: skip
+
+#: Valid values that keep a command cheap (a valid case runs for real, in this process).
+GOOD_VALUES = {
+    "--seed": ["0", "7", str(2**64)],
+    "--population-scale": ["0.01", ".01", "1e-2"],
+    "--replicates": ["1", "2"],
+    "--samples": ["2"],
+    "--maxiter": ["1"],
+    "--workers": ["1"],
+    "--set": ["dynamics.job_finding_rate=0.02", "dynamics.job_finding_rate=.03"],
+    "--outcome": ["total_spend", "prob_all_targets"],
+    "--param": ["dynamics.job_finding_rate"],
+    "--allocation": ["industry=0.2,employment=0.5,finance=0.1,education=0.1,health=0.1"],
+    "--out": ["out", "deep/er/out", "baseline.toml", "res"],
+    "--port": ["8765", "1"],
+    "--host": ["127.0.0.1", "localhost", "0.0.0.0"],
+    "--observed": ["observed.csv", "baseline.toml"],
+    "--scenario": ["baseline.toml"],
+    "--fill": ["notes.md"],
+}
+
+
+def command_bases(results: str) -> dict[str, list[str]]:
+    """A valid, cheap command line per command (``results``: a results folder of a run)."""
+    small = ["--population-scale", "0.01"]
+    return {
+        "run": ["run", "baseline.toml", *small, "--quiet", "--out", "out"],
+        "check": ["check", "baseline.toml"],
+        "compare": ["compare", "baseline.toml", "baseline.toml", "--replicates", "1",
+                    "--workers", "1", "--quiet", *small, "--out", "out"],
+        "sweep": ["sweep", "baseline.toml", "--method", "morris", "--samples", "2", "--param",
+                  "dynamics.job_finding_rate", "--workers", "1", "--quiet", *small, "--out",
+                  "out"],
+        "report": ["report", results],
+        "validate": ["validate", "--observed", "observed.csv", results],
+        "budget": ["budget", "baseline.toml", "--replicates", "1", "--workers", "1", *small,
+                   "--out", "out"],
+        "optimize": ["optimize", "baseline.toml", "--replicates", "1", "--maxiter", "1",
+                     "--workers", "1", *small],
+        "params": ["params", "dynamics"],
+        "outputs": ["outputs", "annual"],
+        "dashboard": ["dashboard", "--port", "8765"],
+    }  # fmt: skip
+
+
+def command_options(command: str) -> dict[str, argparse.Action]:
+    """The real options of a sub-command, from the parser itself: option string -> action."""
+    from model.commands.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        option: action
+        for action in sub.choices[command]._actions
+        for option in action.option_strings
+        if option not in ("-h", "--help")
+    }
+
+
+def mutate_command_line(rng: random.Random, base: list[str], options) -> tuple[str, list[str]]:
+    """``base`` with 1 to 3 mutations: values out of range or of the wrong kind, options
+    repeated, given without their value or with one too many, unknown options, tokens deleted.
+    """
+    argv = list(base)
+    kinds = []
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.choice(["value", "value", "value", "good", "repeat", "no_value", "flag_value",
+                           "unknown", "delete", "equals", "positional"])  # fmt: skip
+        kinds.append(kind)
+        if kind == "positional" or not options:
+            # a positional argument (scenario file, results folder, parameter path) replaced
+            places = [i for i, token in enumerate(argv[1:], 1) if not token.startswith("-")]
+            if places:
+                argv[rng.choice(places)] = rng.choice(BAD_VALUES + ["baseline.toml", "res"])
+            continue
+        name = rng.choice(sorted(options))
+        action = options[name]
+        takes_value = action.nargs != 0
+        if kind in ("value", "good", "equals"):
+            if not takes_value:
+                argv.append(name)
+                continue
+            good = GOOD_VALUES.get(name, []) + list(action.choices or [])
+            pool = good if kind == "good" and good else BAD_VALUES
+            value = rng.choice(pool)
+            argv += [f"{name}={value}"] if kind == "equals" else [name, value]
+        elif kind == "repeat":
+            argv += [token for token in argv[1:3] if token.startswith("-")] or [name]
+            if argv[-1] in options and options[argv[-1]].nargs != 0:
+                argv.append(rng.choice(GOOD_VALUES.get(argv[-1], BAD_VALUES)))
+        elif kind == "no_value":
+            argv.insert(rng.randint(1, len(argv)), name) if not takes_value else argv.append(name)
+        elif kind == "flag_value":
+            argv += [f"{name}={rng.choice(BAD_VALUES)}"]
+        elif kind == "unknown":
+            argv.insert(rng.randint(1, len(argv)), rng.choice(["--nope", "-x", "--", "---"]))
+        elif len(argv) > 1:
+            del argv[rng.randint(1, len(argv) - 1)]
+    return "+".join(kinds), argv
+
+
+def tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder``: relative path -> (size, mtime in ns)."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture(scope="module")
+def fuzz_results(tmp_path_factory):
+    """A small results folder (``report`` and ``validate`` read it)."""
+    from model.results.recording import run
+
+    folder = tmp_path_factory.mktemp("fuzz-results") / "res"
+    run(load_scenario(BASELINE), seed=1, population_scale=0.01).write(folder)
+    return folder
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_fuzz_command_lines(command, fuzz_results, tmp_path, monkeypatch, capsys):
+    """Mutated command lines exit 0 or 2, never with a traceback, writing nothing on failure."""
+    from model.commands.cli import main
+
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: served.append(k))
+    for key in ("SOLARA_APP", *OFFLINE_SETTINGS):
+        monkeypatch.delenv(key, raising=False)  # restored after the test
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "baseline.toml").write_text(BASE_TEXT, encoding="utf-8")
+    (tmp_path / "observed.csv").write_text(
+        "year,metric,value,source\n2016,cumulative_exited_people,30000,report A\n"
+    )
+    (tmp_path / "notes.md").write_text("notes\n")
+    shutil.copytree(fuzz_results, tmp_path / "res")
+    base = command_bases(str(tmp_path / "res"))[command]
+    options = command_options(command)
+    outcomes: Counter = Counter()
+    for i in range(COMMAND_CASES):
+        rng = random.Random(f"{command}-{i}")
+        label, argv = mutate_command_line(rng, base, options)
+        before = tree(tmp_path)
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse: usage errors (2) and --help (0)
+            code = exit_.code
+        out, err = capsys.readouterr()
+        case = f"case {i} ({label}): shaoguan-abm {' '.join(map(repr, argv))}\n{err[-2000:]}"
+        assert code in (0, 2), case
+        assert "Traceback" not in err and "Traceback" not in out, case
+        if code != 0:
+            last = err.strip().splitlines()[-1]
+            prefixes = ("error: ", "shaoguan-abm: error: ", f"shaoguan-abm {command}: error: ")
+            assert last.startswith(prefixes), case
+            assert tree(tmp_path) == before, f"written on failure: {case}"
+        outcomes[code] += 1
+    print(f"\nfuzzed {command} command lines: {dict(outcomes)}")
+    assert outcomes[2] >= COMMAND_CASES // 4  # the mutations reach the checks

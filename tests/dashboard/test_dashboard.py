@@ -154,6 +154,24 @@ def test_small_ensemble_progress_and_zip(baseline):
     assert spent.to_numpy() == pytest.approx(totals.loc[spent.index].to_numpy(), rel=1e-12)
 
 
+def test_small_ensemble_with_prior_draws_equals_the_command_lines(baseline):
+    from model.experiments.ensemble import run_ensemble
+
+    page = run_small_ensemble(baseline, replicates=2, population_scale=0.01, parameters="prior")
+    cli = run_ensemble(
+        baseline, replicates=2, seed=1, workers=1, population_scale=0.01, parameters="prior"
+    )
+    for name in ("outcomes", "probabilities", "quantiles", "variance_split"):
+        pd.testing.assert_frame_equal(getattr(page.ensemble, name), getattr(cli, name))
+    assert page.ensemble.probability_source() == (
+        "probabilities over 2 replicates: seeds and prior parameter draws"
+    )
+    fixed = run_small_ensemble(baseline, replicates=2, population_scale=0.01)
+    assert fixed.ensemble.probability_source().endswith("seeds only")
+    with pytest.raises(ValueError, match="expected one of fixed, prior"):
+        run_small_ensemble(baseline, replicates=2, population_scale=0.01, parameters="posterior")
+
+
 def test_month_by_month_collects_each_month():
     from model.dashboard.month_by_month import MEASURES, MonthByMonth
 
@@ -273,6 +291,9 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             expect(page.locator(".run-view img").first).to_be_visible()
             first = _table_text(page)
             assert "2018" in first and "all targets" in first
+            expect(page.locator(".probability-source").first).to_contain_text(
+                "probabilities over 3 replicates: seeds only"
+            )
 
             # pin, starve the programmes and run again: the probabilities change
             page.locator(".pin-button").click()
@@ -283,11 +304,18 @@ def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
             fill(".lever-social_security-dibao_standard-2017", "2000")
             fill(".lever-social_security-dibao_standard-2018", "2000")
             fill(".lever-funding-delay_months-paired_city", "12")
+            # and draw the uncertainties from their priors: the selector beside the replicates
+            page.locator(".parameters").first.click()
+            page.get_by_role("option", name="prior").click()
             expect(run_button).to_be_enabled()
             run_button.click()
             expect(page.locator(".running")).to_be_visible(timeout=60_000)
             expect(page.locator(".running")).to_have_count(0, timeout=300_000)
             expect(page.locator(".run-view")).to_have_count(2)
+            expect(page.locator(".probability-source").first).to_contain_text(
+                "probabilities over 3 replicates: seeds and prior parameter draws"
+            )
+            expect(page.locator(".probability-source").nth(1)).to_contain_text("seeds only")
             second = _table_text(page)
             pinned = page.locator(".run-view").nth(1).locator(".probability-table").inner_text()
             assert pinned == first

@@ -363,3 +363,15 @@ def test_invariant_error_crosses_process_boundaries():
     back = pickle.loads(pickle.dumps(err))
     assert (back.invariant, back.month, back.detail) == (err.invariant, err.month, err.detail)
     assert str(back) == str(err)
+
+
+def test_finite_values_whose_total_overflows_pass_the_monthly_screen(model):
+    # 1e308 twice in one array: the screening sum overflows, yet every value is finite
+    from model.engine.invariants import finite_money
+
+    model.step()
+    model.month = 2  # an ordinary month, checked through the screen
+    model.households.job_wage[[0, 1]] = 1e308
+    assert finite_money(model) is None
+    model.households.job_wage[2] = np.nan
+    assert finite_money(model) == "NaN or infinite values in job_wage (1)"

@@ -198,8 +198,10 @@ def test_written_folder_reads_back(ensemble4, tmp_path):
         "probability_met",
         "ci_low",
         "ci_high",
+        "parameters",
     ]
     assert csv["year"].astype(str).iloc[-1] == "all"
+    assert set(csv["parameters"]) == {"fixed"} and manifest["parameters"] == "fixed"
     back = read_ensemble(folder)
     pd.testing.assert_frame_equal(back.replicates, ensemble4.replicates)
     pd.testing.assert_frame_equal(back.quantiles, ensemble4.quantiles)

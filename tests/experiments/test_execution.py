@@ -105,3 +105,44 @@ def test_given_executor_is_left_open_and_an_own_one_is_closed():
         with given_or_own_executor(None, workers=2) as own:
             assert own is not given and own.map(abs, [-3]) == [3]
         assert own._pool is None
+
+
+class InterruptedAfterWriting(RunStore):
+    """A store whose first save is interrupted (Ctrl-C) just after its part is in place."""
+
+    interrupted = False
+
+    def save(self, finished):
+        super().save(finished)
+        if finished and not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+
+
+def test_a_task_saved_again_after_an_interruption_counts_once(tmp_path):
+    # Ctrl-C between writing a part and clearing the buffer used to save the batch twice
+    store = InterruptedAfterWriting(
+        tmp_path / "runs", {"kind": "sq"}, resume=False, done_table="outcomes"
+    )
+    with Executor(workers=1, max_buffer=2) as ex, pytest.raises(KeyboardInterrupt):
+        ex.run(square, range(5), lambda k: k, store)
+    assert len(list((tmp_path / "runs").glob("part-*"))) == 1
+    assert store.table("outcomes")["task"].to_list() == [0, 1]
+    with Executor(workers=1) as ex:
+        again = RunStore(tmp_path / "runs", {"kind": "sq"}, resume=True, done_table="outcomes")
+        stats = ex.run(square, range(5), lambda k: k, again)
+    assert (stats.computed, stats.skipped) == (3, 2)
+    assert again.table("outcomes")["y"].to_list() == [0, 1, 4, 9, 16]
+
+
+def test_rows_stored_in_two_parts_are_read_once(tmp_path):
+    # two stores on one folder (the second knows nothing of the first's parts) write key 1 twice
+    first = RunStore(tmp_path / "runs", {"kind": "t"}, resume=False, done_table="outcomes")
+    first.save([(0, rows(0)), (1, rows(1))])
+    first.save([(1, rows(1))])  # already saved by this store: skipped
+    assert len(list((tmp_path / "runs").glob("part-*"))) == 1
+    second = RunStore(tmp_path / "runs", {"kind": "t"}, resume=True, done_table="outcomes")
+    second.save([(1, rows(1)), (2, rows(2))])
+    assert len(list((tmp_path / "runs").glob("part-*"))) == 2
+    assert second.table("outcomes")["task"].to_list() == [0, 1, 2]
+    assert second.table("annual")["task"].to_list() == [0, 0, 1, 1, 2, 2]

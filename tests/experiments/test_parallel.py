@@ -1,12 +1,5 @@
 """One process, a local pool of two and a real Dask cluster give the same tables."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-
 import pandas as pd
 import pytest
 
@@ -15,6 +8,7 @@ from model.experiments.ensemble import run_ensemble
 from model.experiments.execution import Executor
 from model.experiments.sweep import run_sweep
 from tests.conftest import ROOT
+from tests.experiments.dask_cluster import LocalDaskCluster
 
 SCALE = 0.02
 SWEEP = dict(
@@ -33,58 +27,16 @@ def pool():
         yield ex
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process):
-    """End a process we started, and its children (it leads its own process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-
-
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
     """A Dask scheduler and one single-threaded worker on 127.0.0.1, always torn down."""
-    from distributed import Client
-
-    logs = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{free_port()}"
-    started = []
-    common = dict(cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL)
+    cluster = LocalDaskCluster(tmp_path_factory.mktemp("dask"))
     try:
-        with open(logs / "scheduler.log", "wb") as log:
-            started.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
-                     "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
-                    stderr=log,
-                    **common,
-                )
-            )  # fmt: skip
-        with open(logs / "worker.log", "wb") as log:
-            started.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
-                     "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard"],
-                    stderr=log,
-                    **common,
-                )
-            )  # fmt: skip
-        deadline = time.monotonic() + 120
-        with Client(address, timeout="60s", set_as_default=False) as client:
-            client.wait_for_workers(1, timeout=max(1.0, deadline - time.monotonic()))
-        yield address
+        cluster.add_worker()
+        cluster.wait_for_workers(1)
+        yield cluster.address
     finally:
-        for process in reversed(started):
-            stop(process)
+        cluster.close()
 
 
 def test_one_and_two_workers_give_identical_ensembles(baseline, pool, tmp_path):
@@ -151,3 +103,19 @@ def test_budget_command_on_a_dask_cluster_equals_one_process(dask_cluster, tmp_p
     remote = budget("--scheduler", dask_cluster, out="dask")
     assert remote == budget("--workers", "1", out="one")
     assert remote.count("\n") == 3  # header, the scenario's own allocation, the one given
+
+
+def test_prior_draws_are_identical_in_one_process_a_pool_and_a_dask_cluster(
+    baseline, pool, dask_cluster, tmp_path
+):
+    runs = dict(replicates=4, seed=3, population_scale=SCALE, parameters="prior", seeds_per_draw=2)
+    one = run_ensemble(baseline, workers=1, out=tmp_path / "one", **runs)
+    two = run_ensemble(baseline, executor=pool, out=tmp_path / "two", **runs)
+    remote = run_ensemble(baseline, scheduler=dask_cluster, out=tmp_path / "dask", **runs)
+    assert remote.manifest["executed_on"] == f"dask cluster at {dask_cluster}"
+    drawn = one.manifest["drawn_parameters"]
+    assert len(drawn) > 50 and "dynamics.job_finding_rate" in drawn
+    for other in (two, remote):
+        for name in ("replicates", "outcomes", "probabilities", "quantiles", "variance_split"):
+            pd.testing.assert_frame_equal(getattr(one, name), getattr(other, name))
+    assert one.outcomes["dynamics.job_finding_rate"].nunique() == 2  # two draws of two seeds

@@ -334,3 +334,38 @@ def test_plan_last_year_is_the_first_year_at_the_final_target():
     fig = plots.exits_vs_targets(annual)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "after the plan (2019-)" in labels
+
+
+def test_attribution_chart_draws_each_measure_with_its_effects_and_returns():
+    from model.reporting.figures import attribution_chart
+
+    table = pd.DataFrame(
+        {
+            "measure": ["employment", "industry", "housing"],
+            "outcome": "cumulative_exited_people",
+            "year": 2018,
+            "loo_effect": [700.0, 80.0, 0.0],
+            "loo_low": [650.0, 30.0, 0.0],
+            "loo_high": [750.0, 130.0, 0.0],
+            "shapley": [650.0, 60.0, 0.0],
+            "shapley_low": [600.0, 20.0, 0.0],
+            "shapley_high": [700.0, 100.0, 0.0],
+            "loo_per_million_yuan": [54.0, 4.2, float("nan")],
+            "loo_per_million_low": [50.0, 2.0, float("nan")],
+            "loo_per_million_high": [58.0, 6.4, float("nan")],
+            "marginal_effect": [-30.0, -31.0, float("nan")],
+            "marginal_per_million_yuan": [-160.0, float("nan"), float("nan")],
+            "marginal_per_million_low": [-475.0, float("nan"), float("nan")],
+            "marginal_per_million_high": [156.0, float("nan"), float("nan")],
+        }
+    )
+    fig = attribution_chart(table, year=2018, title="test")
+    left, right = fig.axes[:2]
+    # rows bottom to top: housing, industry, employment; leave-one-out bars first
+    widths = [p.get_width() for p in left.patches]
+    assert widths == [0.0, 80.0, 700.0, 0.0, 60.0, 650.0]
+    assert [t.get_text() for t in left.get_yticklabels()] == ["housing", "industry", "employment"]
+    right_widths = [p.get_width() for p in right.patches]
+    assert right_widths == [0.0, 4.2, 54.0, 0.0, 0.0, -160.0]
+    # industry's larger earmark bought no extra spending: said in words, not drawn as zero
+    assert any("not spent" in t.get_text() for t in right.texts)

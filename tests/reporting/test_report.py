@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -26,6 +27,42 @@ def run_report(small_result, tmp_path_factory):
     return folder
 
 
+class Blocks(HTMLParser):
+    """The top-level blocks of a report page, in order: ``(tag, text)``."""
+
+    BLOCKS = {"h1", "h2", "h3", "p", "table", "figure", "details"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[tuple[str, str]] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201 - HTMLParser's signature
+        if tag in self.BLOCKS and not self.open:
+            self.blocks.append((tag, ""))
+        if tag in self.BLOCKS:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):  # noqa: ANN001, ANN201
+        if self.open and tag == self.open[-1]:
+            self.open.pop()
+
+    def handle_data(self, data):  # noqa: ANN001, ANN201
+        if self.open and self.blocks:
+            tag, text = self.blocks[-1]
+            self.blocks[-1] = (tag, text + data)
+
+
+def blocks(page: str) -> list[tuple[str, str]]:
+    parser = Blocks()
+    parser.feed(page)
+    return parser.blocks
+
+
+def headings(page: str) -> list[str]:
+    return [text for tag, text in blocks(page) if tag == "h2"]
+
+
 def embedded_pngs(page: str) -> dict[str, bytes]:
     found = re.findall(
         r"<figure id='(\w+)'><img alt='[^']*' src='data:image/png;base64,([^']+)'", page
@@ -41,13 +78,14 @@ def test_run_report_html_is_self_contained(run_report, small_result):
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
     # nothing is loaded from elsewhere
     assert "src='http" not in page and "<link" not in page and "<script" not in page
-    for heading in (
-        "The scenario and its assumptions",
-        "The annual targets against the outcomes",
+    assert headings(page) == [
+        "Will the targets be met?",
         "Spend and cost per exit",
+        "More figures",
+        "The scenario and its assumptions",
         "Appendix: uncertainties and their ranges",
-    ):
-        assert f"<h2>{heading}</h2>" in page
+        "About this run",
+    ]
     assert "Probability of meeting the targets" not in page  # no probabilities.csv in a run
 
 
@@ -144,7 +182,7 @@ def ensemble_like_folder(path):
             "spend": [1e5, 2e5],
             "spend_to_date": [1e5, 2e5],
             "exited_people_enrolled": [30, 100],
-            "exits_per_million_yuan": [300.0, 500.0],
+            "exits_among_enrolled_per_million_yuan": [300.0, 500.0],
         }
     ).to_parquet(path / "by_measure.parquet", index=False)
     pd.DataFrame(
@@ -174,7 +212,7 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     folder = ensemble_like_folder(tmp_path / "ens")
     assert main(["report", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "figures (3): villages_exited, spend_by_year, exits_vs_targets" in out
+    assert "figures (3): exits_vs_targets, villages_exited, spend_by_year" in out
     md = (folder / "report.md").read_text()
     # 2016 exits 1,000 + 10 r, r = 0..19: median 1,095; 5% point at r = 0.95 -> 1,009.5 and
     # 95% at r = 18.05 -> 1,180.5, shown rounded half to even; villages r % 5: median 2
@@ -183,11 +221,11 @@ def test_report_uses_whatever_the_folder_holds(tmp_path, capsys):
     assert "| 2016 | 1,100 | 45.0% | 23.0% to 68.0% |" in md
     assert "| all | - | 0.0% | 0.0% to 17.0% |" in md
     # sensitivities ordered by total-order index
-    sens = md[md.index("## Key sensitivities") :]
+    sens = md[md.index("## Key sensitivities: what drives the outcome") :]
     assert sens.index("dynamics.job_finding_rate") < sens.index("dynamics.wage_growth")
     page = (folder / "report.html").read_text()
     figures = embedded_pngs(page)
-    assert list(figures) == ["villages_exited", "spend_by_year", "exits_vs_targets"]
+    assert list(figures) == ["exits_vs_targets", "villages_exited", "spend_by_year"]
     assert figures["exits_vs_targets"] == base64.b64decode(TINY_PNG)
     # the tables present get their sections; the run's tables are absent and not missed
     assert "| scenario | prob_all_targets | median_exited_2018 | total_spend |" in md
@@ -237,3 +275,93 @@ def test_ensemble_report_has_the_figures_of_a_run_with_bands(baseline, tmp_path,
         assert name in figures, printed
         assert figures[name][:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "report_files" / "spend_by_year.png").is_file()
+
+
+SEEDS_ONLY = "probabilities over seeds only, parameters fixed at the scenario's values"
+
+
+def test_run_report_opens_with_the_answer(run_report, small_result):
+    page = (run_report / "report.html").read_text()
+    first = blocks(page)[:5]
+    assert [tag for tag, _ in first] == ["h1", "h2", "p", "table", "figure"]
+    assert first[1][1] == "Will the targets be met?"
+    answer = first[2][1]
+    a = small_result.annual.set_index("year")
+    met = [
+        y
+        for y in (2016, 2017, 2018)
+        if a.loc[y, "cumulative_exited_people"] >= a.loc[y, "target_cumulative_people"]
+    ]
+    missed = [y for y in (2016, 2017, 2018) if y not in met]
+    assert answer.startswith(
+        f"Targets in this single run (seed {small_result.manifest['seed']}, parameters fixed at "
+        "the scenario's values): "
+    )
+    assert "One run gives no probability" in answer
+    verdict = answer.split("): ", 1)[1].split(".")[0]
+    assert all(str(y) in verdict.split(" met")[0] for y in met)
+    assert all(str(y) in verdict.split("met; ")[-1] for y in missed)
+    cost = small_result.outcomes()["cost_per_sustained_exit"]
+    assert f"Cost per sustained exit: {cost:,.0f} yuan." in answer
+    # the run's metadata comes last
+    assert blocks(page)[-2:][0] == ("h2", "About this run")
+    md = (run_report / "report.md").read_text()
+    assert md.split("\n")[2:5] == ["## Will the targets be met?", "", answer]
+
+
+def test_ensemble_report_answer_states_its_source(tmp_path):
+    folder = ensemble_like_folder(tmp_path / "ens")
+    assert main(["report", str(folder)]) == 0
+    first = blocks((folder / "report.html").read_text())[:5]
+    assert [tag for tag, _ in first] == ["h1", "h2", "p", "table", "figure"]
+    # probabilities.csv: 2016 met in 45% of the 20 replicates, 2017 in none
+    assert first[2][1].startswith(
+        f"Targets met: 2016 in 45% of 20 replicates; 2017 in none ({SEEDS_ONLY})."
+    )
+    assert "simulated 0.05 of the population" in first[2][1]
+    # the manifest says where the probabilities come from
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "parameters": "prior"}))
+    assert main(["report", str(folder)]) == 0
+    answer = blocks((folder / "report.html").read_text())[2][1]
+    assert "(probabilities over seeds and parameters drawn from their prior ranges)" in answer
+    # a folder with no targets has no answer section
+    for name in ("probabilities.csv", "replicates.parquet", "comparison.csv"):
+        (folder / name).unlink()
+    assert main(["report", str(folder)]) == 0
+    assert "Will the targets be met?" not in headings((folder / "report.html").read_text())
+
+
+def test_comparison_report_answers_per_scenario(tmp_path):
+    folder = tmp_path / "cmp"
+    folder.mkdir()
+    targets = {"targets": {"cumulative_people": {"2016": 300, "2017": 650}}}
+    manifest = {
+        "kind": "comparison",
+        "schema_version": SCHEMA_VERSION,
+        "scenarios": {"baseline": targets, "jobs": targets},
+        "replicates": 40,
+        "population_scale": 0.01,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    # 40 replicates: baseline meets 2016 in 40 and 2017 in 0; jobs in 40 and 14 (35%), all 14
+    pd.DataFrame(
+        {
+            "scenario": ["baseline", "jobs"],
+            "replicates": [40, 40],
+            "prob_met_2016": [40 / 40, 40 / 40],
+            "prob_met_2017": [0 / 40, 14 / 40],
+            "prob_met_2019": [0 / 40, 0 / 40],
+            "prob_met_all": [0 / 40, 14 / 40],
+            "median_cost_per_sustained_exit": [34_000.4, 36_500.0],
+        }
+    ).to_csv(folder / "comparison.csv", index=False)
+    assert main(["report", str(folder)]) == 0
+    first = blocks((folder / "report.html").read_text())[:3]
+    assert first[1] == ("h2", "Will the targets be met?")
+    assert first[2][1] == (
+        f"Targets met, over 40 replicates each ({SEEDS_ONLY}): baseline: 2016 in 100%, 2017 in "
+        "none; jobs: 2016 in 100%, 2017 in 35%, every target in 35%. Cost per sustained exit "
+        "(median): baseline 34,000 yuan; jobs 36,500 yuan. Counts and money are for the "
+        "simulated 0.01 of the population (the plan's 95,500 people become 955)."
+    )

@@ -907,6 +907,8 @@ def calibration_predictive(table: pd.DataFrame) -> Figure:
     if len(table):
         axes.flat[0].legend(fontsize=6, loc="best")
     fig.suptitle("Does the calibrated model reproduce each observation? Posterior predictive")
+    fig.tight_layout()
+    return fig
 
 
 def _interval_errors(table: pd.DataFrame, value: str, low: str, high: str) -> np.ndarray:

@@ -19,7 +19,14 @@ Workloads (issue 7):
   ``mesa.Agent`` per household, at W1's population for ``BENCH_NAIVE_MONTHS`` months (default
   12); W1's cost per household-month is reported against it as a ratio;
 - ``import model`` and ``shaoguan-abm check scenarios/baseline.toml`` (wall time of a fresh
-  interpreter).
+  interpreter);
+- ``W5``: a calibration (``model.calibrate``, pyabc ABC-SMC) of 10 uncertainties of
+  ``scenarios/guangdong.toml`` to the provincial observations of ``data/observed/`` with 200
+  particles over 6 generations, on runs of about 8,000 households (population scale 0.0055),
+  with ``BENCH_W5_WORKERS`` local workers (default 2): model runs, seconds and the acceptance
+  rate of each generation. ``BENCH_W5_PARTICLES``, ``BENCH_W5_GENERATIONS`` and
+  ``BENCH_W5_SCALE`` shrink it (``--quick``: 10 particles, 2 generations, scale 0.002); it is
+  skipped with ``BENCH_SKIP=W5``.
 
 Every workload runs in a fresh subprocess, so its peak RSS is its own. Timings on a shared
 machine are noisy, and the noise only ever adds time (on the reference 2-core machine the same
@@ -65,6 +72,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 GUANGDONG = ROOT / "scenarios" / "guangdong_scale.toml"
+GUANGDONG_PROGRAMME = ROOT / "scenarios" / "guangdong.toml"
+OBSERVED = ROOT / "data" / "observed" / "observed_calibration.csv"
+#: The ten uncertainties W5 calibrates.
+W5_PARAMETERS = (
+    "assessment.provincial_income_growth",
+    "population.poor_income_mean_share",
+    "population.employed_share_poor",
+    "population.wage_share_poor",
+    "dynamics.wage_growth",
+    "dynamics.job_finding_rate",
+    "dynamics.job_loss_rate",
+    "dynamics.new_job_wage_2015",
+    "employment.placement_rate",
+    "industry.project_return",
+)
 FEEDBACK = ROOT / "scenarios" / "feedback.toml"
 #: Suffix of the workloads that run ``FEEDBACK`` instead of the baseline.
 FEEDBACK_TAG = "feedback"
@@ -229,10 +251,55 @@ def _profile(top: int) -> dict:
     return {"total_s": total, "top": rows[:top]}
 
 
+def _calibration(particles: int, generations: int, scale: float, workers: int, seed: int) -> dict:
+    import tempfile
+
+    import model
+    from model.results.recording import run
+
+    scenario = model.load_scenario(GUANGDONG_PROGRAMME)
+    households = run(scenario, seed=seed, population_scale=scale).manifest["households_simulated"]
+    with tempfile.TemporaryDirectory(prefix="bench-calibration-") as tmp:
+        t0 = time.perf_counter()
+        result = model.calibrate(
+            scenario,
+            OBSERVED,
+            Path(tmp) / "cal",
+            params=list(W5_PARAMETERS),
+            skip_unknown=True,
+            population_scale=scale,
+            particles=particles,
+            generations=generations,
+            predictive_draws=min(50, particles),
+            seed=seed,
+            workers=workers,
+            figures=False,
+        )
+        wall = time.perf_counter() - t0
+    return {
+        "parameters": len(W5_PARAMETERS),
+        "particles": particles,
+        "generations": generations,
+        "population_scale": scale,
+        "households": households,
+        "workers": workers,
+        "runs": result.manifest["runs"],
+        "runs_predictive": result.manifest["runs_predictive"],
+        "wall_s": wall,
+        "s_per_run": wall / (result.manifest["runs"] + result.manifest["runs_predictive"]),
+        "acceptance_rate": [round(float(v), 3) for v in result.generations["acceptance_rate"]],
+        "seconds_per_generation": [float(v) for v in result.generations["seconds"]],
+    }
+
+
 def child_main(argv: list[str]) -> None:
     """Run one workload in this (fresh) process and print its measurements as JSON."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["single", "ensemble", "profile", "w4", "naive"])
+    parser.add_argument(
+        "kind", choices=["single", "ensemble", "profile", "w4", "naive", "calibration"]
+    )
+    parser.add_argument("--particles", type=int, default=200)
+    parser.add_argument("--generations", type=int, default=6)
     parser.add_argument("--scenario", type=Path, default=BASELINE)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
@@ -251,6 +318,8 @@ def child_main(argv: list[str]) -> None:
         out = _w4(a.runs, a.workers, a.scale, a.seed, a.check)
     elif a.kind == "naive":
         out = _naive(a.months, a.scale)
+    elif a.kind == "calibration":
+        out = _calibration(a.particles, a.generations, a.scale, a.workers, a.seed)
     else:
         out = _profile(a.top)
     print("BENCH-RESULT " + json.dumps(out))
@@ -391,6 +460,7 @@ WORKLOADS = (
     "W1 feedback",
     "W2",
     "W4",
+    "W5",
     "naive",
     "import",
     "check",
@@ -510,6 +580,26 @@ def main(argv: list[str] | None = None) -> None:
         results["naive_mesa"] = naive
         rows.append({"workload": f"naive Mesa ({naive_months} months)", **naive})
         print(f"  naive Mesa: {naive['cpu_ns_per_household_month']:,.0f} CPU ns/h-m", flush=True)
+    if "W5" not in skip:
+        cal = _run_child(
+            "calibration",
+            "--particles",
+            str(_env_int("BENCH_W5_PARTICLES", 10 if quick else 200)),
+            "--generations",
+            str(_env_int("BENCH_W5_GENERATIONS", 2 if quick else 6)),
+            "--scale",
+            os.environ.get("BENCH_W5_SCALE", "0.002" if quick else "0.0055"),
+            "--workers",
+            str(_env_int("BENCH_W5_WORKERS", 2)),
+        )
+        rows.append({"workload": "W5 calibration", "months": 60, **cal})
+        print(
+            f"  W5: {cal['parameters']} parameters, {cal['particles']} particles x "
+            f"{cal['generations']} generations on runs of {cal['households']:,} households: "
+            f"{cal['runs']} runs (+{cal['runs_predictive']} predictive) in {cal['wall_s']:.0f} s; "
+            f"acceptance rates {cal['acceptance_rate']}",
+            flush=True,
+        )
     if "import" not in skip:
         rows.append(
             {"workload": "import model", **_wall([sys.executable, "-c", "import model"], repeats)}

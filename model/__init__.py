@@ -20,6 +20,8 @@ The main entry points (``model.__all__`` lists every export):
   and what the next million yuan would buy, on common random numbers.
 - ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
+- ``calibrate(scenario, observed, out)``: fit uncertainties to observed outcomes (ABC-SMC);
+  ``read_calibration(folder)`` reads the posterior back.
 
 ``help(model.run)`` and the others document each. The model is described in ``docs/ODD.md``,
 its parameters in ``docs/parameters.md`` (or ``shaoguan-abm params``) and its limitations in
@@ -59,6 +61,8 @@ _EXPORTS = {
     "AttributionResult": "model.experiments.attribution",
     "run_sweep": "model.experiments.sweep",
     "SweepResult": "model.experiments.sweep",
+    "calibrate": "model.experiments.calibration",
+    "read_calibration": "model.experiments.calibration",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,6 +16,7 @@ def test_there_are_notebooks():
         "01_planner_compare_scenarios.ipynb",
         "02_researcher_sensitivity.ipynb",
         "03_budget_allocation.ipynb",
+        "04_calibration.ipynb",
     ):
         assert name in names
 

@@ -31,6 +31,7 @@ COMMANDS = (
     "sweep",
     "report",
     "validate",
+    "calibrate",
     "budget",
     "optimize",
     "attribute",

@@ -22,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         required=True,
         metavar="FILE.csv",
-        help="CSV with columns year,metric,value[,source]; metric names a numeric annual "
-        "column (shaoguan-abm outputs annual; docs/outputs.md)",
+        help="CSV with columns scope,year,metric,value,unit,source (data/observed/) or "
+        "year,metric,value[,source]; metric names a numeric annual column, or a by_party "
+        "column for a subset scope (shaoguan-abm outputs; docs/outputs.md)",
     )
 
 

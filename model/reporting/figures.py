@@ -13,6 +13,8 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 | :func:`remaining_poor_by_county` | where are the people who are still poor, year by year? |
 | :func:`spend_by_year` | how much is spent each year, from which source and on which use? |
 | :func:`income_distribution` | how far is the registered poor's income from the exit line? |
+| :func:`prior_posterior` | what did calibration learn about each parameter? |
+| :func:`calibration_predictive` | does the calibrated model reproduce each observation? |
 | :func:`attribution_chart` | what does each measure buy, and what would the next million buy? |
 """
 
@@ -823,6 +825,88 @@ def sensitivity_bars(sensitivity: pd.DataFrame, top: int = 15) -> Figure:
         ax.legend(fontsize=8, loc="lower right")
         ax.set_title(outcome, fontsize=10)
     fig.suptitle("Global sensitivity" + (" (Sobol)" if sobol else " (Morris)"))
+    fig.tight_layout()
+    return fig
+
+
+def prior_posterior(
+    posterior: pd.DataFrame, bounds: dict[str, tuple[float, float]], bins: int = 20
+) -> Figure:
+    """Prior against posterior for each calibrated parameter, one panel each.
+
+    Args:
+        posterior: One row per particle: ``weight`` and one column per parameter (dotted path).
+        bounds: Each parameter's prior range ``(low, high)``; the prior is uniform over it.
+        bins: Histogram bins over the prior range.
+
+    Returns:
+        The figure: the uniform prior density as a line, the weighted posterior as a
+        histogram, and the posterior's 90% credible interval as a band.
+    """
+    names = [n for n in posterior.columns if n != "weight"]
+    n_cols = min(3, max(len(names), 1))
+    n_rows = max(1, -(-len(names) // n_cols))
+    fig = Figure(figsize=(3.6 * n_cols, 2.8 * n_rows + 0.6))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    weights = posterior["weight"].to_numpy(dtype=float)
+    weights = weights / weights.sum() if weights.sum() > 0 else weights
+    for ax, name in zip(axes.flat, names, strict=False):
+        low, high = bounds[name]
+        values = posterior[name].to_numpy(dtype=float)
+        edges = np.linspace(low, high, bins + 1)
+        ax.hist(values, bins=edges, weights=weights, density=True, color=MODEL_COLOUR,
+                alpha=0.7, label="posterior")
+        ax.plot([low, low, high, high], [0, 1 / (high - low), 1 / (high - low), 0],
+                color="0.3", lw=1.2, ls="--", label="prior (uniform)")
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(weights[order])
+        lo = values[order][min(int(np.searchsorted(cum, 0.05)), len(values) - 1)]
+        hi = values[order][min(int(np.searchsorted(cum, 0.95)), len(values) - 1)]
+        ax.axvspan(lo, hi, color=MODEL_COLOUR, alpha=0.12, label="90% credible interval")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlim(low, high)
+        ax.set_ylabel("density", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    if names:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle("What did calibration learn about each parameter? Prior against posterior")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_predictive(table: pd.DataFrame) -> Figure:
+    """The posterior predictive against every observation, one panel each.
+
+    Args:
+        table: A ``calibration.csv`` table (``scope, year, metric, observed, median, low_90,
+            high_90``).
+
+    Returns:
+        The figure: the model's median and 90% interval as a bar, the observation as a point.
+    """
+    n = max(len(table), 1)
+    n_cols = min(4, n)
+    n_rows = -(-n // n_cols)
+    fig = Figure(figsize=(2.9 * n_cols, 2.6 * n_rows + 0.6))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for ax, (_, r) in zip(axes.flat, table.iterrows(), strict=False):
+        ax.errorbar([0], [r["median"]], yerr=[[r["median"] - r["low_90"]],
+                    [r["high_90"] - r["median"]]], fmt="o", color=MODEL_COLOUR, capsize=6,
+                    label="model: median, 90% interval")
+        ax.plot([0], [r["observed"]], marker="D", color=TARGET_COLOUR, ls="none",
+                label="observed")
+        ax.set_xlim(-1, 1)
+        ax.set_xticks([])
+        ax.yaxis.set_major_formatter(_thousands)
+        ax.tick_params(labelsize=7)
+        ax.set_title(f"{r['scope']}\n{r['metric']} {int(r['year'])}", fontsize=7)
+    for ax in list(axes.flat)[len(table):]:
+        ax.set_visible(False)
+    if len(table):
+        axes.flat[0].legend(fontsize=6, loc="best")
+    fig.suptitle("Does the calibrated model reproduce each observation? Posterior predictive")
     fig.tight_layout()
     return fig
 

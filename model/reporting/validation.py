@@ -1,14 +1,20 @@
 """Validation against observed data: the model's value and 90% interval beside each observation.
 
-The observed file is a CSV with columns ``year,metric,value[,source]``, where ``metric`` names a
+The observed file is a CSV with columns ``scope,year,metric,value,unit,source``
+(``data/observed/``) or the older ``year,metric,value[,source]``, where ``metric`` names a
 numeric metric of the annual table in the catalogue of metrics
 (:func:`model.results.metrics.validation_metrics`: ``cumulative_exited_people``,
-``villages_exited``, ``mean_per_capita_income_poor``...; see ``docs/outputs.md``). For an
-ensemble (a folder with ``replicates.parquet``) the model's median and 5-95% interval come from
-the replicates of that year (linear interpolation between order statistics, numpy's default);
-for a single run all three are the run's value.
+``villages_exited``, ``mean_per_capita_income_poor``...; see ``docs/outputs.md``). A row
+scoped to a subset of a run (``shaoguan:dongguan_villages``) is compared with that subset (the
+run's ``by_party`` table); rows of another region than the run's scenario are left out
+(:mod:`model.results.observed`); counts of scoped rows are compared at full population (the
+run's value divided by its population scale). For an ensemble (a folder with
+``replicates.parquet``) the model's median and 5-95% interval come from the replicates of that
+year (linear interpolation between order statistics, numpy's default); for a single run all
+three are the run's value.
 
-Only data from 2016 on serve here: the model is calibrated to the plan and to 2015 or earlier.
+Reported outcomes of Shaoguan serve here, out of sample: the calibration (``calibrate``) fits only
+the observations of ``data/observed/``.
 """
 
 from __future__ import annotations
@@ -20,82 +26,45 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.results import observed
+from model.results import observed as observed_metrics
 from model.results.folder import ResultsFolder, ResultsFolderError
 from model.results.metrics import validation_metrics
+from model.results.observed import ObservedDataError
+
+__all__ = ["COLUMNS", "ObservedDataError", "compare_with_observed", "read_observed"]
 
 #: Columns of ``validation.csv``, in order.
-COLUMNS = ["year", "metric", "observed", "median", "low_90", "high_90", "inside_90", "rel_error"]
-OBSERVED_COLUMNS = ("year", "metric", "value")
-OPTIONAL_OBSERVED_COLUMNS = ("source",)
-
-
-class ObservedDataError(ValueError):
-    """An observed-data file that cannot be used; the message names file, line and problem."""
+COLUMNS = [
+    "year",
+    "metric",
+    "observed",
+    "median",
+    "low_90",
+    "high_90",
+    "inside_90",
+    "rel_error",
+    "scope",
+]
 
 
 def read_observed(path: str | Path) -> pd.DataFrame:
-    """Read and check an observed-data CSV (``year,metric,value[,source]``).
+    """Read and check an observed-data CSV (either format of :mod:`model.results.observed`).
 
     Args:
-        path: The CSV file.
+        path: The CSV file: ``scope,year,metric,value,unit,source`` or the older
+            ``year,metric,value[,source]``.
 
     Returns:
-        A DataFrame with integer ``year``, string ``metric``, float ``value`` and ``source``.
+        A DataFrame with ``scope`` (``run`` for the old format), ``region``, ``subset``,
+        integer ``year``, string ``metric``, float ``value``, ``unit``, ``source`` and ``line``.
 
     Raises:
-        ObservedDataError: Missing file, wrong columns, empty file, a value that is not a number,
-            a year that is not an integer, or the same year and metric twice.
+        ObservedDataError: Missing file, wrong columns, empty file, an unknown scope, a value
+            that is not a number, a year that is not an integer, or the same scope, year and
+            metric twice.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ObservedDataError(f"{path}: observed-data file not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ObservedDataError(f"{path}: expected CSV with a header row, found: {err}") from None
-    columns = [c.strip() for c in raw.columns]
-    raw.columns = columns
-    missing = [c for c in OBSERVED_COLUMNS if c not in columns]
-    unknown = [c for c in columns if c not in OBSERVED_COLUMNS + OPTIONAL_OBSERVED_COLUMNS]
-    if missing or unknown:
-        raise ObservedDataError(
-            f"{path}: expected columns year,metric,value[,source], found {','.join(columns)}"
-        )
-    if raw.empty:
-        raise ObservedDataError(f"{path}: expected at least one observation, found none")
-    rows = []
-    for i, r in raw.iterrows():
-        line = int(i) + 2  # header is line 1
-        year_text, metric, value_text = r["year"].strip(), r["metric"].strip(), r["value"].strip()
-        try:
-            year = int(year_text)
-        except ValueError:
-            raise ObservedDataError(
-                f"{path}, line {line}: year: expected an integer, found {year_text!r}"
-            ) from None
-        try:
-            value = float(value_text)
-        except ValueError:
-            value = float("nan")
-        if not np.isfinite(value):
-            raise ObservedDataError(
-                f"{path}, line {line}: value: expected a finite number, found {value_text!r}"
-            )
-        if not metric:
-            raise ObservedDataError(f"{path}, line {line}: metric: expected a name, found none")
-        source = r["source"].strip() if "source" in raw.columns else ""
-        rows.append(
-            {"year": year, "metric": metric, "value": value, "source": source, "line": line}
-        )
-    observed = pd.DataFrame(rows)
-    duplicated = observed[observed.duplicated(["year", "metric"], keep="first")]
-    if not duplicated.empty:
-        first = duplicated.iloc[0]
-        raise ObservedDataError(
-            f"{path}, line {first['line']}: expected one value per year and metric, found "
-            f"{first['metric']} {first['year']} twice"
-        )
-    return observed
+    return observed.read_observed(path)
 
 
 def _model_table(results: ResultsFolder) -> tuple[pd.DataFrame, bool]:
@@ -116,12 +85,18 @@ def _check_against(observed: pd.DataFrame, table: pd.DataFrame, path: Path) -> N
     years = sorted(int(y) for y in table["year"].unique())
     for _, r in observed.iterrows():
         where = f"{path}, line {r['line']}"
-        if r["metric"] not in known:
+        if observed_metrics.subset_of(r["subset"]) is not None:
+            if r["metric"] not in observed_metrics.SUBSET_METRICS:
+                raise ObservedDataError(
+                    f"{where}: metric {r['metric']!r} of scope {r['scope']} is not produced by "
+                    f"the model; expected one of {', '.join(observed_metrics.SUBSET_METRICS)}"
+                )
+        elif r["metric"] not in known:
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} is not a numeric column of the annual table; "
                 f"expected one of {', '.join(known)} (docs/outputs.md)"
             )
-        if r["metric"] not in table or not table[r["metric"]].notna().any():
+        elif r["metric"] not in table or not table[r["metric"]].notna().any():
             raise ObservedDataError(
                 f"{where}: metric {r['metric']!r} has no values in these results; expected a "
                 "results folder written by this version"
@@ -151,12 +126,38 @@ def compare_with_observed(results: ResultsFolder, observed_path: str | Path) -> 
         ResultsFolderError: The folder holds neither a run nor an ensemble.
     """
     observed = read_observed(observed_path)
+    region = observed_metrics.scenario_region(str(results.manifest.get("scenario_name", "")))
+    observed = observed[observed["region"].isna() | (observed["region"] == region)]
+    if observed.empty:
+        raise ObservedDataError(
+            f"{observed_path}: no observation of this run's region ({region}); a scope's region "
+            "must match the scenario (a scenario named guangdong... is of Guangdong)"
+        )
     table, ensemble = _model_table(results)
     _check_against(observed, table, Path(observed_path))
+    scale = float(results.manifest.get("population_scale") or 1.0)
+    by_party = None
+    if observed["subset"].notna().any():
+        by_party = results.get("by_party")
+        if by_party is None or ensemble:
+            raise ObservedDataError(
+                f"{observed_path}: observations of a subset ({observed['scope'].iloc[0]}...) "
+                f"need the by_party table of a single run; {results.path} has none"
+            )
     rows = []
     for _, r in observed.iterrows():
-        values = table.loc[table["year"] == r["year"], r["metric"]].dropna().astype(float)
-        if ensemble:
+        if observed_metrics.subset_of(r["subset"]) is not None:
+            value = observed_metrics.model_value(
+                table, by_party, r["subset"], r["metric"], int(r["year"]), scale
+            )
+            values = pd.Series([value]).dropna()
+        else:
+            values = table.loc[table["year"] == r["year"], r["metric"]].dropna().astype(float)
+            if isinstance(r["region"], str) and r["metric"] in observed_metrics.EXTENSIVE:
+                values = values / scale  # scoped rows are reported numbers: full population
+        if values.empty:
+            low = median = high = float("nan")
+        elif ensemble:
             low, median, high = np.quantile(values.to_numpy(), [0.05, 0.5, 0.95])
         else:
             low = median = high = float(values.iloc[0])
@@ -171,6 +172,7 @@ def compare_with_observed(results: ResultsFolder, observed_path: str | Path) -> 
                 "high_90": float(high),
                 "inside_90": bool(low <= obs <= high),
                 "rel_error": (median - obs) / obs if obs != 0 else float("nan"),
+                "scope": r["scope"],
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,7 +1,7 @@
 """The catalogue of metrics: every column of a run's tables and every scalar outcome, declared once.
 
 Each :class:`Metric` names a column of one table (``annual``, ``monthly``, ``by_county``,
-``by_group``, ``by_measure``, ``income_percentiles``) or a scalar outcome of
+``by_group``, ``by_measure``, ``income_percentiles``, ``by_party``) or a scalar outcome of
 :meth:`~model.results.outputs.RunResult.outcomes` (table ``outcomes``), with its unit, what it
 means and how it is computed. Names that repeat per measure, income component or year are
 declared once as patterns (``spend_<measure>``, ``<component>_per_capita_poor``,
@@ -33,6 +33,7 @@ TABLES = (
     "by_group",
     "by_measure",
     "income_percentiles",
+    "by_party",
     "outcomes",
 )
 
@@ -44,6 +45,7 @@ TABLE_ROWS = {
     "by_group": "one row per year and household group (plan §II.9)",
     "by_measure": "one row per year and measure",
     "income_percentiles": "one row per year, population and percentile",
+    "by_party": "one row per year and assisting party of the poor villages (plan §II.9)",
     "outcomes": "the scalar outcomes of a run (`RunResult.outcomes()`), one value each",
 }
 
@@ -307,6 +309,33 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("income_percentiles", "value", "yuan/person/year", "per-capita income",
        "People-weighted percentile of per-capita disposable income, 12 months to December.",
        "smallest income whose cumulative people reach the percentile (weighted_percentiles)"),
+    # ---- by_party (observations scoped to a subset of a run: shaoguan:dongguan_villages)
+    _m("by_party", "year", "year", "year", "Year of the December assessment.", "calendar",
+       "int", key=True),
+    _m("by_party", "party", "", "assisting party",
+       "Assisting party of the poor villages: province, dongguan or shaoguan.",
+       "population.PARTIES; a household counts for the party of the village it lives in",
+       "str", key=True),
+    _m("by_party", "villages", "villages", "villages", "Poor villages the party assists.",
+       "count of villages of the party", "int"),
+    _m("by_party", "villages_exited", "villages", "villages exited",
+       "Villages of the party that have exited.", "count of exited villages of the party",
+       "int"),
+    _m("by_party", "registered_people", "people", "registered people",
+       "People of the registered poor households living in the party's villages.",
+       "sum of household size over registered households of the party's villages", "int"),
+    _m("by_party", "cumulative_exited_people", "people", "people out of poverty (cum.)",
+       "People of those households that are out of poverty.",
+       "sum of household size over those households with status exited", "int"),
+    _m("by_party", "mean_per_capita_income_poor", "yuan/person/year", "mean income, poor",
+       "People-weighted mean per-capita disposable income of those households, 12 months to "
+       "December (empty when the party has none).",
+       "sum(income per capita x size) / registered_people"),
+    _m("by_party", "mean_per_capita_income_labour_capable", "yuan/person/year",
+       "mean income, labour-capable",
+       "People-weighted mean per-capita income of the labour-capable registered households of "
+       "the party's villages (empty when the party has none).",
+       "sum(income per capita x size) / people over labour-capable households of the villages"),
     # ---- outcomes (scalars of RunResult.outcomes())
     _m("outcomes", "cumulative_exited_people_<year>", "people",
        "people out of poverty (cum.), <year>",

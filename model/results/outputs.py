@@ -1,8 +1,8 @@
 """Metrics of a run: recorded as a few scalars per month, built into tidy DataFrames once.
 
 A results folder holds ``annual.parquet``, ``monthly.parquet``, ``by_county.parquet``,
-``by_group.parquet``, ``income_percentiles.parquet``, ``summary.csv``, ``manifest.json`` and
-``exits_vs_targets.png``.
+``by_group.parquet``, ``income_percentiles.parquet``, ``by_party.parquet``, ``summary.csv``,
+``manifest.json`` and ``exits_vs_targets.png``.
 """
 
 from __future__ import annotations
@@ -226,6 +226,9 @@ class RunResult:
         manifest: Resolved scenario, seed, versions and timings.
         income_percentiles: One row per year, population (``registered``, ``labour_capable``,
             ``no_labour``) and percentile: people-weighted per-capita income (yuan/person/year).
+        by_party: One row per year and assisting party of the poor villages (§II.9):
+            villages (exited), registered people living there (exited), their mean per-capita
+            income and that of the labour-capable among them (yuan/person/year).
 
     Example:
         >>> result = model.run("scenarios/baseline.toml", seed=1, population_scale=0.1)
@@ -244,10 +247,11 @@ class RunResult:
     funding: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: dict[str, Any] = field(default_factory=dict)
     income_percentiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_party: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = ("annual", "monthly", "by_county", "by_group", "by_measure", "ledger")
     #: Tables written when not empty and read when present.
-    OPTIONAL_TABLES = ("income_percentiles",)
+    OPTIONAL_TABLES = ("income_percentiles", "by_party")
 
     def spend_by(self, key: str, leaked: bool = False) -> pd.DataFrame:
         """Yuan spent per year by ``"source"`` (with its fund) or by ``"use"``, one column each.

@@ -17,6 +17,7 @@ import pandas as pd
 
 from model.engine.assessment import EXITED, GROUP_NAMES, RELAPSED
 from model.engine.households import INCOME_COMPONENTS
+from model.engine.population import PARTIES
 from model.engine.scenario import load_scenario
 from model.engine.simulation import PovertyModel
 from model.results.metrics import table_columns
@@ -41,6 +42,7 @@ class Recorder:
         self.by_county: list[dict[str, Any]] = []
         self.by_group: list[dict[str, Any]] = []
         self.by_measure: list[dict[str, Any]] = []
+        self.by_party: list[dict[str, Any]] = []
         self._spend_to_date: dict[str, float] = {}
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
@@ -52,6 +54,7 @@ class Recorder:
             for t in ("annual", "monthly", "by_county", "by_group", "by_measure")
         }
         self.columns["income_percentiles"] = table_columns("income_percentiles")
+        self.columns["by_party"] = table_columns("by_party")
 
     def _append(self, table: str, row: dict[str, Any]) -> None:
         """Add a row to a table, after checking that its columns are the catalogue's."""
@@ -190,6 +193,7 @@ class Recorder:
                     **county_extra[c],
                 },
             )
+        self._record_by_party(year, income_pc, exited)
         # by group (the non-poor households of poor villages included, for the village picture)
         for g, name in enumerate(GROUP_NAMES):
             mask = hh.group == g
@@ -209,6 +213,50 @@ class Recorder:
                         f"{cname}_per_capita": float(components[k][mask].sum() / people)
                         for k, cname in enumerate(INCOME_COMPONENTS)
                     },
+                },
+            )
+
+    def _record_by_party(self, year: int, income_pc: np.ndarray, exited: np.ndarray) -> None:
+        """The poor villages of each assisting party (§II.9) and their registered households.
+
+        A household counts for the party assisting the village it lives in; scattered
+        households (no poor village) count for none. Observations scoped to a subset of a run
+        (``shaoguan:dongguan_villages``) are compared with these rows.
+        """
+        m = self.model
+        hh = m.households
+        n_p = len(PARTIES)
+        v_party = np.array([PARTIES.index(v.party) for v in m.villages], dtype=np.int64)
+        v_exited = np.array([v.exited for v in m.villages], dtype=bool)
+        in_village = hh.village >= 0
+        party = np.full(hh.n, -1, dtype=np.int64)
+        party[in_village] = v_party[hh.village[in_village]]
+        size = hh.size.astype(np.float64)
+        reg = hh.registered & (party >= 0)
+        labour = hh.labour_capable & (party >= 0)
+        people = np.bincount(party[reg], size[reg], n_p)
+        out = np.bincount(party[reg & exited], size[reg & exited], n_p)
+        lab_people = np.bincount(party[labour], size[labour], n_p)
+        lab_income = np.bincount(party[labour], (income_pc * size)[labour], n_p)
+        reg_income = np.bincount(party[reg], (income_pc * size)[reg], n_p)
+        villages = np.bincount(v_party, minlength=n_p)
+        villages_out = np.bincount(v_party[v_exited], minlength=n_p)
+        for p, name in enumerate(PARTIES):
+            self._append(
+                "by_party",
+                {
+                    "year": year,
+                    "party": name,
+                    "villages": int(villages[p]),
+                    "villages_exited": int(villages_out[p]),
+                    "registered_people": int(people[p]),
+                    "cumulative_exited_people": int(out[p]),
+                    "mean_per_capita_income_poor": float(reg_income[p] / people[p])
+                    if people[p] > 0
+                    else float("nan"),
+                    "mean_per_capita_income_labour_capable": float(lab_income[p] / lab_people[p])
+                    if lab_people[p] > 0
+                    else float("nan"),
                 },
             )
 
@@ -260,6 +308,7 @@ class Recorder:
             funding=m.ledger.summary(),
             manifest=manifest,
             income_percentiles=self._frame("income_percentiles"),
+            by_party=self._frame("by_party"),
         )
 
     def _frame(self, table: str) -> pd.DataFrame:

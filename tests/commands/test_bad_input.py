@@ -254,6 +254,8 @@ OVERRIDE_CASES = [
 ]
 
 RUN = ("run", "{baseline}", "--population-scale", "0.01")
+CAL_HEADER = "scope,year,metric,value,unit,source\n"
+CAL_OK = CAL_HEADER + "shaoguan,2017,villages_exited,50,villages,x\n"
 ENSEMBLE = (*RUN, "--replicates", "2", "--workers", "1", "--out", "{tmp}/out")
 
 
@@ -568,6 +570,111 @@ CASES: list[Case] = [
         ("validate", "{tmp}/nothing", "--observed", "{tmp}/obs.csv"),
         ("{tmp}/nothing",),
         files={"obs.csv": "year,metric,value\n2017,villages_exited,5\n"},
+    ),
+    # calibration: observed data, parameters and settings
+    *(
+        Case(
+            f"calibrate_{cid}",
+            (
+                "calibrate",
+                "{baseline}",
+                "--observed",
+                "{tmp}/obs.csv",
+                "--population-scale",
+                "0.01",
+                "--particles",
+                "2",
+                "--generations",
+                "1",
+                *extra,
+                "--out",
+                "{tmp}/cal",
+            ),
+            fragments,
+            files={"obs.csv": text},
+        )
+        for cid, text, extra, fragments in [
+            (
+                "unknown_metric",
+                CAL_HEADER + "shaoguan,2017,exits_galore,5,people,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("{tmp}/obs.csv, line 2", "metric 'exits_galore'", "not produced by the model"),
+            ),
+            (
+                "metric_not_produced_yet",
+                CAL_HEADER + "shaoguan,2018,registered_people,90000,people,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("metric 'registered_people'", "--skip-unknown"),
+            ),
+            (
+                "unknown_scope",
+                CAL_HEADER + "beijing,2017,villages_exited,5,villages,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("{tmp}/obs.csv, line 2", "scope 'beijing'", "expected a region among"),
+            ),
+            (
+                "unknown_subset",
+                CAL_HEADER + "shaoguan:moon_villages,2017,villages_exited,5,villages,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("scope 'shaoguan:moon_villages'", "expected a subset among"),
+            ),
+            (
+                "year_outside_horizon",
+                CAL_HEADER + "shaoguan,2031,villages_exited,5,villages,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("line 2", "year 2031 is outside the runs", "2016-2020"),
+            ),
+            (
+                "value_not_a_number",
+                CAL_HEADER + "shaoguan,2017,villages_exited,many,villages,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("line 2", "value: expected a finite number, found 'many'"),
+            ),
+            (
+                "no_observation_of_the_region",
+                CAL_HEADER + "guangdong,2017,villages_exited,5,villages,x\n",
+                ("--param", "dynamics.job_finding_rate"),
+                ("no observation of the scenario's region (shaoguan", "--scope"),
+            ),
+            (
+                "parameter_without_range",
+                CAL_OK,
+                ("--param", "assessment.household_exit_share"),
+                ("--param assessment.household_exit_share", "found none by that name"),
+            ),
+            (
+                "lever",
+                CAL_OK,
+                ("--param", "social_security.enrolment_rate"),
+                ("--param social_security.enrolment_rate", "is a lever"),
+            ),
+            (
+                "resume_nothing",
+                CAL_OK,
+                ("--param", "dynamics.job_finding_rate", "--resume"),
+                ("--resume: expected a calibration folder", "{tmp}/cal"),
+            ),
+        ]
+    ),
+    Case(
+        "calibrate_zero_particles",
+        (
+            "calibrate",
+            "{baseline}",
+            "--observed",
+            "{tmp}/obs.csv",
+            "--particles",
+            "0",
+            "--out",
+            "{tmp}/cal",
+        ),
+        ("argument --particles", "expected a positive integer, found 0"),
+        files={"obs.csv": CAL_OK},
+    ),
+    Case(
+        "calibrate_missing_observed",
+        ("calibrate", "{baseline}", "--observed", "{tmp}/none.csv", "--out", "{tmp}/cal"),
+        ("{tmp}/none.csv", "observed-data file not found"),
     ),
     # --out
     Case(

@@ -149,6 +149,7 @@ def test_write_and_read_results(small_result, tmp_path):
             "ledger.parquet",
             "funding.csv",
             "income_percentiles.parquet",
+            "by_party.parquet",
             "summary.csv",
             "manifest.json",
             "exits_vs_targets.png",
@@ -157,6 +158,7 @@ def test_write_and_read_results(small_result, tmp_path):
     back = read_results(out)
     pd.testing.assert_frame_equal(back.annual, small_result.annual)
     pd.testing.assert_frame_equal(back.income_percentiles, small_result.income_percentiles)
+    pd.testing.assert_frame_equal(back.by_party, small_result.by_party)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 1 and manifest["population_scale"] == 0.05
     assert manifest["scenario"]["targets"]["cumulative_people"]["2018"] == 95_500

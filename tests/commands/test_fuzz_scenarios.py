@@ -456,6 +456,8 @@ def test_fuzz_overrides():
 
 #: Command-line cases per command (every command of the CLI, seeded: the same cases each run).
 COMMAND_CASES = 20
+#: Fewer cases for commands whose accepted command lines take several seconds each.
+SLOW_COMMAND_CASES = {"calibrate": 10}
 
 #: Values that no option should accept silently: empty, signs, NaN, infinities, huge, text...
 BAD_VALUES = [
@@ -508,6 +510,10 @@ def command_bases(results: str) -> dict[str, list[str]]:
         "params": ["params", "dynamics"],
         "outputs": ["outputs", "annual"],
         # a short horizon, one replicate and few runs keep every accepted case to a few seconds
+        "calibrate": ["calibrate", "baseline.toml", "--observed", "observed.csv", "--param",
+                      "dynamics.job_finding_rate", "--particles", "2", "--generations", "1",
+                      "--set", "calendar.end_year=2018", "--workers", "1", *small, "--out",
+                      "out"],
         "attribute": ["attribute", "baseline.toml", "--replicates", "1", "--no-shapley",
                       "--max-runs", "60", "--set", "calendar.end_year=2018", "--workers", "1",
                       "--population-scale", "0.003", "--out", "out"],
@@ -607,7 +613,8 @@ def test_fuzz_command_lines(command, fuzz_results, tmp_path, monkeypatch, capsys
     base = command_bases(str(tmp_path / "res"))[command]
     options = command_options(command)
     outcomes: Counter = Counter()
-    for i in range(COMMAND_CASES):
+    cases = SLOW_COMMAND_CASES.get(command, COMMAND_CASES)
+    for i in range(cases):
         rng = random.Random(f"{command}-{i}")
         label, argv = mutate_command_line(rng, base, options)
         before = tree(tmp_path)
@@ -626,4 +633,4 @@ def test_fuzz_command_lines(command, fuzz_results, tmp_path, monkeypatch, capsys
             assert tree(tmp_path) == before, f"written on failure: {case}"
         outcomes[code] += 1
     print(f"\nfuzzed {command} command lines: {dict(outcomes)}")
-    assert outcomes[2] >= COMMAND_CASES // 4  # the mutations reach the checks
+    assert outcomes[2] >= cases // 4  # the mutations reach the checks

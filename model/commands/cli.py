@@ -34,6 +34,7 @@ COMMANDS = (
     "budget",
     "optimize",
     "attribute",
+    "discover",
     "params",
     "outputs",
     "dashboard",

@@ -386,7 +386,9 @@ def _condition(
             f"... {len(names)} in all: see outcomes.parquet), found {outcome}"
         )
     values = outcomes[outcome]
-    if values.dtype == bool or "targets_met" in outcome or outcome.startswith("target_met"):
+    # yes/no outcomes (target_met_YEAR, all_targets_met, income_verified_target_met_YEAR) may
+    # be stored as 0/1 numbers
+    if values.dtype == bool or "target_met" in outcome or "targets_met" in outcome:
         if threshold is not None:
             raise DiscoveryError(
                 f"--threshold {threshold:g}: expected no threshold for the yes/no outcome "

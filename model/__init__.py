@@ -18,6 +18,8 @@ The main entry points (``model.__all__`` lists every export):
 - ``PovertyModel``: the Mesa model itself, to step month by month (recording as it goes).
 - ``attribute(scenario, replicates, ...)``: what each measure buys (leave one out, Shapley values)
   and what the next million yuan would buy, on common random numbers.
+- ``discover(ensemble_folder, target_met=2017)``: scenario discovery with PRIM on an ensemble
+  run with prior parameter draws: the ranges of the uncertainties in which a target is met.
 - ``RunResult``: the tidy tables of a run; ``read_results(folder)`` reads a results folder.
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
 - ``calibrate(scenario, observed, out)``: fit uncertainties to observed outcomes (ABC-SMC);
@@ -60,6 +62,8 @@ _EXPORTS = {
     "attribute": "model.experiments.attribution",
     "AttributionResult": "model.experiments.attribution",
     "run_sweep": "model.experiments.sweep",
+    "discover": "model.experiments.discovery",
+    "DiscoveryResult": "model.experiments.discovery",
     "SweepResult": "model.experiments.sweep",
     "calibrate": "model.experiments.calibration",
     "read_calibration": "model.experiments.calibration",

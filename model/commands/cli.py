@@ -35,6 +35,7 @@ COMMANDS = (
     "budget",
     "optimize",
     "attribute",
+    "discover",
     "params",
     "outputs",
     "dashboard",

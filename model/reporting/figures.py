@@ -16,6 +16,7 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 | :func:`prior_posterior` | what did calibration learn about each parameter? |
 | :func:`calibration_predictive` | does the calibrated model reproduce each observation? |
 | :func:`attribution_chart` | what does each measure buy, and what would the next million buy? |
+| :func:`discovery_figure` | in which region of the uncertainties does the plan succeed? |
 """
 
 from __future__ import annotations
@@ -1024,5 +1025,81 @@ def attribution_chart(
         _title("What does each measure buy, and what would the next million buy?", title),
         fontsize=11,
     )
+    fig.tight_layout()
+    return fig
+
+
+def discovery_figure(
+    trajectory: pd.DataFrame, boxes: pd.DataFrame, title: str = "", subtitle: str = ""
+) -> Figure:
+    """PRIM's peeling trajectory (coverage against density) and the limits of the first box.
+
+    Args:
+        trajectory: ``box, step, coverage, density, restricted, selected`` (one row per box on
+            each trajectory).
+        boxes: ``box, uncertainty, lower, upper, prior_low, prior_high, qp_lower, qp_upper``
+            (one row per box and restricted uncertainty).
+        title: What the boxes are for (e.g. the condition).
+        subtitle: Where the replicates come from.
+
+    Returns:
+        The figure: left, every box of the first trajectory coloured by the number of
+        uncertainties it restricts, the reported one circled; right, the first box's limits as
+        shares of each prior range (grey: the full range), with the quasi-p values.
+    """
+    fig = Figure(figsize=(11.0, 4.8))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    first = trajectory[trajectory["box"] == trajectory["box"].min()] if len(trajectory) else None
+    first = trajectory if first is None else first
+    if len(first):
+        points = left.scatter(
+            first["coverage"], first["density"], c=first["restricted"], cmap="viridis", s=18
+        )
+        chosen = first[first["selected"].astype(bool)]
+        left.scatter(
+            chosen["coverage"], chosen["density"], s=140, facecolors="none", edgecolors="red",
+            label="reported box",
+        )  # fmt: skip
+        fig.colorbar(points, ax=left, label="uncertainties restricted")
+        left.legend(fontsize=8, loc="lower left")
+    else:
+        left.text(0.5, 0.5, "no box found", ha="center", va="center", transform=left.transAxes)
+    left.set_xlabel("coverage (share of the cases of interest in the box)")
+    left.set_ylabel("density (share of the box that are cases)")
+    left.set_xlim(0, 1.02)
+    left.set_ylim(0, 1.02)
+    left.grid(alpha=0.3)
+    left.set_title("peeling trajectory", fontsize=10)
+    limits = boxes[boxes["box"] == boxes["box"].min()] if len(boxes) else boxes
+    if len(limits):
+        span = (limits["prior_high"] - limits["prior_low"]).replace(0, np.nan)
+        low = ((limits["lower"] - limits["prior_low"]) / span).clip(0, 1).fillna(0)
+        high = ((limits["upper"] - limits["prior_low"]) / span).clip(0, 1).fillna(1)
+        y = np.arange(len(limits))[::-1]
+        right.barh(y, np.ones(len(limits)), color="0.88", height=0.6)
+        right.barh(y, high - low, left=low, color=MODEL_COLOUR, height=0.6)
+        labels = []
+        for (_, row), yi in zip(limits.iterrows(), y, strict=True):
+            right.text(0.0, yi + 0.36, f"{row['prior_low']:.3g}", fontsize=7, color="0.3")
+            right.text(1.0, yi + 0.36, f"{row['prior_high']:.3g}", fontsize=7, color="0.3",
+                       ha="right")  # fmt: skip
+            qp = np.nanmax([row.get("qp_lower", np.nan), row.get("qp_upper", np.nan), -1.0])
+            note = f" (qp {qp:.2g})" if qp >= 0 else ""
+            labels.append(f"{row['uncertainty']}\n[{row['lower']:.3g}, {row['upper']:.3g}]{note}")
+        right.set_yticks(y)
+        right.set_yticklabels(labels, fontsize=7)
+        first_row = limits.iloc[0]
+        right.set_title(
+            f"box 1: coverage {first_row['coverage']:.2f}, density {first_row['density']:.2f}, "
+            f"mass {first_row['mass']:.2f}",
+            fontsize=10,
+        )
+    else:
+        right.text(0.5, 0.5, "no box reaches the density asked", ha="center", va="center",
+                   transform=right.transAxes)  # fmt: skip
+        right.set_yticks([])
+    right.set_xlim(0, 1)
+    right.set_xlabel("limits as a share of the prior range (grey: the whole range)")
+    fig.suptitle(_title(title, subtitle) if title else subtitle, fontsize=11)
     fig.tight_layout()
     return fig

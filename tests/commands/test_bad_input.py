@@ -270,6 +270,33 @@ def parquet_bytes(columns: dict) -> bytes:
     return buffer.getvalue()
 
 
+
+def ensemble_files(parameters: str = "prior", met: tuple = (True, False, True, False)) -> dict:
+    """The two files of an ensemble folder that ``discover`` reads, under ``ens/``."""
+    import json
+
+    n = len(met)
+    manifest = {
+        "kind": "ensemble",
+        "schema_version": 1,
+        "scenario_name": "baseline",
+        "parameters": parameters,
+        "drawn_parameters": [] if parameters == "fixed" else ["dynamics.job_finding_rate"],
+        "scenario": {"targets": {"cumulative_people": {"2016": 300, "2017": 655}}},
+    }
+    columns = {
+        "replicate": list(range(n)),
+        "seed": list(range(n)),
+        "cumulative_exited_people_2017": [700.0 if m else 500.0 for m in met],
+        "target_met_2017": list(met),
+        "dynamics.job_finding_rate": [0.01 * (i + 1) for i in range(n)],
+    }
+    return {
+        "ens/manifest.json": json.dumps(manifest),
+        "ens/outcomes.parquet": parquet_bytes(columns),
+    }
+
+
 # (id, posterior columns or raw bytes, fragments) -- given to run --replicates as posterior FILE
 POSTERIOR_CASES = [
     (
@@ -726,6 +753,68 @@ CASES: list[Case] = [
             "optimize": (("optimize", "{baseline}", *SCENARIO_COMMANDS["optimize"]), ()),
         }.items()
     ],
+    # scenario discovery reads an ensemble folder with prior draws
+    Case(
+        "discover_not_an_ensemble",
+        ("discover", "{tmp}/docs"),
+        ("RESULTS_DIR {tmp}/docs: expected an ensemble folder", "found no readable manifest"),
+        files={"docs/a.txt": "not results\n"},
+    ),
+    Case(
+        "discover_no_folder",
+        ("discover", "{tmp}/nothing"),
+        ("RESULTS_DIR {tmp}/nothing: expected an ensemble folder", "found no such folder"),
+    ),
+    Case(
+        "discover_fixed_parameters",
+        ("discover", "{tmp}/ens"),
+        ("found fixed parameters", "nothing to discover"),
+        files=ensemble_files("fixed"),
+    ),
+    Case(
+        "discover_unknown_outcome",
+        ("discover", "{tmp}/ens", "--outcome", "exits_2017", "--threshold", "1"),
+        ("--outcome exits_2017: expected an outcome of the ensemble", "found exits_2017"),
+        files=ensemble_files(),
+    ),
+    Case(
+        "discover_threshold_no_replicate_meets",
+        ("discover", "{tmp}/ens", "--outcome", "cumulative_exited_people_2017", "--threshold",
+         "900"),
+        ("cumulative_exited_people_2017 >= 900", "found no replicate meets it"),
+        files=ensemble_files(),
+    ),  # fmt: skip
+    Case(
+        "discover_threshold_every_replicate_meets",
+        ("discover", "{tmp}/ens", "--outcome", "cumulative_exited_people_2017", "--threshold",
+         "100"),
+        ("found every one of the 4 replicates meets it",),
+        files=ensemble_files(),
+    ),  # fmt: skip
+    Case(
+        "discover_target_never_met",
+        ("discover", "{tmp}/ens", "--target-met", "2017"),
+        ("target_met_2017 is true", "found no replicate meets it"),
+        files=ensemble_files(met=(False, False, False, False)),
+    ),
+    Case(
+        "discover_year_without_target",
+        ("discover", "{tmp}/ens", "--target-met", "2030"),
+        ("--target-met 2030: expected a year with a target (2017)",),
+        files=ensemble_files(),
+    ),
+    Case(
+        "discover_min_mass_out_of_range",
+        ("discover", "{tmp}/ens", "--min-mass", "1.5"),
+        ("argument --min-mass", "expected a number in (0, 1), found 1.5"),
+        files=ensemble_files(),
+    ),
+    Case(
+        "discover_threshold_and_target",
+        ("discover", "{tmp}/ens", "--threshold", "1", "--target-met", "2017"),
+        ("not allowed with argument",),
+        files=ensemble_files(),
+    ),
     Case(
         "outputs_unknown_table",
         ("outputs", "anual"),

@@ -16,6 +16,7 @@ three generations).
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -189,3 +190,25 @@ def test_a_worker_killed_mid_calibration_leaves_a_valid_posterior(short, cluster
     assert (calibration.generations["particles"] == PARTICLES).all()
     assert calibration.manifest["settings"]["reproducible"] is False
     assert integrity(out / "history.db") == "ok"
+
+
+def test_a_calibration_killed_before_its_history_existed_resumes_from_the_start(short, tmp_path):
+    # a kill after the settings were written and before pyabc made history.db leaves the
+    # settings alone: --resume starts from the first generation (it used to be refused)
+    observed = synthetic_observations(short, tmp_path)
+    settings = dict(
+        params=["dynamics.job_finding_rate"],
+        population_scale=SCALE,
+        particles=PARTICLES,
+        generations=1,
+        predictive_draws=2,
+        seed=SEED,
+        figures=False,
+    )
+    straight = calibrate(short, observed, tmp_path / "straight", **settings)
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    shutil.copy(tmp_path / "straight" / "calibration_settings.json", killed)
+    resumed = calibrate(short, observed, killed, resume=True, **settings)
+    pd.testing.assert_frame_equal(resumed.posterior, straight.posterior, check_exact=True)
+    assert integrity(killed / "history.db") == "ok"

@@ -15,8 +15,10 @@ three generations).
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -92,14 +94,15 @@ def complete_generations(db) -> list[int]:
     return [t for t, _ in rows]
 
 
-def test_a_calibration_killed_at_random_points_resumes_to_the_uninterrupted_posterior(
-    short, tmp_path
-):
-    observed = synthetic_observations(short, tmp_path)
-    straight = calibrate(
+@pytest.fixture(scope="module")
+def straight(short, tmp_path_factory):
+    """The observations, and the posterior of the calibration run without interruption."""
+    folder = tmp_path_factory.mktemp("straight")
+    observed = synthetic_observations(short, folder)
+    result = calibrate(
         short,
         observed,
-        tmp_path / "straight",
+        folder / "cal",
         params=list(TRUTH),
         population_scale=SCALE,
         particles=PARTICLES,
@@ -108,6 +111,13 @@ def test_a_calibration_killed_at_random_points_resumes_to_the_uninterrupted_post
         seed=SEED,
         figures=False,
     )
+    return observed, result.posterior
+
+
+def test_a_calibration_killed_at_random_points_resumes_to_the_uninterrupted_posterior(
+    straight, tmp_path
+):
+    observed, posterior = straight
     out = tmp_path / "killed"
     db = out / "history.db"
     rng = random.Random(20_161_231)
@@ -131,7 +141,58 @@ def test_a_calibration_killed_at_random_points_resumes_to_the_uninterrupted_post
     assert integrity(db) == "ok"
     assert complete_generations(db) == list(range(GENERATIONS))
     pd.testing.assert_frame_equal(
-        pd.read_parquet(out / "posterior.parquet"), straight.posterior, check_exact=True
+        pd.read_parquet(out / "posterior.parquet"), posterior, check_exact=True
+    )
+
+
+#: Runs ``shaoguan-abm`` and SIGKILLs itself inside the transaction that stores generation
+#: ``KILL_AT_GENERATION``, once its rows are flushed. SQLite's page cache is one page, so the
+#: flushed rows spill into ``history.db`` before the kill: the file is left half-written and only
+#: the rollback journal beside it restores the last complete generation.
+KILL_INSIDE_A_WRITE = """
+import os, signal, sys
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+@sa.event.listens_for(Engine, "connect")
+def _small_cache(dbapi_connection, record):
+    dbapi_connection.execute("PRAGMA cache_size=1")
+
+@sa.event.listens_for(Engine, "commit")
+def _kill(connection):
+    t = connection.exec_driver_sql("SELECT max(t) FROM populations").scalar()
+    if t == int(os.environ["KILL_AT_GENERATION"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+from model.commands.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_calibration_killed_while_writing_a_generation_resumes_to_the_same_posterior(
+    straight, tmp_path
+):
+    observed, posterior = straight
+    out = tmp_path / "killed"
+    db = out / "history.db"
+    args = command(observed, out)
+    args[1:3] = ["-c", KILL_INSIDE_A_WRITE]  # instead of "-m model"
+    env = {**os.environ, "KILL_AT_GENERATION": "1"}
+    killed = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    journal = out / "history.db-journal"
+    assert journal.is_file() and journal.stat().st_size > 0  # a hot journal: a write cut short
+    assert integrity(db) == "ok"  # opening the database rolled the half-written generation back
+    assert not journal.exists()
+    assert complete_generations(db) == [0]
+    finished = subprocess.run(
+        command(observed, out, "--resume"), cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert "resuming after generation 1" in finished.stderr
+    assert complete_generations(db) == list(range(GENERATIONS))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "posterior.parquet"), posterior, check_exact=True
     )
 
 

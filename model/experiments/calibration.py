@@ -28,8 +28,9 @@ the order in which runs finish and the workers seed themselves from the operatin
 the posterior is a different draw of the same distribution each time.
 
 Each generation is one call of pyabc on the history database (``history.db`` in the results
-folder), which pyabc writes when a generation is complete, so ``resume`` continues from the last
-complete generation.
+folder), which pyabc writes when a generation is complete (one SQLite transaction: a kill in the
+middle of it is rolled back when the history is next opened), so ``resume`` continues from the
+last complete generation, also after a SIGKILL at any moment.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ POSTERIOR = "posterior.parquet"
 TABLE = "calibration.csv"
 GENERATIONS = "generations.csv"
 MANIFEST = "manifest.json"
+#: Suffixes of the files SQLite keeps beside ``history.db`` while it writes.
+JOURNALS = ("-journal", "-wal", "-shm")
 PRIOR_POSTERIOR_FIGURE = "prior_posterior.png"
 PREDICTIVE_FIGURE = "posterior_predictive.png"
 
@@ -331,9 +334,11 @@ def check_calibration_folder(out: Path, resume: bool, settings: dict[str, Any]) 
     from model.results.safety import OutputError, check_output_folder
 
     if resume:
-        if not (out / HISTORY).is_file() or not (out / SETTINGS).is_file():
+        # the settings are written first: a calibration killed before pyabc made its history
+        # has settings and no history, and resumes from the first generation
+        if not (out / SETTINGS).is_file():
             raise CalibrationError(
-                f"--resume: expected a calibration folder with {HISTORY} and {SETTINGS} in "
+                f"--resume: expected a calibration folder with {SETTINGS} (and {HISTORY}) in "
                 f"{out}, found none"
             )
         try:
@@ -507,16 +512,21 @@ def calibrate(
     try:
         if not resume:
             if folder.exists():
-                for name in (HISTORY, SETTINGS, MANIFEST):
+                # with the history goes its rollback journal, which a kill mid-write leaves
+                for name in (HISTORY, *(HISTORY + end for end in JOURNALS), SETTINGS, MANIFEST):
                     (folder / name).unlink(missing_ok=True)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / SETTINGS).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+            from model.experiments.execution import atomic_write_json
+
+            atomic_write_json(settings, folder / SETTINGS)  # whole or absent after a kill
         else:
             previous = folder / GENERATIONS
             if previous.is_file():
                 done = pd.read_csv(previous)
                 seconds.update(dict(zip(done["generation"], done["seconds"], strict=True)))
-        history = pyabc.History(db) if resume else None
+        # opening the history rolls back a write a kill left unfinished (SQLite's journal),
+        # so the last generation read is a complete one
+        history = pyabc.History(db) if resume and (folder / HISTORY).is_file() else None
         if history is not None and (history.max_t is None or history.max_t < 0):
             # stopped before the first generation was complete: nothing to continue from
             history = None

@@ -6,7 +6,9 @@ input; the population scale, replicates and parameters (fixed at the scenario's 
 from the priors), and Run. Right: on load, the plan's forecast (the baseline's small ensemble,
 cached on disk by :mod:`model.dashboard.forecast`); after a run, the latest run. Each shows the
 answer in one sentence, the fan chart of cumulative exits against the targets, the probability
-of meeting each, villages exited, spend by source and use and cost per sustained exit. Once a
+of meeting each, villages exited, spend by source and use and cost per sustained exit (and, when
+the scenario has exit verification or the living register on, the exits reported against those
+verified in income and the register's size: :mod:`model.dashboard.feedback`). Once a
 run is pinned, the pinned run stands beside it, and the differences (exits and probability
 points) in a column of their own.
 """
@@ -36,6 +38,7 @@ from model.dashboard import (
     slider_bounds,
     upload_extends,
 )
+from model.dashboard.feedback import feedback_note, feedback_rows
 from model.dashboard.forecast import (
     FORECAST_REPLICATES,
     FORECAST_SCALE,
@@ -302,6 +305,14 @@ def RunView(run: DashboardRun, title: str) -> None:
             f"{html.escape(e.probability_source())}</div>"
         )
         solara.HTML(tag="div", unsafe_innerHTML=_probability_html(run))
+        feedback = solara.use_memo(lambda: feedback_rows(run), [run])
+        if feedback:
+            _html(
+                '<div class="feedback-view"><b>Feedback: reported against income-verified '
+                "exits, and the register</b>"
+                + _rows_html(feedback, "feedback-table")
+                + f'<div style="font-size:0.85em">{html.escape(feedback_note(run))}</div></div>'
+            )
         villages = run.villages()
         text = ", ".join(
             f"{int(r.year)}: {r.villages_exited:.0f}/{r.villages_total:.0f}"

@@ -17,6 +17,8 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 | :func:`calibration_predictive` | does the calibrated model reproduce each observation? |
 | :func:`attribution_chart` | what does each measure buy, and what would the next million buy? |
 | :func:`discovery_figure` | in which region of the uncertainties does the plan succeed? |
+| :func:`feedback_table` | how many exits are reported, how many hold in income, how large is |
+|  | the register? (a table, not a figure) |
 """
 
 from __future__ import annotations
@@ -1103,3 +1105,65 @@ def discovery_figure(
     fig.suptitle(_title(title, subtitle) if title else subtitle, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+#: The feedback mechanisms' annual metrics :func:`feedback_table` shows (medians over
+#: replicates), in its column order: exit verification's, then the living register's.
+FEEDBACK_VERIFICATION_METRICS = (
+    "reported_exited_people",
+    "cumulative_exited_people",
+    "income_verified_exited_people",
+)
+FEEDBACK_REGISTER_METRICS = ("registered_people", "added_people", "removed_people")
+
+
+def feedback_table(quantiles: pd.DataFrame, probabilities: pd.DataFrame) -> pd.DataFrame:
+    """Reported against income-verified exits, the targets and the register, year by year.
+
+    With exit verification on, the counties *report* exits on the income they see, the
+    cumulative exits *counted on paper* are those that stand after the sample check, and the
+    *income-verified* exits are those whose true income and guarantees meet the rule; the
+    target is met on paper or in income accordingly. With the living register on, the register
+    changes size each year. Nothing here is drawn: the table only arranges an ensemble's
+    statistics.
+
+    Args:
+        quantiles: An ensemble's long table of annual metrics (``metric, year, q50, ...``).
+        probabilities: An ensemble's probability table (``year, target_cumulative_people,
+            probability_met`` and, with verification on, ``probability_met_in_income``).
+
+    Returns:
+        One row per year of ``quantiles``: ``year``, ``target_cumulative_people`` (NaN in a
+        year without a target), then the medians over replicates of
+        ``reported_exited_people`` (this year), ``cumulative_exited_people`` (counted on
+        paper) and ``income_verified_exited_people`` and the probabilities
+        ``probability_met`` (on paper) and ``probability_met_in_income`` when verification is
+        on; the medians of ``registered_people``, ``added_people`` and ``removed_people``
+        when the living register is on. Empty (no columns) when neither mechanism is on.
+    """
+    present = set(quantiles["metric"])
+    verification = "income_verified_exited_people" in present
+    register = "registered_people" in present
+    if not verification and not register:
+        return pd.DataFrame()
+    medians = quantiles.pivot_table(index="year", columns="metric", values="q50", aggfunc="first")
+    years = [int(y) for y in medians.index]
+    by_year = probabilities[probabilities["year"].map(lambda y: str(y).isdigit())].copy()
+    by_year["year"] = by_year["year"].astype(int)
+    by_year = by_year.set_index("year")
+    table = pd.DataFrame({"year": years})
+    targets = by_year["target_cumulative_people"].astype("float")
+    table["target_cumulative_people"] = [targets.get(y, np.nan) for y in years]
+    metrics: list[str] = []
+    if verification:
+        metrics += [m for m in FEEDBACK_VERIFICATION_METRICS if m in present]
+    if register:
+        metrics += [m for m in FEEDBACK_REGISTER_METRICS if m in present]
+    for metric in metrics:
+        table[metric] = medians[metric].reindex(years).to_numpy(dtype=float)
+        if metric == "income_verified_exited_people":
+            for column in ("probability_met", "probability_met_in_income"):
+                if column in by_year:
+                    values = by_year[column].astype(float)
+                    table[column] = [values.get(y, np.nan) for y in years]
+    return table

@@ -319,3 +319,26 @@ def test_prior_attribution_is_the_same_with_one_or_two_workers(small, prior_attr
     two = attribute(small, workers=2, **PRIOR_RUN)
     pd.testing.assert_frame_equal(two.table, att.table)
     pd.testing.assert_frame_equal(two.capacity, att.capacity)
+
+
+def test_posterior_attribution_runs_every_variant_with_the_drawn_row(small, tmp_path):
+    from model.experiments.parameters import ParameterSource
+
+    file = tmp_path / "posterior.parquet"
+    pd.DataFrame({"weight": [0.0, 1.0], "dynamics.job_finding_rate": [0.01, 0.0123]}).to_parquet(
+        file
+    )
+    recorder = RecordingExecutor()
+    run = dict(PRIOR_RUN, replicates=1, parameters=ParameterSource.from_posterior_file(file))
+    att = attribute(small, executor=recorder, **run)
+    assert len(recorder.payloads) >= 4
+    # the row of weight 0 is never drawn; every variant runs with the other
+    assert all(p[3] == {"dynamics.job_finding_rate": 0.0123} for p in recorder.payloads)
+    m = att.manifest
+    assert (m["parameters"], m["posterior_file"], m["posterior_rows"]) == (
+        "posterior",
+        str(file),
+        2,
+    )
+    assert m["intervals_carry"].startswith("seeds and posterior parameter draws: ")
+    assert (att.table["parameters"] == "posterior").all()

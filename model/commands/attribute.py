@@ -15,6 +15,11 @@ from model.commands.common import (
     positive_int,
 )
 from model.commands.execution_options import add_worker_options, open_executor
+from model.commands.parameter_options import (
+    add_parameter_options,
+    parameter_source,
+    refusing_bad_draws,
+)
 
 
 def finite_float(text: str) -> float:
@@ -76,6 +81,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"sampled on permutations (default {DEFAULT_MAX_RUNS})",
     )
     p.add_argument("--no-shapley", action="store_true", help="leave Shapley values out")
+    add_parameter_options(p, nested=False)
     add_worker_options(p)
     add_run_options(p)
 
@@ -120,25 +126,30 @@ def printed_table(table: pd.DataFrame, outcome: str, year: int) -> pd.DataFrame:
 def main(args: argparse.Namespace) -> int:
     """Run the variants, write the folder, print the table of the last plan year."""
     from model.experiments.attribution import AttributionError, attribute, check_outcomes
+    from model.reporting.attribution_section import interval_meaning
 
     scenario = load_for_run(args.scenario, args)
+    source = parameter_source(args, [scenario])
     try:
         check_outcomes(args.outcome)
         out = args.out or Path("results") / scenario.name / "attribution"
         with open_executor(args) as executor:
-            result = attribute(
-                scenario,
-                replicates=args.replicates,
-                seed=args.seed,
-                population_scale=args.population_scale,
-                outcomes=args.outcome,
-                reallocate=args.reallocate,
-                step=args.step,
-                max_runs=args.max_runs,
-                shapley=not args.no_shapley,
-                executor=executor,
-                out=out,
-            )
+            result = refusing_bad_draws(
+                lambda ex: attribute(
+                    scenario,
+                    replicates=args.replicates,
+                    seed=args.seed,
+                    population_scale=args.population_scale,
+                    outcomes=args.outcome,
+                    reallocate=args.reallocate,
+                    step=args.step,
+                    max_runs=args.max_runs,
+                    shapley=not args.no_shapley,
+                    executor=ex,
+                    out=out,
+                    parameters=source,
+                )
+            )(executor)
     except AttributionError as err:
         raise BadInput(str(err)) from None
     m = result.manifest
@@ -163,8 +174,11 @@ def main(args: argparse.Namespace) -> int:
         f"leave one out: full scenario minus the scenario without the measure ({m['removed_money']}"
         f"); Shapley: the measure's share of the total effect against no measure at all; next "
         f"million buys: change per extra million yuan spent when its earmark grows by "
-        f"{m['step']:g} of the special fund. Seeds only: intervals show Monte Carlo noise, not "
-        f"parameter uncertainty."
+        f"{m['step']:g} of the special fund."
+    )
+    print(
+        f"intervals over {m['replicates']} paired replicates: {source.describe(scenario)}; they "
+        f"carry {interval_meaning(source.kind)}."
     )
     print(f"written to {out}")
     return 0

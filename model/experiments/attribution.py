@@ -42,10 +42,14 @@ default) and year; every interval is a 95% Student-t interval over the paired re
   (:data:`CAPACITY_LEVERS`: training places, public posts, renovations) every year's number
   grows by the same relative ``step``: the change per extra unit (in full-population units).
 
-Where parameter draws come in: every variant is one scenario run on the replicate seeds by
-:func:`run_variants`; an ensemble parameter source (fixed, prior or posterior draws) would give
-each replicate its draw, the same in every variant, through the payload of
-:func:`attribution_run`.
+Parameter draws: with ``parameters="prior"`` (or a posterior) replicate ``r`` of *every*
+variant also runs with the parameter draw of replicate ``r`` of an ensemble of the same root seed
+(:func:`model.experiments.ensemble.plan_replicates`), carried to :func:`attribution_run` in its
+payload; so the variants stay paired (common random numbers in the seeds and in the parameters)
+and the intervals carry the uncertainty of the assumptions as well as the Monte Carlo noise.
+Levers (the allocation, the capacities the marginal returns step) are never drawn. With
+``parameters="fixed"`` (the default) only the seeds vary, and the results are those of an
+attribution without a parameter source.
 
 Example:
     >>> import model
@@ -70,7 +74,7 @@ import pandas as pd
 
 from model.engine.funding import SPECIAL_USES
 from model.engine.scenario import apply_overrides
-from model.experiments.ensemble import replicate_seeds
+from model.experiments.ensemble import plan_replicates
 from model.experiments.execution import (
     Executor,
     atomic_savefig,
@@ -78,6 +82,7 @@ from model.experiments.execution import (
     atomic_write_json,
     given_or_own_executor,
 )
+from model.reporting.attribution_section import interval_source
 
 #: Version of the attribution results-folder layout.
 ATTRIBUTION_SCHEMA_VERSION = 1
@@ -136,6 +141,7 @@ TABLE_COLUMNS = [
     "marginal_per_million_yuan",
     "marginal_per_million_low",
     "marginal_per_million_high",
+    "parameters",
 ]
 
 
@@ -310,17 +316,21 @@ def shapley_values(
 # runs
 
 
-def attribution_run(payload: tuple[str, int, float]) -> dict[str, float]:
+def attribution_run(payload: tuple) -> dict[str, float]:
     """Task: one run's scalar outcomes and each measure's spend (``spend_<measure>``, yuan).
 
     Args:
-        payload: ``(scenario JSON text, seed, population scale)``.
+        payload: ``(scenario JSON text, seed, population scale)``, and optionally the drawn
+            parameter values (``{dotted path: value}``) to run the scenario with.
     """
     from model.experiments.ensemble import scenario_from_json
     from model.results.recording import run
 
-    text, seed, scale = payload
-    result = run(scenario_from_json(text), seed=seed, population_scale=scale)
+    text, seed, scale, *drawn = payload
+    scenario = scenario_from_json(text)
+    if drawn and drawn[0]:
+        scenario = apply_overrides(scenario, drawn[0])
+    result = run(scenario, seed=seed, population_scale=scale)
     out = result.outcomes()
     by_measure = result.by_measure
     if not by_measure.empty:
@@ -335,15 +345,38 @@ def run_variants(
     seeds: Sequence[int],
     population_scale: float,
     executor: Executor,
+    draws: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run every scenario variant on every seed in one batch; identical variants run once.
 
+    Args:
+        variants: Label -> validated scenario.
+        seeds: Replicate ``r`` of every variant runs with ``seeds[r]``.
+        population_scale: Share of every count to simulate.
+        executor: The open executor to run on.
+        draws: Parameter values of each replicate (``{dotted path: value}``), the same for
+            every variant; None (or empty values) runs the scenarios as they are.
+
     Returns:
         Variant label -> one row per replicate (in seed order) of :func:`attribution_run`.
+
+    Raises:
+        ValueError: ``draws`` not one per seed.
     """
     texts = {label: json.dumps(s.model_dump(mode="json")) for label, s in variants.items()}
     unique = list(dict.fromkeys(texts.values()))
-    payloads = [(text, int(seed), float(population_scale)) for text in unique for seed in seeds]
+    if draws is not None and len(draws) != len(seeds):
+        raise ValueError(f"draws: expected one per seed ({len(seeds)}), found {len(draws)}")
+    if draws is None or not any(draws):
+        payloads: list[tuple] = [
+            (text, int(seed), float(population_scale)) for text in unique for seed in seeds
+        ]
+    else:
+        payloads = [
+            (text, int(seed), float(population_scale), dict(d))
+            for text in unique
+            for seed, d in zip(seeds, draws, strict=True)
+        ]
     rows = executor.map(attribution_run, payloads)
     r = len(seeds)
     tables = {text: pd.DataFrame(rows[k * r : (k + 1) * r]) for k, text in enumerate(unique)}
@@ -540,6 +573,7 @@ def attribute(
     scheduler: str | None = None,
     executor: Executor | None = None,
     out: str | Path | None = None,
+    parameters: Any = "fixed",
 ) -> AttributionResult:
     """Attribute a scenario's outcomes to its measures, and measure marginal returns.
 
@@ -560,12 +594,18 @@ def attribute(
         scheduler: ``tcp://HOST:PORT`` of a Dask scheduler instead.
         executor: An open executor to reuse (then ``workers`` and ``scheduler`` are ignored).
         out: Results folder to write (see :meth:`AttributionResult.write`).
+        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
+            :func:`model.experiments.parameters.parameter_source`): replicate ``r`` of every
+            variant runs with draw ``r`` of an ensemble of root ``seed``.
 
     Returns:
         The :class:`AttributionResult`.
 
     Raises:
         AttributionError: Bad input (outcome, step, replicates, scale, run budget).
+        PosteriorError: A posterior whose parameters are not uncertainties of the scenario, or
+            a drawn row the scenario refuses (before any run).
+        ScenarioError: A prior draw the scenario refuses.
     """
     import time
 
@@ -634,10 +674,12 @@ def attribute(
         for c in coalitions:
             variants[f"only:{','.join(sorted(c))}"] = with_only(scenario, c)
 
-    seeds = replicate_seeds(seed, replicates)
+    plan = plan_replicates(scenario, replicates, seed, parameters)
+    seeds = plan.seeds
+    draws = [plan.overrides(r) for r in range(replicates)] if plan.source.drawn else None
     started = time.perf_counter()
     with given_or_own_executor(executor, workers, scheduler) as ex:
-        runs = run_variants(variants, seeds, population_scale, ex)
+        runs = run_variants(variants, seeds, population_scale, ex, draws)
         description = ex.description
     seconds = time.perf_counter() - started
 
@@ -738,6 +780,7 @@ def attribute(
             }
             for name, arr in rows[m].items():
                 row[name] = float(np.asarray(arr)[k])
+            row["parameters"] = plan.source.kind
             table_rows.append(row)
     table = pd.DataFrame(table_rows).reindex(columns=TABLE_COLUMNS)
 
@@ -801,7 +844,9 @@ def attribute(
         "replicates": int(replicates),
         "seed_rule": "replicate r of every variant runs with child r of "
         "numpy.random.SeedSequence(seed) (common random numbers)",
-        "parameters": "fixed (the scenario's values)",
+        **plan.manifest(),
+        "parameter_source": plan.source.describe(scenario),
+        "intervals_carry": interval_source(plan.source.kind),
         "population_scale": float(population_scale),
         "outcomes": chosen,
         "figure_year": max(int(y) for y in scenario.targets.cumulative_people)

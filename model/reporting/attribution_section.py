@@ -12,6 +12,38 @@ import pandas as pd
 
 from model.results.folder import ResultsFolder
 
+#: What the intervals of an attribution carry, by its parameter source (manifest ``parameters``):
+#: what varies between the paired replicates, and what that means for the intervals.
+INTERVAL_SOURCES = {
+    "fixed": ("seeds only", "Monte Carlo noise, not parameter uncertainty"),
+    "prior": (
+        "seeds and prior parameter draws",
+        "Monte Carlo noise and the uncertainty of every assumption over its prior range (the "
+        "same draw in every variant of a replicate)",
+    ),
+    "posterior": (
+        "seeds and posterior parameter draws",
+        "Monte Carlo noise and the uncertainty left in the calibrated parameters (the same draw "
+        "in every variant of a replicate)",
+    ),
+}
+
+
+def interval_meaning(parameters: str | None = "fixed") -> str:
+    """What the intervals carry for a parameter source (``"Monte Carlo noise, not ..."``)."""
+    key = parameters or "fixed"
+    return INTERVAL_SOURCES.get(key, ("", f"Monte Carlo noise and parameters drawn: {key}"))[1]
+
+
+def interval_source(parameters: str | None = "fixed") -> str:
+    """Where an attribution's intervals come from, in words (``fixed`` when None).
+
+    E.g. ``"seeds only: Monte Carlo noise, not parameter uncertainty"``.
+    """
+    key = parameters or "fixed"
+    label = INTERVAL_SOURCES.get(key, (f"seeds and {key} parameter draws", ""))[0]
+    return f"{label}: {interval_meaning(key)}"
+
 
 def _with_interval(value: float, low: float, high: float, digits: int = 0) -> str:
     if value != value:  # noqa: PLR0124 - NaN
@@ -75,8 +107,8 @@ def attribution_section(results: ResultsFolder) -> list[tuple[str, Any]]:
         (
             "p",
             f"{outcome.replace('_', ' ').capitalize()} in {year} due to each measure: mean over "
-            f"{m.get('replicates', '?')} paired replicates with its 95% interval (seeds only: "
-            "Monte Carlo noise, not parameter uncertainty). Leave one out: the full scenario "
+            f"{m.get('replicates', '?')} paired replicates with its 95% interval "
+            f"({interval_source(m.get('parameters'))}). Leave one out: the full scenario "
             f"minus the scenario without the measure ({m.get('removed_money', '')}). Shapley "
             f"value: the measure's share of the total effect against no measure at all ({how}); "
             "the values add up to that total. Per extra million yuan: the change when the "

@@ -578,6 +578,32 @@ CASES: list[Case] = [
         },
     ),
     Case(
+        "attribute_posterior_missing_file",
+        ("attribute", "{baseline}", *SCENARIO_COMMANDS["attribute"], "--parameters", "posterior"),
+        ("argument --parameters", "expected posterior FILE (one Parquet file), found no file"),
+    ),
+    *(
+        Case(
+            f"attribute_posterior_{cid}",
+            (
+                "attribute",
+                "{baseline}",
+                *SCENARIO_COMMANDS["attribute"],
+                "--parameters",
+                "posterior",
+                "{tmp}/post.parquet",
+            ),
+            ("--parameters posterior {tmp}/post.parquet: ", *fragments),
+            files={"post.parquet": data if isinstance(data, bytes) else parquet_bytes(data)},
+        )
+        for cid, data, fragments in POSTERIOR_CASES
+    ),
+    Case(
+        "attribute_parameters_unknown_source",
+        ("attribute", "{baseline}", *SCENARIO_COMMANDS["attribute"], "--parameters", "seeds"),
+        ("argument --parameters", "expected fixed, prior or posterior FILE, found 'seeds'"),
+    ),
+    Case(
         "compare_parameters_unknown_source",
         ("compare", "{baseline}", "--replicates", "2", "--parameters", "seeds"),
         ("argument --parameters", "found 'seeds'"),

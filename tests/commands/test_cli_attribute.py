@@ -34,6 +34,10 @@ def test_attribute_writes_its_folder_and_prints_the_table(attributed, capsys):
     printed = capsys.readouterr().out
     assert "Shapley values exact over every subset" in printed
     assert "next million buys" in printed
+    assert (
+        "intervals over 2 paired replicates: seeds only (every parameter at the scenario's "
+        "value); they carry Monte Carlo noise, not parameter uncertainty." in printed
+    )
     table = pd.read_csv(out / "attribution.csv")
     assert list(table.columns) == TABLE_COLUMNS
     assert set(table["measure"]) == {"employment", "finance", "social_security"}
@@ -62,4 +66,24 @@ def test_the_report_of_an_attribution_folder_has_its_section(attributed):
     assert "What each measure buys" in written.sections
     text = written.markdown.read_text(encoding="utf-8")
     assert "the values add up to that total" in text
+    assert "(seeds only: Monte Carlo noise, not parameter uncertainty)" in text
     assert "social_security" in text
+
+
+def test_attribute_with_prior_draws_says_so_everywhere(attributed, capsys):
+    out, argv = attributed
+    prior = out.with_name("prior")
+    argv = [*argv[: argv.index("--reallocate")], "--no-shapley", "--out", str(prior)]
+    argv[argv.index("0.01")] = "0.005"
+    assert main([*argv, "--parameters", "prior"]) == 0
+    printed = capsys.readouterr().out
+    assert "intervals over 2 paired replicates: seeds and prior parameter draws (" in printed
+    assert "they carry Monte Carlo noise and the uncertainty of every assumption" in printed
+    assert "not parameter uncertainty" not in printed
+    manifest = json.loads((prior / "manifest.json").read_text())
+    assert manifest["parameters"] == "prior"
+    assert manifest["parameter_draws"] == 2
+    assert set(pd.read_csv(prior / "attribution.csv")["parameters"]) == {"prior"}
+    text = write_report(prior).markdown.read_text(encoding="utf-8")
+    assert "95% interval (seeds and prior parameter draws: Monte Carlo noise and the" in text
+    assert "not parameter uncertainty" not in text

@@ -204,3 +204,141 @@ def test_a_run_budget_too_small_for_two_permutations_is_refused(baseline):
     # 18 variants x 1 replicate fit; two random orders of 9 measures need at least 17 coalitions
     with pytest.raises(AttributionError, match="or --no-shapley"):
         attribute(baseline, replicates=1, population_scale=0.01, max_runs=25)
+
+
+# ---------------------------------------------------------------------------------------------
+# parameter sources
+
+
+def test_fixed_parameters_leave_the_attribution_as_it_was(small, small_attribution):
+    """The numbers an attribution of ``small`` gave before it took a parameter source."""
+    t = small_attribution.table.set_index(["measure", "year"])
+    assert small_attribution.manifest["parameters"] == "fixed"
+    assert (t["parameters"] == "fixed").all()
+    assert t.loc[("finance", 2018), "full"] == 405.0
+    assert list(t.loc["social_security", "loo_effect"]) == [254.0, 236.0, 254.5]
+    assert list(t.loc["social_security", "shapley"]) == [257.0, 274.5, 293.99999999999994]
+    assert list(t.loc["finance", "loo_high"]) == [
+        171.8868663064457,
+        290.21442550862935,
+        354.7454491895028,
+    ]
+    assert list(t.loc["finance", "shapley_high"]) == [
+        35.11861420852407,
+        284.24270893201793,
+        432.36406339802693,
+    ]
+    assert t.loc[("social_security", 2016), "spend_yuan"] == 6368554.869999999
+    explicit = attribute(
+        small,
+        replicates=2,
+        population_scale=0.01,
+        outcomes=["cumulative_exited_people"],
+        max_runs=200,
+        workers=1,
+        parameters="fixed",
+    )
+    pd.testing.assert_frame_equal(explicit.table, small_attribution.table)
+
+
+class RecordingExecutor:
+    """Runs in this process and keeps every payload it is given."""
+
+    description = "this process (recorded)"
+
+    def __init__(self) -> None:
+        self.payloads: list[tuple] = []
+
+    def map(self, func, payloads):  # noqa: ANN001, ANN201
+        payloads = list(payloads)
+        self.payloads += payloads
+        return [func(p) for p in payloads]
+
+
+PRIOR_RUN = dict(
+    replicates=2,
+    seed=4,
+    population_scale=0.005,
+    outcomes=["cumulative_exited_people"],
+    shapley=False,
+    parameters="prior",
+)
+
+
+@pytest.fixture(scope="module")
+def prior_attribution(small):
+    recorder = RecordingExecutor()
+    return attribute(small, executor=recorder, **PRIOR_RUN), recorder.payloads
+
+
+def test_every_variant_of_a_replicate_runs_with_the_ensembles_draw(small, prior_attribution):
+    from model.experiments.ensemble import replicate_seeds, run_ensemble
+    from model.experiments.parameters import ParameterSource
+
+    att, payloads = prior_attribution
+    seeds = replicate_seeds(4, 2)
+    variants = len({p[0] for p in payloads})
+    assert variants >= 4  # full, three left out, finance's step
+    assert len(payloads) == 2 * variants
+    for r, seed in enumerate(seeds):
+        drawn = [p[3] for p in payloads if p[1] == seed]
+        assert len(drawn) == variants
+        expected = ParameterSource.prior().draw(small, 4, r)
+        assert len(expected) > 50
+        assert all(d == expected for d in drawn)
+    assert payloads[0][3] != ParameterSource.prior().draw(small, 4, 1)  # the draws differ
+    # an ensemble of the same root seed runs its replicates with the same draws and seeds ...
+    ensemble = run_ensemble(
+        small, replicates=2, seed=4, population_scale=0.005, workers=1, parameters="prior"
+    )
+    outcomes = ensemble.outcomes.sort_values("replicate")
+    assert list(outcomes["seed"]) == seeds
+    for path in ("dynamics.job_finding_rate", *sorted(payloads[0][3])[:5]):
+        assert list(outcomes[path]) == [
+            ParameterSource.prior().draw(small, 4, r)[path] for r in range(2)
+        ]
+    # ... so the attribution's full scenario is that ensemble's mean
+    full = att.table[att.table["measure"] == "finance"].set_index("year")["full"]
+    for year in (2016, 2017, 2018):
+        assert full[year] == outcomes[f"cumulative_exited_people_{year}"].mean()
+
+
+def test_prior_attribution_says_where_its_intervals_come_from(prior_attribution):
+    att, _ = prior_attribution
+    m = att.manifest
+    assert m["parameters"] == "prior"
+    assert m["parameter_draws"] == 2 and "dynamics.job_finding_rate" in m["drawn_parameters"]
+    assert m["intervals_carry"].startswith("seeds and prior parameter draws: ")
+    assert m["parameter_source"].startswith("seeds and prior parameter draws (")
+    assert (att.table["parameters"] == "prior").all()
+    assert not any(p in m["drawn_parameters"] for p in ("funding.allocation", "measures.only"))
+
+
+def test_prior_attribution_is_the_same_with_one_or_two_workers(small, prior_attribution):
+    att, _ = prior_attribution
+    two = attribute(small, workers=2, **PRIOR_RUN)
+    pd.testing.assert_frame_equal(two.table, att.table)
+    pd.testing.assert_frame_equal(two.capacity, att.capacity)
+
+
+def test_posterior_attribution_runs_every_variant_with_the_drawn_row(small, tmp_path):
+    from model.experiments.parameters import ParameterSource
+
+    file = tmp_path / "posterior.parquet"
+    pd.DataFrame({"weight": [0.0, 1.0], "dynamics.job_finding_rate": [0.01, 0.0123]}).to_parquet(
+        file
+    )
+    recorder = RecordingExecutor()
+    run = dict(PRIOR_RUN, replicates=1, parameters=ParameterSource.from_posterior_file(file))
+    att = attribute(small, executor=recorder, **run)
+    assert len(recorder.payloads) >= 4
+    # the row of weight 0 is never drawn; every variant runs with the other
+    assert all(p[3] == {"dynamics.job_finding_rate": 0.0123} for p in recorder.payloads)
+    m = att.manifest
+    assert (m["parameters"], m["posterior_file"], m["posterior_rows"]) == (
+        "posterior",
+        str(file),
+        2,
+    )
+    assert m["intervals_carry"].startswith("seeds and posterior parameter draws: ")
+    assert (att.table["parameters"] == "posterior").all()

@@ -510,6 +510,8 @@ def command_bases(results: str) -> dict[str, list[str]]:
         "params": ["params", "dynamics"],
         "outputs": ["outputs", "annual"],
         # a short horizon, one replicate and few runs keep every accepted case to a few seconds
+        # a single run's folder: discover refuses it (no prior draws), after parsing the options
+        "discover": ["discover", results, "--target-met", "2017", "--min-mass", "0.05"],
         "calibrate": ["calibrate", "baseline.toml", "--observed", "observed.csv", "--param",
                       "dynamics.job_finding_rate", "--particles", "2", "--generations", "1",
                       "--set", "calendar.end_year=2018", "--workers", "1", *small, "--out",

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from model.engine.assessment import HouseholdVerdict
     from model.engine.simulation import PovertyModel
 
+#: Where the reported facts the mechanisms' sources cite are kept, with their own sources.
+REPORTED_FACTS = "data/observed/README.md"
+
 
 class Mechanism:
     """A feedback mechanism of the plan; built only when its table's ``enabled`` is true.

@@ -1,6 +1,6 @@
 """A living register: the annual re-check removes the wrongly registered and adds the newly poor.
 
-The plan manages the register dynamically (§IV, 推行动态管理; §II.3: low-income dibao recipients
+The plan manages the register dynamically (§II.9, 推行动态管理; §II.3: low-income dibao recipients
 below the line are registered as poor). With the mechanism on:
 
 * **Registration error at the start.** A share ``wrongly_registered_share`` of the registered
@@ -43,6 +43,7 @@ from model.engine.assessment import (
     POOR,
     HouseholdVerdict,
 )
+from model.engine.mechanisms.base import REPORTED_FACTS as README
 from model.engine.mechanisms.base import Mechanism
 from model.engine.params import Section, assumption, param, plan, statistic
 
@@ -50,11 +51,8 @@ if TYPE_CHECKING:
     from model.engine.households import Households
     from model.engine.simulation import PovertyModel
 
-README = "calibration/README.md of the shared data"
-
-
 class RegisterParams(Section):
-    """The living register: registration error and the annual re-check (§IV, §II.3)."""
+    """The living register: registration error and the annual re-check (§II.9, §II.3)."""
 
     enabled: bool = param(
         False,

@@ -40,17 +40,15 @@ from model.engine.assessment import (
     HouseholdVerdict,
     assess_households,
 )
+from model.engine.mechanisms.base import REPORTED_FACTS as README
 from model.engine.mechanisms.base import Mechanism
 from model.engine.params import Section, assumption, param, plan, statistic
 
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
 
-README = "calibration/README.md of the shared data"
-
-
 class VerificationParams(Section):
-    """Exit verification: measurement error, paper exits and the sample check (§IV)."""
+    """Exit verification: measurement error, paper exits and the sample check (§III.5)."""
 
     enabled: bool = param(
         False,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 class VillageRecheckParams(Section):
-    """The annual re-check of exited villages (§IV: annual assessment, dynamic management)."""
+    """The annual re-check of exited villages (§III.5 assessment, §II.9 dynamic management)."""
 
     enabled: bool = param(
         False,

@@ -36,8 +36,10 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check model tests benchmarks scripts
 	$(PY) scripts/strip_notebooks.py --check
 
+# Two processes (pytest-xdist): the suite's long cases wait on subprocesses, clusters and a browser.
+# `pytest -m 'not slow'` leaves out the dozen end-to-end cases for a quick local check.
 test: $(VENV)/.installed-test browser lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 strip-notebooks: $(VENV)/.installed-test
 	$(PY) scripts/strip_notebooks.py

@@ -60,3 +60,12 @@ def small_result(baseline):
     from model.results.recording import run
 
     return run(baseline, seed=1, population_scale=0.05)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the end-to-end cases marked ``slow`` first.
+
+    ``make test`` spreads the suite over two processes (pytest-xdist); a long case started last
+    would leave one process idle while the other finishes it. The order is otherwise kept.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -28,6 +28,7 @@ def test_notebook_is_stripped(path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, monkeypatch):
     # the kernel imports the package of this checkout, whichever one is installed

@@ -75,6 +75,7 @@ def test_readme_has_examples_for_every_kind_of_user():
     assert len(PYTHON) >= 2
 
 
+@pytest.mark.slow
 def test_readme_commands_in_order(workdir, capsys):
     """Every command, in the README's order (a report reads the run before it)."""
     for command, shown in COMMANDS:

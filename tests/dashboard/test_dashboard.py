@@ -249,6 +249,7 @@ def _table_text(page) -> str:
     return page.locator(".run-view").first.locator(".probability-table").inner_text()
 
 
+@pytest.mark.slow
 def test_page_runs_an_ensemble_in_a_browser(browser_path, server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 

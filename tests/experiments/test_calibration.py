@@ -57,6 +57,7 @@ def synthetic_observations(scenario, folder, seed=99):
     return path
 
 
+@pytest.mark.slow
 def test_known_values_fall_inside_the_posterior_90_percent_interval(short, tmp_path):
     observed = synthetic_observations(short, tmp_path)
     result = calibrate(
@@ -90,6 +91,7 @@ def test_known_values_fall_inside_the_posterior_90_percent_interval(short, tmp_p
     assert set(manifest["acceptance_rate"]) == {"0", "1", "2"}
 
 
+@pytest.mark.slow
 def test_a_resumed_calibration_equals_one_run_straight_through(short, tmp_path):
     observed = synthetic_observations(short, tmp_path)
     settings = dict(

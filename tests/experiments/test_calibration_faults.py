@@ -114,6 +114,7 @@ def straight(short, tmp_path_factory):
     return observed, result.posterior
 
 
+@pytest.mark.slow
 def test_a_calibration_killed_at_random_points_resumes_to_the_uninterrupted_posterior(
     straight, tmp_path
 ):
@@ -169,6 +170,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_a_calibration_killed_while_writing_a_generation_resumes_to_the_same_posterior(
     straight, tmp_path
 ):
@@ -209,6 +211,7 @@ def cluster(tmp_path):
         cluster.close()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_calibration_leaves_a_valid_posterior(short, cluster, tmp_path):
     from tests.experiments.test_dask_faults import in_thread
 

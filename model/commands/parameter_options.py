@@ -56,8 +56,9 @@ def add_parameter_options(p: argparse.ArgumentParser, nested: bool = True) -> No
         action=ParametersAction,
         default=None,
         metavar=("SOURCE", "FILE"),
-        help="what the replicates draw besides their seeds: fixed (default: the scenario's "
-        "values), prior (every uncertainty uniform over its range) or posterior FILE (rows of "
+        help="what the replicates draw besides their seeds: fixed (the scenario's values; the "
+        "default unless the scenario's [forecast] table names a source), prior (every "
+        "uncertainty uniform over its range) or posterior FILE (rows of "
         "a calibrated posterior, Parquet with a weight column, resampled by weight)",
     )
     if nested:
@@ -91,9 +92,13 @@ def parameter_source(args: argparse.Namespace, scenarios: Sequence[Any]) -> Any:
         BadInput: A posterior file that cannot be drawn from, or replicates that are not a
             multiple of the seeds per draw.
     """
-    from model.experiments.parameters import ParameterSource, PosteriorError
+    from model.experiments.parameters import (
+        ParameterSource,
+        PosteriorError,
+        common_scenario_source,
+    )
 
-    kind, file = args.parameters or ("fixed", None)
+    kind, file = args.parameters or (None, None)
     k = getattr(args, "seeds_per_draw", 1)
     replicates = getattr(args, "replicates", None)
     if replicates is not None and replicates % k:
@@ -102,7 +107,15 @@ def parameter_source(args: argparse.Namespace, scenarios: Sequence[Any]) -> Any:
             f"parameter draw runs with {k} seeds)"
         )
     try:
-        if kind == "posterior":
+        if kind is None:
+            # what the scenarios' [forecast] tables name (fixed unless they say otherwise)
+            try:
+                source = common_scenario_source(scenarios)
+            except PosteriorError as err:
+                raise BadInput(f"[forecast] posterior {err}") from None
+            except ValueError as err:
+                raise BadInput(str(err)) from None
+        elif kind == "posterior":
             source = ParameterSource.from_posterior_file(file)
         else:
             source = ParameterSource.prior() if kind == "prior" else ParameterSource.fixed()

@@ -44,6 +44,7 @@ from model.engine.assessment import AssessmentParams
 from model.engine.calendar import LAST_YEAR, CalendarParams, TargetParams
 from model.engine.catalogue import canonicalise, catalogue, get_path, set_path
 from model.engine.dynamics import DynamicsParams
+from model.engine.forecast import ForecastParams
 from model.engine.funding import FundingParams
 from model.engine.interventions import MEASURE_NAMES, MEASURES
 from model.engine.mechanisms import MECHANISMS
@@ -138,6 +139,7 @@ class _ScenarioBase(Section):
     dynamics: DynamicsParams = Field(default_factory=DynamicsParams)
     funding: FundingParams = Field(default_factory=FundingParams)
     measures: MeasureSwitches = Field(default_factory=MeasureSwitches)
+    forecast: ForecastParams = Field(default_factory=ForecastParams)
     ranges: dict[str, tuple[float, float]] = param(
         default_factory=dict,
         unit="[low, high] in the parameter's unit",
@@ -206,7 +208,8 @@ Scenario: type[_ScenarioBase] = create_model(  # type: ignore[call-overload]
 
     A pydantic model with one table per section: ``calendar``, ``targets``, ``assessment``,
     ``population``, ``dynamics``, ``funding``, ``measures`` (which measures run:
-    ``off = [...]`` or ``only = [...]``), ``ranges``, and one table per measure of
+    ``off = [...]`` or ``only = [...]``), ``forecast`` (the parameter source of its ensembles
+    by default), ``ranges``, and one table per measure of
     :data:`model.engine.interventions.MEASURES` (``assistance``, ``infrastructure``, ``industry``,
     ``employment``, ``finance``, ``education``, ``health``, ``housing``,
     ``social_security``), and one per feedback mechanism of

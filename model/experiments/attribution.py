@@ -48,7 +48,8 @@ variant also runs with the parameter draw of replicate ``r`` of an ensemble of t
 payload; so the variants stay paired (common random numbers in the seeds and in the parameters)
 and the intervals carry the uncertainty of the assumptions as well as the Monte Carlo noise.
 Levers (the allocation, the capacities the marginal returns step) are never drawn. With
-``parameters="fixed"`` (the default) only the seeds vary, and the results are those of an
+``parameters="fixed"`` (the default for a scenario whose ``[forecast]`` table names no other
+source) only the seeds vary, and the results are those of an
 attribution without a parameter source.
 
 Example:
@@ -573,7 +574,7 @@ def attribute(
     scheduler: str | None = None,
     executor: Executor | None = None,
     out: str | Path | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
 ) -> AttributionResult:
     """Attribute a scenario's outcomes to its measures, and measure marginal returns.
 
@@ -594,7 +595,8 @@ def attribute(
         scheduler: ``tcp://HOST:PORT`` of a Dask scheduler instead.
         executor: An open executor to reuse (then ``workers`` and ``scheduler`` are ignored).
         out: Results folder to write (see :meth:`AttributionResult.write`).
-        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
+        parameters: None (the scenario's ``[forecast]`` source), ``"fixed"`` (the seeds alone
+            vary), ``"prior"`` or a posterior (see
             :func:`model.experiments.parameters.parameter_source`): replicate ``r`` of every
             variant runs with draw ``r`` of an ensemble of root ``seed``.
 

@@ -189,7 +189,7 @@ def compare_allocations(
     progress: Callable[[int, int], None] | None = None,
     *,
     executor: Executor | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
 ) -> pd.DataFrame:
     """Run the scenario under each allocation with common random numbers.
 
@@ -203,7 +203,8 @@ def compare_allocations(
         progress: Called with ``(allocations done, allocations)`` after each allocation.
         executor: An open :class:`~model.execution.Executor` to run on (then ``workers`` is
             ignored and the executor is left open).
-        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
+        parameters: None (the scenario's ``[forecast]`` source), ``"fixed"`` (the seeds alone
+            vary), ``"prior"`` or a posterior (see
             :func:`model.experiments.ensemble.run_ensemble`); every allocation gets the same
             draws.
 
@@ -315,7 +316,7 @@ def optimize_allocation(
     workers: int = 1,
     *,
     executor: Executor | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
 ) -> OptimisationResult:
     """Find the special-fund allocation that maximises the probability of meeting all targets.
 
@@ -335,7 +336,8 @@ def optimize_allocation(
         workers: Local worker processes (1 runs in this process).
         executor: An open :class:`~model.execution.Executor` to run every candidate on (then
             ``workers`` is ignored and the executor is left open).
-        parameters: ``"fixed"``, ``"prior"`` or a posterior; every candidate runs with the
+        parameters: None (the scenario's ``[forecast]`` source), ``"fixed"``, ``"prior"`` or a
+            posterior; every candidate runs with the
             same parameter draws.
     """
     from scipy.optimize import minimize
@@ -407,7 +409,7 @@ def smallest_budget(
     workers: int = 1,
     *,
     executor: Executor | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
 ) -> tuple[float | None, float]:
     """Smallest special fund per labour-capable person meeting all targets with ``probability``.
 
@@ -426,7 +428,8 @@ def smallest_budget(
         workers: Local worker processes (1 runs in this process).
         executor: An open :class:`~model.execution.Executor` to run every budget on (then
             ``workers`` is ignored and the executor is left open).
-        parameters: ``"fixed"``, ``"prior"`` or a posterior; every budget runs with the same
+        parameters: None (the scenario's ``[forecast]`` source), ``"fixed"``, ``"prior"`` or a
+            posterior; every budget runs with the same
             parameter draws.
     """
     plan = plan_replicates(scenario, replicates, seed, parameters)

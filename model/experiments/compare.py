@@ -118,7 +118,7 @@ def compare_scenarios(
     progress: bool = False,
     confidence: float = 0.95,
     executor: Executor | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
     seeds_per_draw: int = 1,
 ) -> Comparison:
     """Run an ensemble of every scenario with the same replicate seeds and tabulate them.
@@ -136,9 +136,10 @@ def compare_scenarios(
         progress: Show progress bars.
         confidence: Confidence level of the probability intervals.
         executor: An open :class:`~model.execution.Executor` to reuse.
-        parameters: ``"fixed"`` (the seeds alone vary), ``"prior"`` or a posterior (see
-            :func:`~model.experiments.ensemble.run_ensemble`); every scenario gets the same
-            draws.
+        parameters: None (default: the source the scenarios' ``[forecast]`` tables name,
+            refused if they differ), ``"fixed"`` (the seeds alone vary), ``"prior"`` or a
+            posterior (see :func:`~model.experiments.ensemble.run_ensemble`); every scenario
+            gets the same draws.
         seeds_per_draw: Seeds run with each parameter draw.
 
     Returns:
@@ -150,13 +151,15 @@ def compare_scenarios(
             one of the scenarios (checked for all before anything runs).
     """
     from model.engine.scenario import load_scenario
-    from model.experiments.parameters import parameter_source
+    from model.experiments.parameters import common_scenario_source, parameter_source
     from model.results.outputs import git_commit, package_version
 
     scenarios = [load_scenario(s) if isinstance(s, str | Path) else s for s in scenarios]
     if not scenarios:
         raise ValueError("compare: expected at least one scenario")
-    source = parameter_source(parameters)
+    source = (
+        common_scenario_source(scenarios) if parameters is None else parameter_source(parameters)
+    )
     for scenario in scenarios:
         source.check(scenario)
     labels = unique_labels([s.name for s in scenarios])

@@ -162,7 +162,7 @@ def plan_replicates(
     scenario: Any,
     replicates: int,
     seed: int,
-    parameters: Any = "fixed",
+    parameters: Any = None,
     seeds_per_draw: int = 1,
 ) -> ReplicatePlan:
     """The seeds and parameter draws of an ensemble's replicates, drawn before any run.
@@ -191,7 +191,7 @@ def plan_replicates(
     """
     from model.engine.scenario import ScenarioError, apply_overrides
 
-    source = parameter_source(parameters)
+    source = parameter_source(parameters, scenario)
     replicates, seeds_per_draw = int(replicates), int(seeds_per_draw)
     if replicates < 1:
         raise ValueError(f"replicates: expected a positive integer, found {replicates}")
@@ -752,7 +752,7 @@ def run_ensemble(
     progress: bool = False,
     confidence: float = 0.95,
     executor: Executor | None = None,
-    parameters: Any = "fixed",
+    parameters: Any = None,
     seeds_per_draw: int = 1,
 ) -> EnsembleResult:
     """Run ``replicates`` replicates of a scenario and summarise them.
@@ -773,10 +773,12 @@ def run_ensemble(
         confidence: Confidence level of the probability intervals.
         executor: An open :class:`~model.execution.Executor` to reuse (then ``workers`` and
             ``scheduler`` are ignored).
-        parameters: Where the parameter values come from: ``"fixed"`` (the scenario's values;
-            the seeds alone vary), ``"prior"`` (every uncertainty drawn uniformly over its
-            range for every draw) or a posterior (``ParameterSource.from_posterior_file(path)``
-            or a ``pathlib.Path``). Levers are never drawn.
+        parameters: Where the parameter values come from: None (default: what the
+            scenario's ``[forecast]`` table names, ``"fixed"`` unless it says otherwise),
+            ``"fixed"`` (the scenario's values; the seeds alone vary), ``"prior"`` (every
+            uncertainty drawn uniformly over its range for every draw) or a posterior
+            (``ParameterSource.from_posterior_file(path)`` or a ``pathlib.Path``). Levers are
+            never drawn.
         seeds_per_draw: Seeds run with each parameter draw (``replicates`` must be a multiple
             of it); 2 or more lets :attr:`EnsembleResult.variance_split` separate the
             parameters' part of the variance from the seeds'.

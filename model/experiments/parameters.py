@@ -32,7 +32,7 @@ import hashlib
 import math
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,12 +274,58 @@ def check_posterior_table(table: pd.DataFrame, label: str) -> None:
         raise PosteriorError(f"{label}: expected weights with a positive sum, found a sum of 0")
 
 
-def parameter_source(value: Any = None) -> ParameterSource:
+def scenario_source(scenario: Any) -> ParameterSource:
+    """The source a scenario's ``[forecast]`` table names (``fixed`` unless it says otherwise).
+
+    A relative ``forecast.posterior`` path starts at the project folder, the parent of
+    ``scenarios/``.
+
+    Raises:
+        PosteriorError: The named posterior file cannot be read.
+    """
+    forecast = scenario.forecast
+    if forecast.parameters == "prior":
+        return ParameterSource.prior()
+    if forecast.parameters == "posterior":
+        from model.engine.scenario import SCENARIO_DIR
+
+        path = Path(forecast.posterior)
+        return ParameterSource.from_posterior_file(
+            path if path.is_absolute() else SCENARIO_DIR.parent / path
+        )
+    return ParameterSource.fixed()
+
+
+def common_scenario_source(scenarios: Sequence[Any]) -> ParameterSource:
+    """The one source the scenarios' ``[forecast]`` tables name, for a comparison.
+
+    Scenarios compared on common random numbers must draw the same parameters, so scenarios
+    naming different sources are refused (the caller must then choose one).
+
+    Raises:
+        ValueError: The scenarios name different sources.
+        PosteriorError: The named posterior file cannot be read.
+    """
+    named = {(s.forecast.parameters, s.forecast.posterior) for s in scenarios}
+    if len(named) > 1:
+        listed = ", ".join(
+            f"{s.name}: {s.forecast.parameters} {s.forecast.posterior}".rstrip() for s in scenarios
+        )
+        raise ValueError(
+            "the scenarios name different parameter sources in [forecast] "
+            f"({listed}); say which to use for all of them (--parameters)"
+        )
+    return scenario_source(scenarios[0]) if scenarios else ParameterSource.fixed()
+
+
+def parameter_source(value: Any = None, scenario: Any = None) -> ParameterSource:
     """A :class:`ParameterSource` from what a caller gives.
 
     Args:
-        value: None or ``"fixed"``; ``"prior"``; a :class:`ParameterSource`; or the path of a
-            posterior file (a ``pathlib.Path`` or ``("posterior", path)``).
+        value: None (the scenario's ``[forecast]`` source, or fixed without a scenario);
+            ``"fixed"``; ``"prior"``; a :class:`ParameterSource`; or the path of a posterior
+            file (a ``pathlib.Path`` or ``("posterior", path)``).
+        scenario: The scenario whose ``[forecast]`` table answers for ``value=None``.
 
     Returns:
         The source.
@@ -288,6 +334,8 @@ def parameter_source(value: Any = None) -> ParameterSource:
         ValueError: Anything else.
         PosteriorError: A posterior file that cannot be read.
     """
+    if value is None and scenario is not None:
+        return scenario_source(scenario)
     if value is None or value == "fixed":
         return ParameterSource.fixed()
     if isinstance(value, ParameterSource):

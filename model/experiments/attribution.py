@@ -313,6 +313,26 @@ def shapley_values(
     return ShapleyValues(players, phi, False, m, mc)
 
 
+def widened_interval(
+    mean: np.ndarray, high: np.ndarray, mc_error: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sampled Shapley value's 95% interval: the seeds' half-width and the permutations'.
+
+    The two errors are independent (the permutations are drawn apart from the seeds), so the
+    half-widths add in quadrature: ``sqrt((high - mean)^2 + (1.96 x mc_error)^2)``.
+
+    Args:
+        mean: The value (mean over the paired replicates).
+        high: The upper end of its paired interval over the replicates.
+        mc_error: The standard error of the permutation sample.
+
+    Returns:
+        ``(low, high)`` of the widened interval, symmetric about ``mean``.
+    """
+    half = np.sqrt((high - mean) ** 2 + (NORMAL_975 * mc_error) ** 2)
+    return mean - half, mean + half
+
+
 # ---------------------------------------------------------------------------------------------
 # runs
 
@@ -737,9 +757,7 @@ def attribute(
         for i, m in enumerate(players):
             mean, low, high = paired_interval(sv.values[i])
             if not sv.exact:
-                # widen by the permutation sample's error (independent of the seeds' noise)
-                half = np.sqrt((high - mean) ** 2 + (NORMAL_975 * sv.mc_error[i]) ** 2)
-                low, high = mean - half, mean + half
+                low, high = widened_interval(mean, high, sv.mc_error[i])
             rows[m]["shapley"], rows[m]["shapley_low"], rows[m]["shapley_high"] = mean, low, high
             rows[m]["shapley_mc_error"] = sv.mc_error[i]
             rows[m]["interaction"] = rows[m]["loo_effect"] - mean

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from model.experiments.attribution import (
     shapley_coalitions,
     shapley_values,
     stepped_allocation,
+    widened_interval,
 )
 
 PLAYERS = ("a", "b", "c")
@@ -76,6 +79,21 @@ def test_sampled_shapley_adds_up_exactly_and_is_exact_for_an_additive_game():
     sv0 = shapley_values(PLAYERS, additive, perms)
     np.testing.assert_allclose(sv0.values, shapley_values(PLAYERS, additive).values)
     np.testing.assert_allclose(sv0.mc_error, 0)
+
+
+def test_sampled_shapley_error_and_its_interval_by_hand():
+    v, _ = _additive_with_interaction(4.0)
+    sv = shapley_values(PLAYERS, v, [[0, 1, 2], [2, 1, 0], [1, 0, 2]])
+    # a's contributions to the replicate-mean second metric in the three orders: 4.5, 10.5,
+    # 4.5 (mean 6.5); sample sd sqrt((2^2 + 4^2 + 2^2) / 2) = sqrt(12); error sqrt(12 / 3) = 2
+    assert sv.mc_error[0, 1] == pytest.approx(2.0)
+    # seeds' half-width 3 and permutations' 1.96 x 2 = 3.92 add in quadrature: 4.936
+    low, high = widened_interval(np.array([10.0]), np.array([13.0]), np.array([2.0]))
+    half = math.sqrt(3.0**2 + (1.959964 * 2.0) ** 2)
+    assert low[0] == pytest.approx(10.0 - half, abs=1e-4)
+    assert high[0] == pytest.approx(10.0 + half, abs=1e-4)
+    # no permutation error: the paired interval is kept
+    assert widened_interval(np.array([1.0]), np.array([1.5]), np.array([0.0]))[0][0] == 0.5
 
 
 def test_coalitions_of_exact_and_sampled_shapley():

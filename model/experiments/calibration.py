@@ -322,8 +322,16 @@ def enabled_mechanisms(scenario: Any) -> list[str]:
     return [cls.name for cls in MECHANISMS if getattr(scenario, cls.name).enabled]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (the observations file in settings and manifests)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scenario_sha256(scenario: Any) -> str:
+    """The SHA-256 of a validated scenario's canonical JSON (every parameter's value)."""
+    return hashlib.sha256(
+        json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
 
 
 def _settings(
@@ -338,11 +346,9 @@ def _settings(
     """What a resumed calibration must share with the one it continues."""
     return {
         "scenario_name": scenario.name,
-        "scenario_sha256": hashlib.sha256(
-            json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest(),
+        "scenario_sha256": scenario_sha256(scenario),
         "observed_file": str(observed_path),
-        "observed_sha256": _sha256(observed_path),
+        "observed_sha256": file_sha256(observed_path),
         "observations": [
             statistic_key(r["scope"], r["metric"], int(r["year"]))
             for _, r in observations.iterrows()

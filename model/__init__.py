@@ -24,6 +24,8 @@ The main entry points (``model.__all__`` lists every export):
 - ``build_population(scenario, scale, rng)``: the synthetic population alone.
 - ``calibrate(scenario, observed, out)``: fit uncertainties to observed outcomes (ABC-SMC);
   ``read_calibration(folder)`` reads the posterior back.
+- ``select_model(scenarios, observed, out)``: choose between scenarios (e.g. with and without
+  the plan's feedback mechanisms) by their posterior model probabilities (ABC-SMC).
 
 ``help(model.run)`` and the others document each. The model is described in ``docs/ODD.md``,
 its parameters in ``docs/parameters.md`` (or ``shaoguan-abm params``) and its limitations in
@@ -67,6 +69,8 @@ _EXPORTS = {
     "SweepResult": "model.experiments.sweep",
     "calibrate": "model.experiments.calibration",
     "read_calibration": "model.experiments.calibration",
+    "select_model": "model.experiments.model_selection",
+    "ModelSelectionResult": "model.experiments.model_selection",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,6 +22,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "predictive), generations.csv, manifest.json and figures. See docs/calibration.md.",
     )
     add_scenario_argument(p)
+    add_abc_options(p)
+    p.add_argument(
+        "--predictive-draws",
+        type=positive_int,
+        default=50,
+        metavar="D",
+        help="posterior draws re-run for the posterior predictive (default 50)",
+    )
+    add_abc_run_options(p, "calibration")
+
+
+def add_abc_options(p: argparse.ArgumentParser, every_model: bool = False) -> None:
+    """What ABC-SMC fits to what, and its size: options of ``calibrate`` and ``select-model``.
+
+    ``every_model``: the parameters are fitted in each model of a model choice.
+    """
     p.add_argument(
         "--observed",
         type=Path,
@@ -35,7 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=None,
         metavar="P",
-        help="fit this uncertainty (dotted path; repeat); default every uncertainty with a range",
+        help=(
+            "fit this uncertainty in every model that has it (dotted path; repeat); default "
+            "every uncertainty with a range"
+            if every_model
+            else "fit this uncertainty (dotted path; repeat); default every uncertainty with a "
+            "range"
+        ),
     )
     p.add_argument(
         "--scope",
@@ -70,21 +92,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="R",
         help="stop after the generation in which the model runs reach R",
     )
-    p.add_argument(
-        "--predictive-draws",
-        type=positive_int,
-        default=50,
-        metavar="D",
-        help="posterior draws re-run for the posterior predictive (default 50)",
-    )
+
+
+def add_abc_run_options(p: argparse.ArgumentParser, what: str) -> None:
+    """``--seed``, ``--workers``/``--scheduler``, ``--resume`` and ``--out`` of an ABC-SMC run."""
     p.add_argument("--seed", type=_seed, default=1, help="non-negative integer (default 1)")
     add_worker_options(p)
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue the calibration in --out DIR from its last complete generation",
+        help=f"continue the {what} in --out DIR from its last complete generation",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="calibration folder")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help=f"{what} folder")
 
 
 def _seed(text: str) -> int:

@@ -23,7 +23,8 @@ EXIT_CLUSTER_LOST = 6
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-#: Sub-command modules under :mod:`model.commands`, in the order ``--help`` lists them.
+#: Sub-commands, in the order ``--help`` lists them; each is the module of its name under
+#: :mod:`model.commands` (a hyphen read as an underscore: ``select-model`` is ``select_model``).
 COMMANDS = (
     "run",
     "check",
@@ -32,6 +33,7 @@ COMMANDS = (
     "report",
     "validate",
     "calibrate",
+    "select-model",
     "budget",
     "optimize",
     "attribute",
@@ -50,8 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"model.commands.{name}").add_parser(sub)
+        _module(name).add_parser(sub)
     return parser
+
+
+def _module(command: str):  # noqa: ANN202 - a module
+    """The module of a sub-command."""
+    return importlib.import_module(f"model.commands.{command.replace('-', '_')}")
 
 
 class Terminated(BaseException):
@@ -114,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.results.outputs import ResultsError
     from model.results.safety import OutputBusy, OutputError, check_output_location
 
-    command = importlib.import_module(f"model.commands.{args.command}")
+    command = _module(args.command)
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.engine.catalogue import get_path
 from model.engine.scenario import apply_overrides, sweepable_parameters
 from model.results.observed import (
     ObservedDataError,
@@ -170,6 +171,12 @@ class Simulator:
     """One model run at a particle's parameters, as the observations' summary statistics.
 
     A top-level, picklable callable: pyabc's samplers and the Dask workers call it.
+
+    ``constants`` names the statistics the model holds fixed instead of simulating them: a key
+    of ``observations`` -> the dotted path of the scenario parameter that is its value (a
+    full-population count, not scaled). A model without the living register, for one, states
+    that the register keeps its identified size: its ``registered_people`` is
+    ``population.registered_people`` (see :mod:`model.experiments.model_selection`).
     """
 
     scenario: Any
@@ -177,6 +184,7 @@ class Simulator:
     observations: list[tuple[str, str | None, str, int]]  # (key, subset, metric, year)
     population_scale: float
     seed: int
+    constants: dict[str, str] = field(default_factory=dict)
 
     def overrides(self, values: Mapping[str, float]) -> dict[str, float | int]:
         """The particle's values as scenario overrides (integer parameters rounded)."""
@@ -193,7 +201,9 @@ class Simulator:
         scenario = apply_overrides(self.scenario, self.overrides(values))
         result = run(scenario, seed=seed, population_scale=self.population_scale)
         stats = {
-            key: model_value(
+            key: float(get_path(scenario, self.constants[key]))
+            if key in self.constants
+            else model_value(
                 result.annual, result.by_party, subset, metric, year, self.population_scale
             )
             for key, subset, metric, year in self.observations
@@ -210,6 +220,22 @@ class Simulator:
     def __call__(self, values: Mapping[str, float]) -> dict[str, float]:
         values = {name: float(values[name]) for name in self.parameters}
         return self.run(values, simulation_seed(self.seed, values))
+
+
+def posterior_table(
+    history: Any, parameters: Iterable[str], m: int = 0, t: int | None = None
+) -> pd.DataFrame:
+    """The particles of model ``m`` in generation ``t`` (default the last) of a pyabc history.
+
+    Returns:
+        ``weight`` (summing to 1 within the model) and one column per parameter, by dotted
+        path: the rows of ``posterior.parquet``.
+    """
+    frame, weights = history.get_distribution(m=m, t=history.max_t if t is None else t)
+    posterior = pd.DataFrame({"weight": np.asarray(weights, dtype=float)})
+    for name in parameters:
+        posterior[name] = frame[name].to_numpy(dtype=float)
+    return posterior
 
 
 def _predictive_run(payload: tuple[Simulator, dict[str, float], int]) -> dict[str, float]:
@@ -248,13 +274,15 @@ def select_observations(
     scenario: Any,
     scopes: Iterable[str] | None = None,
     skip_unknown: bool = False,
+    mechanisms: Iterable[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The observations a calibration of ``scenario`` fits: ``(fitted, skipped, other)``.
 
     Rows of the old format (no scope) and rows of the scenario's region are kept by default;
     ``scopes`` names the scopes to keep instead. ``other`` holds the rows left out because they
     describe another scope; ``skipped`` those whose metric the model does not produce (only
-    with ``skip_unknown``).
+    with ``skip_unknown``). A metric of a feedback mechanism counts as produced when the
+    mechanism is in ``mechanisms`` (default: those ``scenario`` switches on).
     """
     if scopes:
         wanted = set(scopes)
@@ -280,7 +308,7 @@ def select_observations(
         path,
         years,
         skip_unknown,
-        enabled_mechanisms(scenario),
+        enabled_mechanisms(scenario) if mechanisms is None else list(mechanisms),
     )
     if fitted.empty:
         raise CalibrationError(f"{path}: no observation left to fit (every row was skipped)")
@@ -294,8 +322,16 @@ def enabled_mechanisms(scenario: Any) -> list[str]:
     return [cls.name for cls in MECHANISMS if getattr(scenario, cls.name).enabled]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (the observations file in settings and manifests)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scenario_sha256(scenario: Any) -> str:
+    """The SHA-256 of a validated scenario's canonical JSON (every parameter's value)."""
+    return hashlib.sha256(
+        json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
 
 
 def _settings(
@@ -310,11 +346,9 @@ def _settings(
     """What a resumed calibration must share with the one it continues."""
     return {
         "scenario_name": scenario.name,
-        "scenario_sha256": hashlib.sha256(
-            json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest(),
+        "scenario_sha256": scenario_sha256(scenario),
         "observed_file": str(observed_path),
-        "observed_sha256": _sha256(observed_path),
+        "observed_sha256": file_sha256(observed_path),
         "observations": [
             statistic_key(r["scope"], r["metric"], int(r["year"]))
             for _, r in observations.iterrows()
@@ -329,26 +363,36 @@ def _settings(
     }
 
 
-def check_calibration_folder(out: Path, resume: bool, settings: dict[str, Any]) -> None:
-    """Refuse a folder the calibration must not write to, or a resume of other work."""
+def check_calibration_folder(
+    out: Path,
+    resume: bool,
+    settings: dict[str, Any],
+    settings_file: str = SETTINGS,
+    kind: str = "calibration",
+) -> None:
+    """Refuse a folder the calibration must not write to, or a resume of other work.
+
+    ``settings_file`` and ``kind`` name the settings file and the work in messages (a model
+    selection keeps its own settings file).
+    """
     from model.results.safety import OutputError, check_output_folder
 
     if resume:
         # the settings are written first: a calibration killed before pyabc made its history
         # has settings and no history, and resumes from the first generation
-        if not (out / SETTINGS).is_file():
+        if not (out / settings_file).is_file():
             raise CalibrationError(
-                f"--resume: expected a calibration folder with {SETTINGS} (and {HISTORY}) in "
+                f"--resume: expected a {kind} folder with {settings_file} (and {HISTORY}) in "
                 f"{out}, found none"
             )
         try:
-            before = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
+            before = json.loads((out / settings_file).read_text(encoding="utf-8"))
         except ValueError as err:
-            raise CalibrationError(f"{out / SETTINGS}: expected JSON ({err})") from None
+            raise CalibrationError(f"{out / settings_file}: expected JSON ({err})") from None
         differ = sorted(k for k in settings if before.get(k) != settings[k])
         if differ:
             raise CalibrationError(
-                f"--resume: {out} holds a calibration with other settings ({', '.join(differ)}); "
+                f"--resume: {out} holds a {kind} with other settings ({', '.join(differ)}); "
                 "resume with the same scenario, observations, parameters, scale, particles and "
                 "seed, or choose another --out"
             )
@@ -357,11 +401,129 @@ def check_calibration_folder(out: Path, resume: bool, settings: dict[str, Any]) 
         check_output_folder(out)
     except OutputError:
         # an earlier calibration folder (a settings file, maybe no manifest yet) may be replaced
-        if not (out.is_dir() and (out / SETTINGS).is_file()):
+        if not (out.is_dir() and (out / settings_file).is_file()):
             raise
 
 
-def _sampler(workers: int, scheduler: str | None) -> Any:
+def check_run_settings(population_scale: float, max_runs: int | None, **positive: int) -> None:
+    """Refuse a population scale outside (0, 1], a ``max_runs`` or a count below 1.
+
+    Args:
+        population_scale: Share of the population each run simulates.
+        max_runs: The run budget, or None.
+        **positive: Counts that must be positive integers, by name (particles, generations...).
+
+    Raises:
+        CalibrationError: Naming the setting, what was expected and what was found.
+    """
+    for name, value in positive.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CalibrationError(f"{name}: expected a positive integer, found {value!r}")
+    if max_runs is not None and (not isinstance(max_runs, int) or max_runs < 1):
+        raise CalibrationError(f"max_runs: expected a positive integer, found {max_runs!r}")
+    if not 0 < population_scale <= 1:
+        raise CalibrationError(f"population_scale: expected (0, 1], found {population_scale}")
+
+
+def start_folder(
+    folder: Path,
+    resume: bool,
+    settings: dict[str, Any],
+    settings_file: str = SETTINGS,
+    stale: Iterable[str] = (),
+) -> None:
+    """Make the folder of an ABC-SMC run and write its settings first (whole or absent).
+
+    A fresh start removes the history with its SQLite journals, the settings, the manifest and
+    the files named in ``stale`` (glob patterns) an earlier run left; a resume leaves all as is.
+    """
+    if resume:
+        return
+    if folder.exists():
+        # with the history goes its rollback journal, which a kill mid-write leaves
+        for name in (HISTORY, *(HISTORY + end for end in JOURNALS), settings_file, MANIFEST):
+            (folder / name).unlink(missing_ok=True)
+        for pattern in stale:
+            for path in folder.glob(pattern):
+                path.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    from model.experiments.execution import atomic_write_json
+
+    atomic_write_json(settings, folder / settings_file)  # whole or absent after a kill
+
+
+def run_generations(
+    make_abc: Callable[[], Any],
+    folder: Path,
+    x_0: Mapping[str, float],
+    *,
+    generations: int,
+    max_runs: int | None,
+    seed: int,
+    resume: bool,
+    say: Callable[[str], None],
+    describe: Callable[[Any, int, Mapping[int, float]], str],
+) -> tuple[Any, dict[int, float]]:
+    """Run ABC-SMC one generation per call of pyabc on ``folder/history.db``.
+
+    Each generation builds a fresh ``pyabc.ABCSMC`` with ``make_abc()``, re-seeds numpy's and
+    Python's global generators from ``(seed, generation)``, starts the history (generation 0)
+    or loads it, and runs one population. A resume continues after the last complete
+    generation (a history without one is started again).
+
+    Args:
+        make_abc: A new ``pyabc.ABCSMC`` (models, priors, distance, sampler).
+        folder: The results folder holding ``history.db`` (and ``generations.csv`` of the
+            generations already run, for their seconds).
+        x_0: The observed statistics.
+        generations: Generations in total.
+        max_runs: Stop before a generation once the runs reach this.
+        seed: The seed of the draws.
+        resume: Continue the history in ``folder``.
+        say: Receives the progress lines.
+        describe: The line of a finished generation, from ``(history, t, seconds)``.
+
+    Returns:
+        The history and the seconds of each generation by index.
+    """
+    import pyabc
+
+    db = f"sqlite:///{(folder / HISTORY).absolute()}"
+    seconds: dict[int, float] = {}
+    if resume:
+        previous = folder / GENERATIONS
+        if previous.is_file():
+            done = pd.read_csv(previous)
+            seconds.update(dict(zip(done["generation"], done["seconds"], strict=True)))
+    # opening the history rolls back a write a kill left unfinished (SQLite's journal),
+    # so the last generation read is a complete one
+    history = pyabc.History(db) if resume and (folder / HISTORY).is_file() else None
+    if history is not None and (history.max_t is None or history.max_t < 0):
+        # stopped before the first generation was complete: nothing to continue from
+        history = None
+        (folder / HISTORY).unlink()
+    start = 0 if history is None else history.max_t + 1
+    if resume:
+        say(f"resuming after generation {start} of {generations}")
+    for t in range(start, generations):
+        if history is not None and max_runs is not None:
+            if history.total_nr_simulations >= max_runs:
+                say(f"stopped: {history.total_nr_simulations} runs reached --max-runs")
+                break
+        abc = make_abc()
+        np.random.seed(_generation_seed(seed, t))
+        random.seed(_generation_seed(seed, t))
+        t0 = time.perf_counter()
+        history = abc.new(db, dict(x_0)) if t == 0 else abc.load(db, 1)
+        abc.run(max_nr_populations=1)
+        seconds[t] = round(time.perf_counter() - t0, 3)
+        say(describe(history, t, seconds))
+    assert history is not None
+    return history, seconds
+
+
+def abc_sampler(workers: int, scheduler: str | None) -> Any:
+    """The sampler of pyabc: single-core (1 worker), multicore (several) or Dask."""
     import pyabc
 
     if scheduler is not None:
@@ -379,13 +541,18 @@ def _sampler(workers: int, scheduler: str | None) -> Any:
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
 
 
-def _close_sampler(sampler: Any) -> None:
+def close_sampler(sampler: Any) -> None:
+    """Close the Dask client of a sampler (other samplers hold nothing to close)."""
     client = getattr(sampler, "my_client", None)
     if client is not None:
         client.close()
 
 
-def _generations_table(history: Any, seconds: Mapping[int, float]) -> pd.DataFrame:
+def generations_table(history: Any, seconds: Mapping[int, float]) -> pd.DataFrame:
+    """The rows of ``generations.csv``, one per generation of a pyabc history.
+
+    Columns: ``generation, epsilon, particles, runs, acceptance_rate, seconds``.
+    """
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     runs = pops["samples"].astype(int).to_numpy()
@@ -468,18 +635,14 @@ def calibrate(
     t_start = time.perf_counter()
     if isinstance(scenario, str | Path):
         scenario = load_scenario(scenario)
-    for name, value, low in (
-        ("particles", particles, 1),
-        ("generations", generations, 1),
-        ("predictive_draws", predictive_draws, 1),
-        ("workers", workers, 1),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise CalibrationError(f"{name}: expected a positive integer, found {value!r}")
-    if max_runs is not None and (not isinstance(max_runs, int) or max_runs < 1):
-        raise CalibrationError(f"max_runs: expected a positive integer, found {max_runs!r}")
-    if not 0 < population_scale <= 1:
-        raise CalibrationError(f"population_scale: expected (0, 1], found {population_scale}")
+    check_run_settings(
+        population_scale,
+        max_runs,
+        particles=particles,
+        generations=generations,
+        predictive_draws=predictive_draws,
+        workers=workers,
+    )
     observed_path = Path(observed)
     parameters = fitted_parameters(scenario, params)
     table = read_observed(observed_path)
@@ -494,7 +657,7 @@ def calibrate(
     folder = Path(out)
     check_calibration_folder(folder, resume, settings)
     logging.getLogger("ABC").setLevel(logging.WARNING)
-    sampler = _sampler(workers, scheduler)
+    sampler = abc_sampler(workers, scheduler)
 
     simulator = Simulator(
         scenario=scenario,
@@ -507,65 +670,42 @@ def calibrate(
         seed=seed,
     )
     prior = prior_distribution(parameters)
-    db = f"sqlite:///{(folder / HISTORY).absolute()}"
-    seconds: dict[int, float] = {}
-    try:
-        if not resume:
-            if folder.exists():
-                # with the history goes its rollback journal, which a kill mid-write leaves
-                for name in (HISTORY, *(HISTORY + end for end in JOURNALS), SETTINGS, MANIFEST):
-                    (folder / name).unlink(missing_ok=True)
-            folder.mkdir(parents=True, exist_ok=True)
-            from model.experiments.execution import atomic_write_json
 
-            atomic_write_json(settings, folder / SETTINGS)  # whole or absent after a kill
-        else:
-            previous = folder / GENERATIONS
-            if previous.is_file():
-                done = pd.read_csv(previous)
-                seconds.update(dict(zip(done["generation"], done["seconds"], strict=True)))
-        # opening the history rolls back a write a kill left unfinished (SQLite's journal),
-        # so the last generation read is a complete one
-        history = pyabc.History(db) if resume and (folder / HISTORY).is_file() else None
-        if history is not None and (history.max_t is None or history.max_t < 0):
-            # stopped before the first generation was complete: nothing to continue from
-            history = None
-            (folder / HISTORY).unlink()
-        start = 0 if history is None else history.max_t + 1
-        if resume:
-            say(f"resuming after generation {start} of {generations}")
-        for t in range(start, generations):
-            if history is not None and max_runs is not None:
-                if history.total_nr_simulations >= max_runs:
-                    say(f"stopped: {history.total_nr_simulations} runs reached --max-runs")
-                    break
-            abc = pyabc.ABCSMC(
-                simulator,
-                prior,
-                pyabc.distance.AdaptivePNormDistance(p=2),
-                population_size=particles,
-                sampler=sampler,
-            )
-            np.random.seed(_generation_seed(seed, t))
-            random.seed(_generation_seed(seed, t))
-            t0 = time.perf_counter()
-            history = abc.new(db, x_0) if t == 0 else abc.load(db, 1)
-            abc.run(max_nr_populations=1)
-            seconds[t] = round(time.perf_counter() - t0, 3)
-            row = _generations_table(history, seconds).iloc[-1]
-            say(
-                f"generation {t + 1}/{generations}: {int(row['particles'])} particles accepted "
-                f"of {int(row['runs'])} runs (acceptance {row['acceptance_rate']:.2f}), "
-                f"epsilon {row['epsilon']:.3g}, {seconds[t]:.1f} s"
-            )
+    def make_abc() -> Any:
+        return pyabc.ABCSMC(
+            simulator,
+            prior,
+            pyabc.distance.AdaptivePNormDistance(p=2),
+            population_size=particles,
+            sampler=sampler,
+        )
+
+    def describe(history: Any, t: int, seconds: Mapping[int, float]) -> str:
+        row = generations_table(history, seconds).iloc[-1]
+        return (
+            f"generation {t + 1}/{generations}: {int(row['particles'])} particles accepted "
+            f"of {int(row['runs'])} runs (acceptance {row['acceptance_rate']:.2f}), "
+            f"epsilon {row['epsilon']:.3g}, {seconds[t]:.1f} s"
+        )
+
+    try:
+        start_folder(folder, resume, settings)
+        history, seconds = run_generations(
+            make_abc,
+            folder,
+            x_0,
+            generations=generations,
+            max_runs=max_runs,
+            seed=seed,
+            resume=resume,
+            say=say,
+            describe=describe,
+        )
     finally:
-        _close_sampler(sampler)
-    assert history is not None
-    generations_table = _generations_table(history, seconds)
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
-    posterior = pd.DataFrame({"weight": np.asarray(weights, dtype=float)})
-    for name in parameters:
-        posterior[name] = frame[name].to_numpy(dtype=float)
+        close_sampler(sampler)
+    gen_table = generations_table(history, seconds)
+    posterior = posterior_table(history, parameters)
+    weights = posterior["weight"].to_numpy(dtype=float)
 
     # posterior predictive: re-run the model at draws of the posterior
     say(f"posterior predictive: {predictive_draws} runs at posterior draws")
@@ -619,13 +759,12 @@ def calibrate(
         "runs_predictive": predictive_draws,
         "seconds": round(time.perf_counter() - t_start, 2),
         "acceptance_rate": {
-            str(int(r["generation"])): float(r["acceptance_rate"])
-            for _, r in generations_table.iterrows()
+            str(int(r["generation"])): float(r["acceptance_rate"]) for _, r in gen_table.iterrows()
         },
     }
-    _write(folder, posterior, table_out, generations_table, manifest, parameters, figures)
+    _write(folder, posterior, table_out, gen_table, manifest, parameters, figures)
     say(f"written to {folder}")
-    return CalibrationResult(folder, posterior, table_out, generations_table, manifest)
+    return CalibrationResult(folder, posterior, table_out, gen_table, manifest)
 
 
 def _package_version() -> str:

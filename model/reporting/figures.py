@@ -15,6 +15,8 @@ only: the default font has no Chinese glyphs, and a figure must never show empty
 | :func:`income_distribution` | how far is the registered poor's income from the exit line? |
 | :func:`prior_posterior` | what did calibration learn about each parameter? |
 | :func:`calibration_predictive` | does the calibrated model reproduce each observation? |
+| :func:`model_probabilities` | which model reproduces the observations with fewer |
+|  | contortions? (posterior model probabilities of an ABC model choice) |
 | :func:`attribution_chart` | what does each measure buy, and what would the next million buy? |
 | :func:`discovery_figure` | in which region of the uncertainties does the plan succeed? |
 | :func:`feedback_table` | how many exits are reported, how many hold in income, how large is |
@@ -910,6 +912,58 @@ def calibration_predictive(table: pd.DataFrame) -> Figure:
     if len(table):
         axes.flat[0].legend(fontsize=6, loc="best")
     fig.suptitle("Does the calibrated model reproduce each observation? Posterior predictive")
+    fig.tight_layout()
+    return fig
+
+
+def model_probabilities(probabilities: pd.DataFrame, title: str = "") -> Figure:
+    """Posterior probability of each model, generation by generation, of an ABC model choice.
+
+    Args:
+        probabilities: A ``model_probabilities.csv`` table: ``generation, model, scenario,
+            probability`` (one row per generation and model; 0 once a model has died out).
+        title: The observations fitted, for the second title line.
+
+    Returns:
+        The figure: one line per model (its scenario's name) over the generations, the last
+        value written beside it, and the uniform model prior as a dotted line.
+    """
+    fig = Figure(figsize=FIGSIZE)
+    ax = fig.subplots()
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    models = probabilities.drop_duplicates("model").sort_values("model")
+    for i, (_, m) in enumerate(models.iterrows()):
+        rows = probabilities[probabilities["model"] == m["model"]].sort_values("generation")
+        x = rows["generation"].to_numpy(dtype=int) + 1
+        y = rows["probability"].to_numpy(dtype=float)
+        color = colors[i % len(colors)]
+        ax.plot(x, y, marker="o", color=color, linewidth=2, label=str(m["scenario"]))
+        if len(x):
+            ax.annotate(
+                f"{y[-1]:.2f}",
+                (x[-1], y[-1]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color=color,
+            )
+    if len(models):
+        ax.axhline(
+            1.0 / len(models), color="0.4", linestyle=":", label="model prior (uniform)"
+        )
+        last = int(probabilities["generation"].max()) + 1
+        ax.set_xlim(0.7, last + 0.45)
+    ax.set_ylim(-0.02, 1.05)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("ABC-SMC generation")
+    ax.set_ylabel("posterior model probability")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(
+        _title("Which model reproduces the observations with fewer contortions?", title),
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 

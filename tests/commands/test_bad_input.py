@@ -22,9 +22,10 @@ import pytest
 
 from model.commands.cli import main
 from model.results.outputs import ResultsError, read_results
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, SCENARIOS
 
 BASE_TEXT = BASELINE.read_text(encoding="utf-8")
+FEEDBACK = SCENARIOS / "feedback.toml"
 
 
 @dataclass(frozen=True)
@@ -729,6 +730,42 @@ CASES: list[Case] = [
         ("calibrate", "{baseline}", "--observed", "{tmp}/none.csv", "--out", "{tmp}/cal"),
         ("{tmp}/none.csv", "observed-data file not found"),
     ),
+    # model choice: two or more scenarios of distinct names, the same observations for each
+    Case(
+        "select-model_one_scenario",
+        ("select-model", "{baseline}", "--observed", "{tmp}/obs.csv", "--out", "{tmp}/sel"),
+        ("SCENARIO: expected at least two scenarios to choose between, found one",),
+        files={"obs.csv": CAL_OK},
+    ),
+    Case(
+        "select-model_same_name",
+        (
+            "select-model", "{baseline}", "{baseline}", "--observed", "{tmp}/obs.csv",
+            "--param", "dynamics.job_finding_rate", "--out", "{tmp}/sel",
+        ),
+        ("expected scenarios with distinct names", "'baseline' 2 times"),
+        files={"obs.csv": CAL_OK},
+    ),  # fmt: skip
+    Case(
+        "select-model_zero_particles",
+        (
+            "select-model", "{baseline}", str(FEEDBACK), "--observed", "{tmp}/obs.csv",
+            "--particles", "0", "--out", "{tmp}/sel",
+        ),
+        ("argument --particles", "expected a positive integer, found 0"),
+        files={"obs.csv": CAL_OK},
+    ),  # fmt: skip
+    Case(
+        "select-model_metric_a_model_lacks",
+        (
+            "select-model", "{baseline}", str(FEEDBACK), "--observed", "{tmp}/obs.csv",
+            "--param", "dynamics.job_finding_rate", "--population-scale", "0.01",
+            "--out", "{tmp}/sel",
+        ),
+        ("{tmp}/obs.csv, line 3", "metric 'reported_exited_people'",
+         "model 0 (scenario 'baseline') switches off", "--skip-unknown"),
+        files={"obs.csv": CAL_OK + "shaoguan,2017,reported_exited_people,60000,people,x\n"},
+    ),  # fmt: skip
     # --out
     Case(
         "out_is_a_file",

@@ -454,10 +454,15 @@ def test_fuzz_overrides():
 # ---------------------------------------------------------------------------------------------
 # command lines: every command's real options, mutated, run in this process
 
+#: A second scenario for select-model: the baseline with the living register on.
+WITH_REGISTER = (
+    'extends = "baseline.toml"\nname = "with_register"\n[living_register]\nenabled = true\n'
+)
+
 #: Command-line cases per command (every command of the CLI, seeded: the same cases each run).
 COMMAND_CASES = 20
 #: Fewer cases for commands whose accepted command lines take several seconds each.
-SLOW_COMMAND_CASES = {"calibrate": 10}
+SLOW_COMMAND_CASES = {"calibrate": 10, "select-model": 10}
 
 #: Values that no option should accept silently: empty, signs, NaN, infinities, huge, text...
 BAD_VALUES = [
@@ -516,6 +521,10 @@ def command_bases(results: str) -> dict[str, list[str]]:
                       "dynamics.job_finding_rate", "--particles", "2", "--generations", "1",
                       "--set", "calendar.end_year=2018", "--workers", "1", *small, "--out",
                       "out"],
+        "select-model": ["select-model", "baseline.toml", "with_register.toml", "--observed",
+                         "observed.csv", "--param", "dynamics.job_finding_rate", "--particles",
+                         "2", "--generations", "1", "--set", "calendar.end_year=2018",
+                         "--workers", "1", *small, "--out", "out"],
         "attribute": ["attribute", "baseline.toml", "--replicates", "1", "--no-shapley",
                       "--max-runs", "60", "--set", "calendar.end_year=2018", "--workers", "1",
                       "--population-scale", "0.003", "--out", "out"],
@@ -607,6 +616,7 @@ def test_fuzz_command_lines(command, fuzz_results, tmp_path, monkeypatch, capsys
         monkeypatch.delenv(key, raising=False)  # restored after the test
     monkeypatch.chdir(tmp_path)
     (tmp_path / "baseline.toml").write_text(BASE_TEXT, encoding="utf-8")
+    (tmp_path / "with_register.toml").write_text(WITH_REGISTER, encoding="utf-8")
     (tmp_path / "observed.csv").write_text(
         "year,metric,value,source\n2016,cumulative_exited_people,30000,report A\n"
     )

@@ -23,8 +23,13 @@ What is compared with what:
   the scenario's ``population.registered_people`` every year (a full-population count, held
   constant: :data:`CLOSED_REGISTER`). Any other such metric is refused, naming the model and
   the metric (or, with ``skip_unknown``, left out for every model);
-- the *distance* is pyabc's ``AdaptivePNormDistance(p=2)`` over the statistics of every
-  model's runs of a generation, and the threshold the median distance of the previous one.
+- the *distance* is the Euclidean norm of the relative errors, ``(simulated - observed) /
+  observed`` of each statistic (pyabc's ``PNormDistance(p=2)`` with fixed weights ``1 /
+  |observed|``), and the threshold the median distance of the previous generation. A
+  calibration's adaptive distance (each statistic scaled by its spread over the generation's
+  runs) would be estimated here over the runs of every model together: a statistic one model
+  holds constant (the closed register) has no spread once that model makes half the runs, and
+  would drop out of the distance just where it tells the models apart.
 
 The result is the posterior probability of each model after the last generation, its change
 generation by generation, and the weighted posterior of the parameters of every model still
@@ -286,6 +291,21 @@ def _load(scenarios: Iterable[Any]) -> list[Any]:
 # the model choice
 
 
+def relative_distance(x_0: Mapping[str, float]) -> Any:
+    """The Euclidean norm of the statistics' relative errors against the observations ``x_0``.
+
+    Raises:
+        CalibrationError: An observation of zero (its relative error has no scale).
+    """
+    import pyabc
+
+    zero = [key for key, value in x_0.items() if value == 0]
+    if zero:
+        raise CalibrationError(f"{zero[0]}: an observation of 0 has no relative error")
+    weights = {key: 1.0 / abs(value) for key, value in x_0.items()}
+    return pyabc.distance.PNormDistance(p=2, fixed_weights=weights)
+
+
 def select_model(
     scenarios: Sequence[Any],
     observed: str | Path,
@@ -418,7 +438,7 @@ def select_model(
         return pyabc.ABCSMC(
             models,
             priors,
-            pyabc.distance.AdaptivePNormDistance(p=2),
+            relative_distance(x_0),
             population_size=particles,
             sampler=sampler,
         )
@@ -498,7 +518,7 @@ def select_model(
             "sampler": type(sampler).__name__,
             "model_prior": "uniform",
             "model_perturbation": "pyabc ModelPerturbationKernel, probability to stay 0.7",
-            "distance": "AdaptivePNormDistance(p=2)",
+            "distance": "PNormDistance(p=2) of relative errors (weights 1 / |observed|)",
             "epsilon": "MedianEpsilon",
             "reproducible": scheduler is None and workers == 1,
         },

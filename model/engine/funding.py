@@ -436,15 +436,16 @@ class Ledger:
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)
         need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
-        paid = [0] * self.n_counties
-        keys = [k for k in self.pots if k[0] in funds]
+        keys = [k for k in self.pots if k[0] in funds] if funds else ()
+        paid = None
         if keys and any(need):
-            balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
-            take = [[0] * self.n_counties for _ in keys]
+            rows = [self.pots[k][u] for k in keys]
+            columns = list(zip(*[row.tolist() for row in rows], strict=True))  # counties x sources
+            take = {}  # county -> fen paid by each source
             for c, wanted in enumerate(need):
                 if not wanted:
                     continue
-                held = [b[c] for b in balance]
+                held = columns[c]
                 total = sum(held)
                 covered = wanted if wanted < total else total
                 if covered <= 0:
@@ -459,18 +460,25 @@ class Ledger:
                         richest = left.index(max(left))
                         share[richest] += 1
                         left[richest] -= 1
-                for row, fen in zip(take, share, strict=True):
-                    row[c] = fen
-                paid[c] = covered
+                take[c] = share
                 need[c] = wanted - covered
-            for key, fen in zip(keys, take, strict=True):
-                if any(fen):
-                    self.pots[key][u] -= fen
-                    self._record(key[0], key[1], use, "spent", year, month, fen)
+            if take:
+                for i, (key, row) in enumerate(zip(keys, rows, strict=True)):
+                    fen = [0] * self.n_counties
+                    for c, share in take.items():
+                        fen[c] = share[i]
+                    if any(fen):
+                        row -= fen
+                        self._record(key[0], key[1], use, "spent", year, month, fen)
+                paid = [0] * self.n_counties
+                for c, share in take.items():
+                    paid[c] = sum(share)
         if sector_source is not None and any(need):
             self._record("sector", sector_source, "", "received", year, month, need)
             self._record("sector", sector_source, use, "spent", year, month, need)
-            paid = [p + n for p, n in zip(paid, need, strict=True)]
+            paid = need if paid is None else [p + n for p, n in zip(paid, need, strict=True)]
+        if paid is None:
+            return np.zeros(self.n_counties, dtype=np.int64)
         return np.array(paid, dtype=np.int64)
 
     def reallocate(

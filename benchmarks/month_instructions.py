@@ -5,7 +5,7 @@ monthly step save. The number of instructions the step executes does not depend 
 this script runs the baseline under ``valgrind --tool=callgrind`` with instrumentation off
 while it imports and builds the model and runs the first month, switches it on
 (``callgrind_control -i on``) for the remaining months, and prints the instructions per month
-(``Ir``). Two runs of the same code agree to about 0.3% (set and dict orders follow Python's
+(``Ir``). Repeated runs of the same code agree to about 0.1% (some set orders follow Python's
 hash seed). Needs ``valgrind`` on the PATH; about 40 s at scale 0.05 and 2 minutes at full scale.
 
 ``--part`` counts only the calls of one part of the month instead (``Measure.charge_by_county``,

@@ -333,9 +333,21 @@ class Ledger:
     county_names: list[str]
     pots: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    #: movements as recorded: ``(fund, source, use, kind, year, month, counties, fen)``, one
-    #: entry per call with the counties that moved money (expanded to rows by :attr:`rows`)
-    blocks: list[tuple] = field(default_factory=list)
+    #: movements as recorded: ``(fund, source, use, kind, year, month, fen by county)``, one
+    #: entry per call that moved money, with every county's amount (0 where none moved; the
+    #: table has a row only for the counties that moved money)
+    movements: list[tuple] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> list[tuple]:
+        """:attr:`movements` as ``(fund, source, use, kind, year, month, counties, fen)``.
+
+        Each with only the counties that moved money, in county order.
+        """
+        return [
+            (*head, [c for c, fen in enumerate(amounts) if fen], [fen for fen in amounts if fen])
+            for *head, amounts in self.movements
+        ]
 
     @property
     def rows(self) -> list[tuple]:
@@ -356,10 +368,8 @@ class Ledger:
         """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints)."""
         if isinstance(amounts_fen, np.ndarray):
             amounts_fen = amounts_fen.tolist()
-        counties = [c for c, fen in enumerate(amounts_fen) if fen]
-        if counties:
-            amounts = [amounts_fen[c] for c in counties]
-            self.blocks.append((fund, source, use, kind, year, month, counties, amounts))
+        if any(amounts_fen):
+            self.movements.append((fund, source, use, kind, year, month, list(amounts_fen)))
         key = (fund, source, kind)
         self.totals[key] = self.totals.get(key, 0) + sum(amounts_fen)
 
@@ -386,18 +396,9 @@ class Ledger:
             counties, split_fen_rows(leaked[counties], weights), strict=True
         ):
             for u in np.flatnonzero(leak_split):
-                self.blocks.append(
-                    (
-                        fund,
-                        source,
-                        self.uses[u],
-                        "leaked",
-                        year,
-                        month,
-                        [int(county)],
-                        [int(leak_split[u])],
-                    )
-                )
+                fen = [0] * self.n_counties
+                fen[county] = int(leak_split[u])
+                self.movements.append((fund, source, self.uses[u], "leaked", year, month, fen))
         key = (fund, source, "leaked")
         self.totals[key] = self.totals.get(key, 0) + int(leaked.sum())
 
@@ -436,15 +437,16 @@ class Ledger:
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)
         need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
-        paid = [0] * self.n_counties
-        keys = [k for k in self.pots if k[0] in funds]
+        keys = [k for k in self.pots if k[0] in funds] if funds else ()
+        paid = None
         if keys and any(need):
-            balance = [self.pots[k][u].tolist() for k in keys]  # sources x counties
-            take = [[0] * self.n_counties for _ in keys]
+            rows = [self.pots[k][u] for k in keys]
+            columns = list(zip(*[row.tolist() for row in rows], strict=True))  # counties x sources
+            take = {}  # county -> fen paid by each source
             for c, wanted in enumerate(need):
                 if not wanted:
                     continue
-                held = [b[c] for b in balance]
+                held = columns[c]
                 total = sum(held)
                 covered = wanted if wanted < total else total
                 if covered <= 0:
@@ -459,18 +461,25 @@ class Ledger:
                         richest = left.index(max(left))
                         share[richest] += 1
                         left[richest] -= 1
-                for row, fen in zip(take, share, strict=True):
-                    row[c] = fen
-                paid[c] = covered
+                take[c] = share
                 need[c] = wanted - covered
-            for key, fen in zip(keys, take, strict=True):
-                if any(fen):
-                    self.pots[key][u] -= fen
-                    self._record(key[0], key[1], use, "spent", year, month, fen)
+            if take:
+                for i, (key, row) in enumerate(zip(keys, rows, strict=True)):
+                    fen = [0] * self.n_counties
+                    for c, share in take.items():
+                        fen[c] = share[i]
+                    if any(fen):
+                        row -= fen
+                        self._record(key[0], key[1], use, "spent", year, month, fen)
+                paid = [0] * self.n_counties
+                for c, share in take.items():
+                    paid[c] = sum(share)
         if sector_source is not None and any(need):
             self._record("sector", sector_source, "", "received", year, month, need)
             self._record("sector", sector_source, use, "spent", year, month, need)
-            paid = [p + n for p, n in zip(paid, need, strict=True)]
+            paid = need if paid is None else [p + n for p, n in zip(paid, need, strict=True)]
+        if paid is None:
+            return np.zeros(self.n_counties, dtype=np.int64)
         return np.array(paid, dtype=np.int64)
 
     def reallocate(
@@ -569,39 +578,39 @@ class Ledger:
         import pandas as pd  # only when tables are built: scenario checks stay light
 
         columns = ["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"]
-        if not self.blocks:
+        if not self.movements:
             df = pd.DataFrame([], columns=columns)
             df["county"] = [self.county_names[c] for c in df["county"]]
             df["amount"] = df.pop("amount_fen") / FEN
             return df
-        # column by column from the blocks (one block per movement, one row per county in it):
-        # the same table as from the list of rows, built without a Python tuple per row
-        blocks = self.blocks
+        # column by column from the movements (one row per county that moved money, in the
+        # order recorded): the same table as from the list of rows, built without a Python
+        # tuple per row
+        movements = self.movements
         text = pd.DataFrame({"name": [""]})["name"].dtype  # pandas' dtype for text columns
-        lengths = np.fromiter((len(b[6]) for b in blocks), dtype=np.int64, count=len(blocks))
+        n = len(movements) * self.n_counties
+        by_county = np.fromiter(
+            itertools.chain.from_iterable(m[6] for m in movements), dtype=np.int64, count=n
+        ).reshape(len(movements), self.n_counties)
+        which, county = np.nonzero(by_county)  # movement by movement, counties in order
+        fen = by_county[which, county]
 
         def repeated(i: int) -> Any:
             # each distinct name once, then taken by code: strings are converted once each
-            values = [b[i] for b in blocks]
+            values = [m[i] for m in movements]
             distinct = list(dict.fromkeys(values))
             code = {v: k for k, v in enumerate(distinct)}
-            codes = np.repeat(np.array([code[v] for v in values], dtype=np.int64), lengths)
+            codes = np.array([code[v] for v in values], dtype=np.int64)[which]
             return pd.array(distinct, dtype=text).take(codes)
 
-        county = np.fromiter(
-            itertools.chain.from_iterable(b[6] for b in blocks), dtype=np.int64, count=lengths.sum()
-        )
-        fen = np.fromiter(
-            itertools.chain.from_iterable(b[7] for b in blocks), dtype=np.int64, count=lengths.sum()
-        )
         return pd.DataFrame(
             {
                 "fund": repeated(0),
                 "source": repeated(1),
                 "use": repeated(2),
                 "kind": repeated(3),
-                "year": np.repeat(np.array([b[4] for b in blocks], dtype=np.int64), lengths),
-                "month": np.repeat(np.array([b[5] for b in blocks], dtype=np.int64), lengths),
+                "year": np.array([m[4] for m in movements], dtype=np.int64)[which],
+                "month": np.array([m[5] for m in movements], dtype=np.int64)[which],
                 "county": pd.array(list(self.county_names), dtype=text).take(county),
                 "amount": fen / FEN,
             }

@@ -157,15 +157,17 @@ class Households:
         replaced by another array. No rule changes these arrays in place during a run; code
         that does must call :meth:`forget_groups`.
         """
-        sources = (self.group, self.registered, self.village)
         built = self._groups_built_from
         if (
-            self._groups is None
-            or len(built) != len(sources)
-            or any(a is not b for a, b in zip(built, sources, strict=True))
+            self._groups is not None
+            and len(built) == 3
+            and built[0] is self.group
+            and built[1] is self.registered
+            and built[2] is self.village
         ):
-            self._groups = GroupIndex.of(self)
-            self._groups_built_from = sources
+            return self._groups
+        self._groups = GroupIndex.of(self)
+        self._groups_built_from = (self.group, self.registered, self.village)
         return self._groups
 
     def forget_groups(self) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -222,13 +223,78 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+@functools.cache
+def _field_getter(cls: type) -> Callable[[Any], tuple]:
+    """One call returning the tuple of the dataclass's field values, in field order."""
+    names = _field_names(cls)
+    getter = operator.attrgetter(*names)
+    return getter if len(names) > 1 else lambda obj: (getter(obj),)
+
+
+@dataclass(frozen=True)
+class _ArrayPlan:
+    """The household arrays the monthly checks walk, sorted out once for a set of arrays.
+
+    Valid while every field of the households holds the same object (a rule that replaces an
+    array, as ``start_of_year`` does for ``farm_shock``, makes the checks build a new plan).
+
+    Attributes:
+        values: Every field's value, in field order (the objects the plan was built from).
+        arrays: ``(name, array)`` of every field that is an array, in field order.
+        screened: What the ordinary month's screen of :func:`finite_money` sums, in field
+            order: ``(array, True)`` for a month-of-year history (its month's row is summed),
+            ``(array, False)`` for a one-dimensional array summed whole.
+        complex_arrays: Whether some array is complex (then the full check counts them).
+    """
+
+    values: tuple
+    arrays: tuple[tuple[str, np.ndarray], ...]
+    screened: tuple[tuple[np.ndarray, bool], ...]
+    complex_arrays: bool
+
+    @classmethod
+    def of(cls, values: tuple, names: tuple[str, ...]) -> _ArrayPlan:
+        arrays = tuple(
+            (name, a) for name, a in zip(names, values, strict=True) if isinstance(a, np.ndarray)
+        )
+        floating = [(name, a) for name, a in arrays if a.dtype.kind in "fc" and a.size]
+        screened = tuple(
+            (a, a.ndim == 2)
+            for name, a in floating
+            if (a.ndim == 1 and name not in _SUMMED_FLOWS)
+            or (a.ndim == 2 and a.shape[0] == MONTHS_PER_YEAR)
+        )
+        return cls(
+            values=values,
+            arrays=arrays,
+            screened=screened,
+            complex_arrays=any(a.dtype.kind == "c" for _, a in floating),
+        )
+
+
+def _array_plan(model: PovertyModel) -> _ArrayPlan:
+    """The :class:`_ArrayPlan` of the model's households, kept by its checker between months."""
+    hh = model.households
+    values = _field_getter(type(hh))(hh)
+    checker = getattr(model, "invariants", None)
+    plan = getattr(checker, "_array_plan", None)
+    if plan is not None and all(map(operator.is_, values, plan.values)):
+        return plan
+    plan = _ArrayPlan.of(values, _field_names(type(hh)))
+    if checker is not None:
+        checker._array_plan = plan
+    return plan
+
+
 @invariant("households_conserved")
 def households_conserved(model: PovertyModel) -> str | None:
     """Every household array keeps one entry per household, and the register keeps its size."""
     hh = model.households
     start = model.invariants.start
     wrong = {
-        name: a.shape[-1] for name, a in _household_arrays(hh) if a.shape[-1] != start.households
+        name: a.shape[-1]
+        for name, a in _array_plan(model).arrays
+        if a.shape[-1] != start.households
     }
     if wrong:
         return f"expected {start.households:,} households in every array, found " + ", ".join(
@@ -385,22 +451,15 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
     any of them makes the total non-finite. True means every value is finite; False means the
     full check must count them (it also clears a total that only overflowed).
     """
-    hh = model.households
+    plan = _array_plan(model)
+    if plan.complex_arrays:  # left to the full check
+        return False
     add = np.add.reduce
-    summed = _SUMMED_FLOWS
+    row = month - 1
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        for name in _field_names(type(hh)):
-            a = getattr(hh, name)
-            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or not a.size:
-                continue
-            if a.dtype.kind == "c":  # left to the full check
-                return False
-            if a.ndim == 1:
-                if name not in summed:
-                    total += add(a, axis=None)
-            elif a.ndim == 2 and a.shape[0] == MONTHS_PER_YEAR:
-                total += add(a[month - 1], axis=None)
+        for a, history in plan.screened:
+            total += add(a[row] if history else a, axis=None)
         for amount in getattr(model, "spend_this_month", {}).values():
             total += amount
     return math.isfinite(total)

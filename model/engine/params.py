@@ -244,6 +244,8 @@ def year_value(table: dict[int, float], year: int) -> float:
 
     Years before the first entry take the first entry's value.
     """
+    if year in table:  # the usual case: the year's own entry
+        return table[year]
     keys = sorted(table)
     chosen = keys[0]
     for key in keys:

@@ -72,11 +72,12 @@ class Recorder:
         reg = hh.groups.registered  # indices: the registered are a fraction of the households
         size = hh.size[reg]
         exited = hh.status[reg] == EXITED
+        exited_people = int(size[exited].sum())
         row = {
             "year": m.year,
             "month": m.month,
-            "remaining_poor_people": int(size[~exited].sum()),
-            "cumulative_exited_people": int(size[exited].sum()),
+            "remaining_poor_people": int(size.sum()) - exited_people,
+            "cumulative_exited_people": exited_people,
             "employed_workers_poor": int(hh.jobs[reg].sum()),
             "workers_poor": int(hh.workers[reg].sum()),
             "social_security_households": int(np.count_nonzero(hh.enrolled_social)),
@@ -148,13 +149,14 @@ class Recorder:
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
             exited_enrolled = int(size[mask & exited].sum())
+            enrolled = mask & reg
             self._append(
                 "by_measure",
                 {
                     "year": year,
                     "measure": measure.name,
-                    "enrolled_households": int((mask & reg).sum()),
-                    "enrolled_people": int(size[mask & reg].sum()),
+                    "enrolled_households": int(np.count_nonzero(enrolled)),
+                    "enrolled_people": int(size[enrolled].sum()),
                     "spend": spend,
                     "spend_to_date": to_date,
                     "exited_people_enrolled": exited_enrolled,

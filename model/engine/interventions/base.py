@@ -202,15 +202,20 @@ class Measure:
                 f"does not declare in sector_sources {list(self.sector_sources)}"
             )
         demand = to_fen(np.bincount(county, cost_yuan, model.n_counties))
-        if not demand.any():
-            return np.ones(model.n_counties)
+        share = np.ones(model.n_counties)
+        if not np.count_nonzero(demand):
+            return share
         if funds is None and sector_source is None:
             funds, sector_source = self.funds, self.sector_source
         paid = model.ledger.spend(
             self.name, model.year, model.month, demand, funds or (), sector_source
         )
         self.month_spend += float(paid.sum()) / FEN
-        return np.divide(paid, demand, out=np.ones(model.n_counties), where=demand > 0)
+        # 1 where the county was paid in full (or asked nothing), paid / demand where it was not
+        short = paid != demand
+        if np.count_nonzero(short):
+            share[short] = paid[short] / demand[short]
+        return share
 
     def take_within_budget(
         self, model: PovertyModel, candidates: np.ndarray, county: np.ndarray, unit_cost: float

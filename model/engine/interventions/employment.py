@@ -245,7 +245,7 @@ class Employment(Measure):
 
         def posts_for_labour(model: PovertyModel) -> str | None:
             hh = model.households
-            wrong = int((self.post & ~(hh.registered & hh.labour_capable)).sum())
+            wrong = int(np.count_nonzero(self.post & ~(hh.registered & hh.labour_capable)))
             return (
                 f"{wrong} public posts held outside labour-capable poor households"
                 if wrong
@@ -254,7 +254,7 @@ class Employment(Measure):
 
         return {
             "public_posts_within_capacity": capacity_check(
-                lambda m: int(self.post.sum()),
+                lambda m: int(np.count_nonzero(self.post)),
                 lambda m: int(year_value(self.params.public_posts, m.year) * m.population.scale),
                 "public posts",
             ),

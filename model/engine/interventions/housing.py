@@ -144,7 +144,7 @@ class Housing(Measure):
 
         return {
             "ranger_posts_within_capacity": capacity_check(
-                lambda m: int(self.ranger.sum()),
+                lambda m: int(np.count_nonzero(self.ranger)),
                 lambda m: int(year_value(self.params.ranger_posts, m.year) * m.population.scale),
                 "ranger posts",
             )

@@ -28,6 +28,7 @@ schema changes no other parameter's draws.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -290,9 +291,12 @@ def scenario_source(scenario: Any) -> ParameterSource:
         from model.engine.scenario import SCENARIO_DIR
 
         path = Path(forecast.posterior)
-        return ParameterSource.from_posterior_file(
+        source = ParameterSource.from_posterior_file(
             path if path.is_absolute() else SCENARIO_DIR.parent / path
         )
+        # named as the scenario names it, so that printed lines and manifests do not depend
+        # on where the project is checked out
+        return dataclasses.replace(source, path=forecast.posterior)
     return ParameterSource.fixed()
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from model.commands.cli import main
-from model.engine.scenario import ScenarioError, validate_scenario
+from model.engine.scenario import ScenarioError, load_scenario, validate_scenario
 from model.experiments.compare import compare_scenarios
 from model.experiments.ensemble import plan_replicates
 from model.experiments.parameters import (
@@ -56,6 +56,10 @@ def test_a_posterior_named_by_a_relative_path_is_read_from_the_project_folder(tm
     assert plan_replicates(absolute, 2, seed=1).overrides(1) == {
         "dynamics.job_finding_rate": 0.021
     }
+    assert scenario_source(absolute).path == str(path)
+    shipped = scenario_source(load_scenario(SCENARIOS / "calibrated.toml"))
+    assert shipped.kind == "posterior" and shipped.path == "calibration/posterior.parquet"
+    assert shipped.posterior["weight"].sum() > 0
     relative = scenario("rel", parameters="posterior", posterior="no/such/posterior.parquet")
     with pytest.raises(ValueError, match=str(SCENARIOS.parent / "no/such/posterior.parquet")):
         scenario_source(relative)
@@ -82,3 +86,21 @@ def test_the_command_refuses_a_comparison_of_different_sources_in_one_line(tmp_p
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
     assert "different parameter sources" in err and not out.exists()
+
+
+def test_the_calibrated_scenario_forecasts_from_its_posterior_by_default(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "calibrated"
+    argv = ["run", str(SCENARIOS / "calibrated.toml"), "--replicates", "2", "--workers", "1"]
+    assert main([*argv, "--population-scale", "0.01", "--quiet", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"] == "posterior"
+    posterior = pd.read_parquet(SCENARIOS.parent / "calibration" / "posterior.parquet")
+    fitted = [c for c in posterior.columns if c != "weight"]
+    assert manifest["drawn_parameters"] == sorted(fitted)
+    drawn = pd.read_parquet(out / "replicates.parquet")[fitted].drop_duplicates()
+    # every replicate's values are one particle's, column for column
+    particles = {tuple(row) for row in posterior[fitted].itertuples(index=False)}
+    assert len(drawn) >= 1
+    assert all(tuple(row) in particles for row in drawn.itertuples(index=False))

@@ -179,7 +179,7 @@ def test_an_upload_extending_anything_but_a_shipped_scenario_is_refused_unopened
     message = _refusal(shipped, parent)
     assert message.startswith("probe.toml: extends: expected the name of a shipped scenario (")
     assert message.endswith(f"found {parent!r}")
-    assert "baseline, employment_first" in message
+    assert "baseline, calibrated, employment_first" in message
     assert "escape" not in message.split("found")[0]  # a link out of the folder is not offered
     assert "\n" not in message
     assert MARKER not in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from model.commands.common import BadInput, add_scenario_argument, population_scale, positive_int
 from model.commands.execution_options import add_worker_options
@@ -106,6 +107,29 @@ def add_abc_run_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help=f"{what} folder")
 
 
+def abc_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments ``calibrate`` and ``select_model`` share, from the options.
+
+    One local worker unless ``--workers`` or ``--scheduler`` is given; progress lines go to
+    standard error as they come.
+    """
+    workers = 1 if args.workers is None and args.scheduler is None else (args.workers or 1)
+    return {
+        "params": args.params,
+        "scopes": args.scopes,
+        "skip_unknown": args.skip_unknown,
+        "population_scale": args.population_scale,
+        "particles": args.particles,
+        "generations": args.generations,
+        "max_runs": args.max_runs,
+        "seed": args.seed,
+        "workers": workers,
+        "scheduler": args.scheduler,
+        "resume": args.resume,
+        "progress": lambda line: print(line, file=sys.stderr, flush=True),
+    }
+
+
 def _seed(text: str) -> int:
     from model.commands.common import non_negative_int
 
@@ -119,25 +143,13 @@ def main(args: argparse.Namespace) -> int:
     from model.results.observed import ObservedDataError
 
     scenario = load_scenario(args.scenario, args.overrides)
-    workers = 1 if args.workers is None and args.scheduler is None else (args.workers or 1)
     try:
         result = calibrate(
             scenario,
             args.observed,
             args.out,
-            params=args.params,
-            scopes=args.scopes,
-            skip_unknown=args.skip_unknown,
-            population_scale=args.population_scale,
-            particles=args.particles,
-            generations=args.generations,
-            max_runs=args.max_runs,
-            seed=args.seed,
-            workers=workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
             predictive_draws=args.predictive_draws,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            **abc_keywords(args),
         )
     except (CalibrationError, ObservedDataError) as err:
         raise BadInput(str(err)) from None

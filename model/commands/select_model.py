@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.commands.calibrate import add_abc_options, add_abc_run_options
+from model.commands.calibrate import abc_keywords, add_abc_options, add_abc_run_options
 from model.commands.common import BadInput, add_scenario_argument
 
 
@@ -46,25 +46,8 @@ def main(args: argparse.Namespace) -> int:
             f"({args.scenarios[0]})"
         )
     scenarios = [load_scenario(path, args.overrides) for path in args.scenarios]
-    workers = 1 if args.workers is None and args.scheduler is None else (args.workers or 1)
     try:
-        result = select_model(
-            scenarios,
-            args.observed,
-            args.out,
-            params=args.params,
-            scopes=args.scopes,
-            skip_unknown=args.skip_unknown,
-            population_scale=args.population_scale,
-            particles=args.particles,
-            generations=args.generations,
-            max_runs=args.max_runs,
-            seed=args.seed,
-            workers=workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
-        )
+        result = select_model(scenarios, args.observed, args.out, **abc_keywords(args))
     except (CalibrationError, ObservedDataError) as err:
         raise BadInput(str(err)) from None
     except KeyboardInterrupt:

@@ -133,13 +133,26 @@ def county_effort(
     return shortfall, effort
 
 
-def triage_order(candidates: np.ndarray, income_pc: np.ndarray, line: float) -> np.ndarray:
+def triage_order(
+    candidates: np.ndarray, income_pc: np.ndarray, line: float, first: int | None = None
+) -> np.ndarray:
     """``candidates`` ordered by distance of their per-capita income to ``line``, nearest first.
 
-    Ties keep the candidates' order (a stable sort).
+    Ties keep the candidates' order (a stable sort). With ``first``, only the first ``first``
+    of that order: the same households in the same order, found without sorting the others.
     """
     distance = np.abs(income_pc[candidates] - line)
-    return candidates[np.argsort(distance, kind="stable")]
+    if first is None or first >= candidates.size:
+        return candidates[np.argsort(distance, kind="stable")]
+    if first <= 0:
+        return candidates[:0]
+    # everything nearer than the first-th distance, sorted; then the ties at that distance in
+    # the candidates' order, as many as are still wanted
+    kth = np.partition(distance, first - 1)[first - 1]
+    nearer = np.flatnonzero(distance < kth)
+    nearer = nearer[np.argsort(distance[nearer], kind="stable")]
+    tied = np.flatnonzero(distance == kth)[: first - nearer.size]
+    return candidates[np.concatenate((nearer, tied))]
 
 
 def allot(size: int, eligible: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
@@ -199,12 +212,16 @@ class Accountability(Mechanism):
         """The first ``size`` candidates: places by county, triaged where the county triages."""
         idx = np.flatnonzero(mask) if mask.dtype == bool else np.asarray(mask)
         county = model.households.county[idx]
-        places = allot(size, np.bincount(county, minlength=model.n_counties), self.effort)
+        counts = np.bincount(county, minlength=model.n_counties)
+        places = allot(size, counts, self.effort)
+        # candidates grouped by county, each county's in their original order (a stable sort)
+        grouped = idx[np.argsort(county, kind="stable")]
+        ends = np.cumsum(counts)
         taken = []
         for c in np.flatnonzero(places):
-            candidates = idx[county == c]
+            candidates = grouped[ends[c] - counts[c] : ends[c]]
             if self.triaging[c]:
-                taken.append(triage_order(candidates, self.income_pc, self.line)[: places[c]])
+                taken.append(triage_order(candidates, self.income_pc, self.line, int(places[c])))
             else:
                 taken.append(model.rng.choice(candidates, size=int(places[c]), replace=False))
         return np.concatenate(taken) if taken else idx[:0]

@@ -169,6 +169,20 @@ def test_triage_orders_by_distance_to_the_line():
     assert triage_order(np.array([0, 3]), income, 9_000.0).tolist() == [3, 0]
 
 
+def test_the_first_places_of_triage_are_the_head_of_the_full_stable_order():
+    rng = np.random.default_rng(7)
+    # incomes on a coarse grid, so that many candidates tie at the same distance
+    income = rng.integers(0, 40, 500) * 500.0
+    candidates = np.sort(rng.choice(500, 300, replace=False))
+    full = triage_order(candidates, income, 9_000.0)
+    for first in (0, 1, 2, 17, 150, 299, 300, 400):
+        head = triage_order(candidates, income, 9_000.0, first)
+        assert head.tolist() == full[:first].tolist()
+    # hand case: distances 4,000, 200, 500, 2,000, 0, 200 -> the first three are 4, 1, 5
+    hand = np.array([5_000.0, 8_800.0, 9_500.0, 7_000.0, 9_000.0, 9_200.0])
+    assert triage_order(np.arange(6), hand, 9_000.0, 3).tolist() == [4, 1, 5]
+
+
 def test_places_go_to_counties_by_candidates_times_effort_never_beyond_candidates():
     # 10 places over weights 2 x 1.5 = 3 and 20 x 1 = 20: 1.30 and 8.70 -> 1 and 9
     assert allot(10, np.array([2, 20]), np.array([1.5, 1.0])).tolist() == [1, 9]

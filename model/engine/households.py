@@ -22,6 +22,16 @@ from model.engine.assessment import EXITED, LABOUR_SCATTERED, LABOUR_VILLAGE, NO
 INCOME_COMPONENTS = ("wage", "business", "property", "transfer")
 
 
+def people_where(size: np.ndarray, mask: np.ndarray) -> int:
+    """``size[mask].sum()`` for a boolean ``mask``, exactly, as a Python int.
+
+    A product and one pass instead of a boolean gather: the gather costs about ten times as much
+    when the households it keeps are scattered over the arrays, as the register is once the
+    living register has added households of the poor villages to it.
+    """
+    return int(np.multiply(size, mask).sum(dtype=np.int64))
+
+
 @dataclass(frozen=True)
 class GroupIndex:
     """Indices (ascending) of the household groups that stay fixed during a run.

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from model.engine.assessment import EXITED, GROUP_NAMES, NO_LABOUR, NON_POOR, POOR, RELAPSED
+from model.engine.households import people_where
 
 if TYPE_CHECKING:
     from model.engine.households import Households
@@ -131,7 +132,7 @@ class StartCounts:
             households=hh.n,
             people=int(size.sum()),
             registered_households=int(np.count_nonzero(reg)),
-            registered_people=int(size[reg].sum()),
+            registered_people=people_where(size, reg),
         )
 
 
@@ -317,7 +318,7 @@ def people_conserved(model: PovertyModel) -> str | None:
     if size.size and size.min() < 1:
         return f"{int(np.count_nonzero(size < 1)):,} households have fewer than one member"
     people = int(np.sum(size, dtype=np.int64))
-    registered_people = int(np.sum(size, dtype=np.int64, where=hh.registered))
+    registered_people = people_where(size, hh.registered)
     if people != start.people or registered_people != start.registered_people:
         return (
             f"expected {start.people:,} people ({start.registered_people:,} registered), found "

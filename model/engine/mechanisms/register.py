@@ -43,6 +43,7 @@ from model.engine.assessment import (
     POOR,
     HouseholdVerdict,
 )
+from model.engine.households import people_where
 from model.engine.mechanisms.base import REPORTED_FACTS as README
 from model.engine.mechanisms.base import Mechanism
 from model.engine.params import Section, assumption, param, plan, statistic
@@ -227,9 +228,8 @@ class LivingRegister(Mechanism):
         self.added_total = 0  # households, whole run
         self.removed_total = 0
         self.start_households = int(np.count_nonzero(hh.registered))
-        size = hh.size.astype(np.int64)
         #: people of the register not out of poverty after the last December (or at the start)
-        self.poor_people_start = int(size[hh.registered & (hh.status != EXITED)].sum())
+        self.poor_people_start = people_where(hh.size, hh.registered & (hh.status != EXITED))
         self.exited_people = 0
         self.returned_people = 0
 
@@ -277,7 +277,7 @@ class LivingRegister(Mechanism):
         model.invariants.start = dataclasses.replace(
             start,
             registered_households=int(np.count_nonzero(hh.registered)),
-            registered_people=int(size[hh.registered].sum()),
+            registered_people=people_where(hh.size, hh.registered),
         )
 
     def _new_year(self) -> None:
@@ -294,17 +294,16 @@ class LivingRegister(Mechanism):
         guarantees: np.ndarray,
     ) -> HouseholdVerdict:
         """Note the December's exits and returns (relapses) for the register's accounting."""
-        size = model.households.size.astype(np.int64)
-        self.exited_people = int(size[verdict.exits].sum())
-        self.returned_people = int(size[verdict.relapses].sum())
+        size = model.households.size
+        self.exited_people = people_where(size, verdict.exits)
+        self.returned_people = people_where(size, verdict.relapses)
         return verdict
 
     def annual_row(self, model: PovertyModel) -> dict[str, Any]:
         """The register after adjustment, and this year's additions and removals."""
         hh = model.households
-        size = hh.size.astype(np.int64)
-        reg_people = int(size[hh.registered].sum())
-        exited = int(size[hh.registered & (hh.status == EXITED)].sum())
+        reg_people = people_where(hh.size, hh.registered)
+        exited = people_where(hh.size, hh.registered & (hh.status == EXITED))
         row = {
             "registered_households": int(np.count_nonzero(hh.registered)),
             "registered_people": reg_people,
@@ -325,8 +324,7 @@ class LivingRegister(Mechanism):
         """After the checks of December: the next year's accounting starts from this register."""
         if model.month == 12:
             hh = model.households
-            size = hh.size.astype(np.int64)
-            self.poor_people_start = int(size[hh.registered & (hh.status != EXITED)].sum())
+            self.poor_people_start = people_where(hh.size, hh.registered & (hh.status != EXITED))
             self.exited_people = self.returned_people = 0
             self._new_year()
 
@@ -336,7 +334,6 @@ class LivingRegister(Mechanism):
 
     def _accounting(self, model: PovertyModel) -> str | None:
         hh = model.households
-        size = hh.size.astype(np.int64)
         households = int(np.count_nonzero(hh.registered))
         expected_households = self.start_households + self.added_total - self.removed_total
         if households != expected_households:
@@ -345,7 +342,7 @@ class LivingRegister(Mechanism):
                 f"{self.start_households:,} + added {self.added_total:,} - removed "
                 f"{self.removed_total:,}), found {households:,}"
             )
-        poor = int(size[hh.registered & (hh.status != EXITED)].sum())
+        poor = people_where(hh.size, hh.registered & (hh.status != EXITED))
         added, removed = int(self.added_c.sum()), int(self.removed_c.sum())
         expected = (
             self.poor_people_start + added - removed - self.exited_people + self.returned_people

@@ -40,6 +40,7 @@ from model.engine.assessment import (
     HouseholdVerdict,
     assess_households,
 )
+from model.engine.households import people_where
 from model.engine.mechanisms.base import REPORTED_FACTS as README
 from model.engine.mechanisms.base import Mechanism
 from model.engine.params import Section, assumption, param, plan, statistic
@@ -260,22 +261,21 @@ class ExitVerification(Mechanism):
             rng,
         )
         stands = reported.exits & ~found & ~stopped[hh.county]
-        size = hh.size.astype(np.int64)
+        size = hh.size
         self.stats = {
-            "reported_exited_people": int(size[reported.exits].sum()),
+            "reported_exited_people": people_where(size, reported.exits),
             "reported_exited_households": int(np.count_nonzero(reported.exits)),
             "wrong_exits_reported": int(np.count_nonzero(wrong)),
             "exits_sampled": int(np.count_nonzero(sampled)),
             "wrong_exits_found": int(np.count_nonzero(found)),
-            "wrong_exits_found_people": int(size[found].sum()),
+            "wrong_exits_found_people": people_where(size, found),
             "counties_exits_stopped": int(np.count_nonzero(stopped)),
-            "exits_withheld_people": int(size[reported.exits & ~stands].sum()),
+            "exits_withheld_people": people_where(size, reported.exits & ~stands),
         }
         n_c = model.n_counties
+        out = np.flatnonzero(reported.exits)
         self.county = {
-            "reported_exited_people": np.bincount(
-                hh.county[reported.exits], size[reported.exits], n_c
-            ).astype(np.int64),
+            "reported_exited_people": np.bincount(hh.county[out], size[out], n_c).astype(np.int64),
             "wrong_exits_found": np.bincount(hh.county[found], minlength=n_c),
             "exits_stopped": stopped,
         }
@@ -288,16 +288,15 @@ class ExitVerification(Mechanism):
     def annual_row(self, model: PovertyModel) -> dict[str, Any]:
         """Reported, found and income-verified exits of the year, against the target."""
         hh = model.households
-        size = hh.size.astype(np.int64)
         verified = self._verified(model)
         exited = hh.registered & (hh.status == EXITED)
-        cumulative = int(size[verified].sum())
+        cumulative = people_where(hh.size, verified)
         target = model.scenario.targets.target_for(model.year)
         target_scaled = None if target is None else round(target * model.population.scale)
         return {
             **self.stats,
             "income_verified_exited_people": cumulative,
-            "wrong_exits_on_register_people": int(size[exited & ~verified].sum()),
+            "wrong_exits_on_register_people": people_where(hh.size, exited & ~verified),
             "income_verified_target_met": None
             if target_scaled is None
             else bool(cumulative >= target_scaled),

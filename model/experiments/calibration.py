@@ -527,14 +527,12 @@ def abc_sampler(workers: int, scheduler: str | None) -> Any:
     import pyabc
 
     if scheduler is not None:
-        from distributed import Client
+        from model.experiments.execution import connect_client
 
         try:
-            client = Client(scheduler, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
-            raise CalibrationError(
-                f"--scheduler: could not connect to a Dask scheduler at {scheduler} ({err})"
-            ) from None
+            client = connect_client(scheduler)
+        except OSError as err:
+            raise CalibrationError(str(err)) from None
         return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1)
     if workers == 1:
         return pyabc.sampler.SingleCoreSampler()

@@ -265,6 +265,35 @@ class RunStats:
     seconds: float
 
 
+def connect_client(scheduler: str, worker_wait_seconds: float = 30.0) -> Any:
+    """A Dask client of the scheduler at ``scheduler``, which has at least one worker.
+
+    A scheduler without workers is given ``worker_wait_seconds`` to get one: without a worker,
+    tasks would wait for ever.
+
+    Raises:
+        OSError: The scheduler cannot be reached within 10 seconds, or no worker joined it.
+    """
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise OSError(
+            f"--scheduler: could not connect to a Dask scheduler at {scheduler} ({err})"
+        ) from None
+    if not client.scheduler_info().get("workers"):
+        try:
+            client.wait_for_workers(1, timeout=worker_wait_seconds)
+        except TimeoutError:
+            client.close()
+            raise OSError(
+                f"--scheduler {scheduler}: the scheduler has no worker, and none joined within "
+                f"{worker_wait_seconds:g} s; start one with 'dask worker {scheduler}'"
+            ) from None
+    return client
+
+
 class Executor:
     """Where tasks run: in this process, on a local process pool, or on a Dask cluster.
 
@@ -281,6 +310,7 @@ class Executor:
         flush_seconds: Write finished tasks to disk at least this often (a killed process
             loses at most this much work).
         max_buffer: Also write as soon as this many finished tasks wait (memory stays flat).
+        worker_wait_seconds: How long a scheduler without workers is given to get one.
 
     Raises:
         ValueError: A bad ``workers`` or ``scheduler``.
@@ -293,6 +323,7 @@ class Executor:
         scheduler: str | None = None,
         flush_seconds: float = 10.0,
         max_buffer: int = 1000,
+        worker_wait_seconds: float = 30.0,
     ) -> None:
         self.workers = default_workers() if workers is None else int(workers)
         if self.workers < 1:
@@ -300,6 +331,7 @@ class Executor:
         self.scheduler = None if scheduler is None else check_scheduler_address(scheduler)
         self.flush_seconds = flush_seconds
         self.max_buffer = max_buffer
+        self.worker_wait_seconds = worker_wait_seconds
         self._pool: Any = None
         self._client: Any = None
 
@@ -349,20 +381,13 @@ class Executor:
         """Start the local pool or connect to the scheduler now (otherwise on first use).
 
         Raises:
-            OSError: The scheduler cannot be reached within 10 seconds.
+            OSError: The scheduler cannot be reached within 10 seconds, or has no worker and
+                none joins within :attr:`worker_wait_seconds`.
             WorkerMismatch: A worker of the cluster runs another version of the model (checked
                 before any task is sent).
         """
         if self.scheduler is not None and self._client is None:
-            from distributed import Client
-
-            try:
-                client = Client(self.scheduler, timeout="10s", set_as_default=False)
-            except (OSError, TimeoutError) as err:
-                raise OSError(
-                    f"--scheduler: could not connect to a Dask scheduler at {self.scheduler} "
-                    f"({err})"
-                ) from None
+            client = connect_client(self.scheduler, self.worker_wait_seconds)
             try:
                 self._check_workers(client)
             except BaseException:

@@ -431,3 +431,18 @@ def test_ctrl_c_on_the_local_pool_ends_its_workers_quietly(reference, tmp_path, 
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # the workers ended
     kept = assert_only_whole_parts(out)
     resume_on_this_machine(out, reference, capsys, kept)
+
+
+def test_a_scheduler_without_workers_is_refused_after_the_wait_not_waited_on_for_ever(tmp_path):
+    cluster = LocalDaskCluster(tmp_path)
+    try:
+        executor = Executor(scheduler=cluster.address, worker_wait_seconds=1.0)
+        with pytest.raises(OSError, match="has no worker, and none joined within 1 s"):
+            executor.connect()
+        assert executor._client is None
+        # a worker still starting when the client connects is waited for
+        cluster.add_worker()
+        with Executor(scheduler=cluster.address, worker_wait_seconds=TIMEOUT) as ex:
+            assert ex.map(abs, [-3, 4]) == [3, 4]
+    finally:
+        cluster.close()

@@ -15,6 +15,9 @@ Workloads (issue 7):
   ``BENCH_W4_WORKERS`` (default 2) worker processes: wall time, the workers' CPU seconds, and a
   check that the first ``BENCH_W4_CHECK`` runs (default 20) are identical when run one by one in
   the driver process;
+- ``W4 dask``: ``BENCH_W4_DASK_RUNS`` of the same runs (default 400) through a Dask cluster
+  started on this machine (a scheduler and ``BENCH_W4_WORKERS`` single-threaded workers on
+  127.0.0.1): what a cluster adds per run, the base for extrapolating to a cluster of N machines;
 - ``naive Mesa``: ``benchmarks/naive_mesa.py``, the engine's income, job and exit rules with one
   ``mesa.Agent`` per household, at W1's population for ``BENCH_NAIVE_MONTHS`` months (default
   12); W1's cost per household-month is reported against it as a ratio;
@@ -48,10 +51,12 @@ any size can be predicted, and show what share of each workload's cost is the fi
 
 Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLICATES``,
 ``BENCH_W2_WORKERS`` (default 2), ``BENCH_W4_RUNS``, ``BENCH_W4_WORKERS``, ``BENCH_W4_CHECK``,
+``BENCH_W4_DASK_RUNS``,
 ``BENCH_NAIVE_MONTHS``, ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
 ``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20). Options: ``--only W1,W4`` runs only the named
 workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1``, ``W3``, ``W1 feedback scale
-0.1``, ``W1 feedback``, ``W2``, ``W4``, ``naive``, ``import``, ``check``, ``profile``);
+0.1``, ``W1 feedback``, ``W2``, ``W4``, ``W4 dask``, ``W5``, ``naive``, ``import``, ``check``,
+``profile``);
 ``--quick`` is a short check of everything but W2 and W3 (2 repeats, W4 with 100 runs, the
 naive version for 3 months).
 """
@@ -180,7 +185,35 @@ def _w4_task(payload: tuple) -> tuple[dict, int, float]:
     return outcomes, os.getpid(), time.process_time()
 
 
-def _w4(runs: int, workers: int, scale: float, seed: int, check: int) -> dict:
+def _local_dask_cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
+    """A Dask scheduler and ``workers`` single-threaded workers on 127.0.0.1 (processes)."""
+    import socket
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+             "--port", str(port), "--no-dashboard"], **quiet,
+        )  # fmt: skip
+    ]
+    for _ in range(workers):
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
+                 "127.0.0.1", "--nthreads", "1", "--no-dashboard"], **quiet,
+            )  # fmt: skip
+        )
+    return address, procs
+
+
+def _w4(runs: int, workers: int, scale: float, seed: int, check: int, dask: bool = False) -> dict:
     import model
     from model.experiments.execution import Executor
     from model.experiments.sweep import ModelEvaluator
@@ -188,10 +221,25 @@ def _w4(runs: int, workers: int, scale: float, seed: int, check: int) -> dict:
     scenario = model.load_scenario(BASELINE)
     evaluate = ModelEvaluator(json.dumps(scenario.model_dump(mode="json")), scale, seed)
     payloads = [(evaluate, r) for r in range(runs)]
-    t0 = time.perf_counter()
-    with Executor(workers=workers) as ex:
-        done = ex.map(_w4_task, payloads)
-    wall = time.perf_counter() - t0
+    procs: list[subprocess.Popen] = []
+    try:
+        if dask:  # the same runs through a Dask cluster of `workers` single-threaded workers
+            from distributed import Client
+
+            address, procs = _local_dask_cluster(workers)
+            with Client(address, timeout="60s", set_as_default=False) as client:
+                client.wait_for_workers(workers, timeout=120)
+            executor = Executor(scheduler=address)
+        else:
+            executor = Executor(workers=workers)
+        t0 = time.perf_counter()
+        with executor as ex:
+            done = ex.map(_w4_task, payloads)
+        wall = time.perf_counter() - t0
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     worker_cpu: dict[int, float] = {}
     for _, pid, cpu in done:  # a worker's last report is its CPU time at its last run
@@ -203,6 +251,7 @@ def _w4(runs: int, workers: int, scale: float, seed: int, check: int) -> dict:
     return {
         "runs": runs,
         "workers": workers,
+        "engine": "dask" if dask else "local pool",
         "population_scale": scale,
         "wall_s": wall,
         "s_per_run": wall / runs,
@@ -309,13 +358,14 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=W4_REFERENCE_RUNS)
     parser.add_argument("--check", type=int, default=20)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--dask", action="store_true")
     a = parser.parse_args(argv)
     if a.kind == "single":
         out = _single(a.scenario, a.scale, a.seed)
     elif a.kind == "ensemble":
         out = _ensemble(a.replicates, a.workers, a.seed)
     elif a.kind == "w4":
-        out = _w4(a.runs, a.workers, a.scale, a.seed, a.check)
+        out = _w4(a.runs, a.workers, a.scale, a.seed, a.check, a.dask)
     elif a.kind == "naive":
         out = _naive(a.months, a.scale)
     elif a.kind == "calibration":
@@ -460,6 +510,7 @@ WORKLOADS = (
     "W1 feedback",
     "W2",
     "W4",
+    "W4 dask",
     "W5",
     "naive",
     "import",
@@ -491,6 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     w4_runs = _env_int("BENCH_W4_RUNS", 100 if quick else W4_REFERENCE_RUNS)
     w4_workers = _env_int("BENCH_W4_WORKERS", 2)
     w4_check = _env_int("BENCH_W4_CHECK", 20)
+    w4_dask_runs = _env_int("BENCH_W4_DASK_RUNS", 50 if quick else 400)
     naive_months = _env_int("BENCH_NAIVE_MONTHS", 3 if quick else 12)
     top = _env_int("BENCH_PROFILE_TOP", 20)
     skip = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
@@ -575,6 +627,28 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
         print(f"  W4: {w4['wall_s']:.1f} s wall for {w4_runs} runs", flush=True)
+    if "W4 dask" not in skip:
+        w4d = _run_child(
+            "w4",
+            "--runs",
+            str(w4_dask_runs),
+            "--workers",
+            str(w4_workers),
+            "--scale",
+            str(W4_SCALE),
+            "--check",
+            str(min(w4_check, 5)),
+            "--dask",
+        )
+        results["w4_dask"] = w4d
+        rows.append(
+            {
+                "workload": f"W4 dask {w4_dask_runs} runs, {w4_workers} Dask workers",
+                "months": 60,
+                "wall_s": w4d["wall_s"],
+            }
+        )
+        print(f"  W4 dask: {w4d['wall_s']:.1f} s wall for {w4_dask_runs} runs", flush=True)
     if "naive" not in skip:
         naive = _run_child("naive", "--months", str(naive_months), "--scale", "1.0")
         results["naive_mesa"] = naive
@@ -662,6 +736,17 @@ def main(argv: list[str] | None = None) -> None:
             + " + ".join(f"{c:.1f}" for c in w4["worker_cpu_s"])
             + f" s, {w4['cores_used']:.2f} cores on average; first {w4['checked_runs']} runs "
             + ("identical" if w4["identical_to_one_by_one"] else "NOT identical")
+            + " to running them one by one"
+        )
+    if "w4_dask" in results:
+        w4d = results["w4_dask"]
+        print(
+            f"W4 dask ({w4d['runs']} runs at scale {w4d['population_scale']} on a Dask cluster "
+            f"of {w4d['workers']} single-threaded workers on this machine): {w4d['wall_s']:.1f} s "
+            f"wall ({w4d['s_per_run']:.3f} s a run); workers' CPU "
+            + " + ".join(f"{c:.1f}" for c in w4d["worker_cpu_s"])
+            + f" s, {w4d['cores_used']:.2f} cores on average; first {w4d['checked_runs']} runs "
+            + ("identical" if w4d["identical_to_one_by_one"] else "NOT identical")
             + " to running them one by one"
         )
     ratios = mechanism_cost_ratio(rows)

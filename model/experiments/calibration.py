@@ -617,6 +617,7 @@ def calibrate(
     Raises:
         CalibrationError: Bad parameters, settings, folder or scheduler.
         ObservedDataError: A bad observed-data file or an observation the model cannot match.
+        PopulationError: A population scale at which a group or a county has no household.
         ScenarioError: A bad scenario file.
 
     Example:
@@ -627,6 +628,7 @@ def calibrate(
     """
     import pyabc
 
+    from model.engine.population import check_population_scale
     from model.engine.scenario import load_scenario
 
     say = progress or (lambda line: None)
@@ -641,6 +643,7 @@ def calibrate(
         predictive_draws=predictive_draws,
         workers=workers,
     )
+    check_population_scale(scenario.population, population_scale)  # before anything is written
     observed_path = Path(observed)
     parameters = fitted_parameters(scenario, params)
     table = read_observed(observed_path)

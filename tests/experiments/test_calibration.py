@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model.engine.population import PopulationError
 from model.engine.scenario import apply_overrides, load_scenario
 from model.experiments.calibration import (
     CalibrationError,
@@ -123,6 +124,17 @@ def test_resume_refuses_other_settings(short, tmp_path):
         calibrate(
             short, observed, tmp_path / "c", particles=5, generations=2, resume=True, **settings
         )
+
+
+def test_a_scale_too_small_for_the_population_is_refused_before_anything_is_written(
+    short, tmp_path
+):
+    observed = synthetic_observations(short, tmp_path)
+    out = tmp_path / "c"
+    with pytest.raises(PopulationError, match="expected a scale at which every group"):
+        calibrate(short, observed, out, params=["dynamics.job_finding_rate"],
+                  population_scale=1e-5, particles=4, generations=1, figures=False)  # fmt: skip
+    assert not out.exists()
 
 
 def test_a_run_seed_depends_on_the_seed_and_the_values_only():

@@ -25,7 +25,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -55,8 +55,28 @@ from model.experiments.ensemble import (
 #: of the schema's cumulative targets (2016-2018, Shaoguan plan 2016, §I.3).
 PLAN_YEARS = tuple(range(Scenario().calendar.start_year, Scenario().targets.last_year + 1))
 
-#: The parameter sources the page offers: the scenario's values, or draws from the priors.
-PARAMETER_CHOICES = ("fixed", "prior")
+#: The parameter sources the page offers: what the scenario's ``[forecast]`` table names (the
+#: posterior of ``calibrated.toml``; fixed for a scenario without the table), the scenario's
+#: values, or draws from the priors.
+PARAMETER_CHOICES = ("scenario", "fixed", "prior")
+
+
+def resolved_source(scenario: Any, parameters: str) -> Any:
+    """The :class:`~model.experiments.parameters.ParameterSource` a page choice stands for.
+
+    ``"scenario"`` is the source the scenario's ``[forecast]`` table names.
+
+    Raises:
+        ValueError: A choice outside :data:`PARAMETER_CHOICES`.
+        PosteriorError: The scenario's posterior file cannot be read.
+    """
+    from model.experiments.parameters import parameter_source
+
+    if parameters not in PARAMETER_CHOICES:
+        raise ValueError(
+            f"parameters: expected one of {', '.join(PARAMETER_CHOICES)}, found {parameters!r}"
+        )
+    return parameter_source(None if parameters == "scenario" else parameters, scenario)
 
 
 @dataclass(frozen=True)
@@ -227,13 +247,29 @@ def scenario_from_upload(text: str | bytes, name: str = "uploaded.toml") -> Any:
     """A validated scenario from an uploaded TOML file (its text or bytes).
 
     The file may only extend a shipped scenario (see
-    :func:`model.engine.scenario.load_scenario_text`): nothing else on the server is opened.
+    :func:`model.engine.scenario.load_scenario_text`), and a posterior its ``[forecast]``
+    table names must be a Parquet file of the project's ``calibration/`` folder: nothing else
+    on the server is opened.
 
     Raises:
-        ScenarioError: The file is not TOML, not a valid scenario or extends anything but a
-            shipped scenario (the command line's message, naming the upload).
+        ScenarioError: The file is not TOML, not a valid scenario, extends anything but a
+            shipped scenario (the command line's message, naming the upload) or names a
+            posterior outside ``calibration/``.
     """
-    return load_scenario_text(text, name=Path(str(name)).name or "uploaded.toml")
+    shown = Path(str(name)).name or "uploaded.toml"
+    scenario = load_scenario_text(text, name=shown)
+    posterior = PurePosixPath(scenario.forecast.posterior.replace("\\", "/"))
+    if scenario.forecast.posterior and (
+        posterior.is_absolute()
+        or posterior.parts[0] != "calibration"
+        or posterior.suffix != ".parquet"
+    ):
+        raise ScenarioError(
+            f"{shown}: forecast.posterior: an uploaded scenario may name a posterior of the "
+            f"project's calibration/ folder (calibration/NAME.parquet), found "
+            f"{scenario.forecast.posterior!r}"
+        )
+    return scenario
 
 
 def upload_extends(text: str | bytes) -> str | None:
@@ -331,7 +367,7 @@ def run_small_ensemble(
     population_scale: float = 0.02,
     on_progress: Callable[[int, int], None] | None = None,
     label: str = "",
-    parameters: str = "fixed",
+    parameters: str = "scenario",
 ) -> DashboardRun:
     """Run an ensemble in this process, one replicate after another, reporting progress.
 
@@ -347,8 +383,10 @@ def run_small_ensemble(
         on_progress: Called with ``(done, replicates)`` before the first and after each
             replicate.
         label: Short description of the run.
-        parameters: ``"fixed"`` (the scenario's values: the seeds alone vary) or ``"prior"``
-            (every uncertainty drawn uniformly over its range for each replicate).
+        parameters: ``"scenario"`` (the source the scenario's ``[forecast]`` table names:
+            fixed unless it names the priors or a posterior), ``"fixed"`` (the scenario's
+            values: the seeds alone vary) or ``"prior"`` (every uncertainty drawn uniformly
+            over its range for each replicate).
 
     Returns:
         The :class:`DashboardRun`.
@@ -363,11 +401,7 @@ def run_small_ensemble(
         raise ValueError(f"replicates: expected a positive integer, found {replicates}")
     if not 0 < population_scale <= 1:
         raise ValueError(f"population_scale: expected a number in (0, 1], found {population_scale}")
-    if parameters not in PARAMETER_CHOICES:
-        raise ValueError(
-            f"parameters: expected one of {', '.join(PARAMETER_CHOICES)}, found {parameters!r}"
-        )
-    plan = plan_replicates(scenario, replicates, seed, parameters)
+    plan = plan_replicates(scenario, replicates, seed, resolved_source(scenario, parameters))
     annual, outcomes, ledgers = [], [], []
     extra: dict[str, list[pd.DataFrame]] = {name: [] for name in REPLICATE_TABLES}
     if on_progress:

@@ -2,8 +2,8 @@
 
 Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units, the
 plan's values and, for a lever with a range in the parameter catalogue, a slider beside each
-input; the population scale, replicates and parameters (fixed at the scenario's values, or drawn
-from the priors), and Run. Right: on load, the plan's forecast (the baseline's small ensemble,
+input; the population scale, replicates and parameters (what the scenario's ``[forecast]`` table
+names, fixed at the scenario's values, or drawn from the priors), and Run. Right: on load, the plan's forecast (the baseline's small ensemble,
 cached on disk by :mod:`model.dashboard.forecast`); after a run, the latest run. Each shows the
 answer in one sentence, the fan chart of cumulative exits against the targets, the probability
 of meeting each, villages exited, spend by source and use and cost per sustained exit (and, when
@@ -32,6 +32,7 @@ from model.dashboard import (
     lever_unit,
     lever_values,
     list_scenarios,
+    resolved_source,
     run_small_ensemble,
     scenario_from_upload,
     scenario_toml,
@@ -63,8 +64,9 @@ values: solara.Reactive[dict[str, Any]] = solara.reactive(
 # the forecast's settings, so that a run compares with the pinned forecast on the same seeds
 population_scale = solara.reactive(FORECAST_SCALE)
 replicates = solara.reactive(FORECAST_REPLICATES)
-#: Where the replicates' parameters come from: "fixed" or "prior".
-parameters = solara.reactive("fixed")
+#: Where the replicates' parameters come from: "scenario" (its [forecast] table), "fixed" or
+#: "prior".
+parameters = solara.reactive("scenario")
 seed = solara.reactive(1)
 progress = solara.reactive(0.0)
 latest: solara.Reactive[DashboardRun | None] = solara.reactive(None)
@@ -117,20 +119,21 @@ def on_file(info: dict[str, Any]) -> None:
 
 @solara.lab.task
 def run_task(
-    scenario: Any, reps: int, scale: float, root_seed: int, source: str = "fixed"
+    scenario: Any, reps: int, scale: float, root_seed: int, source: str = "scenario"
 ) -> DashboardRun:
     """Run the ensemble off the page's thread, updating the progress bar."""
 
     def report(done: int, total: int) -> None:
         progress.value = 100.0 * done / total
 
+    kind = resolved_source(scenario, source).kind  # what "scenario" stands for, named
     result = run_small_ensemble(
         scenario,
         replicates=reps,
         seed=root_seed,
         population_scale=scale,
         on_progress=report,
-        label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed}, {source} parameters)",
+        label=f"{scenario.name} (x{reps}, scale {scale:g}, seed {root_seed}, {kind} parameters)",
         parameters=source,
     )
     result.changes = changed_levers(scenario, _plan())
@@ -421,9 +424,11 @@ def Page() -> None:
                 )
                 solara.InputInt("seed", value=seed)
             _html(
-                '<div style="font-size:0.8em;color:#555">parameters: fixed = the scenario\'s '
-                "values (only the seeds vary); prior = every uncertainty drawn uniformly over "
-                "its range for each replicate (levers are never drawn)</div>"
+                '<div style="font-size:0.8em;color:#555">parameters: scenario = what the '
+                "scenario's [forecast] table names (the calibrated posterior of "
+                "calibrated.toml; fixed for a scenario without the table); fixed = the "
+                "scenario's values (only the seeds vary); prior = every uncertainty drawn "
+                "uniformly over its range for each replicate (levers are never drawn)</div>"
             )
             for message in (scale_error, reps_error):
                 if message:

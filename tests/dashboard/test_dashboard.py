@@ -21,6 +21,7 @@ from model.dashboard import (
     check_levers,
     lever_values,
     list_scenarios,
+    resolved_source,
     run_small_ensemble,
     scenario_from_upload,
     scenario_toml,
@@ -168,8 +169,25 @@ def test_small_ensemble_with_prior_draws_equals_the_command_lines(baseline):
     )
     fixed = run_small_ensemble(baseline, replicates=2, population_scale=0.01)
     assert fixed.ensemble.probability_source().endswith("seeds only")
-    with pytest.raises(ValueError, match="expected one of fixed, prior"):
+    with pytest.raises(ValueError, match="expected one of scenario, fixed, prior"):
         run_small_ensemble(baseline, replicates=2, population_scale=0.01, parameters="posterior")
+
+
+def test_the_scenario_choice_draws_from_the_posterior_a_calibrated_scenario_names():
+    from model.experiments.ensemble import run_ensemble
+
+    calibrated = load_scenario(ROOT / "scenarios" / "calibrated.toml")
+    page = run_small_ensemble(calibrated, replicates=2, population_scale=0.005)
+    cli = run_ensemble(calibrated, replicates=2, seed=1, workers=1, population_scale=0.005)
+    for name in ("outcomes", "probabilities", "quantiles"):
+        pd.testing.assert_frame_equal(getattr(page.ensemble, name), getattr(cli, name))
+    assert page.ensemble.manifest["parameters"] == "posterior"
+    assert "posterior" in page.ensemble.probability_source()
+    # the same scenario with its values fixed draws nothing
+    fixed = run_small_ensemble(calibrated, replicates=2, population_scale=0.005, parameters="fixed")
+    assert fixed.ensemble.probability_source().endswith("seeds only")
+    plan = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    assert resolved_source(plan, "scenario").kind == "fixed"
 
 
 def test_month_by_month_collects_each_month():

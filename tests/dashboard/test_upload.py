@@ -357,3 +357,28 @@ def test_loopback_serves_without_a_warning(served, capsys, host):
     assert main(["dashboard", "--host", host, "--port", "8799"]) == 0
     assert capsys.readouterr().err == ""
     assert served[0]["host"] == host
+
+
+# ---------------------------------------------------------------------------------------------
+# posteriors named by an upload
+
+
+@pytest.mark.parametrize(
+    "posterior",
+    ["/etc/passwd", "data/observed/observed_calibration.csv", "results/posterior.parquet",
+     "calibration/README.md", "/work/calibration/posterior.parquet"],
+)  # fmt: skip
+def test_an_upload_naming_a_posterior_outside_calibration_is_refused(posterior):
+    text = (
+        f'extends = "baseline"\n[forecast]\nparameters = "posterior"\nposterior = "{posterior}"\n'
+    )
+    with pytest.raises(ScenarioError, match="calibration/NAME.parquet") as err:
+        scenario_from_upload(text, "probe.toml")
+    assert str(err.value).startswith("probe.toml: forecast.posterior")
+
+
+def test_an_upload_may_forecast_from_the_shipped_posterior():
+    text = (SCENARIOS / "calibrated.toml").read_text(encoding="utf-8")
+    uploaded = scenario_from_upload(text, "mine.toml")
+    assert uploaded.forecast.posterior == "calibration/posterior.parquet"
+    assert uploaded.forecast.parameters == "posterior"

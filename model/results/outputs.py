@@ -41,13 +41,14 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median of ``values`` where each value counts ``weights`` times (people per household)."""
-    if values.size == 0:
-        return float("nan")
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+def weighted_median(
+    values: np.ndarray, weights: np.ndarray, order: np.ndarray | None = None
+) -> float:
+    """Median of ``values`` where each value counts ``weights`` times (people per household).
+
+    ``order``: the stable ascending order of ``values`` (or of the subset to use), when known.
+    """
+    return weighted_percentiles(values, weights, (50,), order)[0]
 
 
 #: Percentiles of per-capita income recorded each December (``income_percentiles`` table).
@@ -55,19 +56,31 @@ INCOME_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 
 
 def weighted_percentiles(
-    values: np.ndarray, weights: np.ndarray, percentiles: tuple[int, ...] = INCOME_PERCENTILES
+    values: np.ndarray,
+    weights: np.ndarray,
+    percentiles: tuple[int, ...] = INCOME_PERCENTILES,
+    order: np.ndarray | None = None,
 ) -> list[float]:
     """Percentiles of ``values`` where each value counts ``weights`` times.
 
-    The same convention as :func:`weighted_median`: the ``p``-th percentile is the smallest
-    value whose cumulative weight reaches ``p``% of the total, so percentile 50 is the median.
+    The ``p``-th percentile is the smallest value whose cumulative weight reaches ``p``% of the
+    total, so percentile 50 is the median (:func:`weighted_median`).
+
+    Args:
+        values: The values.
+        weights: The weight of each value (integers: people per household).
+        percentiles: The percentiles wanted, 0-100.
+        order: Indices of the values to use in stable ascending order of value, when known
+            (for a subset, the full set's order with the others left out: the same order as
+            sorting the subset); default all of them, sorted here.
     """
-    if values.size == 0:
+    if order is None:
+        order = np.argsort(values, kind="stable")
+    if order.size == 0:
         return [float("nan")] * len(percentiles)
-    order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[order])
     idx = np.searchsorted(cum, cum[-1] * np.asarray(percentiles, dtype=float) / 100.0)
-    return [float(v) for v in values[order][np.minimum(idx, values.size - 1)]]
+    return [float(v) for v in values[order[np.minimum(idx, order.size - 1)]]]
 
 
 #: Column of a spend table that holds the money lost to leakage (``("leaked", "")`` by source).

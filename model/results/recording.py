@@ -109,6 +109,7 @@ class Recorder:
         labour = np.flatnonzero(hh.labour_capable)
         reg_people = size[ri]
         reg_income = income_pc[ri]
+        by_income = np.argsort(reg_income, kind="stable")  # for the median and percentiles
         gap = np.maximum(0.0, (line - reg_income) / line)
         components = hh.year_components
         year_rows = [r for r in self.monthly if r["year"] == year]
@@ -128,7 +129,7 @@ class Recorder:
             "mean_per_capita_income_poor": float(
                 (reg_income * reg_people).sum() / reg_people.sum()
             ),
-            "median_per_capita_income_poor": weighted_median(reg_income, reg_people),
+            "median_per_capita_income_poor": weighted_median(reg_income, reg_people, by_income),
             "mean_per_capita_income_labour_capable": float(
                 (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
             ),
@@ -169,7 +170,7 @@ class Recorder:
                     else float("nan"),
                 },
             )
-        self._record_income_percentiles(year, income_pc)
+        self._record_income_percentiles(year, reg_income, reg_people, ri, by_income)
         # by county
         n_c = m.n_counties
         county = hh.county
@@ -272,18 +273,32 @@ class Recorder:
                 },
             )
 
-    def _record_income_percentiles(self, year: int, income_pc: np.ndarray) -> None:
-        """People-weighted percentiles of per-capita income among the registered poor."""
+    def _record_income_percentiles(
+        self,
+        year: int,
+        reg_income: np.ndarray,
+        reg_people: np.ndarray,
+        registered: np.ndarray,
+        order: np.ndarray,
+    ) -> None:
+        """People-weighted percentiles of per-capita income among the registered poor.
+
+        Args:
+            year: The year recorded.
+            reg_income: Per-capita income of each registered household (index order).
+            reg_people: Members of each registered household.
+            registered: Indices of the registered households.
+            order: Stable ascending order of ``reg_income``; each group's order is this one
+                with the others left out, so the incomes are sorted once.
+        """
         hh = self.model.households
-        reg = hh.registered
-        size = hh.size.astype(np.int64)
-        for population, mask in (
-            ("registered", reg),
-            ("labour_capable", reg & hh.labour_capable),
-            ("no_labour", reg & hh.no_labour),
+        for population, in_group in (
+            ("registered", None),
+            ("labour_capable", hh.labour_capable[registered]),
+            ("no_labour", hh.no_labour[registered]),
         ):
-            idx = np.flatnonzero(mask)
-            values = weighted_percentiles(income_pc[idx], size[idx])
+            group_order = order if in_group is None else order[in_group[order]]
+            values = weighted_percentiles(reg_income, reg_people, order=group_order)
             for p, value in zip(INCOME_PERCENTILES, values, strict=True):
                 self._append(
                     "income_percentiles",

@@ -6,7 +6,7 @@ import pytest
 
 from model import PovertyModel, run
 from model.engine.assessment import EXITED, NO_LABOUR
-from model.results.outputs import read_results, weighted_median
+from model.results.outputs import read_results, weighted_median, weighted_percentiles
 from tests.conftest import BASELINE, ROOT
 
 
@@ -125,6 +125,21 @@ def test_weighted_median_by_hand():
     # values 1, 2, 3 with weights 1, 1, 3: five people, the third is a 3
     assert weighted_median(np.array([3.0, 1.0, 2.0]), np.array([3, 1, 1])) == 3.0
     assert weighted_median(np.array([1.0, 2.0]), np.array([3, 1])) == 1.0
+
+
+def test_percentiles_of_a_subset_from_the_full_sets_order():
+    # values 5, 1, 4, 1, 3, 2 (people 1, 2, 1, 1, 3, 1); the subset is households 0, 2, 4, 5:
+    # values 5, 4, 3, 2 with people 1, 1, 3, 1 -> sorted 2 (1), 3 (3), 4 (1), 5 (1) of 6 people
+    values = np.array([5.0, 1.0, 4.0, 1.0, 3.0, 2.0])
+    people = np.array([1, 2, 1, 1, 3, 1])
+    subset = np.array([True, False, True, False, True, True])
+    order = np.argsort(values, kind="stable")
+    got = weighted_percentiles(values, people, (10, 50, 70, 90, 100), order[subset[order]])
+    # cumulative people 1, 4, 5, 6: 10% -> 0.6 -> 2; 50% -> 3 -> 3; 70% -> 4.2 -> 4; 90% -> 5.4 -> 5
+    assert got == [2.0, 3.0, 4.0, 5.0, 5.0]
+    assert got == weighted_percentiles(values[subset], people[subset], (10, 50, 70, 90, 100))
+    assert weighted_median(values, people, order[subset[order]]) == 3.0
+    assert np.isnan(weighted_percentiles(values, people, (50,), order[:0])[0])  # none: NaN
 
 
 def test_without_social_security_no_labour_households_cannot_exit(baseline):

@@ -72,7 +72,7 @@ class Recorder:
         reg = hh.groups.registered  # indices: the registered are a fraction of the households
         size = hh.size[reg]
         exited = hh.status[reg] == EXITED
-        exited_people = int(size[exited].sum())
+        exited_people = people_where(size, exited)
         row = {
             "year": m.year,
             "month": m.month,

@@ -196,9 +196,9 @@ def main(args: argparse.Namespace) -> int:
     plan = ", ".join(str(y) for y in sorted(scenario.targets.cumulative_people))
     print(f"probabilities over {args.replicates} replicates: {m['parameters_description']}")
     shared = (
-        f" (the {args.seeds_per_draw} replicates of a parameter draw are not independent: the "
-        "interval is too narrow)"
-        if source.drawn and args.seeds_per_draw > 1
+        f" over the effective number of replicates (the {args.seeds_per_draw} replicates of a "
+        "parameter draw are correlated: n / (1 + (k - 1) x intraclass correlation))"
+        if args.seeds_per_draw > 1
         else ""
     )
     print(

@@ -300,8 +300,58 @@ def binomial_interval(successes: int, trials: int, confidence: float = 0.95) -> 
     return float(ci.low), float(ci.high)
 
 
+def clustered_interval(
+    met: np.ndarray, seeds_per_draw: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Wilson interval of a share when replicates come in groups that share a parameter draw.
+
+    Replicates ``d*k`` to ``d*k+k-1`` (``k = seeds_per_draw``) share draw ``d``, so they are
+    not independent: the interval uses the effective number of replicates ``n / deff`` with
+    Kish's design effect ``deff = 1 + (k - 1) * icc``, the intraclass correlation estimated
+    from the 1/0 outcomes by one-way analysis of variance and kept within [0, 1]. When every
+    replicate agrees (the correlation cannot be estimated) ``deff = k``: each draw counts once.
+    With ``k = 1`` this is :func:`binomial_interval`.
+
+    Args:
+        met: 1/0 (or bool) per replicate, in replicate order.
+        seeds_per_draw: Replicates per draw (``len(met)`` must be a multiple).
+        confidence: Confidence level.
+    """
+    y = np.asarray(met, dtype=float)
+    n, k = y.size, int(seeds_per_draw)
+    if k <= 1 or n == 0:
+        return binomial_interval(int(y.sum()), n, confidence)
+    if n % k:
+        raise ValueError(f"{n} replicates: expected a multiple of seeds_per_draw {k}")
+    draws = n // k
+    p = float(y.mean())
+    by_draw = y.reshape(draws, k).mean(axis=1)
+    between = k * float(((by_draw - p) ** 2).sum()) / max(draws - 1, 1)
+    within = k * float((by_draw * (1 - by_draw)).sum()) / (draws * (k - 1))
+    if between + (k - 1) * within <= 0:
+        icc = 1.0
+    else:
+        icc = min(max((between - within) / (between + (k - 1) * within), 0.0), 1.0)
+    effective = n / (1 + (k - 1) * icc)
+    return wilson_interval(p, effective, confidence)
+
+
+def wilson_interval(share: float, trials: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of ``share`` observed over ``trials`` (which may be fractional)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    denominator = 1 + z * z / trials
+    centre = (share + z * z / (2 * trials)) / denominator
+    half = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / denominator
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
 def target_probabilities(
-    replicates: pd.DataFrame, plan_years: Iterable[int], confidence: float = 0.95
+    replicates: pd.DataFrame,
+    plan_years: Iterable[int],
+    confidence: float = 0.95,
+    seeds_per_draw: int = 1,
 ) -> pd.DataFrame:
     """Probability of meeting each year's cumulative target, and all of the plan's targets.
 
@@ -311,6 +361,8 @@ def target_probabilities(
         plan_years: The years of the scenario's target table; the ``all`` row counts the
             replicates that meet the target in every one of them.
         confidence: Confidence level of the Wilson interval.
+        seeds_per_draw: Replicates per parameter draw; above 1 the interval counts the
+            replicates of a draw as correlated (:func:`clustered_interval`).
 
     Returns:
         ``year, target_cumulative_people, probability_met, ci_low, ci_high``: one row per year
@@ -321,7 +373,7 @@ def target_probabilities(
     """
     if INCOME_VERIFIED_MET in replicates:
         paper = target_probabilities(
-            replicates.drop(columns=[INCOME_VERIFIED_MET]), plan_years, confidence
+            replicates.drop(columns=[INCOME_VERIFIED_MET]), plan_years, confidence, seeds_per_draw
         )
         in_income = target_probabilities(
             replicates.drop(columns=["target_met", INCOME_VERIFIED_MET]).assign(
@@ -329,6 +381,7 @@ def target_probabilities(
             ),
             plan_years,
             confidence,
+            seeds_per_draw,
         )
         for column in ("probability_met", "ci_low", "ci_high"):
             paper[f"{column}_in_income"] = in_income[column].to_numpy()
@@ -336,8 +389,8 @@ def target_probabilities(
     with_target = replicates[replicates["target_cumulative_people"].notna()]
     rows = []
     for year, group in with_target.groupby("year", sort=True):
-        met = group["target_met"].astype(bool)
-        low, high = binomial_interval(int(met.sum()), len(met), confidence)
+        met = group.sort_values("replicate")["target_met"].astype(bool)
+        low, high = clustered_interval(met.to_numpy(), seeds_per_draw, confidence)
         rows.append(
             {
                 "year": int(year),
@@ -355,7 +408,8 @@ def target_probabilities(
         )
         n = replicates["replicate"].nunique()
         k = int(per_replicate.sum())
-        low, high = binomial_interval(k, n, confidence)
+        every = per_replicate.reindex(sorted(replicates["replicate"].unique()), fill_value=False)
+        low, high = clustered_interval(every.to_numpy(dtype=bool), seeds_per_draw, confidence)
         rows.append(
             {
                 "year": "all",
@@ -595,7 +649,8 @@ class EnsembleResult:
         plan_years = list(plan_years)
         parameters = str(manifest.get("parameters", "fixed"))
         drawn = list(manifest.get("drawn_parameters", []))
-        probabilities = target_probabilities(replicates, plan_years, confidence)
+        seeds_per_draw = int(manifest.get("seeds_per_draw", 1))
+        probabilities = target_probabilities(replicates, plan_years, confidence, seeds_per_draw)
         probabilities["parameters"] = parameters
         names = [n for n in plan_outcomes(plan_years) if n in outcomes.columns]
         return cls(
@@ -605,9 +660,7 @@ class EnsembleResult:
             quantiles=quantile_bands(replicates, drawn),
             outcome_summary=outcome_distribution(outcomes, drawn),
             manifest=manifest,
-            variance_split=variance_split(
-                outcomes, names, parameters, int(manifest.get("seeds_per_draw", 1))
-            ),
+            variance_split=variance_split(outcomes, names, parameters, seeds_per_draw),
             **replicate_tables,
         )
 
@@ -852,7 +905,9 @@ def run_ensemble(
         "parameters_description": plan.source.describe(scenario),
         "population_scale": float(population_scale),
         "confidence": confidence,
-        "ci_method": CI_METHOD,
+        "ci_method": CI_METHOD
+        if seeds_per_draw == 1
+        else f"{CI_METHOD}, effective replicates n / (1 + ({seeds_per_draw} - 1) x icc)",
         "quantiles": list(QUANTILES),
         "package_version": package_version(),
         "git_commit": git_commit(),

@@ -432,3 +432,46 @@ def test_budget_tools_run_the_ensembles_draws(baseline, prior_ensemble):
     fixed = compare_allocations(baseline, [alloc], replicates=2, seed=3, population_scale=SCALE)
     assert fixed.loc[0, "parameters"] == "fixed"
     assert fixed.loc[0, "exits_2018"] != table.loc[0, "exits_2018"]
+
+
+# ---------------------------------------------------------------------------------------------
+# intervals over replicates that share parameter draws
+
+
+def test_the_clustered_interval_counts_draws_as_correlated():
+    from model.experiments.ensemble import binomial_interval, clustered_interval, wilson_interval
+
+    # one seed per draw: the ordinary Wilson interval; fractional trials agree with scipy's
+    assert clustered_interval(np.array([1, 0, 0, 1, 1]), 1) == binomial_interval(3, 5)
+    assert wilson_interval(7 / 20, 20) == pytest.approx(binomial_interval(7, 20), abs=1e-12)
+    # draws that decide everything (both seeds agree, draws differ): icc 1, four draws count
+    # as four replicates, not eight
+    assert clustered_interval(np.array([1, 1, 0, 0, 1, 1, 0, 0]), 2) == pytest.approx(
+        binomial_interval(2, 4), abs=1e-12
+    )
+    # seeds that decide everything (every draw half met): no correlation, eight replicates
+    assert clustered_interval(np.array([1, 0, 0, 1, 1, 0, 0, 1]), 2) == pytest.approx(
+        binomial_interval(4, 8), abs=1e-12
+    )
+    # nothing met: the correlation cannot be estimated, so each draw counts once
+    assert clustered_interval(np.zeros(50), 2) == pytest.approx(binomial_interval(0, 25))
+    # by hand, k = 2, draws (1,1) (1,0) (0,0) (0,0): p = 3/8, draw means 1, 1/2, 0, 0;
+    # between = 2 x (25/64 + 1/64 + 9/64 + 9/64) / 3 = 11/24; within = 2 x (1/4) / 4 = 3/24;
+    # icc = (11/24 - 3/24) / (11/24 + 3/24) = 4/7; n_eff = 8 / (1 + 4/7) = 56/11
+    low, high = clustered_interval(np.array([1, 1, 1, 0, 0, 0, 0, 0]), 2)
+    assert (low, high) == pytest.approx(wilson_interval(3 / 8, 56 / 11))
+    with pytest.raises(ValueError, match="multiple of seeds_per_draw 2"):
+        clustered_interval(np.ones(5), 2)
+
+
+def test_a_prior_ensembles_intervals_treat_each_draws_seeds_as_one_cluster(prior_ensemble):
+    from model.experiments.ensemble import clustered_interval
+
+    probabilities = prior_ensemble.probabilities.set_index("year")
+    replicates = prior_ensemble.replicates
+    for year in (2016, 2017, 2018):
+        met = replicates[replicates["year"] == year].sort_values("replicate")["target_met"]
+        expected = clustered_interval(met.to_numpy(dtype=bool), 2)
+        row = probabilities.loc[year]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+    assert "effective replicates" in prior_ensemble.manifest["ci_method"]

@@ -606,49 +606,21 @@ def main(argv: list[str] | None = None) -> None:
                 "projected_s_200_replicates": two["s_per_replicate"] * W2_REFERENCE_REPLICATES,
             }
         )
-    if "W4" not in skip:
-        w4 = _run_child(
-            "w4",
-            "--runs",
-            str(w4_runs),
-            "--workers",
-            str(w4_workers),
-            "--scale",
-            str(W4_SCALE),
-            "--check",
-            str(w4_check),
-        )
-        results["w4"] = w4
-        rows.append(
-            {
-                "workload": f"W4 {w4_runs} runs at scale {W4_SCALE}, {w4_workers} workers",
-                "months": 60,
-                "wall_s": w4["wall_s"],
-            }
-        )
-        print(f"  W4: {w4['wall_s']:.1f} s wall for {w4_runs} runs", flush=True)
-    if "W4 dask" not in skip:
-        w4d = _run_child(
-            "w4",
-            "--runs",
-            str(w4_dask_runs),
-            "--workers",
-            str(w4_workers),
-            "--scale",
-            str(W4_SCALE),
-            "--check",
-            str(min(w4_check, 5)),
-            "--dask",
-        )
-        results["w4_dask"] = w4d
-        rows.append(
-            {
-                "workload": f"W4 dask {w4_dask_runs} runs, {w4_workers} Dask workers",
-                "months": 60,
-                "wall_s": w4d["wall_s"],
-            }
-        )
-        print(f"  W4 dask: {w4d['wall_s']:.1f} s wall for {w4_dask_runs} runs", flush=True)
+    for name, key, runs, check, label in (
+        ("W4", "w4", w4_runs, w4_check, f"W4 {w4_runs} runs at scale {W4_SCALE}, {w4_workers} "
+         "workers"),
+        ("W4 dask", "w4_dask", w4_dask_runs, min(w4_check, 5), f"W4 dask {w4_dask_runs} runs, "
+         f"{w4_workers} Dask workers"),
+    ):  # fmt: skip
+        if name in skip:
+            continue
+        dask = ["--dask"] if name == "W4 dask" else []
+        results[key] = w4 = _run_child(
+            "w4", "--runs", str(runs), "--workers", str(w4_workers), "--scale", str(W4_SCALE),
+            "--check", str(check), *dask,
+        )  # fmt: skip
+        rows.append({"workload": label, "months": 60, "wall_s": w4["wall_s"]})
+        print(f"  {name}: {w4['wall_s']:.1f} s wall for {runs} runs", flush=True)
     if "naive" not in skip:
         naive = _run_child("naive", "--months", str(naive_months), "--scale", "1.0")
         results["naive_mesa"] = naive
@@ -727,26 +699,23 @@ def main(argv: list[str] | None = None) -> None:
             f"{ratio:.1f} times W1's {w1['cpu_ns_per_household_month']:,.0f} (W1 also runs the "
             "nine measures, the ledger, the checks and the record)"
         )
-    if "w4" in results:
-        w4 = results["w4"]
-        print(
-            f"W4 ({w4['runs']} runs of the baseline at scale {w4['population_scale']}, "
+    for key in ("w4", "w4_dask"):
+        if key not in results:
+            continue
+        w4 = results[key]
+        where = (
             f"{w4['workers']} workers): {w4['wall_s']:.1f} s wall ({w4['s_per_run']:.3f} s a run; "
-            f"{w4['projected_s_2000_runs']:.0f} s for {W4_REFERENCE_RUNS}); workers' CPU "
+            f"{w4['projected_s_2000_runs']:.0f} s for {W4_REFERENCE_RUNS})"
+            if key == "w4"
+            else f"a Dask cluster of {w4['workers']} single-threaded workers on this machine): "
+            f"{w4['wall_s']:.1f} s wall ({w4['s_per_run']:.3f} s a run)"
+        )
+        print(
+            f"{'W4' if key == 'w4' else 'W4 dask'} ({w4['runs']} runs of the baseline at scale "
+            f"{w4['population_scale']}, {where}; workers' CPU "
             + " + ".join(f"{c:.1f}" for c in w4["worker_cpu_s"])
             + f" s, {w4['cores_used']:.2f} cores on average; first {w4['checked_runs']} runs "
             + ("identical" if w4["identical_to_one_by_one"] else "NOT identical")
-            + " to running them one by one"
-        )
-    if "w4_dask" in results:
-        w4d = results["w4_dask"]
-        print(
-            f"W4 dask ({w4d['runs']} runs at scale {w4d['population_scale']} on a Dask cluster "
-            f"of {w4d['workers']} single-threaded workers on this machine): {w4d['wall_s']:.1f} s "
-            f"wall ({w4d['s_per_run']:.3f} s a run); workers' CPU "
-            + " + ".join(f"{c:.1f}" for c in w4d["worker_cpu_s"])
-            + f" s, {w4d['cores_used']:.2f} cores on average; first {w4d['checked_runs']} runs "
-            + ("identical" if w4d["identical_to_one_by_one"] else "NOT identical")
             + " to running them one by one"
         )
     ratios = mechanism_cost_ratio(rows)

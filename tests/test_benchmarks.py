@@ -107,3 +107,14 @@ def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
     ratios = bench.mechanism_cost_ratio(rows)
     # by hand: 110 / 100 and 100 / 80; no feedback run at scale 0.1, so no pair there
     assert ratios == {"W1": {"wall": pytest.approx(1.1), "cpu": pytest.approx(1.25)}}
+    closed = {
+        "workload": "W1 feedback closed register",
+        "ns_per_household_month": 105.0,
+        "cpu_ns_per_household_month": 96.0,
+    }
+    ratios = bench.mechanism_cost_ratio([*rows, closed])
+    # by hand: 105 / 100 and 96 / 80
+    assert ratios["W1 closed register"] == {
+        "wall": pytest.approx(1.05),
+        "cpu": pytest.approx(1.2),
+    }

@@ -3,9 +3,10 @@
 Left: the scenario (a shipped one or an uploaded TOML file), the levers with their units, the
 plan's values and, for a lever with a range in the parameter catalogue, a slider beside each
 input; the population scale, replicates and parameters (what the scenario's ``[forecast]`` table
-names, fixed at the scenario's values, or drawn from the priors), and Run. Right: on load, the plan's forecast (the baseline's small ensemble,
-cached on disk by :mod:`model.dashboard.forecast`); after a run, the latest run. Each shows the
-answer in one sentence, the fan chart of cumulative exits against the targets, the probability
+names, fixed at the scenario's values, or drawn from the priors), and Run. Right: on load, the
+plan's forecast (the baseline's small ensemble, cached on disk by
+:mod:`model.dashboard.forecast`); after a run, the latest run. Each shows the answer in one
+sentence, the fan chart of cumulative exits against the targets, the probability
 of meeting each, villages exited, spend by source and use and cost per sustained exit (and, when
 the scenario has exit verification or the living register on, the exits reported against those
 verified in income and the register's size: :mod:`model.dashboard.feedback`). Once a

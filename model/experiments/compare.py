@@ -197,7 +197,8 @@ def compare_scenarios(
             "(the draws depend only on the seed and r)",
             "population_scale": float(population_scale),
             "confidence": confidence,
-            "ci_method": "wilson",
+            # the ensembles' own method (several seeds per draw: Wilson on effective replicates)
+            "ci_method": next(iter(ensembles.values())).manifest["ci_method"],
             "package_version": package_version(),
             "git_commit": git_commit(),
             "executed_on": ex.description,

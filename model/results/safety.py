@@ -19,6 +19,7 @@ complete or absent. This module adds what makes that safe around it:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -194,12 +195,14 @@ def _check_can_create(out: Path) -> None:
     probe = ancestor / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         probe.mkdir()
-        probe.rmdir()
     except OSError as err:
         raise OutputError(
             f"--out {out}: expected a place where a folder can be created, found {ancestor} "
             f"refuses new folders ({err.strerror})"
         ) from None
+    finally:  # also when Ctrl-C or SIGTERM lands between making the probe and removing it
+        with contextlib.suppress(OSError):
+            probe.rmdir()
 
 
 def _make_parents(folder: Path) -> list[Path]:

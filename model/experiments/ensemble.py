@@ -308,8 +308,9 @@ def clustered_interval(
     Replicates ``d*k`` to ``d*k+k-1`` (``k = seeds_per_draw``) share draw ``d``, so they are
     not independent: the interval uses the effective number of replicates ``n / deff`` with
     Kish's design effect ``deff = 1 + (k - 1) * icc``, the intraclass correlation estimated
-    from the 1/0 outcomes by one-way analysis of variance and kept within [0, 1]. When every
-    replicate agrees (the correlation cannot be estimated) ``deff = k``: each draw counts once.
+    from the 1/0 outcomes by one-way analysis of variance and kept within [0, 1]. When it cannot
+    be estimated (every replicate agrees, or there is a single draw) ``deff = k``: each draw
+    counts once.
     With ``k = 1`` this is :func:`binomial_interval`.
 
     Args:
@@ -328,7 +329,7 @@ def clustered_interval(
     by_draw = y.reshape(draws, k).mean(axis=1)
     between = k * float(((by_draw - p) ** 2).sum()) / max(draws - 1, 1)
     within = k * float((by_draw * (1 - by_draw)).sum()) / (draws * (k - 1))
-    if between + (k - 1) * within <= 0:
+    if draws < 2 or between + (k - 1) * within <= 0:
         icc = 1.0
     else:
         icc = min(max((between - within) / (between + (k - 1) * within), 0.0), 1.0)

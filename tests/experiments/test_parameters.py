@@ -460,6 +460,10 @@ def test_the_clustered_interval_counts_draws_as_correlated():
     # icc = (11/24 - 3/24) / (11/24 + 3/24) = 4/7; n_eff = 8 / (1 + 4/7) = 56/11
     low, high = clustered_interval(np.array([1, 1, 1, 0, 0, 0, 0, 0]), 2)
     assert (low, high) == pytest.approx(wilson_interval(3 / 8, 56 / 11))
+    # a single draw: nothing to estimate the correlation from, so it counts once
+    assert clustered_interval(np.array([1, 0, 1, 1]), 4) == pytest.approx(
+        wilson_interval(0.75, 1.0)
+    )
     with pytest.raises(ValueError, match="multiple of seeds_per_draw 2"):
         clustered_interval(np.ones(5), 2)
 

@@ -339,23 +339,16 @@ class Ledger:
     movements: list[tuple] = field(default_factory=list)
 
     @property
-    def blocks(self) -> list[tuple]:
-        """:attr:`movements` as ``(fund, source, use, kind, year, month, counties, fen)``.
+    def rows(self) -> list[tuple]:
+        """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order.
 
-        Each with only the counties that moved money, in county order.
+        One row per county that moved money, counties in order within a movement.
         """
         return [
-            (*head, [c for c, fen in enumerate(amounts) if fen], [fen for fen in amounts if fen])
+            (*head, county, fen)
             for *head, amounts in self.movements
-        ]
-
-    @property
-    def rows(self) -> list[tuple]:
-        """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order."""
-        return [
-            (fund, source, use, kind, year, month, county, fen)
-            for fund, source, use, kind, year, month, counties, amounts in self.blocks
-            for county, fen in zip(counties, amounts, strict=True)
+            for county, fen in enumerate(amounts)
+            if fen
         ]
 
     def _pot(self, fund: str, source: str) -> np.ndarray:

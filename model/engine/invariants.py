@@ -211,13 +211,6 @@ class InvariantChecker:
 # the built-in checks
 
 
-def _household_arrays(hh: Households) -> Iterator[tuple[str, np.ndarray]]:
-    for name in _field_names(type(hh)):
-        value = getattr(hh, name)
-        if isinstance(value, np.ndarray):
-            yield name, value
-
-
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     """The dataclass's field names (``dataclasses.fields`` is slow to call every month)."""
@@ -429,7 +422,7 @@ def finite_money(model: PovertyModel) -> str | None:
         return None
     summed = _SUMMED_FLOWS
     arrays: dict[str, Any] = {}
-    for name, a in _household_arrays(hh):
+    for name, a in _array_plan(model).arrays:
         if a.dtype.kind not in "fc":
             continue
         if full or (a.ndim == 1 and name not in summed):

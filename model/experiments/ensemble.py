@@ -10,8 +10,9 @@ of an ensemble with seed ``s`` runs the model with the seed drawn from child ``r
 - any replicate can be rerun alone: ``model.run(scenario, seed=<its seed column>)``.
 
 The probability of meeting a target is the share of replicates that meet it, with a Wilson score
-interval (``scipy.stats.binomtest(...).proportion_ci(method="wilson")``), which stays inside
-[0, 1] and is not degenerate when no or every replicate meets the target.
+interval (:func:`wilson_interval`, the interval of
+``scipy.stats.binomtest(...).proportion_ci(method="wilson")``), which stays inside [0, 1] and is
+not degenerate when no or every replicate meets the target.
 
 What a probability means depends on what varies between replicates: ``parameters="fixed"``
 (the default) varies the seeds only; ``"prior"`` also draws every uncertainty from its prior
@@ -292,12 +293,7 @@ def binomial_interval(successes: int, trials: int, confidence: float = 0.95) -> 
     """Wilson score interval of a binomial proportion (NaN, NaN when there are no trials)."""
     if trials == 0:
         return float("nan"), float("nan")
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(successes), int(trials)).proportion_ci(
-        confidence_level=confidence, method=CI_METHOD
-    )
-    return float(ci.low), float(ci.high)
+    return wilson_interval(int(successes) / int(trials), int(trials), confidence)
 
 
 def clustered_interval(

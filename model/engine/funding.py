@@ -339,6 +339,17 @@ class Ledger:
     movements: list[tuple] = field(default_factory=list)
 
     @property
+    def blocks(self) -> list[tuple]:
+        """:attr:`movements` as ``(fund, source, use, kind, year, month, counties, fen)``.
+
+        Each with only the counties that moved money, in county order.
+        """
+        return [
+            (*head, [c for c, fen in enumerate(amounts) if fen], [fen for fen in amounts if fen])
+            for *head, amounts in self.movements
+        ]
+
+    @property
     def rows(self) -> list[tuple]:
         """Every movement: ``(fund, source, use, kind, year, month, county, fen)``, in order.
 

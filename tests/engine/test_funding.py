@@ -192,7 +192,7 @@ def test_an_unknown_sector_budget_is_refused_not_opened():
     led = ledger(1)
     with pytest.raises(ValueError, match="expected a sector budget among .*found 'road'"):
         led.spend("industry", 2016, 1, np.array([100]), (), sector_source="road")
-    assert not led.movements and not led.totals  # nothing was recorded
+    assert not led.blocks and not led.totals  # nothing was recorded
     paid = led.spend("industry", 2016, 1, np.array([100]), (), sector_source="roads")
     assert paid.tolist() == [100]
 

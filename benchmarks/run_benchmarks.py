@@ -105,6 +105,9 @@ FEEDBACK_TAG = "feedback"
 #: the cost of serving a larger register.
 CLOSED_TAG = "closed register"
 CLOSED_REGISTER = "living_register.entry_detection=0"
+#: W1 with the numpy kernels at every size (``SHAOGUAN_ABM_KERNELS=numpy``): the engine that
+#: small runs use, and so the one the cost model is fitted to, with W1 scale 0.1
+NUMPY_KERNELS_TAG = "numpy kernels"
 W2_REFERENCE_REPLICATES = 200
 W4_REFERENCE_RUNS = 2000
 W4_SCALE = 0.05
@@ -128,14 +131,21 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 # -- inside the workload subprocess ---------------------------------------------------------
 
 
-def _single(scenario_path: Path, scale: float, seed: int, overrides: list[str] = ()) -> dict:
+def _single(
+    scenario_path: Path, scale: float, seed: int, overrides: list[str] = (), preload: bool = False
+) -> dict:
     import model
 
     scenario = model.load_scenario(scenario_path, list(overrides))
     import pandas  # noqa: F401 - imported by the results, counted with the imports
 
+    from model.engine import kernels
     from model.results.recording import RecordedModel
 
+    t0 = time.perf_counter()
+    if preload:  # the compiled kernels cost once per process, like the imports
+        kernels.load()
+    load_s = time.perf_counter() - t0
     rss_imports = _rss_mb()
     t0 = time.perf_counter()
     m = RecordedModel(scenario, seed=seed, population_scale=scale)
@@ -154,6 +164,8 @@ def _single(scenario_path: Path, scale: float, seed: int, overrides: list[str] =
         "simulation_s": manifest["seconds_simulation"],
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
+        "kernels": manifest["kernels"],
+        "kernels_load_s": load_s if preload else None,
         "ns_per_household_month": 1e9 * manifest["seconds_simulation"] / (households * months),
         "cpu_ns_per_household_month": 1e9 * cpu_step / (households * months),
         "cpu_simulation_s": cpu_step,
@@ -370,9 +382,12 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--dask", action="store_true")
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--kernels", choices=["auto", "numpy", "compiled"], default="auto")
+    parser.add_argument("--preload-kernels", action="store_true")
     a = parser.parse_args(argv)
+    os.environ["SHAOGUAN_ABM_KERNELS"] = a.kernels  # read when the first model is built
     if a.kind == "single":
-        out = _single(a.scenario, a.scale, a.seed, a.set)
+        out = _single(a.scenario, a.scale, a.seed, a.set, a.preload_kernels)
     elif a.kind == "ensemble":
         out = _ensemble(a.replicates, a.workers, a.seed)
     elif a.kind == "w4":
@@ -519,6 +534,7 @@ def print_table(rows: list[dict]) -> None:
 WORKLOADS = (
     "W1 scale 0.1",
     "W1",
+    f"W1 {NUMPY_KERNELS_TAG}",
     "W3",
     "W1 feedback scale 0.1",
     "W1 feedback",
@@ -587,6 +603,10 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(n):
             for name, scenario, scale, *overrides in chosen:
                 sets = [arg for o in overrides for arg in ("--set", o)]
+                if NUMPY_KERNELS_TAG in name:
+                    sets += ["--kernels", "numpy"]
+                elif scale >= 1.0:  # W1, W3 and their variants run the compiled kernels
+                    sets += ["--preload-kernels"]
                 runs[name].append(
                     _run_child("single", "--scenario", str(scenario), "--scale", str(scale), *sets)
                 )
@@ -601,6 +621,7 @@ def main(argv: list[str] | None = None) -> None:
     singles(
         [
             ("W1", BASELINE, 1.0),
+            (f"W1 {NUMPY_KERNELS_TAG}", BASELINE, 1.0),
             (f"W1 {FEEDBACK_TAG}", FEEDBACK, 1.0),
             (f"W1 {FEEDBACK_TAG} {CLOSED_TAG}", FEEDBACK, 1.0, CLOSED_REGISTER),
         ],
@@ -691,11 +712,14 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print_table(rows)
+    # the cost model describes the numpy kernels, which every run under
+    # model.engine.kernels.COMPILED_FROM households uses (W1 itself runs compiled)
     baseline_rows = [
         r
         for r in rows
         if "ns_per_household_month" in r
         and FEEDBACK_TAG not in r["workload"]
+        and r["workload"] != "W1"
         and not r["workload"].startswith("naive")
     ]
     per_hm = {r["workload"]: r["ns_per_household_month"] for r in baseline_rows}
@@ -718,6 +742,20 @@ def main(argv: list[str] | None = None) -> None:
             f"{cpu_fit['marginal_ns_per_household_month']:.1f} ns per household"
         )
     w1 = next((r for r in rows if r["workload"] == "W1"), None)
+    w1_numpy = next((r for r in rows if r["workload"] == f"W1 {NUMPY_KERNELS_TAG}"), None)
+    if w1 is not None and w1_numpy is not None:
+        results["w1_compiled_over_numpy_cpu"] = (
+            w1["cpu_ns_per_household_month"] / w1_numpy["cpu_ns_per_household_month"]
+        )
+        print(
+            f"W1 with the compiled kernels ({w1['kernels']}): "
+            f"{w1['cpu_ns_per_household_month']:.1f} CPU ns per household-month, against "
+            f"{w1_numpy['cpu_ns_per_household_month']:.1f} with numpy's "
+            f"({results['w1_compiled_over_numpy_cpu']:.2f}); loading them took "
+            f"{w1['kernels_load_s']:.2f} s and "
+            f"{w1['rss_after_imports_mb'] - w1_numpy['rss_after_imports_mb']:.0f} MB "
+            "(once per process)"
+        )
     naive_row = results.get("naive_mesa")
     if w1 is not None and naive_row is not None:
         ratio = naive_row["cpu_ns_per_household_month"] / w1["cpu_ns_per_household_month"]

@@ -221,11 +221,26 @@ def start_of_year(
 
 def flow_base_incomes(hh: Households) -> None:
     """Write this month's wage, business, property and non-social transfer income."""
-    np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
-    np.divide(hh.business_annual, 12, out=hh.business_m)
-    hh.business_m *= hh.farm_shock
-    np.divide(hh.property_annual, 12, out=hh.property_m)
-    np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
+    compiled = hh.kernels
+    if compiled is not None:
+        compiled.base_flows(
+            hh.jobs,
+            hh.job_wage,
+            hh.business_annual,
+            hh.farm_shock,
+            hh.property_annual,
+            hh.transfer_annual,
+            hh.wage_m,
+            hh.business_m,
+            hh.property_m,
+            hh.transfer_m,
+        )
+    else:
+        np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
+        np.divide(hh.business_annual, 12, out=hh.business_m)
+        hh.business_m *= hh.farm_shock
+        np.divide(hh.property_annual, 12, out=hh.property_m)
+        np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
     # an ill worker (few households a month) loses a job's wage if employed, and a sick worker's
     # share of the farm work is lost too
     sick = np.flatnonzero(hh.ill_months > 0)
@@ -331,24 +346,83 @@ def binomial_successes(
 
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
-    holders = np.flatnonzero(hh.jobs > 0)
-    if holders.size:
-        which, lost = binomial_successes(rng, hh.jobs[holders], p.job_loss_rate)
-        losers = holders[which]
+    compiled = hh.kernels
+    losses = _job_losses_compiled if compiled is not None else _job_losses
+    losers, lost = losses(hh, p, rng)
+    if losers.size:
         hh.jobs[losers] -= lost.astype(np.int8)
         emptied = losers[hh.jobs[losers] == 0]
         hh.job_wage[emptied] = 0.0
+    finds = _job_finds_compiled if compiled is not None else _job_finds
+    idx, found = finds(hh, p, rng)
+    if idx.size:
+        wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
+        old = hh.jobs[idx].astype(np.float64)
+        hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
+        hh.jobs[idx] += found.astype(np.int8)
+
+
+_NO_DRAWS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def _job_losses(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households losing jobs this month, and how many each loses."""
+    holders = np.flatnonzero(hh.jobs > 0)
+    if not holders.size:
+        return _NO_DRAWS
+    which, lost = binomial_successes(rng, hh.jobs[holders], p.job_loss_rate)
+    return holders[which], lost
+
+
+def _job_finds(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households finding jobs this month, and how many each finds."""
     free = hh.job_seekers
     seekers = np.flatnonzero(free > 0)
-    if seekers.size:
-        rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-        which, found = binomial_successes(rng, free[seekers], rate)
-        idx = seekers[which]
-        if idx.size:
-            wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
-            old = hh.jobs[idx].astype(np.float64)
-            hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
-            hh.jobs[idx] += found.astype(np.int8)
+    if not seekers.size:
+        return _NO_DRAWS
+    rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
+    which, found = binomial_successes(rng, free[seekers], rate)
+    return seekers[which], found
+
+
+def _job_losses_compiled(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_job_losses` by one walk over every household: the same draws and results.
+
+    Households without a job own no trials, so the trials' positions fall on the same
+    households whether or not they are left out first.
+    """
+    total = int(hh.jobs.sum(dtype=np.int64))
+    if not total:
+        return _NO_DRAWS
+    positions = success_positions(rng, total, min(float(p.job_loss_rate), 1.0))
+    return hh.kernels.runs(hh.kernels.trial_owners(hh.jobs, positions))
+
+
+def _job_finds_compiled(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_job_finds` by one walk over every household: the same draws and results.
+
+    The chance of the likeliest seeker is the rate at the largest ``job_access`` (the float32
+    product rounds monotonically); each success is then kept with its household's own chance
+    over that one, as :func:`binomial_successes` does.
+    """
+    free = hh.job_seekers
+    total, access_max = hh.kernels.seeker_trials(free, hh.job_access)
+    if not total:
+        return _NO_DRAWS
+    p_max = min(float(np.minimum(p.job_finding_rate * np.float32(access_max), 1.0)), 1.0)
+    owner = hh.kernels.trial_owners(free, success_positions(rng, int(total), p_max))
+    if owner.size:
+        rate = np.minimum(p.job_finding_rate * hh.job_access[owner], 1.0).astype(np.float64)
+        owner = owner[rng.random(owner.size) < rate / p_max]
+    return hh.kernels.runs(owner)
 
 
 def illness_probability(hh: Households, p: DynamicsParams) -> np.ndarray:

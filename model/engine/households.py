@@ -13,10 +13,12 @@ rules work on those indices instead of scanning every household.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from types import ModuleType
 
 import numpy as np
 
 from model.engine.assessment import EXITED, LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR, POOR
+from model.engine.kernels import compiled_for
 
 #: The four income components of China's household surveys, as named in the outputs.
 INCOME_COMPONENTS = ("wage", "business", "property", "transfer")
@@ -153,6 +155,18 @@ class Households:
             self.year_components = np.zeros((len(INCOME_COMPONENTS), n))
         self._groups: GroupIndex | None = None
         self._groups_built_from: tuple[np.ndarray, ...] = ()
+        self._kernels: ModuleType | None | bool = False  # not chosen yet
+
+    @property
+    def kernels(self) -> ModuleType | None:
+        """The compiled kernels for this many households, or ``None`` for numpy.
+
+        Chosen on first use (:func:`model.engine.kernels.compiled_for`), then kept; the model
+        asks when it is built, so that loading them is part of building it.
+        """
+        if self._kernels is False:
+            self._kernels = compiled_for(self.n)
+        return self._kernels  # type: ignore[return-value]
 
     @property
     def n(self) -> int:

@@ -69,6 +69,11 @@ class PovertyModel(mesa.Model):
         self.seconds_population = time.perf_counter() - t0
         self.seconds_simulation = 0.0
         self.households = self.population.households
+        #: "compiled" when the household passes run compiled (:mod:`model.engine.kernels`;
+        #: loaded here rather than in the first month), else "numpy": the results are the same
+        t0 = time.perf_counter()
+        self.kernels = "numpy" if self.households.kernels is None else "compiled"
+        self.seconds_kernels = time.perf_counter() - t0
         self.n_counties = len(self.population.county_names)
         vt = self.population.villages
         self.villages: list[Village] = [

@@ -138,7 +138,7 @@ class Recorder:
             "exit_income_line": line,
             "village_exit_income_line": a.village_exit_line(year),
             **{
-                f"{name}_per_capita_poor": float(components[k][reg].sum() / reg_people.sum())
+                f"{name}_per_capita_poor": float(components[k][ri].sum() / reg_people.sum())
                 for k, name in enumerate(INCOME_COMPONENTS)
             },
             "spend": float(
@@ -148,20 +148,20 @@ class Recorder:
         for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
             row.update(mechanism.annual_row(m))
         self._append("annual", row)
+        exited_reg = exited[ri]  # enrolment counts only for the registered
         for measure in m.measures:
-            mask = measure.enrolled_mask(m)
+            enrolled = measure.enrolled_mask(m)[ri]
             spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
-            exited_enrolled = people_where(size, mask & exited)
-            enrolled = mask & reg
+            exited_enrolled = people_where(reg_people, enrolled & exited_reg)
             self._append(
                 "by_measure",
                 {
                     "year": year,
                     "measure": measure.name,
                     "enrolled_households": int(np.count_nonzero(enrolled)),
-                    "enrolled_people": people_where(size, enrolled),
+                    "enrolled_people": people_where(reg_people, enrolled),
                     "spend": spend,
                     "spend_to_date": to_date,
                     "exited_people_enrolled": exited_enrolled,
@@ -322,6 +322,8 @@ class Recorder:
             "months": m.month_index,
             "seconds_population": round(m.seconds_population, 4),
             "seconds_simulation": round(m.seconds_simulation, 4),
+            "kernels": m.kernels,
+            "seconds_kernels_load": round(m.seconds_kernels, 4),
             "invariant_checks_passed": m.invariants.months_checked,
             "seconds_invariants": round(m.invariants.seconds, 4),
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -196,12 +196,24 @@ class Measure:
         sector_source: str | None = None,
     ) -> np.ndarray:
         """:meth:`charge`, returning the share paid in each county instead of each item's."""
+        return self.charge_totals(
+            model, np.bincount(county, cost_yuan, model.n_counties), funds, sector_source
+        )
+
+    def charge_totals(
+        self,
+        model: PovertyModel,
+        demand_yuan: np.ndarray,
+        funds: tuple[str, ...] | None = None,
+        sector_source: str | None = None,
+    ) -> np.ndarray:
+        """:meth:`charge_by_county` of costs already summed by county (yuan per county)."""
         if sector_source is not None and sector_source not in self.sector_sources:
             raise ValueError(
                 f"{self.name}: charged to the sector budget {sector_source!r}, which the measure "
                 f"does not declare in sector_sources {list(self.sector_sources)}"
             )
-        demand = to_fen(np.bincount(county, cost_yuan, model.n_counties))
+        demand = to_fen(demand_yuan)
         share = np.ones(model.n_counties)
         if not np.count_nonzero(demand):
             return share

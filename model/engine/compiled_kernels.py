@@ -1,0 +1,162 @@
+"""The compiled (numba) twins of the household passes that dominate a large run.
+
+Imported only through :mod:`model.engine.kernels`, which decides when they run. Every kernel
+repeats its numpy twin's arithmetic operation by operation and in the same order (no fast-math,
+so no reassociation or fused multiply-adds), so the two give bit-identical results; the tests
+compare them on random input and on whole runs.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def social_payments(
+    registered: np.ndarray,
+    disabled: np.ndarray,
+    elderly: np.ndarray,
+    subsidy: float,
+    pension: float,
+    wubao: np.ndarray,
+    dibao_class: np.ndarray,
+    size: np.ndarray,
+    wage: np.ndarray,
+    business: np.ndarray,
+    property_: np.ndarray,
+    transfer: np.ndarray,
+    dibao: float,
+    wubao_standard: float,
+    class2_floor: float,
+    county: np.ndarray,
+    n_counties: int,
+    paid: np.ndarray,
+    social: np.ndarray,
+) -> np.ndarray:
+    """One pass of ``SocialSecurity.apply``: each household's payment, and the county totals.
+
+    Writes ``paid`` (disability subsidy, pension increase, dibao or five-guarantee payment) and
+    ``social`` (the dibao or five-guarantee part, 0 for households not enrolled); returns the
+    sum of ``paid`` by county, accumulated in household order as ``np.bincount`` does.
+    """
+    demand = np.zeros(n_counties)
+    floor = class2_floor * dibao
+    for i in range(paid.size):
+        x = subsidy if registered[i] and disabled[i] else 0.0
+        if pension != 0.0:
+            x += elderly[i] * pension if registered[i] else 0.0
+        s = 0.0
+        k = dibao_class[i]
+        if wubao[i] or k > 0:
+            own = (wage[i] + business[i] + property_[i] + transfer[i]) / size[i]
+            gap = np.maximum(dibao - own, 0.0)
+            if wubao[i]:
+                per_person = wubao_standard
+            elif k == 1:
+                per_person = dibao
+            elif k == 2:
+                per_person = np.maximum(gap, floor)
+            elif k == 3:
+                per_person = gap
+            else:
+                per_person = 0.0
+            s = per_person * size[i]
+            x = s + x
+        paid[i] = x
+        social[i] = s
+        demand[county[i]] += x
+    return demand
+
+
+@_jit
+def base_flows(
+    jobs: np.ndarray,
+    job_wage: np.ndarray,
+    business_annual: np.ndarray,
+    farm_shock: np.ndarray,
+    property_annual: np.ndarray,
+    transfer_annual: np.ndarray,
+    wage: np.ndarray,
+    business: np.ndarray,
+    property_: np.ndarray,
+    transfer: np.ndarray,
+) -> None:
+    """The month's wage, business, property and transfer flows of every household, in one pass."""
+    for i in range(wage.size):
+        wage[i] = jobs[i] * job_wage[i]
+        business[i] = business_annual[i] / 12 * farm_shock[i]
+        property_[i] = property_annual[i] / 12
+        transfer[i] = transfer_annual[i] / 12
+
+
+@_jit
+def trial_owners(trials: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The owner of each trial position, household ``i`` owning the next ``trials[i]`` trials.
+
+    ``positions`` ascend; the result is ``np.searchsorted(np.cumsum(trials), positions,
+    side="right")`` found by one walk instead of a cumulative sum of every household.
+    """
+    owner = np.empty(positions.size, dtype=np.int64)
+    i = 0
+    end = np.int64(trials[0]) if trials.size else np.int64(0)
+    for j in range(positions.size):
+        while end <= positions[j]:
+            i += 1
+            end += trials[i]
+        owner[j] = i
+    return owner
+
+
+@_jit
+def runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(sorted_values, return_counts=True)`` of values that already ascend."""
+    n = sorted_values.size
+    values = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    k = -1
+    for j in range(n):
+        if k < 0 or sorted_values[j] != values[k]:
+            k += 1
+            values[k] = sorted_values[j]
+            counts[k] = 0
+        counts[k] += 1
+    return values[: k + 1], counts[: k + 1]
+
+
+@_jit
+def seeker_trials(free: np.ndarray, job_access: np.ndarray) -> tuple[int, np.float32]:
+    """Workers seeking a job in all (``free`` summed), and the largest ``job_access`` of theirs."""
+    total = 0
+    best = np.float32(-np.inf)
+    for i in range(free.size):
+        if free[i] > 0:
+            total += free[i]
+            if job_access[i] > best:
+                best = job_access[i]
+    return total, best
+
+
+def warm() -> None:
+    """Load every kernel for the dtypes of the household arrays, by calling it on empty ones.
+
+    A kernel is loaded from numba's cache (or compiled, the first time on a machine) at its
+    first call for a set of argument types; :mod:`model.engine.kernels` calls this once per
+    process, so that the monthly step never waits for it. The dtypes are those
+    :mod:`model.engine.population` gives the households; were one to change, the kernel would
+    compile at its first real call instead (slower, with the same results).
+    """
+    f8, i8 = np.zeros(0), np.zeros(0, dtype=np.int64)
+    flag, small = np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int8)
+    people = np.zeros(0, dtype=np.int16)
+    social_payments(
+        flag, flag, small, 0.0, 0.0, flag, small, people, f8, f8, f8, f8, 0.0, 0.0, 0.0, small,
+        1, f8, f8,
+    )  # fmt: skip
+    base_flows(small, f8, f8, f8, f8, f8, f8, f8, f8, f8)
+    trial_owners(small, i8)  # jobs
+    trial_owners(people, i8)  # job seekers
+    runs(i8)
+    seeker_trials(people, np.zeros(0, dtype=np.float32))

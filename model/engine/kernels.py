@@ -1,0 +1,75 @@
+"""When the compiled kernels run instead of numpy: large populations, with numba installed.
+
+A few passes over every household (social security's payments, the month's base flows, the
+labour market's draws) cost most of a large month in numpy, which makes a temporary array per
+operation. :mod:`model.engine.compiled_kernels` does each in one compiled loop with the same
+arithmetic in the same order, so results are bit-identical either way.
+
+Small runs keep numpy: importing numba takes about half a second, more than a whole run at
+population scale 0.05, and there the monthly cost is the number of numpy calls, not their length.
+The compiled kernels run when the population has at least :data:`COMPILED_FROM` households, numba
+imports, and the environment variable ``SHAOGUAN_ABM_KERNELS`` is not ``numpy``
+(``compiled`` uses them at every size). The first large run on a machine compiles them (a few
+seconds) into numba's cache beside the module; later processes load them from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from types import ModuleType
+
+#: Households from which the compiled kernels run (full-scale Shaoguan has 171,920).
+COMPILED_FROM = 50_000
+
+#: Environment variable choosing the kernels: ``auto`` (the default), ``numpy`` or ``compiled``.
+KERNELS_ENV = "SHAOGUAN_ABM_KERNELS"
+
+_CHOICES = ("auto", "numpy", "compiled")
+
+
+def choice() -> str:
+    """The kernels ``SHAOGUAN_ABM_KERNELS`` asks for (``auto`` when unset).
+
+    Raises:
+        ValueError: For a value other than ``auto``, ``numpy`` or ``compiled``.
+    """
+    value = os.environ.get(KERNELS_ENV, "auto").strip().lower() or "auto"
+    if value not in _CHOICES:
+        raise ValueError(f"{KERNELS_ENV}={value!r}: use one of {', '.join(_CHOICES)}")
+    return value
+
+
+@functools.cache
+def _compiled_module() -> ModuleType | None:
+    try:
+        from model.engine import compiled_kernels
+    except ImportError:  # numba missing: numpy does the work, with the same results
+        return None
+    compiled_kernels.warm()
+    return compiled_kernels
+
+
+def load() -> ModuleType | None:
+    """Import and load the compiled kernels now, as building a large model would.
+
+    For a process about to build large models (a benchmark, a worker) that wants the cost
+    (about half a second, and about 140 MB of memory for numba's compiler) paid up front.
+    Returns ``None`` when numba is missing or ``SHAOGUAN_ABM_KERNELS=numpy``.
+    """
+    return None if choice() == "numpy" else _compiled_module()
+
+
+def compiled_for(n: int) -> ModuleType | None:
+    """The compiled kernels to use for ``n`` households, or ``None`` for numpy.
+
+    Raises:
+        RuntimeError: When ``SHAOGUAN_ABM_KERNELS=compiled`` and numba does not import.
+    """
+    wanted = choice()
+    if wanted == "numpy" or (wanted == "auto" and n < COMPILED_FROM):
+        return None
+    module = _compiled_module()
+    if module is None and wanted == "compiled":
+        raise RuntimeError(f"{KERNELS_ENV}=compiled, but numba is not installed")
+    return module

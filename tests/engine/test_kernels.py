@@ -1,0 +1,187 @@
+"""The compiled kernels against their numpy twins: the same numbers, bit for bit.
+
+Each kernel is compared with the numpy operations it replaces on random input (edge cases
+included), the labour market's draws are compared household by household with the random
+stream's state after them, and whole runs are compared table by table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.engine import kernels
+from model.engine.dynamics import DynamicsParams, labour_market
+from model.engine.scenario import load_scenario
+from model.results.recording import run
+from tests.conftest import SCENARIOS, make_households
+
+compiled_kernels = pytest.importorskip("model.engine.compiled_kernels")
+
+
+def test_trial_owners_is_searchsorted_of_the_cumulative_sum():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 500):
+        trials = rng.integers(0, 4, n).astype(np.int8)
+        trials[rng.random(n) < 0.3] = 0  # households without trials own none
+        total = int(trials.sum(dtype=np.int64))
+        positions = (
+            np.sort(rng.choice(total, size=min(total, 40), replace=False))
+            if total
+            else (np.zeros(0, dtype=np.int64))
+        )
+        expected = np.searchsorted(np.cumsum(trials, dtype=np.int64), positions, side="right")
+        got = compiled_kernels.trial_owners(trials, positions.astype(np.int64))
+        np.testing.assert_array_equal(got, expected)
+        assert (trials[got] > 0).all()
+    every = np.array([0, 3, 0, 0, 1, 2], dtype=np.int16)  # every trial a success
+    assert compiled_kernels.trial_owners(every, np.arange(6)).tolist() == [1, 1, 1, 4, 5, 5]
+
+
+def test_runs_is_unique_with_counts():
+    values = np.array([2, 2, 2, 5, 9, 9, 11], dtype=np.int64)
+    got_values, got_counts = compiled_kernels.runs(values)
+    assert got_values.tolist() == [2, 5, 9, 11]
+    assert got_counts.tolist() == [3, 1, 2, 1]
+    empty = compiled_kernels.runs(np.zeros(0, dtype=np.int64))
+    assert empty[0].size == 0 and empty[1].size == 0
+    sorted_draws = np.sort(np.random.default_rng(4).integers(0, 50, 300))
+    got_both = compiled_kernels.runs(sorted_draws)
+    for got, expected in zip(got_both, np.unique(sorted_draws, return_counts=True), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_seeker_trials_sums_seekers_and_finds_their_best_access():
+    free = np.array([0, 2, 1, 0, 3], dtype=np.int16)
+    access = np.array([9.0, 0.5, 1.25, 7.0, 0.75], dtype=np.float32)
+    total, best = compiled_kernels.seeker_trials(free, access)
+    assert total == 6
+    assert best == np.float32(1.25)  # households 0 and 3 seek no job: their access is ignored
+    assert compiled_kernels.seeker_trials(free[:1], access[:1])[0] == 0
+
+
+def _random_households(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return make_households(
+        n,
+        county=rng.integers(0, 4, n),
+        registered=rng.random(n) < 0.7,
+        disabled=rng.random(n) < 0.2,
+        elderly=rng.integers(0, 3, n),
+        size=rng.integers(1, 7, n),
+        workers=rng.integers(0, 4, n),
+        jobs=rng.integers(0, 2, n),
+        job_wage=rng.uniform(0, 3_000, n),
+        business_annual=rng.uniform(0, 20_000, n),
+        property_annual=rng.uniform(0, 1_000, n),
+        transfer_annual=rng.uniform(0, 5_000, n),
+        farm_shock=rng.lognormal(0, 0.2, n),
+        dibao_class=rng.integers(0, 4, n),
+        wubao=rng.random(n) < 0.05,
+    )
+
+
+def test_base_flows_equal_the_numpy_operations():
+    hh = _random_households(1_000, 5)
+    flows = [np.full(hh.n, np.nan) for _ in range(4)]
+    compiled_kernels.base_flows(
+        hh.jobs, hh.job_wage, hh.business_annual, hh.farm_shock, hh.property_annual,
+        hh.transfer_annual, *flows,
+    )  # fmt: skip
+    np.testing.assert_array_equal(flows[0], hh.jobs * hh.job_wage)
+    np.testing.assert_array_equal(flows[1], hh.business_annual / 12 * hh.farm_shock)
+    np.testing.assert_array_equal(flows[2], hh.property_annual / 12)
+    np.testing.assert_array_equal(flows[3], hh.transfer_annual / 12)
+
+
+@pytest.mark.parametrize("pension", [0.0, 35.0])
+def test_social_payments_equal_the_numpy_operations(pension):
+    hh = _random_households(2_000, 6)
+    hh.wage_m[:] = hh.job_wage * hh.jobs
+    hh.business_m[:] = hh.business_annual / 12
+    hh.transfer_m[:] = hh.transfer_annual / 12
+    subsidy, dibao, wubao, floor = 50.0, 4_800 / 12, 6_000 / 12, 0.3
+    paid = np.full(hh.n, np.nan)
+    social = np.full(hh.n, np.nan)
+    demand = compiled_kernels.social_payments(
+        hh.registered, hh.disabled, hh.elderly, subsidy, pension, hh.wubao, hh.dibao_class,
+        hh.size, hh.wage_m, hh.business_m, hh.property_m, hh.transfer_m, dibao, wubao, floor,
+        hh.county, 4, paid, social,
+    )  # fmt: skip
+    # the same payments, written out with numpy household by household class
+    expected = np.where(hh.registered & hh.disabled, subsidy, 0.0)
+    if pension:
+        expected += np.where(hh.registered, hh.elderly * pension, 0.0)
+    own = hh.monthly_income() / hh.size
+    gap = np.maximum(dibao - own, 0.0)
+    per_person = np.select(
+        [hh.wubao, hh.dibao_class == 1, hh.dibao_class == 2, hh.dibao_class == 3],
+        [wubao, dibao, np.maximum(gap, floor * dibao), gap],
+        0.0,
+    )
+    enrolled = hh.wubao | (hh.dibao_class > 0)
+    expected_social = np.where(enrolled, per_person * hh.size, 0.0)
+    expected[enrolled] = expected_social[enrolled] + expected[enrolled]
+    np.testing.assert_array_equal(social, expected_social)
+    np.testing.assert_array_equal(paid, expected)
+    np.testing.assert_array_equal(demand, np.bincount(hh.county, expected, 4))
+    assert (social[~enrolled] == 0).all() and (social[hh.wubao] == wubao * hh.size[hh.wubao]).all()
+
+
+def test_labour_market_draws_the_same_with_either_kernels(monkeypatch):
+    p = DynamicsParams()
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        hh = _random_households(3_000, 7)
+        hh.job_access[:] = np.random.default_rng(8).uniform(0.5, 1.5, hh.n).astype(np.float32)
+        assert (hh.kernels is None) == (choice == "numpy")
+        rng = np.random.default_rng(9)
+        for _ in range(12):
+            labour_market(hh, p, rng, 2017)
+        results[choice] = (hh.jobs.copy(), hh.job_wage.copy(), rng.random())
+    np.testing.assert_array_equal(results["numpy"][0], results["compiled"][0])
+    np.testing.assert_array_equal(results["numpy"][1], results["compiled"][1])
+    assert results["numpy"][2] == results["compiled"][2]  # the same draws were taken
+    assert results["numpy"][0].sum() > 0
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "feedback"])
+def test_whole_runs_are_identical_with_either_kernels(monkeypatch, scenario):
+    sc = load_scenario(SCENARIOS / f"{scenario}.toml")
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        results[choice] = run(sc, seed=3, population_scale=0.01)
+    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    assert numpy_run.manifest["kernels"] == "numpy"
+    assert compiled_run.manifest["kernels"] == "compiled"
+    for table in ("annual", "monthly", "by_county", "by_group", "by_measure", "ledger"):
+        pd.testing.assert_frame_equal(
+            getattr(numpy_run, table), getattr(compiled_run, table), check_exact=True
+        )
+    assert numpy_run.annual["cumulative_exited_people"].iloc[-1] > 0
+
+
+def test_the_choice_of_kernels(monkeypatch):
+    monkeypatch.delenv(kernels.KERNELS_ENV, raising=False)
+    assert kernels.choice() == "auto"
+    assert kernels.compiled_for(kernels.COMPILED_FROM - 1) is None
+    assert kernels.compiled_for(kernels.COMPILED_FROM) is compiled_kernels
+    monkeypatch.setenv(kernels.KERNELS_ENV, "numpy")
+    assert kernels.compiled_for(10**7) is None
+    monkeypatch.setenv(kernels.KERNELS_ENV, " Compiled ")
+    assert kernels.compiled_for(3) is compiled_kernels
+    monkeypatch.setenv(kernels.KERNELS_ENV, "fast")
+    with pytest.raises(ValueError, match="SHAOGUAN_ABM_KERNELS='fast'"):
+        kernels.compiled_for(3)
+
+
+def test_without_numba(monkeypatch):
+    monkeypatch.setattr(kernels, "_compiled_module", lambda: None)
+    monkeypatch.setenv(kernels.KERNELS_ENV, "auto")
+    assert kernels.compiled_for(10**7) is None  # numpy, with the same results
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
+    with pytest.raises(RuntimeError, match="numba is not installed"):
+        kernels.compiled_for(10)

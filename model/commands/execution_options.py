@@ -125,27 +125,32 @@ def check_runs_out(out: Path) -> None:
 def run_with_executor(args: argparse.Namespace, out: Path, command: str, work):  # noqa: ANN001, ANN201
     """Call ``work(executor)`` on the executor the options ask for, and close it afterwards.
 
+    Holds ``out`` (:func:`model.results.safety.output_lock`) while the work runs.
+
     Returns:
         ``(result, None)``, or ``(None, exit code)`` when interrupted, terminated or the Dask
         cluster was lost (the message says how to resume).
 
     Raises:
         BadInput: When ``--resume`` meets a folder of other work.
+        OutputBusy: When another command is writing ``out``.
     """
     from model.commands.cli import Terminated
     from model.experiments.execution import ClusterLost, JobMismatch
+    from model.results.safety import output_lock
 
-    check_runs_out(Path(out))
-    executor = open_executor(args)
-    try:
-        return work(executor), None
-    except JobMismatch as err:
-        raise BadInput(str(err)) from None
-    except KeyboardInterrupt:
-        return None, interrupted(out, command)
-    except Terminated:
-        return None, interrupted(out, command, "terminated")
-    except ClusterLost as err:
-        return None, cluster_lost(err, out, command)
-    finally:
-        executor.close()
+    # one job per folder at a time: a second command with the same --out is refused (exit 4)
+    with output_lock(Path(out), check=check_runs_out):
+        executor = open_executor(args)
+        try:
+            return work(executor), None
+        except JobMismatch as err:
+            raise BadInput(str(err)) from None
+        except KeyboardInterrupt:
+            return None, interrupted(out, command)
+        except Terminated:
+            return None, interrupted(out, command, "terminated")
+        except ClusterLost as err:
+            return None, cluster_lost(err, out, command)
+        finally:
+            executor.close()

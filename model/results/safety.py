@@ -357,7 +357,10 @@ def _remove_leftovers(out: Path, notify: Callable[[str], None]) -> None:
 
 @contextmanager
 def output_lock(
-    out: str | Path, notify: Callable[[str], None] = _notice, attempts: int = 3
+    out: str | Path,
+    notify: Callable[[str], None] = _notice,
+    attempts: int = 3,
+    check: Callable[[Path], object] | None = None,
 ) -> Iterator[Path]:
     """Hold the results folder ``out`` for one run; nested holds in one process are free.
 
@@ -370,6 +373,9 @@ def output_lock(
         notify: Receives one-line notices (a stale lock taken over, leftovers removed);
             printed on standard error by default.
         attempts: How often to retry when another process removes a stale lock meanwhile.
+        check: What the destination may hold, raising :class:`OutputError` otherwise
+            (default :func:`check_output_folder`; many-run commands also accept the folder
+            of an interrupted job they resume).
 
     Yields:
         ``out`` as a ``Path``.
@@ -378,7 +384,9 @@ def output_lock(
         OutputError: If ``out`` cannot be a results folder.
         OutputBusy: If another live run holds the lock.
     """
-    out = check_output_folder(out)
+    check = check or check_output_folder
+    out = check_output_location(out)
+    check(out)
     lock = lock_path(out)
     key = lock.absolute()
     me = threading.get_ident()
@@ -415,7 +423,7 @@ def output_lock(
             with _HELD_GUARD:
                 _HELD[key] = _Hold(fd=fd, thread=me)
             held = True
-        check_output_folder(out)  # it may have changed while we waited
+        check(out)  # it may have changed while we waited
         _remove_leftovers(out, notify)
         yield out
         completed = True

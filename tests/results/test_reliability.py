@@ -219,6 +219,43 @@ def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
     assert main([*SHORT_RUN, "--out", str(out)]) == 0
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", str(BASELINE), "--replicates", "2", "--workers", "1"),
+        ("sweep", str(BASELINE), "--method", "morris", "--samples", "2", "--workers", "1",
+         "--param", "dynamics.job_finding_rate"),
+    ],
+    ids=["ensemble", "sweep"],
+)  # fmt: skip
+def test_many_run_commands_refuse_a_folder_another_command_writes(
+    tmp_path, capsys, monkeypatch, command
+):
+    from model.commands.cli import EXIT_BUSY, main
+
+    out = tmp_path / "res"
+    argv = [*command, "--quiet", "--population-scale", "0.005", "--out", str(out)]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.chdir(tmp_path)
+        assert main(argv) == EXIT_BUSY
+        err = capsys.readouterr().err
+        assert f"another run (process {holder.pid}, started " in err
+        assert not out.exists()  # nothing ran, nothing was written
+    finally:
+        holder.communicate(input="", timeout=60)
+    assert main(argv) == 0  # free again: the command runs and releases the folder
+    assert (out / "manifest.json").is_file()
+    assert not lock_path(out).exists()
+
+
 def test_lock_of_another_host_is_respected_while_fresh(tmp_path):
     out = tmp_path / "res"
     lock_path(out).write_text(json.dumps({"pid": dead_pid(), "host": "another-machine"}))

@@ -713,13 +713,13 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(rows)
     # the cost model describes the numpy kernels, which every run under
-    # model.engine.kernels.COMPILED_FROM households uses (W1 itself runs compiled)
+    # model.engine.kernels.COMPILED_FROM households uses (W1 and W3 themselves run compiled)
     baseline_rows = [
         r
         for r in rows
         if "ns_per_household_month" in r
         and FEEDBACK_TAG not in r["workload"]
-        and r["workload"] != "W1"
+        and r.get("kernels") != "compiled"
         and not r["workload"].startswith("naive")
     ]
     per_hm = {r["workload"]: r["ns_per_household_month"] for r in baseline_rows}

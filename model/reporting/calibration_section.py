@@ -58,6 +58,19 @@ def parameter_table(posterior: pd.DataFrame, priors: dict[str, Any]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def generations_table(generations: pd.DataFrame) -> pd.DataFrame:
+    """``generations.csv`` of an ABC-SMC run, formatted for a report."""
+    return pd.DataFrame(
+        {
+            "generation": generations["generation"].astype(int).astype(str),
+            "epsilon": generations["epsilon"].map(_fmt),
+            "runs": generations["runs"].map(_fmt),
+            "acceptance rate": generations["acceptance_rate"].map(lambda v: f"{v:.2f}"),
+            "seconds": generations["seconds"].map(_fmt),
+        }
+    )
+
+
 def calibration_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     """The blocks of the calibration section, or none when the folder is no calibration."""
     manifest = results.manifest
@@ -92,16 +105,7 @@ def calibration_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     ]
     generations = results.get("generations")
     if generations is not None:
-        shown = pd.DataFrame(
-            {
-                "generation": generations["generation"].astype(int).astype(str),
-                "epsilon": generations["epsilon"].map(_fmt),
-                "runs": generations["runs"].map(_fmt),
-                "acceptance rate": generations["acceptance_rate"].map(lambda v: f"{v:.2f}"),
-                "seconds": generations["seconds"].map(_fmt),
-            }
-        )
-        blocks += [("h3", "Generations"), ("table", shown)]
+        blocks += [("h3", "Generations"), ("table", generations_table(generations))]
     shown = pd.DataFrame(
         {
             "scope": table["scope"].astype(str),

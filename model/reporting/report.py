@@ -69,8 +69,10 @@ def build_report(results: ResultsFolder) -> Report:
         report.blocks += [("figure", f) for f in others]
     report.blocks += _validation_section(results)
     from model.reporting.calibration_section import calibration_section
+    from model.reporting.model_selection_section import model_selection_section
 
     report.blocks += calibration_section(results)
+    report.blocks += model_selection_section(results)
     report.blocks += _scenario_section(results)
     report.blocks += _uncertainty_appendix(results)
     report.blocks += _run_facts_section(results)

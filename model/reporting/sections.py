@@ -67,15 +67,23 @@ def parameter_rows(scenario_data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Manifest kinds of folders written by ABC-SMC (many runs, no replicates of one scenario).
+ABC_KINDS = ("calibration", "model_selection")
+
+
 def _run_facts_section(results: ResultsFolder) -> list[tuple[str, Any]]:
     """The run's metadata: folder, seed, scale, sizes, versions (the report's last section)."""
     m = results.manifest
+    replicates = (
+        "replicates",
+        m.get("replicates", "-") if results.is_ensemble else "1 (a single run)",
+    )
     facts = [
         ("scenario", m.get("scenario_name", "-")),
         ("results folder", str(results.path)),
         ("seed", m.get("seed", "-")),
         ("population scale", m.get("population_scale", "-")),
-        ("replicates", m.get("replicates", "-") if results.is_ensemble else "1 (a single run)"),
+        ("model runs", m.get("runs", "-")) if m.get("kind") in ABC_KINDS else replicates,
         ("households simulated", fmt_number(m["households_simulated"]))
         if "households_simulated" in m
         else None,

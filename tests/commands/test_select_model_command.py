@@ -59,6 +59,16 @@ def test_select_model_prints_each_generation_and_the_probabilities(observed, tmp
         "accountability",
     ]
     assert (out / "model_probabilities.png").is_file()
+    # the report reads the folder: the models, their probabilities, the generations
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Model choice" in report and "### Generations" in report
+    last = probabilities[probabilities["generation"] == probabilities["generation"].max()]
+    for _, row in last.iterrows():
+        line = next(x for x in report.splitlines() if x.startswith(f"| {row['model']} | "))
+        assert row["scenario"] in line and line.endswith(f"| {row['probability']:.2f} |")
+    assert "| baseline | none | 1 |" in report  # no mechanism, one parameter fitted
+    assert f"| model runs | {manifest['runs']} |" in report and "replicates" not in report
 
 
 BAD = {

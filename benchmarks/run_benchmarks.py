@@ -382,10 +382,11 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--dask", action="store_true")
     parser.add_argument("--set", action="append", default=[])
-    parser.add_argument("--kernels", choices=["auto", "numpy", "compiled"], default="auto")
+    parser.add_argument("--kernels", choices=["auto", "numpy", "compiled"])
     parser.add_argument("--preload-kernels", action="store_true")
     a = parser.parse_args(argv)
-    os.environ["SHAOGUAN_ABM_KERNELS"] = a.kernels  # read when the first model is built
+    if a.kernels:  # read when the first model is built
+        os.environ["SHAOGUAN_ABM_KERNELS"] = a.kernels
     if a.kind == "single":
         out = _single(a.scenario, a.scale, a.seed, a.set, a.preload_kernels)
     elif a.kind == "ensemble":

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_jit = numba.njit(cache=True, nogil=True)
+#: numpy's error model: a division by zero gives inf or NaN, as numpy does, rather than raising
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
 @_jit
@@ -123,19 +124,23 @@ def runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             values[k] = sorted_values[j]
             counts[k] = 0
         counts[k] += 1
-    return values[: k + 1], counts[: k + 1]
+    return values[: k + 1].copy(), counts[: k + 1].copy()
 
 
 @_jit
 def seeker_trials(free: np.ndarray, job_access: np.ndarray) -> tuple[int, np.float32]:
-    """Workers seeking a job in all (``free`` summed), and the largest ``job_access`` of theirs."""
+    """Workers seeking a job in all (``free`` summed), and the largest ``job_access`` of theirs.
+
+    A NaN access makes the largest NaN, as numpy's ``max`` does.
+    """
     total = 0
     best = np.float32(-np.inf)
     for i in range(free.size):
         if free[i] > 0:
             total += free[i]
-            if job_access[i] > best:
-                best = job_access[i]
+            access = job_access[i]
+            if access > best or access != access:
+                best = access
     return total, best
 
 

@@ -362,7 +362,8 @@ def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, y
         hh.jobs[idx] += found.astype(np.int8)
 
 
-_NO_DRAWS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+def _no_draws() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
 
 def _job_losses(
@@ -371,7 +372,7 @@ def _job_losses(
     """Households losing jobs this month, and how many each loses."""
     holders = np.flatnonzero(hh.jobs > 0)
     if not holders.size:
-        return _NO_DRAWS
+        return _no_draws()
     which, lost = binomial_successes(rng, hh.jobs[holders], p.job_loss_rate)
     return holders[which], lost
 
@@ -383,7 +384,7 @@ def _job_finds(
     free = hh.job_seekers
     seekers = np.flatnonzero(free > 0)
     if not seekers.size:
-        return _NO_DRAWS
+        return _no_draws()
     rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
     which, found = binomial_successes(rng, free[seekers], rate)
     return seekers[which], found
@@ -399,7 +400,7 @@ def _job_losses_compiled(
     """
     total = int(hh.jobs.sum(dtype=np.int64))
     if not total:
-        return _NO_DRAWS
+        return _no_draws()
     positions = success_positions(rng, total, min(float(p.job_loss_rate), 1.0))
     return hh.kernels.runs(hh.kernels.trial_owners(hh.jobs, positions))
 
@@ -416,7 +417,7 @@ def _job_finds_compiled(
     free = hh.job_seekers
     total, access_max = hh.kernels.seeker_trials(free, hh.job_access)
     if not total:
-        return _NO_DRAWS
+        return _no_draws()
     p_max = min(float(np.minimum(p.job_finding_rate * np.float32(access_max), 1.0)), 1.0)
     owner = hh.kernels.trial_owners(free, success_positions(rng, int(total), p_max))
     if owner.size:

@@ -40,13 +40,23 @@ def choice() -> str:
     return value
 
 
+#: Why the compiled kernels could not be loaded in this process (empty until tried, or loaded).
+unavailable = ""
+
+
 @functools.cache
 def _compiled_module() -> ModuleType | None:
+    global unavailable
     try:
         from model.engine import compiled_kernels
-    except ImportError:  # numba missing: numpy does the work, with the same results
+
+        compiled_kernels.warm()
+    except ImportError as err:  # numba missing: numpy does the work, with the same results
+        unavailable = f"numba is not installed ({err})"
         return None
-    compiled_kernels.warm()
+    except (RuntimeError, OSError) as err:  # e.g. numba finds no writable folder for its cache
+        unavailable = f"numba could not load them ({type(err).__name__}: {err})"
+        return None
     return compiled_kernels
 
 
@@ -64,12 +74,16 @@ def compiled_for(n: int) -> ModuleType | None:
     """The compiled kernels to use for ``n`` households, or ``None`` for numpy.
 
     Raises:
-        RuntimeError: When ``SHAOGUAN_ABM_KERNELS=compiled`` and numba does not import.
+        RuntimeError: When ``SHAOGUAN_ABM_KERNELS=compiled`` and the kernels cannot be loaded
+            (numba missing, or unable to compile or cache them: ``auto`` falls back to numpy).
     """
     wanted = choice()
     if wanted == "numpy" or (wanted == "auto" and n < COMPILED_FROM):
         return None
     module = _compiled_module()
     if module is None and wanted == "compiled":
-        raise RuntimeError(f"{KERNELS_ENV}=compiled, but numba is not installed")
+        raise RuntimeError(
+            f"{KERNELS_ENV}=compiled, but the compiled kernels cannot be used: "
+            f"{unavailable or 'numba is not installed'}"
+        )
     return module

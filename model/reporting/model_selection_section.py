@@ -20,7 +20,8 @@ from model.results.folder import ResultsFolder
 def _models_table(manifest: dict[str, Any], last: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model in manifest.get("scenarios", []):
-        probability = last.loc[last["scenario"] == model["name"], "probability"]
+        # by model number: read back from CSV, a scenario named "2020" or "NA" is no string
+        probability = last.loc[last["model"] == model["model"], "probability"]
         held = model.get("statistics_held_constant") or {}
         rows.append(
             {

@@ -183,5 +183,28 @@ def test_without_numba(monkeypatch):
     monkeypatch.setenv(kernels.KERNELS_ENV, "auto")
     assert kernels.compiled_for(10**7) is None  # numpy, with the same results
     monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
-    with pytest.raises(RuntimeError, match="numba is not installed"):
+    with pytest.raises(RuntimeError, match="cannot be used: numba is not installed"):
+        kernels.compiled_for(10)
+
+
+def test_a_nan_access_makes_the_largest_nan_as_numpy_does():
+    free = np.array([1, 1, 0], dtype=np.int16)
+    access = np.array([0.5, np.nan, 2.0], dtype=np.float32)
+    total, best = compiled_kernels.seeker_trials(free, access)
+    assert total == 2 and np.isnan(best) and np.isnan(access[free > 0].max())
+
+
+def test_kernels_that_cannot_be_loaded_fall_back_to_numpy(monkeypatch):
+    def no_cache():
+        raise RuntimeError("cannot cache function 'social_payments': no locator available")
+
+    monkeypatch.setattr(compiled_kernels, "warm", no_cache)
+    monkeypatch.setattr(kernels, "unavailable", "")
+    assert kernels._compiled_module.__wrapped__() is None
+    assert "no locator available" in kernels.unavailable
+    monkeypatch.setattr(kernels, "_compiled_module", kernels._compiled_module.__wrapped__)
+    monkeypatch.setenv(kernels.KERNELS_ENV, "auto")
+    assert kernels.compiled_for(10**6) is None  # numpy does the work
+    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
+    with pytest.raises(RuntimeError, match="cannot be used: numba could not load them"):
         kernels.compiled_for(10)

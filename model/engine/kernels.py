@@ -8,8 +8,9 @@ arithmetic in the same order, so results are bit-identical either way.
 Small runs keep numpy: importing numba takes about half a second, more than a whole run at
 population scale 0.05, and there the monthly cost is the number of numpy calls, not their length.
 The compiled kernels run when the population has at least :data:`COMPILED_FROM` households, numba
-imports, and the environment variable ``SHAOGUAN_ABM_KERNELS`` is not ``numpy``
-(``compiled`` uses them at every size). The first large run on a machine compiles them (a few
+can load them (it is installed, and can compile and cache them), and the environment variable
+``SHAOGUAN_ABM_KERNELS`` is not ``numpy`` (``compiled`` uses them at every size, and says why
+when they cannot be loaded). The first large run on a machine compiles them (a few
 seconds) into numba's cache beside the module; later processes load them from there.
 """
 

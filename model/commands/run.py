@@ -87,8 +87,13 @@ def main(args: argparse.Namespace) -> int:
     )
     print(format_table(result.summary(), SUMMARY_NAMES))
     print(run_answer(result.annual, sorted(scenario.targets.cumulative_people), args.seed))
+    kernels = (
+        f"compiled kernels loaded in {m['seconds_kernels_load']:.2f} s, "
+        if m.get("kernels") == "compiled"
+        else ""
+    )
     print(
-        f"population {m['seconds_population']:.2f} s, simulation {m['seconds_simulation']:.2f} s; "
-        f"results in {folder}"
+        f"population {m['seconds_population']:.2f} s, {kernels}simulation "
+        f"{m['seconds_simulation']:.2f} s; results in {folder}"
     )
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,10 +191,9 @@ HOLD_LOCK = textwrap.dedent(
 )
 
 
-def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
-    from model.commands.cli import EXIT_BUSY, main
-
-    out = tmp_path / "res"
+@contextlib.contextmanager
+def held_by_another_process(out: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the results folder ``out`` until the block ends."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(out)],
         stdin=subprocess.PIPE,
@@ -202,6 +203,16 @@ def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.communicate(input="", timeout=60)
+
+
+def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
+    from model.commands.cli import EXIT_BUSY, main
+
+    out = tmp_path / "res"
+    with held_by_another_process(out) as holder:
         monkeypatch.chdir(tmp_path)
         code = main([*SHORT_RUN, "--out", str(out)])
         err = capsys.readouterr().err
@@ -213,8 +224,6 @@ def test_second_run_on_the_same_folder_refuses(tmp_path, capsys, monkeypatch):
         with pytest.raises(OutputBusy):
             with output_lock(out):
                 pass
-    finally:
-        holder.communicate(input="", timeout=60)
     assert names(tmp_path) == []  # the holder removed its lock
     assert main([*SHORT_RUN, "--out", str(out)]) == 0
 
@@ -235,22 +244,12 @@ def test_many_run_commands_refuse_a_folder_another_command_writes(
 
     out = tmp_path / "res"
     argv = [*command, "--quiet", "--population-scale", "0.005", "--out", str(out)]
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(out)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(out) as holder:
         monkeypatch.chdir(tmp_path)
         assert main(argv) == EXIT_BUSY
         err = capsys.readouterr().err
         assert f"another run (process {holder.pid}, started " in err
         assert not out.exists()  # nothing ran, nothing was written
-    finally:
-        holder.communicate(input="", timeout=60)
     assert main(argv) == 0  # free again: the command runs and releases the folder
     assert (out / "manifest.json").is_file()
     assert not lock_path(out).exists()

@@ -293,6 +293,37 @@ def _naive(months: int, scale: float) -> dict:
     return measure(scale, months)
 
 
+def _kernels_same_process(repeats: int) -> dict:
+    """W1 and W1 feedback with numpy and with compiled kernels, alternated in one process.
+
+    Between fresh processes the repeats of one workload scatter as much as the kernels change
+    it; alternating the two in one process puts them under the same conditions. Best CPU time
+    of the months after the first, in ns per household-month.
+    """
+    import model
+    from model.engine import kernels
+    from model.results.recording import RecordedModel
+
+    if kernels.load() is None:
+        return {"error": f"compiled kernels unavailable: {kernels.unavailable}"}
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        for path in (BASELINE, FEEDBACK):
+            scenario = model.load_scenario(path)
+            for choice in ("numpy", "compiled"):
+                os.environ[kernels.KERNELS_ENV] = choice  # read when the model is built
+                m = RecordedModel(scenario, seed=1, population_scale=1.0)
+                m.step()  # the first month outside the count, as in month_instructions.py
+                cpu0 = time.process_time()
+                m.run_model()
+                cpu = time.process_time() - cpu0
+                ns = 1e9 * cpu / (m.households.n * (m.month_index - 1))
+                key = f"{path.stem} {choice}"
+                best[key] = min(best.get(key, float("inf")), ns)
+                m.release()
+    return {"repeats": repeats, "cpu_ns_per_household_month": best}
+
+
 def _profile(top: int) -> dict:
     import cProfile
     import pstats
@@ -367,7 +398,8 @@ def child_main(argv: list[str]) -> None:
     """Run one workload in this (fresh) process and print its measurements as JSON."""
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "kind", choices=["single", "ensemble", "profile", "w4", "naive", "calibration"]
+        "kind",
+        choices=["single", "ensemble", "profile", "w4", "naive", "calibration", "kernels"],
     )
     parser.add_argument("--particles", type=int, default=200)
     parser.add_argument("--generations", type=int, default=6)
@@ -380,6 +412,7 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=W4_REFERENCE_RUNS)
     parser.add_argument("--check", type=int, default=20)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dask", action="store_true")
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--kernels", choices=["auto", "numpy", "compiled"])
@@ -393,6 +426,8 @@ def child_main(argv: list[str]) -> None:
         out = _ensemble(a.replicates, a.workers, a.seed)
     elif a.kind == "w4":
         out = _w4(a.runs, a.workers, a.scale, a.seed, a.check, a.dask)
+    elif a.kind == "kernels":
+        out = _kernels_same_process(a.repeats)
     elif a.kind == "naive":
         out = _naive(a.months, a.scale)
     elif a.kind == "calibration":
@@ -544,6 +579,7 @@ WORKLOADS = (
     "W4",
     "W4 dask",
     "W5",
+    "kernels",
     "naive",
     "import",
     "check",
@@ -672,6 +708,24 @@ def main(argv: list[str] | None = None) -> None:
         )  # fmt: skip
         rows.append({"workload": label, "months": 60, "wall_s": w4["wall_s"]})
         print(f"  {name}: {w4['wall_s']:.1f} s wall for {runs} runs", flush=True)
+    if "kernels" not in skip:
+        ab_repeats = _env_int("BENCH_KERNELS_REPEATS", 2 if quick else 5)
+        ab = _run_child("kernels", "--repeats", str(ab_repeats))
+        results["kernels_same_process"] = ab
+        if "error" in ab:
+            print(f"  kernels: {ab['error']}", flush=True)
+        else:
+            ns = ab["cpu_ns_per_household_month"]
+            print(
+                f"  kernels, one process, alternated {ab['repeats']} times (best CPU ns per "
+                "household-month): "
+                + "; ".join(
+                    f"{name} numpy {ns[f'{name} numpy']:.1f}, compiled {ns[f'{name} compiled']:.1f}"
+                    f" ({ns[f'{name} compiled'] / ns[f'{name} numpy']:.2f})"
+                    for name in (BASELINE.stem, FEEDBACK.stem)
+                ),
+                flush=True,
+            )
     if "naive" not in skip:
         naive = _run_child("naive", "--months", str(naive_months), "--scale", "1.0")
         results["naive_mesa"] = naive

@@ -237,11 +237,15 @@ def _local_dask_cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
 
 def _w4(runs: int, workers: int, scale: float, seed: int, check: int, dask: bool = False) -> dict:
     import model
+    from model.engine.kernels import MANY_RUNS
     from model.experiments.execution import Executor
     from model.experiments.sweep import ModelEvaluator
 
     scenario = model.load_scenario(BASELINE)
-    evaluate = ModelEvaluator(json.dumps(scenario.model_dump(mode="json")), scale, seed)
+    # as run_sweep does: a job of many runs loads the compiled kernels in every worker
+    evaluate = ModelEvaluator(
+        json.dumps(scenario.model_dump(mode="json")), scale, seed, load_kernels=runs >= MANY_RUNS
+    )
     payloads = [(evaluate, r) for r in range(runs)]
     procs: list[subprocess.Popen] = []
     try:

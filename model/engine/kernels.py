@@ -5,12 +5,14 @@ labour market's draws) cost most of a large month in numpy, which makes a tempor
 operation. :mod:`model.engine.compiled_kernels` does each in one compiled loop with the same
 arithmetic in the same order, so results are bit-identical either way.
 
-Small runs keep numpy: importing numba takes about half a second, more than a whole run at
-population scale 0.05, and there the monthly cost is the number of numpy calls, not their length.
-The compiled kernels run when the population has at least :data:`COMPILED_FROM` households, numba
-can load them (it is installed, and can compile and cache them), and the environment variable
-``SHAOGUAN_ABM_KERNELS`` is not ``numpy`` (``compiled`` uses them at every size, and says why
-when they cannot be loaded). The first large run on a machine compiles them (a few
+A lone small run keeps numpy: loading numba takes about half a second, more than a whole run at
+population scale 0.05, where the kernels save about a tenth of a month (the monthly cost there is
+the number of numpy calls, not their length).
+The compiled kernels run when the population has at least :data:`COMPILED_FROM` households (or
+the process has loaded them already, as the workers of a sweep of :data:`MANY_RUNS` runs or more
+do), numba can load them (it is installed, and can compile and cache them), and the environment
+variable ``SHAOGUAN_ABM_KERNELS`` is not ``numpy`` (``compiled`` uses them at every size, and
+says why when they cannot be loaded). The first large run on a machine compiles them (a few
 seconds) into numba's cache beside the module; later processes load them from there.
 """
 
@@ -22,6 +24,11 @@ from types import ModuleType
 
 #: Households from which the compiled kernels run (full-scale Shaoguan has 171,920).
 COMPILED_FROM = 50_000
+
+#: Runs from which a job of many runs loads the compiled kernels in every worker
+#: (:class:`model.experiments.sweep.ModelEvaluator`): each worker pays the load once, and a
+#: small run is then about a tenth cheaper.
+MANY_RUNS = 200
 
 #: Environment variable choosing the kernels: ``auto`` (the default), ``numpy`` or ``compiled``.
 KERNELS_ENV = "SHAOGUAN_ABM_KERNELS"
@@ -71,15 +78,23 @@ def load() -> ModuleType | None:
     return None if choice() == "numpy" else _compiled_module()
 
 
+def loaded() -> bool:
+    """Whether this process has loaded the compiled kernels (then every run uses them)."""
+    return _compiled_module.cache_info().currsize > 0 and _compiled_module() is not None
+
+
 def compiled_for(n: int) -> ModuleType | None:
     """The compiled kernels to use for ``n`` households, or ``None`` for numpy.
+
+    ``auto`` uses them from :data:`COMPILED_FROM` households, and at every size in a process
+    that has loaded them already (the cost is paid; the results are the same).
 
     Raises:
         RuntimeError: When ``SHAOGUAN_ABM_KERNELS=compiled`` and the kernels cannot be loaded
             (numba missing, or unable to compile or cache them: ``auto`` falls back to numpy).
     """
     wanted = choice()
-    if wanted == "numpy" or (wanted == "auto" and n < COMPILED_FROM):
+    if wanted == "numpy" or (wanted == "auto" and n < COMPILED_FROM and not loaded()):
         return None
     module = _compiled_module()
     if module is None and wanted == "compiled":

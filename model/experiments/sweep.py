@@ -257,12 +257,16 @@ class ModelEvaluator:
         population_scale: Share of every count to simulate.
         seed: Root seed; replicate ``r`` runs with the seed of replicate ``r`` of an ensemble.
         integer: Names of parameters that take whole numbers.
+        load_kernels: Load the compiled kernels in the worker before its first run
+            (:func:`model.engine.kernels.load`): for jobs of many runs, where each worker pays
+            the load once and every run is then cheaper; the results are the same.
     """
 
     scenario: str
     population_scale: float
     seed: int
     integer: tuple[str, ...] = ()
+    load_kernels: bool = False
 
     def __call__(self, values: dict[str, float], replicate: int) -> dict[str, float]:
         """Run one replicate at these parameter values; its scalar outcomes.
@@ -273,6 +277,10 @@ class ModelEvaluator:
         from model.experiments import worker_cache
         from model.results.recording import run
 
+        if self.load_kernels:
+            from model.engine import kernels
+
+            kernels.load()  # once per process
         overrides = {k: int(round(v)) if k in self.integer else float(v) for k, v in values.items()}
         scenario = worker_cache.scenario(self.scenario, overrides)
         seed = worker_cache.replicate_seed(self.seed, replicate)
@@ -551,11 +559,14 @@ def run_sweep(
     known = available_outcomes(scenario)
     for name in outcomes:
         resolve_outcome(name, known)
+    from model.engine.kernels import MANY_RUNS
+
     evaluator = ModelEvaluator(
         scenario=json.dumps(scenario.model_dump(mode="json")),
         population_scale=float(population_scale),
         seed=int(seed),
         integer=tuple(n for n, i in zip(problem.names, problem.integer, strict=True) if i),
+        load_kernels=run_count(problem, method, samples, replicates) >= MANY_RUNS,
     )
     return sweep(
         evaluator,

@@ -167,8 +167,11 @@ def test_whole_runs_are_identical_with_either_kernels(monkeypatch, scenario):
 def test_the_choice_of_kernels(monkeypatch):
     monkeypatch.delenv(kernels.KERNELS_ENV, raising=False)
     assert kernels.choice() == "auto"
+    monkeypatch.setattr(kernels, "loaded", lambda: False)  # a process that has not loaded them
     assert kernels.compiled_for(kernels.COMPILED_FROM - 1) is None
     assert kernels.compiled_for(kernels.COMPILED_FROM) is compiled_kernels
+    monkeypatch.setattr(kernels, "loaded", lambda: True)  # once loaded, every size uses them
+    assert kernels.compiled_for(10) is compiled_kernels
     monkeypatch.setenv(kernels.KERNELS_ENV, "numpy")
     assert kernels.compiled_for(10**7) is None
     monkeypatch.setenv(kernels.KERNELS_ENV, " Compiled ")
@@ -208,3 +211,28 @@ def test_kernels_that_cannot_be_loaded_fall_back_to_numpy(monkeypatch):
     monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
     with pytest.raises(RuntimeError, match="cannot be used: numba could not load them"):
         kernels.compiled_for(10)
+
+
+def test_a_sweep_of_many_runs_loads_the_kernels_in_its_workers(monkeypatch):
+    from model.engine.kernels import MANY_RUNS
+    from model.experiments import sweep as sweep_module
+
+    made = []
+    real = sweep_module.ModelEvaluator
+
+    def recording_evaluator(*args, **kwargs):
+        made.append(kwargs["load_kernels"])
+        return real(*args, **kwargs)
+
+    def no_sweep(evaluator, problem, method, samples, *args, **kwargs):
+        return sweep_module.run_count(problem, method, samples, args[1])
+
+    monkeypatch.setattr(sweep_module, "ModelEvaluator", recording_evaluator)
+    monkeypatch.setattr(sweep_module, "sweep", no_sweep)
+    base = SCENARIOS / "baseline.toml"
+    param = ["dynamics.job_finding_rate"]
+    outcome = ["cumulative_exited_people_2018"]
+    few = sweep_module.run_sweep(base, "morris", 2, outcome, param, replicates=1)
+    many = sweep_module.run_sweep(base, "morris", 2, outcome, param, replicates=MANY_RUNS // 4)
+    assert (few, made[0]) == (4, False)  # 2 trajectories x (1 + 1) points
+    assert many == 4 * (MANY_RUNS // 4) >= MANY_RUNS and made[1] is True

@@ -25,9 +25,10 @@ from types import ModuleType
 #: Households from which the compiled kernels run (full-scale Shaoguan has 171,920).
 COMPILED_FROM = 50_000
 
-#: Runs from which a job of many runs loads the compiled kernels in every worker
-#: (:class:`model.experiments.sweep.ModelEvaluator`): each worker pays the load once, and a
-#: small run is then about a tenth cheaper.
+#: Runs from which a job of many runs loads the compiled kernels in every worker (sweeps:
+#: :class:`model.experiments.sweep.ModelEvaluator`; calibrations and model choices, counting
+#: particles x generations: :class:`model.experiments.calibration.Simulator`): each worker pays
+#: the load once, and a small run is then about a tenth cheaper.
 MANY_RUNS = 200
 
 #: Environment variable choosing the kernels: ``auto`` (the default), ``numpy`` or ``compiled``.

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from model.engine.catalogue import get_path
+from model.engine.kernels import MANY_RUNS
 from model.engine.scenario import apply_overrides, sweepable_parameters
 from model.results.observed import (
     ObservedDataError,
@@ -185,6 +186,9 @@ class Simulator:
     population_scale: float
     seed: int
     constants: dict[str, str] = field(default_factory=dict)
+    #: load the compiled kernels before the first run in each worker (jobs of many runs:
+    #: :data:`model.engine.kernels.MANY_RUNS`); the statistics are the same either way
+    load_kernels: bool = False
 
     def overrides(self, values: Mapping[str, float]) -> dict[str, float | int]:
         """The particle's values as scenario overrides (integer parameters rounded)."""
@@ -198,6 +202,10 @@ class Simulator:
         """The summary statistics of one run at ``values`` with ``seed``."""
         from model.results.recording import run
 
+        if self.load_kernels:
+            from model.engine import kernels
+
+            kernels.load()  # once per process
         scenario = apply_overrides(self.scenario, self.overrides(values))
         result = run(scenario, seed=seed, population_scale=self.population_scale)
         stats = {
@@ -669,6 +677,7 @@ def calibrate(
         ],
         population_scale=population_scale,
         seed=seed,
+        load_kernels=particles * generations >= MANY_RUNS,
     )
     prior = prior_distribution(parameters)
 

@@ -49,6 +49,7 @@ from typing import Any
 
 import pandas as pd
 
+from model.engine.kernels import MANY_RUNS
 from model.experiments.calibration import (
     GENERATIONS,
     MANIFEST,
@@ -426,6 +427,7 @@ def select_model(
                 population_scale=population_scale,
                 seed=seed,
                 constants=c,
+                load_kernels=particles * generations >= MANY_RUNS,
             ),
             name=s.name,
         )

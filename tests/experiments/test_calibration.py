@@ -208,3 +208,28 @@ def test_a_run_without_a_value_for_an_observation_is_refused(short):
     )
     with pytest.raises(CalibrationError, match="late: the run has no value"):
         simulator({"dynamics.job_finding_rate": 0.01})
+
+
+def test_calibrations_of_many_runs_load_the_compiled_kernels(short, tmp_path, monkeypatch):
+    """particles x generations at or above MANY_RUNS: every worker loads the kernels first."""
+    import model.experiments.calibration as calibration
+    from model.engine.kernels import MANY_RUNS
+
+    class Built(Exception):
+        pass
+
+    made = []
+
+    def simulator(**kwargs):
+        made.append(kwargs["load_kernels"])
+        raise Built  # the choice is made; the calibration itself is not needed
+
+    monkeypatch.setattr(calibration, "Simulator", simulator)
+    observed = synthetic_observations(short, tmp_path)
+    for k, (particles, generations) in enumerate([(4, 2), (MANY_RUNS // 2, 2)]):
+        with pytest.raises(Built):
+            calibrate(
+                short, observed, tmp_path / f"cal{k}", params=list(TRUTH),
+                population_scale=SCALE, particles=particles, generations=generations,
+            )  # fmt: skip
+    assert made == [False, True]  # 8 particle-generations, then MANY_RUNS

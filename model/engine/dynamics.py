@@ -366,6 +366,11 @@ def _no_draws() -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
 
+def _finding_chance(p: DynamicsParams, job_access: np.ndarray | np.float32) -> np.ndarray:
+    """A seeker's monthly chance of finding a job (float32, as ``job_access``), at most 1."""
+    return np.minimum(p.job_finding_rate * job_access, 1.0)
+
+
 def _job_losses(
     hh: Households, p: DynamicsParams, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -385,8 +390,8 @@ def _job_finds(
     seekers = np.flatnonzero(free > 0)
     if not seekers.size:
         return _no_draws()
-    rate = np.minimum(p.job_finding_rate * hh.job_access[seekers], 1.0)
-    which, found = binomial_successes(rng, free[seekers], rate)
+    chance = _finding_chance(p, hh.job_access[seekers])
+    which, found = binomial_successes(rng, free[seekers], chance)
     return seekers[which], found
 
 
@@ -418,11 +423,11 @@ def _job_finds_compiled(
     total, access_max = hh.kernels.seeker_trials(free, hh.job_access)
     if not total:
         return _no_draws()
-    p_max = min(float(np.minimum(p.job_finding_rate * np.float32(access_max), 1.0)), 1.0)
+    p_max = min(float(_finding_chance(p, np.float32(access_max))), 1.0)
     owner = hh.kernels.trial_owners(free, success_positions(rng, int(total), p_max))
     if owner.size:
-        rate = np.minimum(p.job_finding_rate * hh.job_access[owner], 1.0).astype(np.float64)
-        owner = owner[rng.random(owner.size) < rate / p_max]
+        chance = _finding_chance(p, hh.job_access[owner]).astype(np.float64)
+        owner = owner[rng.random(owner.size) < chance / p_max]
     return hh.kernels.runs(owner)
 
 

@@ -152,6 +152,8 @@ class SocialSecurity(Measure):
         super().__init__(params, model)
         #: this month's dibao and five-guarantee payments per household (yuan)
         self._social_paid = np.zeros(model.households.n)
+        #: this month's payment per household, written by the compiled pass (yuan)
+        self._paid = np.empty(model.households.n)
 
     @classmethod
     def switch_off(cls, model: PovertyModel) -> None:
@@ -235,9 +237,23 @@ class SocialSecurity(Measure):
     def apply(self, model: PovertyModel) -> None:
         """Add dibao, five-guarantee, disability and pension payments to transfer income."""
         hh = model.households
-        if hh.kernels is not None:
-            self._apply_compiled(model)
-            return
+        payments = self._payments if hh.kernels is None else self._payments_compiled
+        paid, demand = payments(model)
+        social = self._social_paid
+        county_share = self.charge_totals(model, demand)
+        if not (county_share == 1.0).all():  # the budget fell short somewhere: pay the share
+            share = county_share[hh.county]
+            paid *= share
+            social *= share
+        hh.transfer_m += paid
+        model.shared.social_paid_month = social
+
+    def _payments(self, model: PovertyModel) -> tuple[np.ndarray, np.ndarray]:
+        """This month's payment per household and their sum by county (yuan).
+
+        Writes the dibao and five-guarantee part of each payment into ``_social_paid``.
+        """
+        hh = model.households
         p: SocialSecurityParams = self.params
         # disability subsidies and pension increases (registered households' members aged 60+)
         paid = np.where(hh.registered & hh.disabled, p.disability_subsidy, 0.0)
@@ -248,22 +264,14 @@ class SocialSecurity(Measure):
         enrolled = np.flatnonzero(hh.enrolled_social)
         social = self._payment(model, enrolled)
         paid[enrolled] = social + paid[enrolled]
-        county_share = self.charge_by_county(model, hh.county, paid)
-        if not (county_share == 1.0).all():  # the budget fell short somewhere: pay the share
-            share = county_share[hh.county]
-            paid *= share
-            social *= share[enrolled]
-        hh.transfer_m += paid
         self._social_paid.fill(0.0)
         self._social_paid[enrolled] = social
-        model.shared.social_paid_month = self._social_paid
+        return paid, np.bincount(hh.county, paid, model.n_counties)
 
-    def _apply_compiled(self, model: PovertyModel) -> None:
-        """:meth:`apply` in one compiled pass over the households (the same payments)."""
+    def _payments_compiled(self, model: PovertyModel) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_payments` in one compiled pass over the households (the same numbers)."""
         hh = model.households
         p: SocialSecurityParams = self.params
-        paid = np.empty(hh.n)
-        social = self._social_paid
         demand = hh.kernels.social_payments(
             hh.registered,
             hh.disabled,
@@ -282,16 +290,10 @@ class SocialSecurity(Measure):
             float(p.class2_floor),
             hh.county,
             model.n_counties,
-            paid,
-            social,
+            self._paid,
+            self._social_paid,
         )
-        county_share = self.charge_totals(model, demand)
-        if not (county_share == 1.0).all():  # the budget fell short somewhere: pay the share
-            share = county_share[hh.county]
-            paid *= share
-            social *= share
-        hh.transfer_m += paid
-        model.shared.social_paid_month = social
+        return self._paid, demand
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""

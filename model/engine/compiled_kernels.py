@@ -144,6 +144,64 @@ def seeker_trials(free: np.ndarray, job_access: np.ndarray) -> tuple[int, np.flo
     return total, best
 
 
+@_jit
+def triage_queue(
+    idx: np.ndarray,
+    county: np.ndarray,
+    counts: np.ndarray,
+    places: np.ndarray,
+    triaging: np.ndarray,
+    income_pc: np.ndarray,
+    line: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates grouped by county, and the triaged places of the triaging counties.
+
+    ``grouped`` is ``idx[np.argsort(county[idx], kind="stable")]`` (a counting sort: each
+    county's candidates in their order in ``idx``). ``triaged`` holds, county after county, the
+    ``places[c]`` candidates of each triaging county nearest ``line`` in per-capita income, in
+    the order of :func:`model.engine.mechanisms.accountability.triage_order`: by distance, ties
+    in the candidates' order (a stable sort of the nearest and of the ties at the last place's
+    distance, which gives the same households in the same order). County ``c``'s are
+    ``triaged[triaged_ends[c] - n : triaged_ends[c]]``, ``n`` being how many it took.
+    """
+    n_c = counts.size
+    ends = np.cumsum(counts)
+    fill = ends - counts
+    grouped = np.empty(idx.size, dtype=idx.dtype)
+    for j in range(idx.size):
+        c = county[idx[j]]
+        grouped[fill[c]] = idx[j]
+        fill[c] += 1
+    wanted = 0
+    for c in range(n_c):
+        if triaging[c]:
+            wanted += places[c]
+    triaged = np.empty(wanted, dtype=idx.dtype)
+    triaged_ends = np.zeros(n_c, dtype=np.int64)
+    out = 0
+    for c in range(n_c):
+        k = places[c]
+        triaged_ends[c] = out
+        if not triaging[c] or k <= 0:
+            continue
+        start = ends[c] - counts[c]
+        m = counts[c]
+        distance = np.empty(m)
+        for j in range(m):
+            distance[j] = np.abs(income_pc[grouped[start + j]] - line)
+        if k >= m:
+            order = np.argsort(distance, kind="mergesort")
+        else:
+            kth = np.partition(distance, k - 1)[k - 1]
+            near = np.flatnonzero(distance <= kth)  # the nearer ones and the ties, in order
+            order = near[np.argsort(distance[near], kind="mergesort")][:k]
+        for j in range(order.size):
+            triaged[out + j] = grouped[start + order[j]]
+        out += order.size
+        triaged_ends[c] = out
+    return grouped, triaged[:out].copy(), triaged_ends
+
+
 def warm() -> None:
     """Load every kernel for the dtypes of the household arrays, by calling it on empty ones.
 
@@ -165,3 +223,4 @@ def warm() -> None:
     trial_owners(people, i8)  # job seekers
     runs(i8)
     seeker_trials(people, np.zeros(0, dtype=np.float32))
+    triage_queue(i8, small, i8, i8, flag, f8, 0.0)

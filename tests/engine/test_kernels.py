@@ -236,3 +236,38 @@ def test_a_sweep_of_many_runs_loads_the_kernels_in_its_workers(monkeypatch):
     many = sweep_module.run_sweep(base, "morris", 2, outcome, param, replicates=MANY_RUNS // 4)
     assert (few, made[0]) == (4, False)  # 2 trajectories x (1 + 1) points
     assert many == 4 * (MANY_RUNS // 4) >= MANY_RUNS and made[1] is True
+
+
+def test_triage_queue_groups_and_triages_as_the_numpy_queue_does():
+    from model.engine.mechanisms.accountability import allot, triage_order
+
+    rng = np.random.default_rng(11)
+    n, n_c = 400, 5
+    county = rng.integers(0, n_c, n).astype(np.int8)
+    # whole-yuan incomes so that many households lie at the same distance from the line
+    income_pc = rng.integers(2000, 6000, n).astype(float)
+    line = 4000.0
+    for trial in range(60):
+        idx = np.flatnonzero(rng.random(n) < rng.uniform(0.05, 0.9))
+        if trial % 3 == 0:
+            idx = rng.permutation(idx)  # candidates in any order keep it within a county
+        counts = np.bincount(county[idx], minlength=n_c)
+        places = allot(int(rng.integers(0, idx.size + 2)), counts, rng.uniform(1, 2, n_c))
+        triaging = rng.random(n_c) < 0.6
+        grouped, triaged, ends = compiled_kernels.triage_queue(
+            idx, county, counts, places, triaging, income_pc, line
+        )
+        np.testing.assert_array_equal(grouped, idx[np.argsort(county[idx], kind="stable")])
+        start = 0
+        for c in range(n_c):
+            if triaging[c] and places[c]:
+                candidates = idx[county[idx] == c]
+                expected = triage_order(candidates, income_pc, line, int(places[c]))
+                np.testing.assert_array_equal(triaged[start : ends[c]], expected)
+                # by hand: nobody left out is nearer the line than someone taken
+                distance = np.abs(income_pc - line)
+                left = np.setdiff1d(candidates, expected)
+                if left.size and expected.size:
+                    assert distance[left].min() >= distance[expected].max()
+            assert ends[c] - start == (places[c] if triaging[c] else 0)
+            start = ends[c]

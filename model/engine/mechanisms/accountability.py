@@ -210,20 +210,29 @@ class Accountability(Mechanism):
 
     def queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
         """The first ``size`` candidates: places by county, triaged where the county triages."""
+        hh = model.households
         idx = np.flatnonzero(mask) if mask.dtype == bool else np.asarray(mask)
-        county = model.households.county[idx]
+        county = hh.county[idx]
         counts = np.bincount(county, minlength=model.n_counties)
         places = allot(size, counts, self.effort)
-        # candidates grouped by county, each county's in their original order (a stable sort)
-        grouped = idx[np.argsort(county, kind="stable")]
+        kernels = hh.kernels
+        if kernels is None:
+            # candidates grouped by county, each county's in their original order (a stable sort)
+            grouped = idx[np.argsort(county, kind="stable")]
+        else:  # the grouping and every triaging county's choice in one compiled pass
+            grouped, triaged, triaged_ends = kernels.triage_queue(
+                idx, hh.county, counts, places, self.triaging, self.income_pc, self.line
+            )
         ends = np.cumsum(counts)
         taken = []
         for c in np.flatnonzero(places):
             candidates = grouped[ends[c] - counts[c] : ends[c]]
-            if self.triaging[c]:
+            if not self.triaging[c]:
+                taken.append(model.rng.choice(candidates, size=int(places[c]), replace=False))
+            elif kernels is None:
                 taken.append(triage_order(candidates, self.income_pc, self.line, int(places[c])))
             else:
-                taken.append(model.rng.choice(candidates, size=int(places[c]), replace=False))
+                taken.append(triaged[triaged_ends[c - 1] if c else 0 : triaged_ends[c]])
         return np.concatenate(taken) if taken else idx[:0]
 
     # -- the December hooks -----------------------------------------------------------------

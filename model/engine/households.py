@@ -259,6 +259,31 @@ class Households:
         total += self.transfer_m
         return total
 
+    def close_month(self, row: int) -> None:
+        """Step 7's bookkeeping for month-of-year ``row`` (0-11).
+
+        The month's income and medical cost go into ``row`` of their histories, and the four
+        income components are added to the year's.
+        """
+        compiled = self.kernels
+        if compiled is not None:
+            compiled.month_flows(
+                self.wage_m,
+                self.business_m,
+                self.property_m,
+                self.transfer_m,
+                self.medical_oop_m,
+                self.income_history[row],
+                self.medical_history[row],
+                self.year_components,
+            )
+            return
+        self.monthly_income(out=self.income_history[row])
+        self.medical_history[row] = self.medical_oop_m
+        flows = (self.wage_m, self.business_m, self.property_m, self.transfer_m)
+        for k, component in enumerate(flows):
+            self.year_components[k] += component
+
     def income_last_12_months(self, idx: np.ndarray) -> np.ndarray:
         """Disposable income of the last 12 months of the households ``idx`` (yuan/household).
 

@@ -148,11 +148,7 @@ class PovertyModel(mesa.Model):
             measure.respond(self)
         self.spend_this_month = {m.name: m.cost(self) for m in self.measures}
         # 7. assessment
-        row = self.month - 1
-        hh.monthly_income(out=hh.income_history[row])
-        hh.medical_history[row] = hh.medical_oop_m
-        for k, component in enumerate((hh.wage_m, hh.business_m, hh.property_m, hh.transfer_m)):
-            hh.year_components[k] += component
+        hh.close_month(self.month - 1)
         verdict = None
         if self.month == 12:
             verdict = self._assess_december()

@@ -271,3 +271,33 @@ def test_triage_queue_groups_and_triages_as_the_numpy_queue_does():
                     assert distance[left].min() >= distance[expected].max()
             assert ends[c] - start == (places[c] if triaging[c] else 0)
             start = ends[c]
+
+
+def test_month_flows_and_illness_reset_repeat_the_numpy_steps():
+    rng = np.random.default_rng(12)
+    n = 300
+    flows = [rng.normal(500, 400, n) * (rng.random(n) < 0.8) for _ in range(4)]
+    flows[1][:5] = [1e16, -1e16, 0.1, 0.2, 0.3]  # where the order of the additions shows
+    flows[2][:5] = [1.0, 1.0, 0.7, 1e-17, 1e-17]
+    medical = rng.exponential(100, n)
+    history = np.zeros((2, 12, n))
+    components = np.tile(rng.normal(3000, 500, (4, n)), (2, 1, 1))
+    compiled_kernels.month_flows(*flows, medical, history[0, 4], history[1, 4], components[0])
+    expected_income = flows[0] + flows[1]
+    expected_income += flows[2]
+    expected_income += flows[3]
+    np.testing.assert_array_equal(history[0, 4], expected_income)
+    np.testing.assert_array_equal(history[1, 4], medical)
+    assert not history[:, [0, 1, 2, 3, 5]].any()  # no other month's row is written
+    for k in range(4):
+        np.testing.assert_array_equal(components[0, k], components[1, k] + flows[k])
+    by_hand = ((flows[0][1] + -1e16) + 1.0) + flows[3][1]  # left to right, as numpy adds
+    assert history[0, 4, 1] == by_hand != flows[0][1] + (-1e16 + 1.0) + flows[3][1]
+
+    ill = rng.integers(0, 4, n).astype(np.int8)
+    cost = rng.exponential(100, n)
+    expected_ill = ill.copy()
+    np.subtract(expected_ill, 1, out=expected_ill, where=expected_ill > 0)
+    compiled_kernels.illness_reset(ill, cost)
+    np.testing.assert_array_equal(ill, expected_ill)
+    assert ill.min() == 0 and not cost.any()

@@ -345,15 +345,16 @@ def attribution_run(payload: tuple) -> dict[str, float]:
             parameter values (``{dotted path: value}``) to run the scenario with.
     """
     from model.experiments.ensemble import scenario_from_json
-    from model.results.recording import run
+    from model.results.recording import run_for_outcomes
 
     text, seed, scale, *drawn = payload
     scenario = scenario_from_json(text)
     if drawn and drawn[0]:
         scenario = apply_overrides(scenario, drawn[0])
-    result = run(scenario, seed=seed, population_scale=scale)
-    out = result.outcomes()
-    by_measure = result.by_measure
+    out, tables = run_for_outcomes(
+        scenario, seed=seed, population_scale=scale, tables=("by_measure",)
+    )
+    by_measure = tables["by_measure"]
     if not by_measure.empty:
         last = by_measure[by_measure["year"] == by_measure["year"].max()]
         for measure, spend in zip(last["measure"], last["spend_to_date"], strict=True):

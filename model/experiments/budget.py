@@ -90,13 +90,13 @@ def _run_one(payload: tuple) -> dict[str, float]:
             parameter values (``{dotted path: value}``) to run the scenario with.
     """
     from model.experiments.ensemble import scenario_from_json
-    from model.results.recording import run
+    from model.results.recording import run_for_outcomes
 
     text, seed, scale, *drawn = payload
     scenario = scenario_from_json(text)
     if drawn and drawn[0]:
         scenario = apply_overrides(scenario, drawn[0])
-    return run(scenario, seed=seed, population_scale=scale).outcomes()
+    return run_for_outcomes(scenario, seed=seed, population_scale=scale)[0]
 
 
 def run_replicates(

@@ -64,6 +64,8 @@ from model.results.observed import (
 
 #: Files of a calibration folder.
 HISTORY = "history.db"
+#: the tables of a run the summary statistics are read from (``model_value``)
+RUN_TABLES = ("annual", "by_party")
 SETTINGS = "calibration_settings.json"
 POSTERIOR = "posterior.parquet"
 TABLE = "calibration.csv"
@@ -200,19 +202,21 @@ class Simulator:
 
     def run(self, values: Mapping[str, float], seed: int) -> dict[str, float]:
         """The summary statistics of one run at ``values`` with ``seed``."""
-        from model.results.recording import run
+        from model.results.recording import run_for_outcomes
 
         if self.load_kernels:
             from model.engine import kernels
 
             kernels.load()  # once per process
         scenario = apply_overrides(self.scenario, self.overrides(values))
-        result = run(scenario, seed=seed, population_scale=self.population_scale)
+        _, tables = run_for_outcomes(
+            scenario, seed=seed, population_scale=self.population_scale, tables=RUN_TABLES
+        )
         stats = {
             key: float(get_path(scenario, self.constants[key]))
             if key in self.constants
             else model_value(
-                result.annual, result.by_party, subset, metric, year, self.population_scale
+                tables["annual"], tables["by_party"], subset, metric, year, self.population_scale
             )
             for key, subset, metric, year in self.observations
         }

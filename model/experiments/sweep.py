@@ -275,7 +275,7 @@ class ModelEvaluator:
         (:mod:`model.experiments.worker_cache`); the run's random state never does.
         """
         from model.experiments import worker_cache
-        from model.results.recording import run
+        from model.results.recording import run_for_outcomes
 
         if self.load_kernels:
             from model.engine import kernels
@@ -284,7 +284,7 @@ class ModelEvaluator:
         overrides = {k: int(round(v)) if k in self.integer else float(v) for k, v in values.items()}
         scenario = worker_cache.scenario(self.scenario, overrides)
         seed = worker_cache.replicate_seed(self.seed, replicate)
-        return run(scenario, seed=seed, population_scale=self.population_scale).outcomes()
+        return run_for_outcomes(scenario, seed=seed, population_scale=self.population_scale)[0]
 
 
 def available_outcomes(scenario: Any) -> list[str]:

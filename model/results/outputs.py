@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,8 +281,7 @@ class RunResult:
     @property
     def total_spend(self) -> float:
         """Yuan spent by every measure over the horizon (sum of the monthly spend columns)."""
-        cols = [c for c in self.monthly.columns if c.startswith("spend_")]
-        return float(self.monthly[cols].to_numpy().sum()) if cols else 0.0
+        return total_spend(self.monthly)
 
     def outcomes(self) -> dict[str, float]:
         """Scalar outcomes of the run, named for ensembles and sweeps (see ``docs/outputs.md``).
@@ -294,35 +294,10 @@ class RunResult:
         at the end of the plan, 2018) and ``cost_per_sustained_exit`` (over people still out of
         poverty at the end of the horizon).
         """
-        from model.results.metrics import PER_YEAR_SUFFIX, TARGET_OUTCOMES, per_year_outcomes
-
-        a = self.annual
-        columns = [m.name.removesuffix(PER_YEAR_SUFFIX) for m in per_year_outcomes()]
-        out: dict[str, float] = {}
-        for _, r in a.iterrows():
-            y = int(r["year"])
-            target = r["target_cumulative_people"]
-            for column in columns:
-                if column not in r:  # a feedback mechanism's column: only when it is on
-                    continue
-                if column in TARGET_OUTCOMES:
-                    if target is not None and target == target:  # a target in force
-                        out[f"{column}_{y}"] = float(bool(r[column]))
-                else:
-                    out[f"{column}_{y}"] = float(r[column])
         plan_years = (
             self.manifest.get("scenario", {}).get("targets", {}).get("cumulative_people", {})
         )
-        met = [out[f"target_met_{y}"] for y in map(int, plan_years) if f"target_met_{y}" in out]
-        out["all_targets_met"] = float(bool(met) and all(met))
-        spend = self.total_spend
-        out["total_spend"] = spend
-        last_plan_year = max(map(int, plan_years)) if plan_years else int(a["year"].max())
-        exited_plan = out.get(f"cumulative_exited_people_{last_plan_year}", float("nan"))
-        sustained = float(a["cumulative_exited_people"].iloc[-1])
-        out["cost_per_exit"] = spend / exited_plan if exited_plan else float("nan")
-        out["cost_per_sustained_exit"] = spend / sustained if sustained else float("nan")
-        return out
+        return run_outcomes(self.annual, self.monthly, plan_years)
 
     def write(self, out_dir: str | Path, figure: bool = True) -> Path:
         """Write the results folder atomically: into a temporary folder, renamed when complete.
@@ -384,6 +359,49 @@ class RunResult:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
+
+
+def total_spend(monthly: pd.DataFrame) -> float:
+    """Yuan spent by every measure over the horizon (sum of the monthly spend columns)."""
+    cols = [c for c in monthly.columns if c.startswith("spend_")]
+    return float(monthly[cols].to_numpy().sum()) if cols else 0.0
+
+
+def run_outcomes(
+    annual: pd.DataFrame, monthly: pd.DataFrame, plan_years: Collection[int | str]
+) -> dict[str, float]:
+    """The scalar outcomes of a run (:meth:`RunResult.outcomes`) from two of its tables.
+
+    Args:
+        annual: The run's annual table.
+        monthly: Its monthly table (the spend columns).
+        plan_years: The years of the plan's cumulative targets (``int`` or their text).
+    """
+    from model.results.metrics import PER_YEAR_SUFFIX, TARGET_OUTCOMES, per_year_outcomes
+
+    columns = [m.name.removesuffix(PER_YEAR_SUFFIX) for m in per_year_outcomes()]
+    out: dict[str, float] = {}
+    for _, r in annual.iterrows():
+        y = int(r["year"])
+        target = r["target_cumulative_people"]
+        for column in columns:
+            if column not in r:  # a feedback mechanism's column: only when it is on
+                continue
+            if column in TARGET_OUTCOMES:
+                if target is not None and target == target:  # a target in force
+                    out[f"{column}_{y}"] = float(bool(r[column]))
+            else:
+                out[f"{column}_{y}"] = float(r[column])
+    met = [out[f"target_met_{y}"] for y in map(int, plan_years) if f"target_met_{y}" in out]
+    out["all_targets_met"] = float(bool(met) and all(met))
+    spend = total_spend(monthly)
+    out["total_spend"] = spend
+    last_plan_year = max(map(int, plan_years)) if plan_years else int(annual["year"].max())
+    exited_plan = out.get(f"cumulative_exited_people_{last_plan_year}", float("nan"))
+    sustained = float(annual["cumulative_exited_people"].iloc[-1])
+    out["cost_per_exit"] = spend / exited_plan if exited_plan else float("nan")
+    out["cost_per_sustained_exit"] = spend / sustained if sustained else float("nan")
+    return out
 
 
 class ResultsError(ValueError):

@@ -27,6 +27,7 @@ from model.results.outputs import (
     RunResult,
     git_commit,
     package_version,
+    run_outcomes,
     weighted_median,
     weighted_percentiles,
 )
@@ -34,6 +35,12 @@ from model.results.outputs import (
 
 class Recorder:
     """Collects per-month scalars and per-December tables while a model runs."""
+
+    #: the tables it records
+    TABLES = (
+        "annual", "monthly", "by_county", "by_group", "by_measure", "income_percentiles",
+        "by_party",
+    )  # fmt: skip
 
     def __init__(self, model: PovertyModel) -> None:
         self.model = model
@@ -49,10 +56,7 @@ class Recorder:
         #: each table's columns, in order, as the catalogue of metrics declares them
         measures = [measure.name for measure in model.measures]
         mechanisms = [mechanism.name for mechanism in model.mechanisms]
-        self.columns = {
-            t: table_columns(t, measures, mechanisms)
-            for t in ("annual", "monthly", "by_county", "by_group", "by_measure")
-        }
+        self.columns = {t: table_columns(t, measures, mechanisms) for t in self.TABLES[:5]}
         self.columns["income_percentiles"] = table_columns("income_percentiles")
         self.columns["by_party"] = table_columns("by_party")
 
@@ -330,7 +334,7 @@ class Recorder:
         }
         return RunResult(
             annual=self._frame("annual"),
-            monthly=self._frame("monthly").fillna({"villages_exited": 0}),
+            monthly=self._frame("monthly"),
             by_county=self._frame("by_county"),
             by_group=self._frame("by_group"),
             by_measure=self._frame("by_measure"),
@@ -343,7 +347,13 @@ class Recorder:
 
     def _frame(self, table: str) -> pd.DataFrame:
         """A recorded table as a DataFrame with the catalogue's columns."""
-        return pd.DataFrame(getattr(self, table), columns=self.columns[table])
+        frame = pd.DataFrame(getattr(self, table), columns=self.columns[table])
+        return frame.fillna({"villages_exited": 0}) if table == "monthly" else frame
+
+    def outcomes(self) -> dict[str, float]:
+        """``result().outcomes()``, from the annual and monthly tables alone (no ledger table)."""
+        plan_years = self.model.scenario.targets.cumulative_people
+        return run_outcomes(self._frame("annual"), self._frame("monthly"), plan_years)
 
 
 class RecordedModel(PovertyModel):
@@ -417,3 +427,35 @@ def run(
     result = model.result()
     model.release()
     return result
+
+
+def run_for_outcomes(
+    scenario: Any, seed: int = 0, population_scale: float = 1.0, tables: tuple[str, ...] = ()
+) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """One run for many-run work: ``run(...).outcomes()`` and only the tables named.
+
+    The same numbers as :func:`run`, without building the tables no one reads (the money
+    ledger's above all), which a sweep or a calibration of thousands of small runs would pay for
+    every run.
+
+    Args:
+        scenario: A validated scenario.
+        seed: The run's seed.
+        population_scale: Share of every count to simulate, in (0, 1].
+        tables: Names of recorded tables to return as well (``annual``, ``by_party``, ...).
+
+    Returns:
+        The scalar outcomes, and ``{name: table}`` for each of ``tables``.
+    """
+    if not 0 < population_scale <= 1:
+        raise ValueError(f"population_scale must be in (0, 1], found {population_scale}")
+    unknown = [name for name in tables if name not in Recorder.TABLES]
+    if unknown:
+        raise ValueError(f"tables {unknown}: expected among {list(Recorder.TABLES)}")
+    model = RecordedModel(scenario, seed=seed, population_scale=population_scale)
+    model.run_model()
+    recorder = model.recorder
+    frames = {name: recorder._frame(name) for name in tables}
+    outcomes = recorder.outcomes()
+    model.release()
+    return outcomes, frames

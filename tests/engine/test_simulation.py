@@ -286,3 +286,23 @@ def test_release_leaves_the_result_intact(baseline):
     pd.testing.assert_frame_equal(kept.annual, again.annual)
     with pytest.raises(AttributeError):
         m.step()
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "feedback"])
+def test_outcomes_without_the_full_result_are_the_same(scenario):
+    """The runner of many-run work gives the outcomes and tables of ``run`` exactly."""
+    from model.engine.scenario import load_scenario
+    from model.results.recording import run, run_for_outcomes
+    from tests.conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / f"{scenario}.toml")
+    full = run(sc, seed=5, population_scale=0.01)
+    outcomes, tables = run_for_outcomes(
+        sc, seed=5, population_scale=0.01, tables=("annual", "by_party", "by_measure")
+    )
+    assert outcomes == full.outcomes()
+    assert set(tables) == {"annual", "by_party", "by_measure"}
+    for name, table in tables.items():
+        pd.testing.assert_frame_equal(table, getattr(full, name), check_exact=True)
+    with pytest.raises(ValueError, match="expected among"):
+        run_for_outcomes(sc, seed=5, population_scale=0.01, tables=("ledger",))

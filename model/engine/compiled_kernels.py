@@ -287,6 +287,71 @@ def household_screen(
     return ok, people, registered_people
 
 
+#: the largest int64: amounts in fen whose products could pass it leave the kernel to Python
+_MAX_FEN = np.iinfo(np.int64).max
+
+
+@_jit
+def spend_shares(
+    held: np.ndarray, demand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """What each source pays of each county's demand (:meth:`model.engine.funding.Ledger.spend`).
+
+    ``held`` is sources x counties (fen each source holds for the use), ``demand`` the fen
+    asked by county (nothing where not positive). Each county is covered up to what its
+    sources hold; each source pays ``covered * held // total`` and the few fen of rounding go
+    one by one to the source with most left (the first of equals), as the ledger's integer
+    arithmetic does.
+
+    Returns:
+        ``(take, paying, covered, rest, exact)``: fen each source pays in each county, the
+        number of counties each source pays in, fen covered and fen left unpaid by county, and
+        whether the arithmetic was exact; False when some product could pass the int64 range
+        (the caller must then use Python integers).
+    """
+    n_sources, n_counties = held.shape
+    take = np.zeros((n_sources, n_counties), dtype=np.int64)
+    paying = np.zeros(n_sources, dtype=np.int64)
+    covered = np.zeros(n_counties, dtype=np.int64)
+    rest = np.zeros(n_counties, dtype=np.int64)
+    for c in range(n_counties):
+        wanted = demand[c]
+        if wanted <= 0:
+            continue
+        rest[c] = wanted
+        total = 0
+        for s in range(n_sources):
+            h = held[s, c]
+            if h > 0 and total > _MAX_FEN - h:
+                return take, paying, covered, rest, False
+            total += h
+        cover = wanted if wanted < total else total
+        if cover <= 0:
+            continue
+        paid = 0
+        for s in range(n_sources):
+            h = held[s, c]
+            if h != 0 and cover > _MAX_FEN // abs(h):
+                return take, paying, covered, rest, False
+            take[s, c] = cover * h // total
+            paid += take[s, c]
+        for _ in range(cover - paid):
+            richest = 0
+            most = held[0, c] - take[0, c]
+            for s in range(1, n_sources):
+                left = held[s, c] - take[s, c]
+                if left > most:
+                    richest = s
+                    most = left
+            take[richest, c] += 1
+        for s in range(n_sources):
+            if take[s, c] != 0:
+                paying[s] += 1
+        covered[c] = cover
+        rest[c] = wanted - cover
+    return take, paying, covered, rest, True
+
+
 def warm() -> None:
     """Load every kernel for the dtypes of the household arrays, by calling it on empty ones.
 
@@ -312,3 +377,4 @@ def warm() -> None:
     month_flows(f8, f8, f8, f8, f8, f8, f8, np.zeros((4, 0)))
     illness_reset(small, f8)
     household_screen(flag, people, small, small, small, people, small, small, i8)
+    spend_shares(np.zeros((0, 0), dtype=np.int64), i8)

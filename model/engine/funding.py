@@ -337,6 +337,9 @@ class Ledger:
     #: entry per call that moved money, with every county's amount (0 where none moved; the
     #: table has a row only for the counties that moved money)
     movements: list[tuple] = field(default_factory=list)
+    #: the compiled kernels (:mod:`model.engine.kernels`) when the model runs them, else None:
+    #: :meth:`spend` then splits the payments in one compiled pass, with the same fen
+    kernels: Any = field(default=None, repr=False, compare=False)
 
     @property
     def blocks(self) -> list[tuple]:
@@ -438,10 +441,14 @@ class Ledger:
         if sector_source is not None and sector_source not in SECTOR_SOURCES:
             check_sector_source(sector_source, f"spending for {use}")
         u = self.uses.index(use)
+        keys = [k for k in self.pots if k[0] in funds] if funds else ()
+        if self.kernels is not None and keys:
+            paid = self._spend_compiled(use, u, year, month, demand_fen, keys, sector_source)
+            if paid is not None:
+                return paid
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)
         need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
-        keys = [k for k in self.pots if k[0] in funds] if funds else ()
         paid = None
         if keys and any(need):
             rows = [self.pots[k][u] for k in keys]
@@ -485,6 +492,38 @@ class Ledger:
         if paid is None:
             return np.zeros(self.n_counties, dtype=np.int64)
         return np.array(paid, dtype=np.int64)
+
+    def _spend_compiled(
+        self,
+        use: str,
+        u: int,
+        year: int,
+        month: int,
+        demand_fen: np.ndarray,
+        keys: list[tuple[str, str]],
+        sector_source: str | None,
+    ) -> np.ndarray | None:
+        """:meth:`spend` with the shares of the sources found by a compiled kernel.
+
+        The same movements, in the same order and with the same fen; None (nothing moved) when
+        an amount is too large for int64 arithmetic, for :meth:`spend` to pay in Python.
+        """
+        demand = np.asarray(demand_fen)
+        if demand.dtype != np.int64:
+            return None
+        rows = [self.pots[k][u] for k in keys]
+        take, paying, paid, rest, exact = self.kernels.spend_shares(np.stack(rows), demand)
+        if not exact:
+            return None
+        for key, row, fen, counties in zip(keys, rows, take, paying.tolist(), strict=True):
+            if counties:
+                row -= fen
+                self._record(key[0], key[1], use, "spent", year, month, fen)
+        if sector_source is not None and rest.any():
+            self._record("sector", sector_source, "", "received", year, month, rest)
+            self._record("sector", sector_source, use, "spent", year, month, rest)
+            paid += rest
+        return paid
 
     def reallocate(
         self,
@@ -665,7 +704,10 @@ class Treasury:
         self.params = p
         hh = model.households
         self.ledger = Ledger(
-            uses=uses, n_counties=model.n_counties, county_names=model.population.county_names
+            uses=uses,
+            n_counties=model.n_counties,
+            county_names=model.population.county_names,
+            kernels=hh.kernels,
         )
         labour_people = hh.size * (hh.labour_capable & hh.registered)
         self.labour_people = int(labour_people.sum())

@@ -301,3 +301,47 @@ def test_month_flows_and_illness_reset_repeat_the_numpy_steps():
     compiled_kernels.illness_reset(ill, cost)
     np.testing.assert_array_equal(ill, expected_ill)
     assert ill.min() == 0 and not cost.any()
+
+
+def _spend_trace(kernels_module, seed: int, scale: int) -> tuple:
+    """Random receipts and spending through a ledger; everything it returns and records."""
+    from model.engine.funding import Ledger
+
+    rng = np.random.default_rng(seed)
+    led = Ledger(uses=["a", "b"], n_counties=4, county_names=list("wxyz"), kernels=kernels_module)
+    paid = []
+    for month in range(1, 13):
+        for source in ("province", "paired_city", "home_city"):
+            amounts = rng.integers(0, 4, 4) * rng.integers(1, 1000, 4) * scale
+            if source == "paired_city":
+                amounts[1] = amounts[0] = 7 * scale  # equal holdings: rounding goes to the first
+            led.receive("special", source, 2016, month, amounts, {"a": 0.6, "b": 0.4})
+        for use in ("a", "b"):
+            demand = rng.integers(-500, 3000, 4) * scale  # negative demands pay nothing
+            sector = "roads" if rng.random() < 0.4 else None
+            paid.append(led.spend(use, 2016, month, demand, ("special",), sector).tolist())
+    pots = {key: pot.tolist() for key, pot in led.pots.items()}
+    return paid, led.movements, led.totals, pots
+
+
+@pytest.mark.parametrize("scale", [1, 10**11])  # 10**11: products past int64, Python pays
+def test_ledger_spend_pays_the_same_fen_compiled(scale):
+    for seed in range(5):
+        python = _spend_trace(None, seed, scale)
+        compiled = _spend_trace(compiled_kernels, seed, scale)
+        assert compiled == python
+        assert any(python[0])
+
+
+def test_spend_shares_by_hand():
+    held = np.array([[300, 5, 0, 7], [100, 5, 0, 7], [0, 0, 0, 1]], dtype=np.int64)
+    demand = np.array([200, 3, 9, -4], dtype=np.int64)
+    take, paying, covered, rest, exact = compiled_kernels.spend_shares(held, demand)
+    assert exact
+    # county 0: 150 + 50; county 1: 3 x 5/10 = 1.5 each -> 1, 1 and the fen of rounding to the
+    # first of the two with most left; county 2 holds nothing; county 3 asks nothing
+    assert take.T.tolist() == [[150, 50, 0], [2, 1, 0], [0, 0, 0], [0, 0, 0]]
+    assert covered.tolist() == [200, 3, 0, 0] and rest.tolist() == [0, 0, 9, 0]
+    assert paying.tolist() == [2, 2, 0]
+    big = np.array([[6 * 10**12], [3 * 10**12 + 1]], dtype=np.int64)
+    assert not compiled_kernels.spend_shares(big, np.array([4_500_000_000_000]))[-1]

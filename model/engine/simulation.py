@@ -230,4 +230,3 @@ class PovertyModel(mesa.Model):
         """
         self.remove_all_agents()
         vars(self).clear()
-

@@ -231,62 +231,6 @@ def month_flows(
         components[3, i] += t
 
 
-@_jit
-def illness_reset(ill_months: np.ndarray, medical: np.ndarray) -> None:
-    """One more month of every illness under way (months left down by one) and no cost yet."""
-    for i in range(ill_months.size):
-        if ill_months[i] > 0:
-            ill_months[i] -= 1
-        medical[i] = 0.0
-
-
-@_jit
-def household_screen(
-    registered: np.ndarray,
-    size: np.ndarray,
-    group: np.ndarray,
-    dibao_class: np.ndarray,
-    status: np.ndarray,
-    exit_year: np.ndarray,
-    jobs: np.ndarray,
-    workers: np.ndarray,
-    codes: np.ndarray,
-) -> tuple[bool, int, int]:
-    """The household rules of the built-in invariants in one pass; whether all hold, and counts.
-
-    ``codes`` holds, in order: the number of group codes, the codes of the non-poor group and
-    of the group without labour, the largest dibao class, the status codes of poor, the lowest
-    and the highest known state. Returns ``(ok, people, registered_people)``: ``ok`` is False
-    when some household breaks a rule of :data:`model.engine.invariants.SCREENED` (the checks
-    themselves then say which), and the two sums are those ``people_conserved`` compares.
-    """
-    n_groups, non_poor, no_labour, max_dibao = codes[0], codes[1], codes[2], codes[3]
-    poor, lowest, highest = codes[4], codes[5], codes[6]
-    ok = True
-    people = 0
-    registered_people = 0
-    for i in range(size.size):
-        s = size[i]
-        g = group[i]
-        d = dibao_class[i]
-        st = status[i]
-        on = registered[i]
-        people += s
-        if s < 1 or g < 0 or g >= n_groups or d < 0 or d > max_dibao or on != (g != non_poor):
-            ok = False
-        if on:
-            registered_people += s
-            if st < lowest or st > highest or (st == poor) == (exit_year[i] != 0):
-                ok = False
-        elif st != poor or exit_year[i] != 0:
-            ok = False
-        j = jobs[i]
-        w = workers[i]
-        if j < 0 or w < 0 or j > w or (g == no_labour and j > 0):
-            ok = False
-    return ok, people, registered_people
-
-
 #: the largest int64: amounts in fen whose products could pass it leave the kernel to Python
 _MAX_FEN = np.iinfo(np.int64).max
 
@@ -375,6 +319,4 @@ def warm() -> None:
     seeker_trials(people, np.zeros(0, dtype=np.float32))
     triage_queue(i8, small, i8, i8, flag, f8, 0.0)
     month_flows(f8, f8, f8, f8, f8, f8, f8, np.zeros((4, 0)))
-    illness_reset(small, f8)
-    household_screen(flag, people, small, small, small, people, small, small, i8)
     spend_shares(np.zeros((0, 0), dtype=np.int64), i8)

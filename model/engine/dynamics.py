@@ -449,11 +449,8 @@ def illness(
     (a health measure may pay part of what is left). ``probability`` is
     :func:`illness_probability`, computed once per run by the caller.
     """
-    if hh.kernels is not None:
-        hh.kernels.illness_reset(hh.ill_months, hh.medical_oop_m)
-    else:
-        np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
-        hh.medical_oop_m[:] = 0.0
+    np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
+    hh.medical_oop_m[:] = 0.0
     if probability is None:
         probability = illness_probability(hh, p)
     ill = bernoulli_indices(rng, probability)

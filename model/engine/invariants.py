@@ -81,23 +81,6 @@ _SUMMED_FLOWS = frozenset(name for flows in SUMMED_INTO_ROW.values() for name in
 #: Largest number of dibao classes (§II.3: classes 1-3; 0 means not enrolled).
 DIBAO_CLASSES = 3
 
-#: Built-in checks of household codes and counts that the compiled kernels test in one pass
-#: (:meth:`InvariantChecker._screen`).
-SCREENED = (
-    "people_conserved",
-    "valid_codes",
-    "one_state_each",
-    "unregistered_never_exit",
-    "jobs_within_workers",
-    "no_job_without_labour",
-)
-#: The codes :func:`model.engine.compiled_kernels.household_screen` reads, in its order.
-_SCREEN_CODES = np.array(
-    [len(GROUP_NAMES), NON_POOR, NO_LABOUR, DIBAO_CLASSES, POOR, min(STATUS_CODES),
-     max(STATUS_CODES)],
-    dtype=np.int64,
-)  # fmt: skip
-
 
 class InvariantError(RuntimeError):
     """A model invariant failed: the run's numbers cannot be trusted.
@@ -216,38 +199,12 @@ class InvariantChecker:
             month: Label of the month for the message; defaults to the model's ``YYYY-MM``.
         """
         t0 = time.perf_counter()
-        cleared = self._screen()
         for name, check in self.checks():
-            if name in cleared:
-                continue
             detail = check(self.model)
             if detail is not None:
                 raise InvariantError(name, month or month_label(self.model), detail)
         self.months_checked += 1
         self.seconds += time.perf_counter() - t0
-
-    def _screen(self) -> frozenset[str]:
-        """The built-in checks of :data:`SCREENED` that the compiled screen clears this month.
-
-        With the compiled kernels, one pass over the households tests the rules of all of them
-        (:func:`model.engine.compiled_kernels.household_screen`); when every rule holds they are
-        not run one by one. When one fails, or without the kernels, none is cleared and the
-        checks run as usual and say what is wrong.
-        """
-        hh = self.model.households
-        compiled = hh.kernels
-        names = [name for name in SCREENED if self._checks.get(name) is CHECKS.get(name)]
-        arrays = (
-            hh.registered, hh.size, hh.group, hh.dibao_class,
-            hh.status, hh.exit_year, hh.jobs, hh.workers,
-        )  # fmt: skip
-        if compiled is None or not names or any(a.shape != (hh.n,) for a in arrays):
-            return frozenset()
-        ok, people, registered_people = compiled.household_screen(*arrays, _SCREEN_CODES)
-        start = self.start
-        if ok and people == start.people and registered_people == start.registered_people:
-            return frozenset(names)
-        return frozenset()
 
 
 # ---------------------------------------------------------------------------------------------

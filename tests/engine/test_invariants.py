@@ -166,42 +166,6 @@ def test_corrupted_state_is_caught(model, corrupt):
         assert fragment in message, (fragment, message)
 
 
-@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda c: c.__name__)
-def test_the_compiled_screen_lets_no_corruption_through(baseline, monkeypatch, corrupt):
-    """With the compiled kernels the screened checks are skipped only while their rules hold."""
-    pytest.importorskip("model.engine.compiled_kernels")
-    from model.engine import kernels
-
-    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
-    m = PovertyModel(baseline, seed=3, population_scale=SCALE)
-    m.step()
-    m.step()
-    assert m.households.kernels is not None
-    assert m.invariants._screen() == frozenset(invariants.SCREENED)  # the sound state passes
-    m.invariants.check()
-    name, fragments = corrupt(m)
-    if name in invariants.SCREENED:
-        assert m.invariants._screen() == frozenset()
-    with pytest.raises(InvariantError) as err:
-        m.invariants.check()
-    assert err.value.invariant == name
-    for fragment in fragments:
-        assert fragment in str(err.value), (fragment, str(err.value))
-
-
-def test_the_screen_stands_aside_for_a_replaced_check(baseline, monkeypatch):
-    pytest.importorskip("model.engine.compiled_kernels")
-    from model.engine import kernels
-
-    monkeypatch.setenv(kernels.KERNELS_ENV, "compiled")
-    m = PovertyModel(baseline, seed=3, population_scale=SCALE)
-    m.invariants._checks["valid_codes"] = lambda model: None  # not the built-in check
-    assert "valid_codes" not in m.invariants._screen()
-    assert "people_conserved" in m.invariants._screen()
-    monkeypatch.setenv(kernels.KERNELS_ENV, "numpy")
-    assert PovertyModel(baseline, seed=3, population_scale=SCALE).invariants._screen() == set()
-
-
 def test_each_builtin_invariant_is_triggered(baseline):
     """The corruptions above cover every built-in invariant."""
     triggered = set()

@@ -273,7 +273,7 @@ def test_triage_queue_groups_and_triages_as_the_numpy_queue_does():
             start = ends[c]
 
 
-def test_month_flows_and_illness_reset_repeat_the_numpy_steps():
+def test_month_flows_repeats_the_numpy_steps():
     rng = np.random.default_rng(12)
     n = 300
     flows = [rng.normal(500, 400, n) * (rng.random(n) < 0.8) for _ in range(4)]
@@ -293,14 +293,6 @@ def test_month_flows_and_illness_reset_repeat_the_numpy_steps():
         np.testing.assert_array_equal(components[0, k], components[1, k] + flows[k])
     by_hand = ((flows[0][1] + -1e16) + 1.0) + flows[3][1]  # left to right, as numpy adds
     assert history[0, 4, 1] == by_hand != flows[0][1] + (-1e16 + 1.0) + flows[3][1]
-
-    ill = rng.integers(0, 4, n).astype(np.int8)
-    cost = rng.exponential(100, n)
-    expected_ill = ill.copy()
-    np.subtract(expected_ill, 1, out=expected_ill, where=expected_ill > 0)
-    compiled_kernels.illness_reset(ill, cost)
-    np.testing.assert_array_equal(ill, expected_ill)
-    assert ill.min() == 0 and not cost.any()
 
 
 def _spend_trace(kernels_module, seed: int, scale: int) -> tuple:

@@ -266,7 +266,7 @@ def spend_shares(
         total = 0
         for s in range(n_sources):
             h = held[s, c]
-            if h > 0 and total > _MAX_FEN - h:
+            if (h > 0 and total > _MAX_FEN - h) or (h < 0 and total < -_MAX_FEN - 1 - h):
                 return take, paying, covered, rest, False
             total += h
         cover = wanted if wanted < total else total

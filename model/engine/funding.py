@@ -509,7 +509,7 @@ class Ledger:
         an amount is too large for int64 arithmetic, for :meth:`spend` to pay in Python.
         """
         demand = np.asarray(demand_fen)
-        if demand.dtype != np.int64:
+        if demand.dtype != np.int64 or demand.shape != (self.n_counties,):
             return None
         rows = [self.pots[k][u] for k in keys]
         take, paying, paid, rest, exact = self.kernels.spend_shares(np.stack(rows), demand)

@@ -337,3 +337,19 @@ def test_spend_shares_by_hand():
     assert paying.tolist() == [2, 2, 0]
     big = np.array([[6 * 10**12], [3 * 10**12 + 1]], dtype=np.int64)
     assert not compiled_kernels.spend_shares(big, np.array([4_500_000_000_000]))[-1]
+    # holdings whose sum wraps past the int64 range either way are left to Python as well
+    most = np.iinfo(np.int64).max
+    for held in ([[most], [2]], [[-most], [-2]]):
+        assert not compiled_kernels.spend_shares(np.array(held, dtype=np.int64), np.ones(1, int))[
+            -1
+        ]
+
+
+def test_a_demand_of_the_wrong_length_is_left_to_the_python_path():
+    from model.engine.funding import Ledger
+
+    for kernels_module in (None, compiled_kernels):
+        led = Ledger(uses=["a"], n_counties=2, county_names=["x", "y"], kernels=kernels_module)
+        led.receive("special", "province", 2016, 1, np.array([100, 100]), {"a": 1.0})
+        with pytest.raises(IndexError):
+            led.spend("a", 2016, 2, np.array([10, 10, 50]))

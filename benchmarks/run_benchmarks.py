@@ -221,15 +221,34 @@ def _local_dask_cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(port), "--no-dashboard"], **quiet,
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            **quiet,
         )  # fmt: skip
     ]
     for _ in range(workers):
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host",
-                 "127.0.0.1", "--nthreads", "1", "--no-dashboard"], **quiet,
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                **quiet,
             )  # fmt: skip
         )
     return address, procs

@@ -47,11 +47,7 @@ def _layer(module: str) -> str | None:
 
 
 def test_every_module_belongs_to_a_layer():
-    loose = [
-        p.name
-        for p in PACKAGE.glob("*.py")
-        if p.name not in {"__init__.py", "__main__.py"}
-    ]
+    loose = [p.name for p in PACKAGE.glob("*.py") if p.name not in {"__init__.py", "__main__.py"}]
     assert loose == [], f"modules outside the layers: {loose}"
 
 

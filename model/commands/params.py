@@ -34,6 +34,7 @@ FILL_PATTERN = re.compile(
     re.DOTALL,
 )
 
+
 @dataclass(frozen=True)
 class ParameterRow:
     """One parameter of the schema.

@@ -34,7 +34,7 @@ class ForecastParams(Section):
         unit="path",
         source=choice(),
         doc="The calibrated posterior (Parquet, a weight column and one column per fitted "
-        f"parameter), {POSTERIOR_ROOT_NOTE}; only with parameters = \"posterior\".",
+        f'parameter), {POSTERIOR_ROOT_NOTE}; only with parameters = "posterior".',
     )
 
     @model_validator(mode="after")

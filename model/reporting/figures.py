@@ -859,10 +859,23 @@ def prior_posterior(
         low, high = bounds[name]
         values = posterior[name].to_numpy(dtype=float)
         edges = np.linspace(low, high, bins + 1)
-        ax.hist(values, bins=edges, weights=weights, density=True, color=MODEL_COLOUR,
-                alpha=0.7, label="posterior")
-        ax.plot([low, low, high, high], [0, 1 / (high - low), 1 / (high - low), 0],
-                color="0.3", lw=1.2, ls="--", label="prior (uniform)")
+        ax.hist(
+            values,
+            bins=edges,
+            weights=weights,
+            density=True,
+            color=MODEL_COLOUR,
+            alpha=0.7,
+            label="posterior",
+        )
+        ax.plot(
+            [low, low, high, high],
+            [0, 1 / (high - low), 1 / (high - low), 0],
+            color="0.3",
+            lw=1.2,
+            ls="--",
+            label="prior (uniform)",
+        )
         order = np.argsort(values, kind="stable")
         cum = np.cumsum(weights[order])
         lo = values[order][min(int(np.searchsorted(cum, 0.05)), len(values) - 1)]
@@ -872,7 +885,7 @@ def prior_posterior(
         ax.set_xlim(low, high)
         ax.set_ylabel("density", fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     if names:
         axes.flat[0].legend(fontsize=7)
@@ -897,17 +910,22 @@ def calibration_predictive(table: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(2.9 * n_cols, 2.6 * n_rows + 0.6))
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax, (_, r) in zip(axes.flat, table.iterrows(), strict=False):
-        ax.errorbar([0], [r["median"]], yerr=[[r["median"] - r["low_90"]],
-                    [r["high_90"] - r["median"]]], fmt="o", color=MODEL_COLOUR, capsize=6,
-                    label="model: median, 90% interval")
-        ax.plot([0], [r["observed"]], marker="D", color=TARGET_COLOUR, ls="none",
-                label="observed")
+        ax.errorbar(
+            [0],
+            [r["median"]],
+            yerr=[[r["median"] - r["low_90"]], [r["high_90"] - r["median"]]],
+            fmt="o",
+            color=MODEL_COLOUR,
+            capsize=6,
+            label="model: median, 90% interval",
+        )
+        ax.plot([0], [r["observed"]], marker="D", color=TARGET_COLOUR, ls="none", label="observed")
         ax.set_xlim(-1, 1)
         ax.set_xticks([])
         ax.yaxis.set_major_formatter(_thousands)
         ax.tick_params(labelsize=7)
         ax.set_title(f"{r['scope']}\n{r['metric']} {int(r['year'])}", fontsize=7)
-    for ax in list(axes.flat)[len(table):]:
+    for ax in list(axes.flat)[len(table) :]:
         ax.set_visible(False)
     if len(table):
         axes.flat[0].legend(fontsize=6, loc="best")
@@ -949,9 +967,7 @@ def model_probabilities(probabilities: pd.DataFrame, title: str = "") -> Figure:
                 color=color,
             )
     if len(models):
-        ax.axhline(
-            1.0 / len(models), color="0.4", linestyle=":", label="model prior (uniform)"
-        )
+        ax.axhline(1.0 / len(models), color="0.4", linestyle=":", label="model prior (uniform)")
         last = int(probabilities["generation"].max()) + 1
         ax.set_xlim(0.7, last + 0.45)
     ax.set_ylim(-0.02, 1.05)

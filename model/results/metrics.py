@@ -51,7 +51,8 @@ TABLE_ROWS = {
 
 #: Placeholders of patterned names and what they stand for.
 PLACEHOLDERS = {
-    "<measure>": "a measure switched on in the scenario (" + ", ".join(m.name for m in MEASURES)
+    "<measure>": "a measure switched on in the scenario ("
+    + ", ".join(m.name for m in MEASURES)
     + ")",
     "<component>": "an income component (" + ", ".join(INCOME_COMPONENTS) + ")",
     "<year>": "a year of the horizon (2016, 2017, ...)",

@@ -271,7 +271,6 @@ def parquet_bytes(columns: dict) -> bytes:
     return buffer.getvalue()
 
 
-
 def ensemble_files(parameters: str = "prior", met: tuple = (True, False, True, False)) -> dict:
     """The two files of an ensemble folder that ``discover`` reads, under ``ens/``."""
     import json
@@ -740,8 +739,15 @@ CASES: list[Case] = [
     Case(
         "select-model_same_name",
         (
-            "select-model", "{baseline}", "{baseline}", "--observed", "{tmp}/obs.csv",
-            "--param", "dynamics.job_finding_rate", "--out", "{tmp}/sel",
+            "select-model",
+            "{baseline}",
+            "{baseline}",
+            "--observed",
+            "{tmp}/obs.csv",
+            "--param",
+            "dynamics.job_finding_rate",
+            "--out",
+            "{tmp}/sel",
         ),
         ("expected scenarios with distinct names", "'baseline' 2 times"),
         files={"obs.csv": CAL_OK},
@@ -749,8 +755,15 @@ CASES: list[Case] = [
     Case(
         "select-model_zero_particles",
         (
-            "select-model", "{baseline}", str(FEEDBACK), "--observed", "{tmp}/obs.csv",
-            "--particles", "0", "--out", "{tmp}/sel",
+            "select-model",
+            "{baseline}",
+            str(FEEDBACK),
+            "--observed",
+            "{tmp}/obs.csv",
+            "--particles",
+            "0",
+            "--out",
+            "{tmp}/sel",
         ),
         ("argument --particles", "expected a positive integer, found 0"),
         files={"obs.csv": CAL_OK},
@@ -758,12 +771,24 @@ CASES: list[Case] = [
     Case(
         "select-model_metric_a_model_lacks",
         (
-            "select-model", "{baseline}", str(FEEDBACK), "--observed", "{tmp}/obs.csv",
-            "--param", "dynamics.job_finding_rate", "--population-scale", "0.01",
-            "--out", "{tmp}/sel",
+            "select-model",
+            "{baseline}",
+            str(FEEDBACK),
+            "--observed",
+            "{tmp}/obs.csv",
+            "--param",
+            "dynamics.job_finding_rate",
+            "--population-scale",
+            "0.01",
+            "--out",
+            "{tmp}/sel",
         ),
-        ("{tmp}/obs.csv, line 3", "metric 'reported_exited_people'",
-         "model 0 (scenario 'baseline') switches off", "--skip-unknown"),
+        (
+            "{tmp}/obs.csv, line 3",
+            "metric 'reported_exited_people'",
+            "model 0 (scenario 'baseline') switches off",
+            "--skip-unknown",
+        ),
         files={"obs.csv": CAL_OK + "shaoguan,2017,reported_exited_people,60000,people,x\n"},
     ),  # fmt: skip
     # --out
@@ -842,15 +867,27 @@ CASES: list[Case] = [
     ),
     Case(
         "discover_threshold_no_replicate_meets",
-        ("discover", "{tmp}/ens", "--outcome", "cumulative_exited_people_2017", "--threshold",
-         "900"),
+        (
+            "discover",
+            "{tmp}/ens",
+            "--outcome",
+            "cumulative_exited_people_2017",
+            "--threshold",
+            "900",
+        ),
         ("cumulative_exited_people_2017 >= 900", "found no replicate meets it"),
         files=ensemble_files(),
     ),  # fmt: skip
     Case(
         "discover_threshold_every_replicate_meets",
-        ("discover", "{tmp}/ens", "--outcome", "cumulative_exited_people_2017", "--threshold",
-         "100"),
+        (
+            "discover",
+            "{tmp}/ens",
+            "--outcome",
+            "cumulative_exited_people_2017",
+            "--threshold",
+            "100",
+        ),
         ("found every one of the 4 replicates meets it",),
         files=ensemble_files(),
     ),  # fmt: skip
@@ -893,9 +930,22 @@ CASES: list[Case] = [
     ),
     Case(
         "sweep_out_is_a_folder_of_other_files",
-        ("sweep", "{baseline}", "--method", "morris", "--samples", "2", "--param",
-         "dynamics.job_finding_rate", "--population-scale", "0.01", "--workers", "1", "--out",
-         "{tmp}/docs"),
+        (
+            "sweep",
+            "{baseline}",
+            "--method",
+            "morris",
+            "--samples",
+            "2",
+            "--param",
+            "dynamics.job_finding_rate",
+            "--population-scale",
+            "0.01",
+            "--workers",
+            "1",
+            "--out",
+            "{tmp}/docs",
+        ),
         ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
         files={"docs/a.txt": "keep me\n"},
     ),  # fmt: skip

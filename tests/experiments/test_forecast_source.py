@@ -28,7 +28,7 @@ def test_the_default_source_is_fixed():
     ("forecast", "message"),
     [
         ({"parameters": "posterior"}, 'needs posterior = "FILE.parquet"'),
-        ({"parameters": "prior", "posterior": "p.parquet"}, 'only read with parameters'),
+        ({"parameters": "prior", "posterior": "p.parquet"}, "only read with parameters"),
         ({"parameters": "posterior", "posterior": "../outside.parquet"}, "without '..'"),
         ({"parameters": "sometimes"}, "forecast.parameters"),
     ],
@@ -53,9 +53,7 @@ def test_a_posterior_named_by_a_relative_path_is_read_from_the_project_folder(tm
     path = tmp_path / "post.parquet"
     pd.DataFrame({"weight": [1.0], "dynamics.job_finding_rate": [0.021]}).to_parquet(path)
     absolute = scenario("abs", parameters="posterior", posterior=str(path))
-    assert plan_replicates(absolute, 2, seed=1).overrides(1) == {
-        "dynamics.job_finding_rate": 0.021
-    }
+    assert plan_replicates(absolute, 2, seed=1).overrides(1) == {"dynamics.job_finding_rate": 0.021}
     assert scenario_source(absolute).path == str(path)
     shipped = scenario_source(load_scenario(SCENARIOS / "calibrated.toml"))
     assert shipped.kind == "posterior" and shipped.path == "calibration/posterior.parquet"

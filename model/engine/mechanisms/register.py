@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from model.engine.households import Households
     from model.engine.simulation import PovertyModel
 
+
 class RegisterParams(Section):
     """The living register: registration error and the annual re-check (§II.9, §II.3)."""
 

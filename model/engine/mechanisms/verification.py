@@ -48,6 +48,7 @@ from model.engine.params import Section, assumption, param, plan, statistic
 if TYPE_CHECKING:
     from model.engine.simulation import PovertyModel
 
+
 class VerificationParams(Section):
     """Exit verification: measurement error, paper exits and the sample check (§III.5)."""
 

@@ -1,9 +1,10 @@
 """When the compiled kernels run instead of numpy: large populations, with numba installed.
 
-A few passes over every household (social security's payments, the month's base flows, the
-labour market's draws) cost most of a large month in numpy, which makes a temporary array per
-operation. :mod:`model.engine.compiled_kernels` does each in one compiled loop with the same
-arithmetic in the same order, so results are bit-identical either way.
+A few passes cost most of a large month in numpy, which makes a temporary array per operation:
+social security's payments, the month's base flows, the labour market's draws, step 7's
+bookkeeping, accountability's triage and the ledger's split of a payment over its sources.
+:mod:`model.engine.compiled_kernels` does each in one compiled loop with the same arithmetic in
+the same order, so results are bit-identical either way.
 
 A lone small run keeps numpy: loading numba takes about half a second, more than a whole run at
 population scale 0.05, where the kernels save about a tenth of a month (the monthly cost there is
@@ -67,6 +68,11 @@ def _compiled_module() -> ModuleType | None:
         unavailable = f"numba could not load them ({type(err).__name__}: {err})"
         return None
     return compiled_kernels
+
+
+def many_runs(runs: int) -> bool:
+    """Whether a job of ``runs`` runs loads the kernels in every worker (:data:`MANY_RUNS`)."""
+    return runs >= MANY_RUNS
 
 
 def load() -> ModuleType | None:

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from model.engine.catalogue import get_path
-from model.engine.kernels import MANY_RUNS
+from model.engine.kernels import many_runs
 from model.engine.scenario import apply_overrides, sweepable_parameters
 from model.results.observed import (
     ObservedDataError,
@@ -204,13 +204,13 @@ class Simulator:
         """The summary statistics of one run at ``values`` with ``seed``."""
         from model.results.recording import run_for_outcomes
 
-        if self.load_kernels:
-            from model.engine import kernels
-
-            kernels.load()  # once per process
         scenario = apply_overrides(self.scenario, self.overrides(values))
         _, tables = run_for_outcomes(
-            scenario, seed=seed, population_scale=self.population_scale, tables=RUN_TABLES
+            scenario,
+            seed=seed,
+            population_scale=self.population_scale,
+            tables=RUN_TABLES,
+            load_kernels=self.load_kernels,
         )
         stats = {
             key: float(get_path(scenario, self.constants[key]))
@@ -681,7 +681,7 @@ def calibrate(
         ],
         population_scale=population_scale,
         seed=seed,
-        load_kernels=particles * generations >= MANY_RUNS,
+        load_kernels=many_runs(particles * generations),
     )
     prior = prior_distribution(parameters)
 

@@ -49,7 +49,7 @@ from typing import Any
 
 import pandas as pd
 
-from model.engine.kernels import MANY_RUNS
+from model.engine.kernels import many_runs
 from model.experiments.calibration import (
     GENERATIONS,
     MANIFEST,
@@ -427,7 +427,7 @@ def select_model(
                 population_scale=population_scale,
                 seed=seed,
                 constants=c,
-                load_kernels=particles * generations >= MANY_RUNS,
+                load_kernels=many_runs(particles * generations),
             ),
             name=s.name,
         )

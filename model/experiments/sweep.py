@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.engine.kernels import many_runs
 from model.experiments.execution import (
     KEY,
     Executor,
@@ -277,14 +278,16 @@ class ModelEvaluator:
         from model.experiments import worker_cache
         from model.results.recording import run_for_outcomes
 
-        if self.load_kernels:
-            from model.engine import kernels
-
-            kernels.load()  # once per process
         overrides = {k: int(round(v)) if k in self.integer else float(v) for k, v in values.items()}
         scenario = worker_cache.scenario(self.scenario, overrides)
         seed = worker_cache.replicate_seed(self.seed, replicate)
-        return run_for_outcomes(scenario, seed=seed, population_scale=self.population_scale)[0]
+        outcomes, _ = run_for_outcomes(
+            scenario,
+            seed=seed,
+            population_scale=self.population_scale,
+            load_kernels=self.load_kernels,
+        )
+        return outcomes
 
 
 def available_outcomes(scenario: Any) -> list[str]:
@@ -559,14 +562,12 @@ def run_sweep(
     known = available_outcomes(scenario)
     for name in outcomes:
         resolve_outcome(name, known)
-    from model.engine.kernels import MANY_RUNS
-
     evaluator = ModelEvaluator(
         scenario=json.dumps(scenario.model_dump(mode="json")),
         population_scale=float(population_scale),
         seed=int(seed),
         integer=tuple(n for n, i in zip(problem.names, problem.integer, strict=True) if i),
-        load_kernels=run_count(problem, method, samples, replicates) >= MANY_RUNS,
+        load_kernels=many_runs(run_count(problem, method, samples, replicates)),
     )
     return sweep(
         evaluator,

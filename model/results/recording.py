@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.engine import kernels
 from model.engine.assessment import EXITED, GROUP_NAMES, RELAPSED
 from model.engine.households import INCOME_COMPONENTS, people_where
 from model.engine.population import PARTIES
@@ -56,9 +57,7 @@ class Recorder:
         #: each table's columns, in order, as the catalogue of metrics declares them
         measures = [measure.name for measure in model.measures]
         mechanisms = [mechanism.name for mechanism in model.mechanisms]
-        self.columns = {t: table_columns(t, measures, mechanisms) for t in self.TABLES[:5]}
-        self.columns["income_percentiles"] = table_columns("income_percentiles")
-        self.columns["by_party"] = table_columns("by_party")
+        self.columns = {t: table_columns(t, measures, mechanisms) for t in self.TABLES}
 
     def _append(self, table: str, row: dict[str, Any]) -> None:
         """Add a row to a table, after checking that its columns are the catalogue's."""
@@ -350,11 +349,6 @@ class Recorder:
         frame = pd.DataFrame(getattr(self, table), columns=self.columns[table])
         return frame.fillna({"villages_exited": 0}) if table == "monthly" else frame
 
-    def outcomes(self) -> dict[str, float]:
-        """``result().outcomes()``, from the annual and monthly tables alone (no ledger table)."""
-        plan_years = self.model.scenario.targets.cumulative_people
-        return run_outcomes(self._frame("annual"), self._frame("monthly"), plan_years)
-
 
 class RecordedModel(PovertyModel):
     """The model with its :class:`Recorder`: what ``model.PovertyModel`` gives a user.
@@ -430,7 +424,11 @@ def run(
 
 
 def run_for_outcomes(
-    scenario: Any, seed: int = 0, population_scale: float = 1.0, tables: tuple[str, ...] = ()
+    scenario: Any,
+    seed: int = 0,
+    population_scale: float = 1.0,
+    tables: tuple[str, ...] = (),
+    load_kernels: bool = False,
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """One run for many-run work: ``run(...).outcomes()`` and only the tables named.
 
@@ -443,6 +441,8 @@ def run_for_outcomes(
         seed: The run's seed.
         population_scale: Share of every count to simulate, in (0, 1].
         tables: Names of recorded tables to return as well (``annual``, ``by_party``, ...).
+        load_kernels: Load the compiled kernels first (:func:`model.engine.kernels.load`, once
+            per process), as the workers of jobs of many runs do; the results are the same.
 
     Returns:
         The scalar outcomes, and ``{name: table}`` for each of ``tables``.
@@ -452,10 +452,14 @@ def run_for_outcomes(
     unknown = [name for name in tables if name not in Recorder.TABLES]
     if unknown:
         raise ValueError(f"tables {unknown}: expected among {list(Recorder.TABLES)}")
+    if load_kernels:
+        kernels.load()
     model = RecordedModel(scenario, seed=seed, population_scale=population_scale)
     model.run_model()
-    recorder = model.recorder
-    frames = {name: recorder._frame(name) for name in tables}
-    outcomes = recorder.outcomes()
+    plan_years = model.scenario.targets.cumulative_people
+    frames = {
+        name: model.recorder._frame(name) for name in dict.fromkeys((*tables, "annual", "monthly"))
+    }
     model.release()
-    return outcomes, frames
+    outcomes = run_outcomes(frames["annual"], frames["monthly"], plan_years)
+    return outcomes, {name: frames[name] for name in tables}

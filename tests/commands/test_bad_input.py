@@ -931,16 +931,9 @@ CASES: list[Case] = [
     Case(
         "sweep_out_is_a_folder_of_other_files",
         (
-            "sweep",
-            "{baseline}",
-            "--method",
-            "morris",
-            "--samples",
-            "2",
+            *MANY_OUT_COMMANDS["sweep"],
             "--param",
             "dynamics.job_finding_rate",
-            "--population-scale",
-            "0.01",
             "--workers",
             "1",
             "--out",
@@ -948,7 +941,7 @@ CASES: list[Case] = [
         ),
         ("--out {tmp}/docs", "found a folder with other files (a.txt)"),
         files={"docs/a.txt": "keep me\n"},
-    ),  # fmt: skip
+    ),
     Case(
         "results_folder_name_too_long",
         ("report", "{tmp}/" + "x" * 300),

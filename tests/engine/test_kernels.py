@@ -353,3 +353,15 @@ def test_a_demand_of_the_wrong_length_is_left_to_the_python_path():
         led.receive("special", "province", 2016, 1, np.array([100, 100]), {"a": 1.0})
         with pytest.raises(IndexError):
             led.spend("a", 2016, 2, np.array([10, 10, 50]))
+
+
+def test_a_worker_run_of_a_many_run_job_loads_the_kernels_first(monkeypatch):
+    from model.results import recording
+
+    calls = []
+    monkeypatch.setattr(recording.kernels, "load", lambda: calls.append("load"))
+    sc = load_scenario(SCENARIOS / "baseline.toml")
+    recording.run_for_outcomes(sc, seed=1, population_scale=0.005)
+    assert calls == []
+    recording.run_for_outcomes(sc, seed=1, population_scale=0.005, load_kernels=True)
+    assert calls == ["load"]

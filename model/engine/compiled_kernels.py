@@ -160,17 +160,23 @@ def triage_queue(
     county's candidates in their order in ``idx``). ``triaged`` holds, county after county, the
     ``places[c]`` candidates of each triaging county nearest ``line`` in per-capita income, in
     the order of :func:`model.engine.mechanisms.accountability.triage_order`: by distance, ties
-    in the candidates' order (a stable sort of the nearest and of the ties at the last place's
-    distance, which gives the same households in the same order). County ``c``'s are
+    in the candidates' order (the same households in the same order, found by a bounded heap,
+    :func:`_nearest`, or, when a distance is NaN, by numpy's partition). County ``c``'s are
     ``triaged[triaged_ends[c] - n : triaged_ends[c]]``, ``n`` being how many it took.
     """
     n_c = counts.size
     ends = np.cumsum(counts)
     fill = ends - counts
     grouped = np.empty(idx.size, dtype=idx.dtype)
+    # each candidate's distance to the line, grouped alike: read in the candidates' order,
+    # which is usually ascending, so that the incomes are read front to back
+    distances = np.empty(idx.size)
     for j in range(idx.size):
-        c = county[idx[j]]
-        grouped[fill[c]] = idx[j]
+        i = idx[j]
+        c = county[i]
+        grouped[fill[c]] = i
+        if triaging[c]:
+            distances[fill[c]] = np.abs(income_pc[i] - line)
         fill[c] += 1
     wanted = 0
     for c in range(n_c):
@@ -186,20 +192,76 @@ def triage_queue(
             continue
         start = ends[c] - counts[c]
         m = counts[c]
-        distance = np.empty(m)
+        distance = distances[start : start + m]
+        unordered = False  # a NaN distance, which only the sorts below order as numpy does
         for j in range(m):
-            distance[j] = np.abs(income_pc[grouped[start + j]] - line)
+            unordered |= distance[j] != distance[j]
         if k >= m:
             order = np.argsort(distance, kind="mergesort")
-        else:
+        elif unordered:
             kth = np.partition(distance, k - 1)[k - 1]
             near = np.flatnonzero(distance <= kth)  # the nearer ones and the ties, in order
             order = near[np.argsort(distance[near], kind="mergesort")][:k]
+        else:
+            order = _nearest(distance, k)
         for j in range(order.size):
             triaged[out + j] = grouped[start + order[j]]
         out += order.size
         triaged_ends[c] = out
     return grouped, triaged[:out].copy(), triaged_ends
+
+
+@_jit
+def _nearest(distance: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``distance`` (no NaN), by distance, ties by position.
+
+    A bounded max-heap keyed on ``(distance, position)``: one pass over the distances, each
+    compared with the heap's largest, so it costs about ``m`` comparisons when ``k`` is small
+    against the ``m`` distances. Positions arrive in increasing order, so a later distance equal
+    to the heap's largest never displaces it (the earlier position wins the tie).
+    """
+    heap_d = np.empty(k)
+    heap_j = np.empty(k, dtype=np.int64)
+    for j in range(k):  # the first k, sifted up
+        d = distance[j]
+        i = j
+        while i > 0:
+            parent = (i - 1) // 2
+            if heap_d[parent] > d or (heap_d[parent] == d and heap_j[parent] > j):
+                break
+            heap_d[i] = heap_d[parent]
+            heap_j[i] = heap_j[parent]
+            i = parent
+        heap_d[i] = d
+        heap_j[i] = j
+    largest = heap_d[0]
+    for j in range(k, distance.size):
+        d = distance[j]
+        if d >= largest:  # the usual case: not among the nearest so far
+            continue
+        i = 0  # replace the largest and sift down
+        while True:
+            child = 2 * i + 1
+            if child >= k:
+                break
+            right = child + 1
+            if right < k and (
+                heap_d[right] > heap_d[child]
+                or (heap_d[right] == heap_d[child] and heap_j[right] > heap_j[child])
+            ):
+                child = right
+            if heap_d[child] < d or (heap_d[child] == d and heap_j[child] < j):
+                break
+            heap_d[i] = heap_d[child]
+            heap_j[i] = heap_j[child]
+            i = child
+        heap_d[i] = d
+        heap_j[i] = j
+        largest = heap_d[0]
+    by_position = np.argsort(heap_j)  # positions are distinct
+    chosen_d = heap_d[by_position]
+    chosen_j = heap_j[by_position]
+    return chosen_j[np.argsort(chosen_d, kind="mergesort")]
 
 
 @_jit

@@ -273,6 +273,44 @@ def test_triage_queue_groups_and_triages_as_the_numpy_queue_does():
             start = ends[c]
 
 
+def test_triage_queue_picks_the_nearest_through_ties_runs_and_non_finite_incomes():
+    from model.engine.mechanisms.accountability import triage_order
+
+    rng = np.random.default_rng(13)
+    n = 3_000
+    county = np.zeros(n, dtype=np.int8)
+    line = 4000.0
+    cases = {
+        "ties": rng.integers(3990, 4010, n).astype(float),  # 20 distinct distances at most
+        "descending": np.linspace(9000.0, 4000.0, n),  # each one nearer than all before it
+        "ascending": np.linspace(4000.0, 9000.0, n),
+        "infinite": np.where(rng.random(n) < 0.2, np.inf, rng.normal(4000, 500, n)),
+        "nan": np.where(rng.random(n) < 0.05, np.nan, rng.normal(4000, 500, n)),
+        "on the line": np.where(rng.random(n) < 0.5, 4000.0, 4001.0),  # distance 0 ties
+    }
+    for name, income_pc in cases.items():
+        for k in (1, 2, 7, 100, n - 1, n, n + 5):
+            idx = np.arange(n)
+            counts = np.array([n])
+            places = np.array([min(k, n)])
+            _, triaged, _ = compiled_kernels.triage_queue(
+                idx, county, counts, places, np.array([True]), income_pc, line
+            )
+            expected = triage_order(idx, income_pc, line, int(places[0]))
+            np.testing.assert_array_equal(triaged, expected, err_msg=f"{name}, k={k}")
+    # by hand: a descending run takes the last k households, nearest (the last) first
+    _, triaged, _ = compiled_kernels.triage_queue(
+        np.arange(6),
+        county[:6],
+        np.array([6]),
+        np.array([3]),
+        np.array([True]),
+        np.array([9.0, 8.0, 7.0, 6.0, 5.0, 5.0]),
+        4.0,
+    )
+    assert triaged.tolist() == [4, 5, 3]
+
+
 def test_month_flows_repeats_the_numpy_steps():
     rng = np.random.default_rng(12)
     n = 300

@@ -223,6 +223,8 @@ class Accountability(Mechanism):
             grouped, triaged, triaged_ends = kernels.triage_queue(
                 idx, hh.county, counts, places, self.triaging, self.income_pc, self.line
             )
+            if not places[~self.triaging].any():  # every county with places triages
+                return triaged  # already county by county
         ends = np.cumsum(counts)
         taken = []
         for c in np.flatnonzero(places):

@@ -270,3 +270,29 @@ def test_feedback_run_adapts_within_ceiling_and_the_ledger_balances():
     total = ledger.groupby(["fund", "source", "kind"])["amount"].sum().unstack(fill_value=0.0)
     gap = total["received"] - total["spent"] - total["leaked"] - total["unspent"]
     assert np.allclose(gap, 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("triaging", [[True, True, True], [True, False, True], [False] * 3])
+def test_the_compiled_queue_takes_the_numpy_queues_households_and_draws(triaging):
+    from model.engine import compiled_kernels
+
+    rng = np.random.default_rng(21)
+    n = 600
+    county = rng.integers(0, 3, n)
+    taken = {}
+    for mode, kernels in (("numpy", None), ("compiled", compiled_kernels)):
+        hh = make_households(n, county=county.tolist())
+        hh._kernels = kernels
+        m = FakeModel(hh, year=2017, month=12, n_counties=3, scale=1.0)
+        m.measures = []
+        mech = Accountability(AccountabilityParams(enabled=True), m)
+        income = np.random.default_rng(22).integers(3_000, 5_000, n).astype(float)
+        mech.after_household_verdict(m, None, income, 4_000.0, np.ones(n, bool))
+        mech.effort[:] = [1.5, 1.2, 1.0]
+        mech.triaging[:] = triaging
+        m.rng = np.random.default_rng(23)
+        mask = np.random.default_rng(24).random(n) < 0.5
+        taken[mode] = (mech.queue(m, mask, 120), m.rng.random())
+    np.testing.assert_array_equal(taken["compiled"][0], taken["numpy"][0])
+    assert taken["compiled"][1] == taken["numpy"][1]  # the same draws were made
+    assert taken["numpy"][0].size == 120 and np.unique(taken["numpy"][0]).size == 120

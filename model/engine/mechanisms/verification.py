@@ -141,23 +141,35 @@ def seen_income(
     error_sd: float,
     paper: np.ndarray,
     rng: np.random.Generator,
+    assessed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Income per capita as assessment sees it.
 
     Args:
         income_pc: Realised 12-month income per capita (yuan).
-        expected_pc: Expected income per capita (this December's income times 12).
+        expected_pc: Expected income per capita (this December's income times 12); with
+            ``assessed``, only its entries there are read.
         error_sd: Standard deviation of the log error; 0 returns ``income_pc`` where no
             household is a paper exit.
         paper: Households whose assessment counts expected income when it is higher.
-        rng: The model's generator (one normal draw per household).
+        rng: The model's generator (one normal draw per household, assessed or not).
+        assessed: Indices of the households whose seen income is read (the registered);
+            the others keep ``income_pc``. Their seen incomes are the same either way.
 
     Returns:
         ``max(realised, expected if paper) x exp(sd z - sd^2 / 2)``, an error of mean one.
     """
-    factor = np.exp(error_sd * rng.standard_normal(income_pc.shape[0]) - error_sd**2 / 2)
-    base = np.where(paper, np.maximum(income_pc, expected_pc), income_pc)
-    return base * factor
+    z = rng.standard_normal(income_pc.shape[0])
+    if assessed is None:
+        factor = np.exp(error_sd * z - error_sd**2 / 2)
+        base = np.where(paper, np.maximum(income_pc, expected_pc), income_pc)
+        return base * factor
+    factor = np.exp(error_sd * z[assessed] - error_sd**2 / 2)
+    realised = income_pc[assessed]
+    base = np.where(paper[assessed], np.maximum(realised, expected_pc[assessed]), realised)
+    seen = income_pc.copy()
+    seen[assessed] = base * factor
+    return seen
 
 
 def verification_sample(
@@ -224,8 +236,12 @@ class ExitVerification(Mechanism):
         n = hh.n
         labour = (hh.group == LABOUR_VILLAGE) | (hh.group == LABOUR_SCATTERED)
         paper = labour & (rng.random(n) < p.paper_exit_share)
-        expected_pc = 12.0 * hh.income_history[11] / hh.size
-        seen = seen_income(income_pc, expected_pc, p.income_error_sd, paper, rng)
+        # only the registered are judged (assess_households masks the rest), so the error
+        # and expected income are computed for them alone, from the same draws
+        reg = hh.groups.registered
+        expected_pc = np.zeros(n)
+        expected_pc[reg] = 12.0 * hh.income_history[11, reg] / hh.size[reg]
+        seen = seen_income(income_pc, expected_pc, p.income_error_sd, paper, rng, assessed=reg)
         seen_guarantees = guarantees | (rng.random(n) < p.guarantee_oversight)
         enrolled = hh.enrolled_social
         relapse_line = a.relapse_share * line

@@ -192,3 +192,21 @@ def test_counts_invariant_flags_more_found_than_wrong():
     assert mech.invariant_checks()["verification_counts"](m) is None
     mech.stats["wrong_exits_found"] = 1
     assert "out of order" in mech.invariant_checks()["verification_counts"](m)
+
+
+def test_seen_income_of_the_assessed_alone_is_the_same_from_the_same_draws():
+    rng = np.random.default_rng(5)
+    n = 1_000
+    income = rng.normal(5_000, 2_000, n)
+    expected = rng.normal(5_500, 2_000, n)
+    paper = rng.random(n) < 0.3
+    assessed = np.flatnonzero(rng.random(n) < 0.25)
+    whole = seen_income(income, expected, 0.2, paper, np.random.default_rng(6))
+    gen = np.random.default_rng(6)
+    part = seen_income(income, expected, 0.2, paper, gen, assessed=assessed)
+    np.testing.assert_array_equal(part[assessed], whole[assessed])
+    others = np.setdiff1d(np.arange(n), assessed)
+    np.testing.assert_array_equal(part[others], income[others])
+    rest = np.random.default_rng(6)
+    rest.standard_normal(n)
+    assert gen.random() == rest.random()  # one normal draw per household, assessed or not

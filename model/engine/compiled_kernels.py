@@ -160,9 +160,9 @@ def triage_queue(
     county's candidates in their order in ``idx``). ``triaged`` holds, county after county, the
     ``places[c]`` candidates of each triaging county nearest ``line`` in per-capita income, in
     the order of :func:`model.engine.mechanisms.accountability.triage_order`: by distance, ties
-    in the candidates' order (the same households in the same order, found by a bounded heap,
-    :func:`_nearest`, or, when a distance is NaN, by numpy's partition). County ``c``'s are
-    ``triaged[triaged_ends[c] - n : triaged_ends[c]]``, ``n`` being how many it took.
+    in the candidates' order (the same households in the same order, found by a sampled
+    threshold, :func:`_nearest`, or, when a distance is NaN, by numpy's partition). County
+    ``c``'s are ``triaged[triaged_ends[c] - n : triaged_ends[c]]``, ``n`` being how many it took.
     """
     n_c = counts.size
     ends = np.cumsum(counts)
@@ -215,53 +215,38 @@ def triage_queue(
 def _nearest(distance: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest ``distance`` (no NaN), by distance, ties by position.
 
-    A bounded max-heap keyed on ``(distance, position)``: one pass over the distances, each
-    compared with the heap's largest, so it costs about ``m`` comparisons when ``k`` is small
-    against the ``m`` distances. Positions arrive in increasing order, so a later distance equal
-    to the heap's largest never displaces it (the earlier position wins the tie).
+    ``0 < k < distance.size``. A threshold from a sorted sample of the distances (about twice
+    the ``k``-th's quantile) keeps every distance at or below it; when at least ``k`` are kept,
+    the ``k`` smallest and all their ties are among them, so a stable sort of the kept (in
+    position order) and its first ``k`` give the exact answer. When fewer are kept, the
+    threshold is raised until enough are (at worst, every distance is kept).
     """
-    heap_d = np.empty(k)
-    heap_j = np.empty(k, dtype=np.int64)
-    for j in range(k):  # the first k, sifted up
-        d = distance[j]
-        i = j
-        while i > 0:
-            parent = (i - 1) // 2
-            if heap_d[parent] > d or (heap_d[parent] == d and heap_j[parent] > j):
-                break
-            heap_d[i] = heap_d[parent]
-            heap_j[i] = heap_j[parent]
-            i = parent
-        heap_d[i] = d
-        heap_j[i] = j
-    largest = heap_d[0]
-    for j in range(k, distance.size):
-        d = distance[j]
-        if d >= largest:  # the usual case: not among the nearest so far
-            continue
-        i = 0  # replace the largest and sift down
-        while True:
-            child = 2 * i + 1
-            if child >= k:
-                break
-            right = child + 1
-            if right < k and (
-                heap_d[right] > heap_d[child]
-                or (heap_d[right] == heap_d[child] and heap_j[right] > heap_j[child])
-            ):
-                child = right
-            if heap_d[child] < d or (heap_d[child] == d and heap_j[child] < j):
-                break
-            heap_d[i] = heap_d[child]
-            heap_j[i] = heap_j[child]
-            i = child
-        heap_d[i] = d
-        heap_j[i] = j
-        largest = heap_d[0]
-    by_position = np.argsort(heap_j)  # positions are distinct
-    chosen_d = heap_d[by_position]
-    chosen_j = heap_j[by_position]
-    return chosen_j[np.argsort(chosen_d, kind="mergesort")]
+    m = distance.size
+    step = max(m // _SAMPLE, 1)
+    sample = np.sort(distance[::step])
+    rank = min(2 * k * sample.size // m + 1, sample.size - 1)
+    while True:
+        threshold = sample[rank] if rank < sample.size - 1 else np.inf
+        kept = 0
+        for j in range(m):
+            if distance[j] <= threshold:
+                kept += 1
+        if kept >= k:
+            break
+        rank = min(2 * rank + 1, sample.size - 1)
+    positions = np.empty(kept, dtype=np.int64)
+    near = np.empty(kept)
+    n = 0
+    for j in range(m):
+        if distance[j] <= threshold:
+            positions[n] = j
+            near[n] = distance[j]
+            n += 1
+    return positions[np.argsort(near, kind="mergesort")[:k]]
+
+
+#: distances sampled to set :func:`_nearest`'s threshold
+_SAMPLE = 64
 
 
 @_jit

@@ -287,6 +287,9 @@ def test_triage_queue_picks_the_nearest_through_ties_runs_and_non_finite_incomes
         "infinite": np.where(rng.random(n) < 0.2, np.inf, rng.normal(4000, 500, n)),
         "nan": np.where(rng.random(n) < 0.05, np.nan, rng.normal(4000, 500, n)),
         "on the line": np.where(rng.random(n) < 0.5, 4000.0, 4001.0),  # distance 0 ties
+        # the nearest are exactly the ones a regular sample would look at, so that a threshold
+        # from the sample keeps too few and has to be raised
+        "sampled near": np.where(np.arange(n) % (n // 64) == 0, 4000.0, 9000.0 + np.arange(n)),
     }
     for name, income_pc in cases.items():
         for k in (1, 2, 7, 100, n - 1, n, n + 5):

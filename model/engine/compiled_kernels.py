@@ -250,6 +250,43 @@ _SAMPLE = 64
 
 
 @_jit
+def industry_incomes(
+    labour: np.ndarray,
+    registered: np.ndarray,
+    in_village: np.ndarray,
+    project_start: np.ndarray,
+    project_failed: np.ndarray,
+    shares_start: np.ndarray,
+    t: int,
+    project_lag: int,
+    dividend_lag: int,
+    project_income: float,
+    dividend: float,
+    farm_shock: np.ndarray,
+    village: np.ndarray,
+    uplift: np.ndarray,
+    business: np.ndarray,
+    property_: np.ndarray,
+) -> None:
+    """Industry's month (:meth:`model.engine.interventions.industry.Industry.apply`).
+
+    Mature projects that did not fail add ``project_income x farm_shock`` to business income,
+    mature shares add ``dividend`` to property income, then every registered household of a
+    poor village adds ``business x uplift[village]``: numpy's three passes, in their order.
+    """
+    for i in labour:
+        start = project_start[i]
+        if start >= 0 and t - start >= project_lag and not project_failed[i]:
+            business[i] += project_income * farm_shock[i]
+    for i in registered:
+        start = shares_start[i]
+        if start >= 0 and t - start >= dividend_lag:
+            property_[i] += dividend
+    for i in in_village:
+        business[i] += business[i] * uplift[village[i]]
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

@@ -406,3 +406,33 @@ def test_a_worker_run_of_a_many_run_job_loads_the_kernels_first(monkeypatch):
     assert calls == []
     recording.run_for_outcomes(sc, seed=1, population_scale=0.005, load_kernels=True)
     assert calls == ["load"]
+
+
+def test_industry_incomes_adds_what_the_numpy_apply_adds():
+    from model.results.recording import RecordedModel
+
+    m = RecordedModel(load_scenario(SCENARIOS / "baseline.toml"), seed=4, population_scale=0.01)
+    for _ in range(20):
+        m.step()
+    hh = m.households
+    industry = next(x for x in m.measures if x.name == "industry")
+    rng = np.random.default_rng(14)
+    n = hh.n
+    # projects and shares at every stage, failures, village projects live and not yet
+    industry.project_start[:] = rng.integers(-1, m.month_index + 1, n)
+    industry.project_failed[:] = rng.random(n) < 0.3
+    industry.shares_start[:] = rng.integers(-1, m.month_index + 1, n)
+    industry.tourism_start[:] = rng.integers(-1, m.month_index + 1, industry.tourism_start.size)
+    industry.extension_paid[:] = rng.random(industry.extension_paid.size)
+    hh.business_m[:] = rng.normal(300, 200, n)
+    before = hh.business_m.copy(), hh.property_m.copy()
+    after = {}
+    for mode, kernel_module in (("numpy", None), ("compiled", compiled_kernels)):
+        hh.business_m[:], hh.property_m[:] = before
+        hh._kernels = kernel_module
+        industry.apply(m)
+        after[mode] = hh.business_m.copy(), hh.property_m.copy()
+    for got, expected in zip(after["compiled"], after["numpy"], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    changed = (after["numpy"][0] != before[0]) | (after["numpy"][1] != before[1])
+    assert changed.sum() > 0.3 * hh.groups.registered.size  # the case is not a trivial one

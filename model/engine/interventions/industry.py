@@ -249,24 +249,33 @@ class Industry(Measure):
         hh = model.households
         p: IndustryParams = self.params
         t = model.month_index
-        labour = hh.groups.labour  # the only households with projects
-        start = self.project_start[labour]
-        paying = labour[(start >= 0) & (t - start >= p.project_lag_months)]
-        paying = paying[~self.project_failed[paying]]
-        hh.business_m[paying] += (
-            p.project_investment * p.project_return / 12 * hh.farm_shock[paying]
-        )
-        registered = hh.groups.registered  # the only households with asset shares
-        start = self.shares_start[registered]
-        dividends = registered[(start >= 0) & (t - start >= p.dividend_lag_months)]
-        hh.property_m[dividends] += p.share_investment * p.dividend_rate / 12
         uplift = np.zeros(len(model.villages))
         live = lambda start: (start >= 0) & (t - start >= p.village_lag_months)  # noqa: E731
         uplift += np.where(live(self.tourism_start), p.tourism_uplift, 0.0)
         uplift += np.where(live(self.ecommerce_start), p.ecommerce_uplift, 0.0)
         uplift += p.extension_uplift * self.extension_paid[self.village_county]
+        project_income = p.project_investment * p.project_return / 12  # per month, before shock
+        dividend = p.share_investment * p.dividend_rate / 12
+        groups = hh.groups  # projects go to the labour-capable, shares to the registered
+        if hh.kernels is not None:  # the three passes in one compiled loop, the same sums
+            hh.kernels.industry_incomes(
+                groups.labour, groups.registered, groups.registered_in_village,
+                self.project_start, self.project_failed, self.shares_start,
+                t, p.project_lag_months, p.dividend_lag_months, project_income, dividend,
+                hh.farm_shock, hh.village, uplift, hh.business_m, hh.property_m,
+            )  # fmt: skip
+            return
+        labour = groups.labour
+        start = self.project_start[labour]
+        paying = labour[(start >= 0) & (t - start >= p.project_lag_months)]
+        paying = paying[~self.project_failed[paying]]
+        hh.business_m[paying] += project_income * hh.farm_shock[paying]
+        registered = groups.registered
+        start = self.shares_start[registered]
+        dividends = registered[(start >= 0) & (t - start >= p.dividend_lag_months)]
+        hh.property_m[dividends] += dividend
         # uplifts go to the registered households of poor villages (scattered ones get none)
-        in_village = hh.groups.registered_in_village
+        in_village = groups.registered_in_village
         hh.business_m[in_village] += hh.business_m[in_village] * uplift[hh.village[in_village]]
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:

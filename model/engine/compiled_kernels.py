@@ -287,6 +287,46 @@ def industry_incomes(
 
 
 @_jit
+def pupil_subsidies(
+    registered: np.ndarray,
+    school_children: np.ndarray,
+    county: np.ndarray,
+    subsidy: float,
+    n_counties: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Education's pupils, their month's subsidy and its sum by county.
+
+    ``pupils = registered[school_children[registered] > 0]``, ``amount = children x subsidy /
+    12`` and ``np.bincount(county[pupils], amount, n_counties)`` (summed in the pupils' order).
+    """
+    n = 0
+    for i in registered:
+        if school_children[i] > 0:
+            n += 1
+    pupils = np.empty(n, dtype=registered.dtype)
+    amount = np.empty(n)
+    demand = np.zeros(n_counties)
+    k = 0
+    for i in registered:
+        if school_children[i] > 0:
+            pupils[k] = i
+            amount[k] = school_children[i] * subsidy / 12
+            demand[county[i]] += amount[k]
+            k += 1
+    return pupils, amount, demand
+
+
+@_jit
+def add_paid_share(
+    flow: np.ndarray, items: np.ndarray, amount: np.ndarray, share: np.ndarray, county: np.ndarray
+) -> None:
+    """``flow[items] += amount x share[county[items]]``: what the budget paid of each amount."""
+    for k in range(items.size):
+        i = items[k]
+        flow[i] += amount[k] * share[county[i]]
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

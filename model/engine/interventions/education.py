@@ -135,11 +135,19 @@ class Education(Measure):
         hh = model.households
         p: EducationParams = self.params
         registered = hh.groups.registered
-        pupils = registered[hh.school_children[registered] > 0]
-        if pupils.size:
-            amount = hh.school_children[pupils] * p.student_subsidy / 12
-            share = self.charge(model, hh.county[pupils], amount)
-            hh.transfer_m[pupils] += amount * share
+        if hh.kernels is not None:  # the pupils, their subsidies and the county sums, compiled
+            pupils, amount, demand = hh.kernels.pupil_subsidies(
+                registered, hh.school_children, hh.county, p.student_subsidy, model.n_counties
+            )
+            if pupils.size:
+                share = self.charge_totals(model, demand)
+                hh.kernels.add_paid_share(hh.transfer_m, pupils, amount, share, hh.county)
+        else:
+            pupils = registered[hh.school_children[registered] > 0]
+            if pupils.size:
+                amount = hh.school_children[pupils] * p.student_subsidy / 12
+                share = self.charge(model, hh.county[pupils], amount)
+                hh.transfer_m[pupils] += amount * share
         teachers = p.mountain_teachers * model.population.scale
         if teachers:
             weights = self.county_weights

@@ -327,6 +327,35 @@ def add_paid_share(
 
 
 @_jit
+def finance_incomes(
+    labour: np.ndarray,
+    loan_start: np.ndarray,
+    defaulted: np.ndarray,
+    insured: np.ndarray,
+    t: int,
+    loan_lag: int,
+    loan_income: float,
+    floor: float,
+    farm_shock: np.ndarray,
+    business_annual: np.ndarray,
+    business: np.ndarray,
+) -> None:
+    """Finance's month (:meth:`model.engine.interventions.finance.Finance.apply`).
+
+    A running loan (started, not defaulted, under 36 months) past its lag adds
+    ``loan_income``; then an insured household whose farm shock is below ``floor`` gets
+    ``business_annual / 12 x (floor - shock)``: numpy's two passes, in their order.
+    """
+    for i in labour:
+        start = loan_start[i]
+        if start >= 0 and not defaulted[i] and t - start < 36 and t - start >= loan_lag:
+            business[i] += loan_income
+    for i in labour:
+        if insured[i] and farm_shock[i] < floor:
+            business[i] += business_annual[i] / 12 * (floor - farm_shock[i])
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

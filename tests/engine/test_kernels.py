@@ -483,3 +483,25 @@ def test_pupil_subsidies_pay_and_book_what_the_numpy_apply_does():
     assert compiled_model.ledger.movements == numpy_model.ledger.movements
     booked = [mv for mv in numpy_model.ledger.movements if mv[2] == "education"]
     assert booked and booked[-1][5] == numpy_model.month
+
+
+def test_finance_incomes_adds_what_the_numpy_apply_adds():
+    twins = _twin_models(months=14)
+    for m in twins.values():
+        hh = m.households
+        finance = next(x for x in m.measures if x.name == "finance")
+        rng = np.random.default_rng(16)  # loans at every age, defaults, insurance, bad years
+        finance.loan_start[:] = rng.integers(-1, m.month_index + 1, hh.n) - 30 * (
+            rng.random(hh.n) < 0.2
+        )
+        finance.defaulted[:] = rng.random(hh.n) < 0.2
+        finance.insured[:] = rng.random(hh.n) < 0.5
+        hh.farm_shock[:] = rng.uniform(0.3, 1.3, hh.n)
+        hh.business_m[:] = rng.normal(300, 200, hh.n)
+        m.before = hh.business_m.copy()
+        finance.apply(m)
+    got, expected = (twins[k].households.business_m for k in ("compiled", "numpy"))
+    np.testing.assert_array_equal(got, expected)
+    assert (expected != twins["numpy"].before).sum() > 0.2 * twins[
+        "numpy"
+    ].households.groups.labour.size

@@ -163,11 +163,19 @@ class Finance(Measure):
         hh = model.households
         p: FinanceParams = self.params
         labour = hh.groups.labour
+        loan_income = p.loan_size * p.loan_return / 12
+        if hh.kernels is not None:  # both passes in one compiled loop, the same sums
+            hh.kernels.finance_incomes(
+                labour, self.loan_start, self.defaulted, self.insured, model.month_index,
+                p.loan_lag_months, loan_income, p.insurance_floor,
+                hh.farm_shock, hh.business_annual, hh.business_m,
+            )  # fmt: skip
+            return
         paying = labour[
             self._active(model, labour)
             & (model.month_index - self.loan_start[labour] >= p.loan_lag_months)
         ]
-        hh.business_m[paying] += p.loan_size * p.loan_return / 12
+        hh.business_m[paying] += loan_income
         insured = labour[self.insured[labour]]
         bad = insured[hh.farm_shock[insured] < p.insurance_floor]
         payout = hh.business_annual[bad] / 12 * (p.insurance_floor - hh.farm_shock[bad])

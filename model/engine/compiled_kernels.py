@@ -356,6 +356,24 @@ def finance_incomes(
 
 
 @_jit
+def with_job_seekers(
+    idx: np.ndarray,
+    workers: np.ndarray,
+    jobs: np.ndarray,
+    occupied: np.ndarray,
+    no_labour: np.ndarray,
+) -> np.ndarray:
+    """``idx[job_seekers_of(idx) > 0]``: workers without a job or post, in labour households."""
+    keep = np.empty(idx.size, dtype=idx.dtype)
+    n = 0
+    for i in idx:
+        if not no_labour[i] and np.int64(workers[i]) - jobs[i] - occupied[i] > 0:
+            keep[n] = i
+            n += 1
+    return keep[:n].copy()
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

@@ -242,6 +242,14 @@ class Households:
         free[self.groups.is_no_labour[idx]] = 0
         return free
 
+    def with_job_seekers(self, idx: np.ndarray) -> np.ndarray:
+        """The households of ``idx`` (in its order) with at least one job seeker."""
+        if self.kernels is not None:
+            return self.kernels.with_job_seekers(
+                idx, self.workers, self.jobs, self.occupied, self.groups.is_no_labour
+            )
+        return idx[self.job_seekers_of(idx) > 0]
+
     def monthly_income(
         self, idx: np.ndarray | None = None, out: np.ndarray | None = None
     ) -> np.ndarray:

@@ -505,3 +505,26 @@ def test_finance_incomes_adds_what_the_numpy_apply_adds():
     assert (expected != twins["numpy"].before).sum() > 0.2 * twins[
         "numpy"
     ].households.groups.labour.size
+
+
+def test_with_job_seekers_keeps_the_households_numpy_keeps():
+    from model.engine.households import LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR
+
+    rng = np.random.default_rng(18)
+    n = 2_000
+    hh = make_households(
+        n,
+        group=rng.choice([LABOUR_VILLAGE, LABOUR_SCATTERED, NO_LABOUR], n).astype(np.int8),
+        workers=rng.integers(0, 4, n).astype(np.int8),
+        jobs=rng.integers(0, 3, n).astype(np.int8),
+    )
+    hh.occupied[:] = rng.integers(0, 2, n)
+    for idx in (np.arange(n), np.flatnonzero(rng.random(n) < 0.3), rng.permutation(n)[:500]):
+        hh._kernels = None
+        expected = hh.with_job_seekers(idx)
+        hh._kernels = compiled_kernels
+        np.testing.assert_array_equal(hh.with_job_seekers(idx), expected)
+        # by hand: a worker free of job and post, in a household with labour capacity
+        free = hh.workers[idx].astype(int) - hh.jobs[idx] - hh.occupied[idx]
+        by_hand = idx[(free > 0) & (hh.group[idx] != NO_LABOUR)]
+        np.testing.assert_array_equal(expected, by_hand)

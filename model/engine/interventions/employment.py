@@ -161,8 +161,7 @@ class Employment(Measure):
     def _eligible(self, model: PovertyModel) -> np.ndarray:
         """Registered labour-capable households with a job seeker (ascending indices)."""
         hh = model.households
-        labour = hh.groups.labour
-        return labour[hh.job_seekers_of(labour) > 0]
+        return hh.with_job_seekers(hh.groups.labour)
 
     def enrol(self, model: PovertyModel) -> None:
         """Start training places and fill public posts within capacity and budget."""

@@ -124,7 +124,8 @@ class Housing(Measure):
         missing = target - (rangers.size - gone.size)
         if missing > 0:
             labour = hh.groups.labour
-            free = labour[(hh.job_seekers_of(labour) > 0) & ~self.ranger[labour]]
+            seekers = hh.with_job_seekers(labour)
+            free = seekers[~self.ranger[seekers]]
             chosen = self.queue(model, free, missing)
             self.ranger[chosen] = True
             hh.occupied[chosen] += 1

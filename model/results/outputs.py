@@ -42,6 +42,31 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, found faster for a large float array.
+
+    numpy's default sort (several times faster than its stable sort on floats) orders the
+    values; the runs of equal values are then put back in index order, which gives the stable
+    order exactly. With a NaN (which only the stable sort orders by index) the stable sort runs.
+    """
+    order = np.argsort(values)
+    if order.size < 2:
+        return order
+    ordered = values[order]
+    if ordered[-1] != ordered[-1]:  # a NaN: the sorts put NaN last
+        return np.argsort(values, kind="stable")
+    tied = ordered[1:] == ordered[:-1]
+    if not tied.any():
+        return order
+    in_run = np.zeros(order.size, dtype=bool)
+    in_run[1:] |= tied
+    in_run[:-1] |= tied
+    at = np.flatnonzero(in_run)
+    run = np.concatenate(([0], np.cumsum(~tied)))[at]
+    order[at] = order[at[np.lexsort((order[at], run))]]
+    return order
+
+
 def weighted_median(
     values: np.ndarray, weights: np.ndarray, order: np.ndarray | None = None
 ) -> float:

@@ -29,6 +29,7 @@ from model.results.outputs import (
     git_commit,
     package_version,
     run_outcomes,
+    stable_argsort,
     weighted_median,
     weighted_percentiles,
 )
@@ -112,7 +113,7 @@ class Recorder:
         labour = np.flatnonzero(hh.labour_capable)
         reg_people = size[ri]
         reg_income = income_pc[ri]
-        by_income = np.argsort(reg_income, kind="stable")  # for the median and percentiles
+        by_income = stable_argsort(reg_income)  # for the median and percentiles
         gap = np.maximum(0.0, (line - reg_income) / line)
         components = hh.year_components
         year_rows = [r for r in self.monthly if r["year"] == year]

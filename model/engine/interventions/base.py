@@ -119,6 +119,7 @@ class Measure:
         #: fen of candidates the budget refused, by county, since it was last reset (the
         #: demand the money did not meet; read by the accountability mechanism)
         self.unmet_fen = np.zeros(model.n_counties, dtype=np.int64)
+        self._paid_in_full = np.ones(model.n_counties)  # the share paid when nothing is short
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -214,7 +215,7 @@ class Measure:
                 f"does not declare in sector_sources {list(self.sector_sources)}"
             )
         demand = to_fen(demand_yuan)
-        share = np.ones(model.n_counties)
+        share = self._paid_in_full.copy()
         if not np.count_nonzero(demand):
             return share
         if funds is None and sector_source is None:
@@ -222,7 +223,7 @@ class Measure:
         paid = model.ledger.spend(
             self.name, model.year, model.month, demand, funds or (), sector_source
         )
-        self.month_spend += float(paid.sum()) / FEN
+        self.month_spend += float(sum(paid.tolist())) / FEN  # the int64 sum, without its call
         # 1 where the county was paid in full (or asked nothing), paid / demand where it was not
         short = paid != demand
         if np.count_nonzero(short):

@@ -156,7 +156,9 @@ def _single(
     usage = resource.getrusage(resource.RUSAGE_SELF)
     manifest = m.result().manifest
     households, months = manifest["households_simulated"], manifest["months"]
-    peak = _peak_rss_mb()
+    # the kernel updates its high-water mark lazily, so a resident size read from /proc can
+    # pass it by a page or two: the peak is at least every size measured
+    peak = max(_peak_rss_mb(), _rss_mb(), rss_imports)
     return {
         "households": households,
         "months": months,

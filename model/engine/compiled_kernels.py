@@ -374,6 +374,41 @@ def with_job_seekers(
 
 
 @_jit
+def dibao_candidates(
+    labour: np.ndarray,
+    last_month: np.ndarray,
+    social_paid: np.ndarray,
+    size: np.ndarray,
+    dibao_class: np.ndarray,
+    excluded: np.ndarray,
+    standard: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Social security's labour-capable candidates (:meth:`SocialSecurity.enrol`).
+
+    ``own_pc = 12 x (last_month - social_paid) / size`` of each household of ``labour``, and the
+    households of ``labour`` outside dibao and not excluded whose ``own_pc`` is below
+    ``standard`` and at or above it (each in ``labour``'s order).
+    """
+    own_pc = np.empty(labour.size)
+    below = np.empty(labour.size, dtype=labour.dtype)
+    above = np.empty(labour.size, dtype=labour.dtype)
+    n_below = 0
+    n_above = 0
+    for k in range(labour.size):
+        i = labour[k]
+        own = 12 * (last_month[i] - social_paid[i]) / size[i]
+        own_pc[k] = own
+        if dibao_class[i] == 0 and not excluded[i]:
+            if own < standard:
+                below[n_below] = i
+                n_below += 1
+            elif own >= standard:  # neither when own is NaN, as numpy's two masks
+                above[n_above] = i
+                n_above += 1
+    return own_pc, below[:n_below].copy(), above[:n_above].copy()
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

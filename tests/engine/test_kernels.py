@@ -528,3 +528,23 @@ def test_with_job_seekers_keeps_the_households_numpy_keeps():
         free = hh.workers[idx].astype(int) - hh.jobs[idx] - hh.occupied[idx]
         by_hand = idx[(free > 0) & (hh.group[idx] != NO_LABOUR)]
         np.testing.assert_array_equal(expected, by_hand)
+
+
+@pytest.mark.parametrize("month", [5, 12])
+def test_dibao_candidates_enrol_as_the_numpy_rules_do(month):
+    twins = _twin_models(months=14)
+    for m in twins.values():
+        hh = m.households
+        rng = np.random.default_rng(20)  # incomes either side of the standard, classes, exclusions
+        hh.income_history[:] = rng.normal(600, 300, hh.income_history.shape)
+        hh.dibao_class[:] = rng.choice([0, 0, 0, 1, 2, 3], hh.n)
+        hh.social_excluded[:] = rng.random(hh.n) < 0.1
+        m.month = month
+        m.rng = np.random.default_rng(21)
+        next(x for x in m.measures if x.name == "social_security").enrol(m)
+        m.after = hh.dibao_class.copy(), hh.wubao.copy(), m.rng.random()
+    numpy_model, compiled_model = twins["numpy"], twins["compiled"]
+    for got, expected in zip(compiled_model.after, numpy_model.after, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    labour = numpy_model.households.groups.labour
+    assert np.isin(numpy_model.after[0][labour], (2, 3)).sum() > 0  # labour households enrolled

@@ -178,12 +178,18 @@ class SocialSecurity(Measure):
         # labour-capable households below the standard: classes 2 and 3 (classes 2 and 3 are
         # only ever given to these households, so the review below looks at them alone)
         labour = hh.groups.labour
-        own_pc = self._own_income_per_capita(model, labour)
         standard = year_value(p.dibao_standard, model.year)
-        candidate = (hh.dibao_class[labour] == 0) & ~hh.social_excluded[labour]
-        below = labour[candidate & (own_pc < standard)]
+        if hh.kernels is not None:  # own income and the two candidate lists in one pass
+            own_pc, below, above = hh.kernels.dibao_candidates(
+                labour, hh.income_history[(model.month - 2) % 12], model.shared.social_paid_month,
+                hh.size, hh.dibao_class, hh.social_excluded, standard,
+            )  # fmt: skip
+        else:
+            own_pc = self._own_income_per_capita(model, labour)
+            candidate = (hh.dibao_class[labour] == 0) & ~hh.social_excluded[labour]
+            below = labour[candidate & (own_pc < standard)]
+            above = labour[candidate & (own_pc >= standard)]
         take = below[model.rng.random(below.size) < p.labour_take_up]
-        above = labour[candidate & (own_pc >= standard)]
         take = np.concatenate([take, above[model.rng.random(above.size) < p.inclusion_error]])
         weak = hh.chronic[take] | hh.disabled[take]
         hh.dibao_class[take] = np.where(weak, 2, 3).astype(np.int8)

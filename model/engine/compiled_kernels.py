@@ -409,6 +409,44 @@ def dibao_candidates(
 
 
 @_jit
+def register_counts(
+    reg: np.ndarray,
+    size: np.ndarray,
+    status: np.ndarray,
+    exited_code: int,
+    jobs: np.ndarray,
+    workers: np.ndarray,
+) -> tuple[int, int, int, int]:
+    """People, exited people, jobs and workers of the households ``reg`` (exact integers)."""
+    people = 0
+    exited = 0
+    n_jobs = 0
+    n_workers = 0
+    for i in reg:
+        people += size[i]
+        if status[i] == exited_code:
+            exited += size[i]
+        n_jobs += jobs[i]
+        n_workers += workers[i]
+    return people, exited, n_jobs, n_workers
+
+
+@_jit
+def social_and_ill_counts(
+    dibao_class: np.ndarray, wubao: np.ndarray, ill_months: np.ndarray
+) -> tuple[int, int]:
+    """Households in dibao or five-guarantee support, and households ill this month."""
+    social = 0
+    ill = 0
+    for i in range(dibao_class.size):
+        if dibao_class[i] > 0 or wubao[i]:
+            social += 1
+        if ill_months[i] > 0:
+            ill += 1
+    return social, ill
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

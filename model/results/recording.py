@@ -74,18 +74,27 @@ class Recorder:
         m = self.model
         hh = m.households
         reg = hh.groups.registered  # indices: the registered are a fraction of the households
-        size = hh.size[reg]
-        exited = hh.status[reg] == EXITED
-        exited_people = people_where(size, exited)
+        if hh.kernels is not None:  # the same integer counts in two compiled passes
+            people, exited_people, jobs, workers = hh.kernels.register_counts(
+                reg, hh.size, hh.status, EXITED, hh.jobs, hh.workers
+            )
+            social, ill = hh.kernels.social_and_ill_counts(hh.dibao_class, hh.wubao, hh.ill_months)
+        else:
+            size = hh.size[reg]
+            exited_people = people_where(size, hh.status[reg] == EXITED)
+            people = int(size.sum())
+            jobs, workers = int(hh.jobs[reg].sum()), int(hh.workers[reg].sum())
+            social = int(np.count_nonzero(hh.enrolled_social))
+            ill = int(np.count_nonzero(hh.ill_months > 0))
         row = {
             "year": m.year,
             "month": m.month,
-            "remaining_poor_people": int(size.sum()) - exited_people,
+            "remaining_poor_people": people - exited_people,
             "cumulative_exited_people": exited_people,
-            "employed_workers_poor": int(hh.jobs[reg].sum()),
-            "workers_poor": int(hh.workers[reg].sum()),
-            "social_security_households": int(np.count_nonzero(hh.enrolled_social)),
-            "ill_households": int(np.count_nonzero(hh.ill_months > 0)),
+            "employed_workers_poor": jobs,
+            "workers_poor": workers,
+            "social_security_households": social,
+            "ill_households": ill,
             "villages_exited": sum(v.exited for v in m.villages),
         }
         for name, amount in m.spend_this_month.items():

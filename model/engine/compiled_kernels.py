@@ -447,6 +447,13 @@ def social_and_ill_counts(
 
 
 @_jit
+def add_own_share(flow: np.ndarray, items: np.ndarray, share: float) -> None:
+    """``flow[items] += flow[items] x share`` (``items`` without repeats)."""
+    for i in items:
+        flow[i] += flow[i] * share
+
+
+@_jit
 def month_flows(
     wage: np.ndarray,
     business: np.ndarray,

@@ -548,3 +548,21 @@ def test_dibao_candidates_enrol_as_the_numpy_rules_do(month):
         np.testing.assert_array_equal(got, expected)
     labour = numpy_model.households.groups.labour
     assert np.isin(numpy_model.after[0][labour], (2, 3)).sum() > 0  # labour households enrolled
+
+
+def test_add_own_share_is_numpys_gather_product_and_scatter():
+    rng = np.random.default_rng(24)
+    for n in (1, 7, 3_000):
+        flow = rng.normal(300, 400, n)
+        flow[: min(n, 3)] = [1e308, -0.0, np.inf][: min(n, 3)]  # overflow, signed zero, inf
+        items = np.flatnonzero(rng.random(n) < 0.4)
+        expected = flow.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected[items] += expected[items] * 1.7
+        got = flow.copy()
+        compiled_kernels.add_own_share(got, items, 1.7)
+        np.testing.assert_array_equal(got, expected)
+    # by hand: 10 grows by 70% where listed, and only there
+    flow = np.array([10.0, 10.0, 10.0])
+    compiled_kernels.add_own_share(flow, np.array([0, 2]), 0.7)
+    assert flow.tolist() == [17.0, 10.0, 17.0]

@@ -194,7 +194,10 @@ class Infrastructure(Measure):
             self._road, self._access = road, access
             self._road_idx = np.flatnonzero(self._road_households)
         idx = self._road_idx
-        hh.business_m[idx] += hh.business_m[idx] * p.market_access_uplift
+        if hh.kernels is not None:  # the gather, product and scatter in one compiled pass
+            hh.kernels.add_own_share(hh.business_m, idx, p.market_access_uplift)
+        else:
+            hh.business_m[idx] += hh.business_m[idx] * p.market_access_uplift
 
     def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
         """Households of villages with new works."""

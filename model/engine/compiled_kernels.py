@@ -273,6 +273,7 @@ def industry_incomes(
     Mature projects that did not fail add ``project_income x farm_shock`` to business income,
     mature shares add ``dividend`` to property income, then every registered household of a
     poor village adds ``business x uplift[village]``: numpy's three passes, in their order.
+    The index arrays are household groups, without repeats.
     """
     for i in labour:
         start = project_start[i]
@@ -320,7 +321,11 @@ def pupil_subsidies(
 def add_paid_share(
     flow: np.ndarray, items: np.ndarray, amount: np.ndarray, share: np.ndarray, county: np.ndarray
 ) -> None:
-    """``flow[items] += amount x share[county[items]]``: what the budget paid of each amount."""
+    """``flow[items] += amount x share[county[items]]``: what the budget paid of each amount.
+
+    ``items`` has no repeats (numpy's ``+=`` through an index applies a repeat once, this loop
+    once per repeat); callers pass indices from ``flatnonzero`` or the household groups.
+    """
     for k in range(items.size):
         i = items[k]
         flow[i] += amount[k] * share[county[i]]
@@ -345,6 +350,7 @@ def finance_incomes(
     A running loan (started, not defaulted, under 36 months) past its lag adds
     ``loan_income``; then an insured household whose farm shock is below ``floor`` gets
     ``business_annual / 12 x (floor - shock)``: numpy's two passes, in their order.
+    ``labour`` is a household group, without repeats.
     """
     for i in labour:
         start = loan_start[i]

@@ -577,3 +577,19 @@ def warm() -> None:
     triage_queue(i8, small, i8, i8, flag, f8, 0.0)
     month_flows(f8, f8, f8, f8, f8, f8, f8, np.zeros((4, 0)))
     spend_shares(np.zeros((0, 0), dtype=np.int64), i8)
+    group = i8.copy()  # the household groups' indices are read-only
+    group.flags.writeable = False
+    fixed_flag = flag.copy()
+    fixed_flag.flags.writeable = False
+    start = np.zeros(0, dtype=np.int32)
+    industry_incomes(
+        group, group, group, start, flag, start, 0, 0, 0, 0.0, 0.0, f8, people, f8, f8, f8
+    )
+    pupil_subsidies(group, small, small, 0.0, 1)
+    add_paid_share(f8, i8, f8, f8, small)
+    finance_incomes(group, start, flag, flag, 0, 0, 0.0, 0.0, f8, f8, f8)
+    with_job_seekers(group, small, small, small, fixed_flag)
+    dibao_candidates(group, f8, f8, people, small, flag, 0.0)
+    register_counts(group, people, small, 0, small, small)
+    social_and_ill_counts(small, flag, small)
+    add_own_share(f8, i8, 0.0)

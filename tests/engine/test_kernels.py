@@ -566,3 +566,30 @@ def test_add_own_share_is_numpys_gather_product_and_scatter():
     flow = np.array([10.0, 10.0, 10.0])
     compiled_kernels.add_own_share(flow, np.array([0, 2]), 0.7)
     assert flow.tolist() == [17.0, 10.0, 17.0]
+
+
+def test_loading_the_kernels_compiles_every_one_a_run_calls(tmp_path):
+    import subprocess
+    import sys
+
+    # a fresh process: kernels compiled by other tests here would hide a missing warm-up
+    script = tmp_path / "warm_check.py"
+    script.write_text(
+        "import model\n"
+        "from model.engine import compiled_kernels as ck, kernels\n"
+        "from model.results.recording import run\n"
+        "kernels.load()\n"
+        "names = [n for n in dir(ck) if hasattr(getattr(ck, n), 'signatures')]\n"
+        "count = lambda: {n: len(getattr(ck, n).signatures) for n in names}\n"
+        "before = count()\n"
+        f"for name in ('baseline', 'feedback'):\n"
+        f"    run(model.load_scenario(r'{SCENARIOS}/' + name + '.toml'), seed=2,"
+        " population_scale=0.01)\n"
+        "after = count()\n"
+        "print(sorted(n for n in names if after[n] != before[n]))\n"
+    )
+    env = {**__import__("os").environ, kernels.KERNELS_ENV: "compiled"}
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout  # names of kernels compiled mid-run

@@ -101,7 +101,7 @@ def weighted_percentiles(
             sorting the subset); default all of them, sorted here.
     """
     if order is None:
-        order = np.argsort(values, kind="stable")
+        order = stable_argsort(values)
     if order.size == 0:
         return [float("nan")] * len(percentiles)
     cum = np.cumsum(weights[order])

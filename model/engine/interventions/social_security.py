@@ -181,7 +181,7 @@ class SocialSecurity(Measure):
         standard = year_value(p.dibao_standard, model.year)
         if hh.kernels is not None:  # own income and the two candidate lists in one pass
             own_pc, below, above = hh.kernels.dibao_candidates(
-                labour, hh.income_history[(model.month - 2) % 12], model.shared.social_paid_month,
+                labour, hh.income_history[self._last_month(model)], model.shared.social_paid_month,
                 hh.size, hh.dibao_class, hh.social_excluded, standard,
             )  # fmt: skip
         else:
@@ -206,10 +206,17 @@ class SocialSecurity(Measure):
             idx: Households to compute it for.
         """
         hh = model.households
-        # the income recorded for last month (in January 2016, December 2015 from the baseline;
-        # this month's flows are not written yet when households enrol)
-        last_month = hh.income_history[(model.month - 2) % 12, idx]
+        last_month = hh.income_history[SocialSecurity._last_month(model), idx]
         return 12 * (last_month - model.shared.social_paid_month[idx]) / hh.size[idx]
+
+    @staticmethod
+    def _last_month(model: PovertyModel) -> int:
+        """The income history's row of last month.
+
+        In January 2016 it holds December 2015 from the baseline; this month's flows are not
+        written yet when households enrol.
+        """
+        return (model.month - 2) % 12
 
     def _payment(self, model: PovertyModel, idx: np.ndarray) -> np.ndarray:
         """This month's dibao or five-guarantee payment of the households ``idx`` (yuan)."""

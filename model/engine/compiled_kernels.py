@@ -553,6 +553,83 @@ def spend_shares(
     return take, paying, covered, rest, True
 
 
+#: Positions in the counts :func:`household_screen` returns.
+SCREEN_FIELDS = (
+    "unknown_group", "unknown_dibao", "register_mismatch", "unknown_status", "exit_year_mismatch",
+    "unregistered_exited", "negative_jobs", "jobs_over_workers", "jobs_without_labour",
+    "empty_households", "people", "registered_people", "registered_households",
+)  # fmt: skip
+
+
+@_jit
+def household_screen(
+    group: np.ndarray,
+    dibao_class: np.ndarray,
+    registered: np.ndarray,
+    status: np.ndarray,
+    exit_year: np.ndarray,
+    size: np.ndarray,
+    jobs: np.ndarray,
+    workers: np.ndarray,
+    codes: np.ndarray,
+) -> np.ndarray:
+    """The counts of the monthly household invariants in one pass (:data:`SCREEN_FIELDS`).
+
+    ``codes``: the number of groups, the largest dibao class, the codes non-poor, poor and
+    no labour capacity, the lowest and highest status code of a registered household.
+    """
+    n_groups, dibao_max, non_poor, poor, no_labour, status_lo, status_hi = (
+        codes[0],
+        codes[1],
+        codes[2],
+        codes[3],
+        codes[4],
+        codes[5],
+        codes[6],
+    )
+    # one local count per field (counts in an array would be stored to memory every household)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = people = reg_people = reg_households = 0
+    for i in range(group.size):
+        g = group[i]
+        reg = registered[i]
+        st = status[i]
+        has_exit_year = exit_year[i] != 0
+        j = jobs[i]
+        w = workers[i]
+        s = size[i]
+        d = dibao_class[i]
+        c0 += (g < 0) | (g >= n_groups)
+        c1 += (d < 0) | (d > dibao_max)
+        c2 += reg != (g != non_poor)
+        is_poor = st == poor
+        c3 += reg & ((st < status_lo) | (st > status_hi))
+        c4 += reg & (is_poor == has_exit_year)
+        c5 += (not reg) & ((not is_poor) | has_exit_year)
+        c6 += (j < 0) | (w < 0)
+        c7 += j > w
+        c8 += (g == no_labour) & (j > 0)
+        c9 += s < 1
+        people += s
+        reg_people += s * reg
+        reg_households += reg
+    out = np.empty(13, dtype=np.int64)
+    for k, count in enumerate(
+        (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, people, reg_people, reg_households)
+    ):
+        out[k] = count
+    return out
+
+
+@_jit
+def all_finite(values: np.ndarray) -> bool:
+    """Whether no value is NaN or infinite (``x - x`` is 0 exactly for a finite ``x``)."""
+    bad = False
+    for i in range(values.size):
+        x = values[i]
+        bad |= (x - x) != 0.0
+    return not bad
+
+
 def warm() -> None:
     """Load every kernel for the dtypes of the household arrays, by calling it on empty ones.
 
@@ -593,3 +670,6 @@ def warm() -> None:
     register_counts(group, people, small, 0, small, small)
     social_and_ill_counts(small, flag, small)
     add_own_share(f8, i8, 0.0)
+    household_screen(small, small, flag, small, people, people, small, small, i8)
+    all_finite(f8)
+    all_finite(np.zeros(0, dtype=np.float32))

@@ -168,6 +168,8 @@ class InvariantChecker:
         self._checks: dict[str, Check] = dict(CHECKS if checks is None else checks)
         self.months_checked = 0
         self.seconds = 0.0
+        self._screen: dict[str, int] | None = None
+        self._screening = False
         self.check("start")
 
     def register(self, name: str, check: Check) -> None:
@@ -199,10 +201,16 @@ class InvariantChecker:
             month: Label of the month for the message; defaults to the model's ``YYYY-MM``.
         """
         t0 = time.perf_counter()
-        for name, check in self.checks():
-            detail = check(self.model)
-            if detail is not None:
-                raise InvariantError(name, month or month_label(self.model), detail)
+        self._screen = None  # the household counts, taken at the first check that reads them
+        self._screening = True
+        try:
+            for name, check in self.checks():
+                detail = check(self.model)
+                if detail is not None:
+                    raise InvariantError(name, month or month_label(self.model), detail)
+        finally:
+            self._screening = False
+            self._screen = None
         self.months_checked += 1
         self.seconds += time.perf_counter() - t0
 
@@ -280,6 +288,50 @@ def _array_plan(model: PovertyModel) -> _ArrayPlan:
     return plan
 
 
+def _screen(model: PovertyModel) -> dict[str, int] | None:
+    """The household checks' counts from one compiled pass, or None where numpy checks.
+
+    With the compiled kernels (:mod:`model.engine.kernels`) the checks below first read these
+    counts: zero (and the start's totals) means the invariant holds; otherwise the check's numpy
+    code runs and says what is wrong. Taken once per :meth:`InvariantChecker.check` (nothing
+    changes the households between its checks) and afresh for a check called on its own.
+    """
+    hh = model.households
+    kernels = hh.kernels
+    if kernels is None:
+        return None
+    checker = getattr(model, "invariants", None)
+    screening = getattr(checker, "_screening", False)
+    if screening and checker._screen is not None:
+        return checker._screen
+    counts = kernels.household_screen(
+        hh.group, hh.dibao_class, hh.registered, hh.status, hh.exit_year, hh.size, hh.jobs,
+        hh.workers, _SCREEN_CODES,
+    )  # fmt: skip
+    screen = dict(zip(kernels.SCREEN_FIELDS, counts.tolist(), strict=True))
+    if screening:
+        checker._screen = screen
+    return screen
+
+
+#: The codes :func:`household_screen <model.engine.compiled_kernels.household_screen>` reads.
+_SCREEN_CODES = np.array(
+    [len(GROUP_NAMES), DIBAO_CLASSES, NON_POOR, POOR, NO_LABOUR, min(STATUS_CODES),
+     max(STATUS_CODES)],
+    dtype=np.int64,
+)  # fmt: skip
+
+
+def _holds(model: PovertyModel, *zero: str, **equal: int) -> bool:
+    """Whether the compiled screen shows the counts ``zero`` at 0 and ``equal`` as given."""
+    screen = _screen(model)
+    return (
+        screen is not None
+        and not any(screen[name] for name in zero)
+        and all(screen[name] == value for name, value in equal.items())
+    )
+
+
 @invariant("households_conserved")
 def households_conserved(model: PovertyModel) -> str | None:
     """Every household array keeps one entry per household, and the register keeps its size."""
@@ -294,6 +346,8 @@ def households_conserved(model: PovertyModel) -> str | None:
         return f"expected {start.households:,} households in every array, found " + ", ".join(
             f"{n:,} in {name}" for name, n in wrong.items()
         )
+    if _holds(model, registered_households=start.registered_households):
+        return None
     registered = int(np.count_nonzero(hh.registered))
     if registered != start.registered_households:
         return (
@@ -307,6 +361,13 @@ def people_conserved(model: PovertyModel) -> str | None:
     """No person appears or disappears, and every household has at least one member."""
     hh = model.households
     start = model.invariants.start
+    if _holds(
+        model,
+        "empty_households",
+        people=start.people,
+        registered_people=start.registered_people,
+    ):
+        return None
     size = hh.size
     if size.size and size.min() < 1:
         return f"{int(np.count_nonzero(size < 1)):,} households have fewer than one member"
@@ -323,6 +384,8 @@ def people_conserved(model: PovertyModel) -> str | None:
 @invariant("valid_codes")
 def valid_codes(model: PovertyModel) -> str | None:
     """Group and dibao codes are known, and the register is exactly the poor groups."""
+    if _holds(model, "unknown_group", "unknown_dibao", "register_mismatch"):
+        return None
     hh = model.households
     if _outside(hh.group, 0, len(GROUP_NAMES) - 1):
         bad = int(np.count_nonzero((hh.group < 0) | (hh.group >= len(GROUP_NAMES))))
@@ -339,6 +402,8 @@ def valid_codes(model: PovertyModel) -> str | None:
 @invariant("one_state_each")
 def one_state_each(model: PovertyModel) -> str | None:
     """Every registered household is poor, exited or relapsed, and its exit year agrees."""
+    if _holds(model, "unknown_status", "exit_year_mismatch"):
+        return None
     hh = model.households
     reg = hh.registered
     status = hh.status
@@ -365,6 +430,8 @@ def one_state_each(model: PovertyModel) -> str | None:
 @invariant("unregistered_never_exit")
 def unregistered_never_exit(model: PovertyModel) -> str | None:
     """Households not on the register never exit (they were never poor in the register)."""
+    if _holds(model, "unregistered_exited"):
+        return None
     hh = model.households
     other = ~hh.registered
     bad = int(np.count_nonzero(other & ((hh.status != POOR) | (hh.exit_year != 0))))
@@ -378,24 +445,33 @@ def _outside(values: np.ndarray, low: int, high: int) -> bool:
     return bool(values.size) and (values.min() < low or values.max() > high)
 
 
-def _not_finite(values: np.ndarray) -> int:
-    """Number of NaN or infinite entries; a quick sum screens the usual all-finite case.
+def _not_finite(values: np.ndarray, finite: Callable[[np.ndarray], bool] | None = None) -> int:
+    """Number of NaN or infinite entries; a quick screen passes the usual all-finite case.
 
-    Call inside ``np.errstate(over="ignore", invalid="ignore")``: the screening sum may
+    The screen is ``finite`` (the compiled :func:`all_finite
+    <model.engine.compiled_kernels.all_finite>`) for a contiguous real array when given, else a
+    sum. Call inside ``np.errstate(over="ignore", invalid="ignore")``: the screening sum may
     overflow or meet infinities of both signs.
     """
-    if values.size == 0 or math.isfinite(float(np.sum(values))):
+    if values.size == 0:
+        return 0
+    if finite is not None and values.dtype.kind == "f" and values.flags.c_contiguous:
+        if finite(values.reshape(-1)):
+            return 0
+    elif math.isfinite(float(np.sum(values))):
         return 0
     return int(values.size - np.count_nonzero(np.isfinite(values)))
 
 
-def _describe_not_finite(arrays: Mapping[str, Any]) -> str | None:
+def _describe_not_finite(
+    arrays: Mapping[str, Any], finite: Callable[[np.ndarray], bool] | None = None
+) -> str | None:
     bad: dict[str, int] = {}
     with np.errstate(over="ignore", invalid="ignore"):
         for name, values in arrays.items():
             a = np.asarray(values)
             if a.dtype.kind in "fc":
-                n = _not_finite(a)
+                n = _not_finite(a, finite)
                 if n:
                     bad[name] = n
     if bad:
@@ -431,10 +507,12 @@ def finite_money(model: PovertyModel) -> str | None:
             arrays[f"{name}[month {month}]"] = a[month - 1]
     for measure, amount in getattr(model, "spend_this_month", {}).items():
         arrays[f"spend_this_month[{measure}]"] = np.float64(amount)
-    detail = _describe_not_finite(arrays)
+    kernels = hh.kernels
+    finite = None if kernels is None else kernels.all_finite
+    detail = _describe_not_finite(arrays, finite)
     if detail is not None and not full:  # name the flows behind a non-finite row
         flows = {n: getattr(hh, n) for n in sorted(summed) if hasattr(hh, n)}
-        detail = _describe_not_finite({**arrays, **flows})
+        detail = _describe_not_finite({**arrays, **flows}, finite)
     return detail
 
 
@@ -448,8 +526,14 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
     plan = _array_plan(model)
     if plan.complex_arrays:  # left to the full check
         return False
-    add = np.add.reduce
     row = month - 1
+    kernels = model.households.kernels
+    if kernels is not None:  # a compiled pass per array, reading each value once
+        finite = kernels.all_finite
+        return all(
+            finite(a[row] if history else a) for a, history in plan.screened
+        ) and math.isfinite(sum(getattr(model, "spend_this_month", {}).values()))
+    add = np.add.reduce
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for a, history in plan.screened:
@@ -462,6 +546,8 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
 @invariant("jobs_within_workers")
 def jobs_within_workers(model: PovertyModel) -> str | None:
     """Between zero and as many wage jobs as the household has workers."""
+    if _holds(model, "negative_jobs", "jobs_over_workers"):
+        return None
     hh = model.households
     negative = int(np.count_nonzero((hh.jobs < 0) | (hh.workers < 0)))
     if negative:
@@ -476,6 +562,8 @@ def jobs_within_workers(model: PovertyModel) -> str | None:
 @invariant("no_job_without_labour")
 def no_job_without_labour(model: PovertyModel) -> str | None:
     """A household without labour capacity (§II.9 row 3) never holds a wage job."""
+    if _holds(model, "jobs_without_labour"):
+        return None
     hh = model.households
     bad = (hh.group == NO_LABOUR) & (hh.jobs > 0)
     n = int(np.count_nonzero(bad))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model import PovertyModel
-from model.engine import invariants
+from model.engine import invariants, kernels
 from model.engine.assessment import EXITED, NO_LABOUR, POOR
 from model.engine.invariants import (
     InvariantError,
@@ -18,10 +18,18 @@ from model.engine.invariants import (
 SCALE = 0.01
 
 
-@pytest.fixture
-def model(baseline):
-    """A small model two months into the run (February 2016 simulated last)."""
+@pytest.fixture(params=["numpy", "compiled"])
+def model(baseline, monkeypatch, request):
+    """A small model two months into the run (February 2016 simulated last).
+
+    Once with numpy's checks, once with the compiled screen in front of them
+    (:func:`model.engine.compiled_kernels.household_screen`).
+    """
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(kernels.KERNELS_ENV, request.param)
     m = PovertyModel(baseline, seed=3, population_scale=SCALE)
+    assert (m.households.kernels is not None) == (request.param == "compiled")
     m.step()
     m.step()
     return m

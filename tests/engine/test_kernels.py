@@ -593,3 +593,56 @@ def test_loading_the_kernels_compiles_every_one_a_run_calls(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout  # names of kernels compiled mid-run
+
+
+def test_household_screen_counts_what_numpy_counts():
+    """Each count of the invariants' compiled screen against numpy masks of the same rule."""
+    from model.engine.assessment import GROUP_NAMES, NO_LABOUR, NON_POOR, POOR
+    from model.engine.invariants import _SCREEN_CODES
+
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 9, 2_000):
+        group = rng.integers(-1, len(GROUP_NAMES) + 1, n).astype(np.int8)
+        dibao = rng.integers(-1, 5, n).astype(np.int8)
+        registered = np.where(rng.random(n) < 0.9, group != NON_POOR, rng.random(n) < 0.5)
+        status = rng.integers(-1, 5, n).astype(np.int8)
+        exit_year = np.where(rng.random(n) < 0.5, 0, 2017).astype(np.int16)
+        size = rng.integers(-1, 9, n).astype(np.int16)
+        workers = rng.integers(-1, 4, n).astype(np.int8)
+        jobs = rng.integers(-1, 5, n).astype(np.int8)
+        got = compiled_kernels.household_screen(
+            group, dibao, registered, status, exit_year, size, jobs, workers, _SCREEN_CODES
+        )
+        poor, out = status == POOR, ~registered
+        expected = {
+            "unknown_group": (group < 0) | (group >= len(GROUP_NAMES)),
+            "unknown_dibao": (dibao < 0) | (dibao > 3),
+            "register_mismatch": registered != (group != NON_POOR),
+            "unknown_status": registered & ((status < 0) | (status > 2)),
+            "exit_year_mismatch": registered & (poor == (exit_year != 0)),
+            "unregistered_exited": out & (~poor | (exit_year != 0)),
+            "negative_jobs": (jobs < 0) | (workers < 0),
+            "jobs_over_workers": jobs > workers,
+            "jobs_without_labour": (group == NO_LABOUR) & (jobs > 0),
+            "empty_households": size < 1,
+        }
+        counts = {k: int(np.count_nonzero(v)) for k, v in expected.items()}
+        counts["people"] = int(size.sum(dtype=np.int64))
+        counts["registered_people"] = int(size[registered].sum(dtype=np.int64))
+        counts["registered_households"] = int(np.count_nonzero(registered))
+        assert dict(zip(compiled_kernels.SCREEN_FIELDS, got.tolist(), strict=True)) == counts
+        if n > 100:  # the random draws break every rule somewhere
+            assert all(counts.values())
+
+
+def test_all_finite_finds_every_kind_of_non_finite_value():
+    for dtype in (np.float64, np.float32):
+        values = np.linspace(-1e30, 1e30, 1_001).astype(dtype)
+        values[[3, 4]] = np.finfo(dtype).max  # finite, whose sum overflows
+        assert compiled_kernels.all_finite(values)
+        assert compiled_kernels.all_finite(values[:0])
+        for bad in (np.nan, np.inf, -np.inf):
+            for at in (0, 500, 1_000):
+                broken = values.copy()
+                broken[at] = bad
+                assert not compiled_kernels.all_finite(broken), (dtype, bad, at)

@@ -553,6 +553,99 @@ def spend_shares(
     return take, paying, covered, rest, True
 
 
+@_jit
+def _book(
+    heads: np.ndarray,
+    amounts: np.ndarray,
+    n: int,
+    totals: np.ndarray,
+    seen: np.ndarray,
+    head: tuple[int, int, int, int, int],
+    fen: np.ndarray,
+    total: int,
+) -> int:
+    """Record one movement in row ``n`` of the ledger's buffers; returns the next free row."""
+    for k in range(5):
+        heads[n, k] = head[k]
+    for c in range(fen.size):
+        amounts[n, c] = fen[c]
+    totals[head[0], head[2]] += total
+    seen[head[0], head[2]] = True
+    return n + 1
+
+
+@_jit
+def ledger_spend(
+    store: np.ndarray,
+    pots: np.ndarray,
+    codes: np.ndarray,
+    u: int,
+    use_code: int,
+    demand: np.ndarray,
+    sector_code: int,
+    year: int,
+    month: int,
+    received_kind: int,
+    spent_kind: int,
+    heads: np.ndarray,
+    amounts: np.ndarray,
+    n: int,
+    totals: np.ndarray,
+    seen: np.ndarray,
+) -> tuple[np.ndarray, int, bool]:
+    """:meth:`model.engine.funding.Ledger.spend` in one pass: pay, take from the pots, record.
+
+    ``store[pots[s], u]`` is what pot ``s`` holds for the use by county and ``codes[s]`` its
+    code in the record. Each paying pot's share (:func:`spend_shares`) is taken from it and
+    recorded as spent; with a sector budget (``sector_code`` >= 0) what the pots left unpaid is
+    recorded as received and spent by it. The buffers must have room for ``pots.size + 2`` more
+    rows.
+
+    Returns:
+        ``(paid, n, exact)``: fen paid by county, the next free row, and False (with nothing
+        changed) when an amount or a total could pass the int64 range, for Python to pay.
+    """
+    n_pots = pots.size
+    n_counties = demand.size
+    held = np.empty((n_pots, n_counties), dtype=np.int64)
+    for s in range(n_pots):
+        for c in range(n_counties):
+            held[s, c] = store[pots[s], u, c]
+    take, paying, paid, rest, exact = spend_shares(held, demand)
+    if not exact:
+        return paid, n, False
+    sums = np.zeros(n_pots, dtype=np.int64)
+    for s in range(n_pots):
+        for c in range(n_counties):
+            sums[s] += take[s, c]  # each at most what the county's pot holds
+        if sums[s] > _MAX_FEN - totals[codes[s], spent_kind]:
+            return paid, n, False
+    unpaid = 0
+    if sector_code >= 0:
+        for c in range(n_counties):
+            if rest[c] > _MAX_FEN - unpaid:
+                return paid, n, False
+            unpaid += rest[c]
+        if unpaid > _MAX_FEN - max(
+            totals[sector_code, received_kind], totals[sector_code, spent_kind]
+        ):
+            return paid, n, False
+    for s in range(n_pots):
+        if paying[s]:
+            for c in range(n_counties):
+                store[pots[s], u, c] -= take[s, c]
+            head = (codes[s], use_code, spent_kind, year, month)
+            n = _book(heads, amounts, n, totals, seen, head, take[s], sums[s])
+    if sector_code >= 0 and unpaid:
+        head = (sector_code, 0, received_kind, year, month)
+        n = _book(heads, amounts, n, totals, seen, head, rest, unpaid)
+        head = (sector_code, use_code, spent_kind, year, month)
+        n = _book(heads, amounts, n, totals, seen, head, rest, unpaid)
+        for c in range(n_counties):
+            paid[c] += rest[c]
+    return paid, n, True
+
+
 #: Positions in the counts :func:`household_screen` returns.
 SCREEN_FIELDS = (
     "unknown_group", "unknown_dibao", "register_mismatch", "unknown_status", "exit_year_mismatch",
@@ -671,5 +764,8 @@ def warm() -> None:
     social_and_ill_counts(small, flag, small)
     add_own_share(f8, i8, 0.0)
     household_screen(small, small, flag, small, people, people, small, small, i8)
+    heads, seen = np.zeros((0, 5), dtype=np.int64), np.zeros((0, 0), dtype=bool)
+    store, totals = np.zeros((0, 0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
+    ledger_spend(store, i8, i8, 0, 0, i8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))

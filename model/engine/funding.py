@@ -25,7 +25,6 @@ to every one of them (0 for none).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -321,25 +320,76 @@ def to_fen(yuan: np.ndarray | float) -> np.ndarray:
     return np.rint(np.asarray(yuan, dtype=float) * FEN).astype(np.int64)
 
 
-@dataclass
+#: The kinds of movement the ledger records, in the order of its totals' columns.
+KINDS = ("received", "spent", "leaked", "unspent", "reallocated_out", "reallocated_in")
+_KIND = {kind: k for k, kind in enumerate(KINDS)}
+_RECEIVED, _SPENT = _KIND["received"], _KIND["spent"]
+
+
+@dataclass(eq=False)
 class Ledger:
     """Pots of money by (fund, source) x use x county, and the record of every movement.
 
-    Amounts are integer fen internally; the ledger table reports yuan.
+    Amounts are integer fen internally; the ledger table reports yuan. The pots live in one
+    array (pot x use x county) and the movements in preallocated arrays, one row each, that
+    grow by doubling: a month adds rows without building a Python object per movement, and the
+    table is made once at the end (:meth:`frame`).
     """
 
     uses: list[str]
     n_counties: int
     county_names: list[str]
-    pots: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    #: movements as recorded: ``(fund, source, use, kind, year, month, fen by county)``, one
-    #: entry per call that moved money, with every county's amount (0 where none moved; the
-    #: table has a row only for the counties that moved money)
-    movements: list[tuple] = field(default_factory=list)
     #: the compiled kernels (:mod:`model.engine.kernels`) when the model runs them, else None:
-    #: :meth:`spend` then splits the payments in one compiled pass, with the same fen
-    kernels: Any = field(default=None, repr=False, compare=False)
+    #: :meth:`spend` then pays, takes from the pots and records in one compiled pass, with the
+    #: same fen
+    kernels: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pot_keys: list[tuple[str, str]] = []  # (fund, source) of each pot, in order made
+        self._store = np.zeros((0, len(self.uses), self.n_counties), dtype=np.int64)
+        self._fund_pots: dict[tuple[str, ...], tuple[list, np.ndarray, np.ndarray, Any]] = {}
+        # what the record names: every (fund, source) that moved money, and the uses ("" first)
+        self._sources: list[tuple[str, str]] = []
+        self._source_code: dict[tuple[str, str], int] = {}
+        self._use_names = ["", *self.uses]
+        self._use_code = {name: k for k, name in enumerate(self._use_names)}
+        # the record: one row per movement (source, use, kind, year, month codes; fen by
+        # county), and the totals by source and kind with whether each was ever recorded
+        self._heads = np.zeros((64, 5), dtype=np.int64)
+        self._amounts = np.zeros((64, self.n_counties), dtype=np.int64)
+        self._n = 0
+        self._totals = np.zeros((0, len(KINDS)), dtype=np.int64)
+        self._seen = np.zeros((0, len(KINDS)), dtype=bool)
+
+    # -- what was recorded ---------------------------------------------------------------------
+
+    @property
+    def pots(self) -> dict[tuple[str, str], np.ndarray]:
+        """``(fund, source) -> fen held`` (uses x counties), views of the ledger's pots."""
+        return {key: self._store[i] for i, key in enumerate(self._pot_keys)}
+
+    @property
+    def totals(self) -> dict[tuple[str, str, str], int]:
+        """``(fund, source, kind) -> fen`` of every kind of movement recorded for a source."""
+        return {
+            (*self._sources[s], KINDS[k]): int(self._totals[s, k])
+            for s, k in zip(*np.nonzero(self._seen), strict=True)
+        }
+
+    @property
+    def movements(self) -> list[tuple]:
+        """Movements as recorded: ``(fund, source, use, kind, year, month, fen by county)``.
+
+        One entry per call that moved money, with every county's amount (0 where none moved;
+        the table has a row only for the counties that moved money).
+        """
+        uses, sources = self._use_names, self._sources
+        return [
+            (*sources[s], uses[u], KINDS[k], year, month, amounts)
+            for (s, u, k, year, month), amounts in zip(
+                self._heads[: self._n].tolist(), self._amounts[: self._n].tolist(), strict=True
+            )
+        ]
 
     @property
     def blocks(self) -> list[tuple]:
@@ -365,20 +415,75 @@ class Ledger:
             if fen
         ]
 
+    # -- storage -------------------------------------------------------------------------------
+
     def _pot(self, fund: str, source: str) -> np.ndarray:
+        """The pot of ``(fund, source)`` (uses x counties), made empty on first use."""
         key = (fund, source)
-        if key not in self.pots:
-            self.pots[key] = np.zeros((len(self.uses), self.n_counties), dtype=np.int64)
-        return self.pots[key]
+        if key not in self._pot_keys:
+            self._pot_keys.append(key)
+            empty = np.zeros((1, len(self.uses), self.n_counties), dtype=np.int64)
+            self._store = np.concatenate([self._store, empty])
+            self._fund_pots.clear()
+        return self._store[self._pot_keys.index(key)]
+
+    def _pots_of(self, funds: tuple[str, ...]) -> tuple[list, np.ndarray, np.ndarray, Any]:
+        """The pots of ``funds`` in order made: keys, positions, record codes and a selector.
+
+        The selector picks them from the pots' array: a slice when they lie side by side (a
+        view, cheaper than gathering), else their positions.
+        """
+        found = self._fund_pots.get(funds)
+        if found is None:
+            keys = [k for k in self._pot_keys if k[0] in funds]
+            positions = np.array([self._pot_keys.index(k) for k in keys], dtype=np.int64)
+            codes = np.array([self._code(*k) for k in keys], dtype=np.int64)
+            first = int(positions[0]) if keys else 0
+            side_by_side = positions.tolist() == list(range(first, first + len(keys)))
+            select = slice(first, first + len(keys)) if side_by_side else positions
+            found = self._fund_pots[funds] = (keys, positions, codes, select)
+        return found
+
+    def _code(self, fund: str, source: str) -> int:
+        """The record's code of ``(fund, source)``, given on first use."""
+        key = (fund, source)
+        code = self._source_code.get(key)
+        if code is None:
+            code = self._source_code[key] = len(self._sources)
+            self._sources.append(key)
+            self._totals = np.concatenate([self._totals, np.zeros((1, len(KINDS)), np.int64)])
+            self._seen = np.concatenate([self._seen, np.zeros((1, len(KINDS)), bool)])
+        return code
+
+    def _room(self, rows: int) -> None:
+        """Make room for ``rows`` more movements (the buffers double when full)."""
+        if self._n + rows > self._heads.shape[0]:
+            size = max(2 * self._heads.shape[0], self._n + rows)
+            for name in ("_heads", "_amounts"):
+                old = getattr(self, name)
+                new = np.zeros((size, old.shape[1]), dtype=np.int64)
+                new[: self._n] = old[: self._n]
+                setattr(self, name, new)
 
     def _record(self, fund, source, use, kind, year, month, amounts_fen) -> None:  # noqa: ANN001
-        """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints)."""
+        """Record a movement of ``amounts_fen`` (fen by county: an array or a list of ints).
+
+        Raises:
+            OverflowError: When a total would pass the int64 range (about 9.2e16 yuan).
+        """
         if isinstance(amounts_fen, np.ndarray):
             amounts_fen = amounts_fen.tolist()
+        s, k = self._code(fund, source), _KIND[kind]
+        total = int(self._totals[s, k]) + sum(amounts_fen)
+        if not -(2**63) <= total < 2**63:
+            raise OverflowError(f"the ledger's {kind} total of {fund}/{source} passes int64 fen")
         if any(amounts_fen):
-            self.movements.append((fund, source, use, kind, year, month, list(amounts_fen)))
-        key = (fund, source, kind)
-        self.totals[key] = self.totals.get(key, 0) + sum(amounts_fen)
+            self._room(1)
+            self._heads[self._n] = (s, self._use_code[use], k, year, month)
+            self._amounts[self._n] = amounts_fen
+            self._n += 1
+        self._totals[s, k] = total
+        self._seen[s, k] = True
 
     def receive(
         self,
@@ -399,24 +504,25 @@ class Ledger:
         pot = self._pot(fund, source)
         counties = np.flatnonzero(by_county_fen)
         pot[:, counties] += split_fen_rows(kept[counties], weights).T
-        for county, leak_split in zip(
-            counties, split_fen_rows(leaked[counties], weights), strict=True
-        ):
-            for u in np.flatnonzero(leak_split):
-                fen = [0] * self.n_counties
-                fen[county] = int(leak_split[u])
-                self.movements.append((fund, source, self.uses[u], "leaked", year, month, fen))
-        key = (fund, source, "leaked")
-        self.totals[key] = self.totals.get(key, 0) + int(leaked.sum())
+        code, leak = self._code(fund, source), _KIND["leaked"]
+        if leaked.any():  # a movement per use and county that lost money
+            for county, leak_split in zip(
+                counties, split_fen_rows(leaked[counties], weights), strict=True
+            ):
+                for u in np.flatnonzero(leak_split):
+                    self._room(1)
+                    self._heads[self._n] = (code, u + 1, leak, year, month)
+                    self._amounts[self._n] = 0
+                    self._amounts[self._n, county] = leak_split[u]
+                    self._n += 1
+        self._totals[code, leak] += int(leaked.sum())
+        self._seen[code, leak] = True
 
     def available(self, use: str, funds: tuple[str, ...] = ("special", "village")) -> np.ndarray:
         """Fen available to ``use`` by county in the pots of ``funds``."""
         u = self.uses.index(use)
-        total = np.zeros(self.n_counties, dtype=np.int64)
-        for (fund, _), pot in self.pots.items():
-            if fund in funds:
-                total += pot[u]
-        return total
+        select = self._pots_of(funds if type(funds) is tuple else tuple(funds))[3]
+        return self._store[select, u].sum(axis=0)
 
     def spend(
         self,
@@ -441,9 +547,11 @@ class Ledger:
         if sector_source is not None and sector_source not in SECTOR_SOURCES:
             check_sector_source(sector_source, f"spending for {use}")
         u = self.uses.index(use)
-        keys = [k for k in self.pots if k[0] in funds] if funds else ()
-        if self.kernels is not None and keys:
-            paid = self._spend_compiled(use, u, year, month, demand_fen, keys, sector_source)
+        funds = funds if type(funds) is tuple else tuple(funds or ())
+        keys, positions, codes, _ = self._pots_of(funds)
+        if self.kernels is not None:
+            paid = self._spend_compiled(use, u, year, month, demand_fen, positions, codes,
+                                        sector_source)  # fmt: skip
             if paid is not None:
                 return paid
         # a handful of counties and sources: exact Python integers (products of two amounts in
@@ -451,7 +559,7 @@ class Ledger:
         need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
         paid = None
         if keys and any(need):
-            rows = [self.pots[k][u] for k in keys]
+            rows = [self._store[i, u] for i in positions.tolist()]
             columns = list(zip(*[row.tolist() for row in rows], strict=True))  # counties x sources
             take = {}  # county -> fen paid by each source
             for c, wanted in enumerate(need):
@@ -500,10 +608,11 @@ class Ledger:
         year: int,
         month: int,
         demand_fen: np.ndarray,
-        keys: list[tuple[str, str]],
+        positions: np.ndarray,
+        codes: np.ndarray,
         sector_source: str | None,
     ) -> np.ndarray | None:
-        """:meth:`spend` with the shares of the sources found by a compiled kernel.
+        """:meth:`spend` in one compiled pass (``compiled_kernels.ledger_spend``).
 
         The same movements, in the same order and with the same fen; None (nothing moved) when
         an amount is too large for int64 arithmetic, for :meth:`spend` to pay in Python.
@@ -511,19 +620,15 @@ class Ledger:
         demand = np.asarray(demand_fen)
         if demand.dtype != np.int64 or demand.shape != (self.n_counties,):
             return None
-        rows = [self.pots[k][u] for k in keys]
-        # np.array of equal 1-D rows: np.stack's result, for a third of its call overhead
-        take, paying, paid, rest, exact = self.kernels.spend_shares(np.array(rows), demand)
+        sector = -1 if sector_source is None else self._code("sector", sector_source)
+        self._room(positions.size + 2)
+        paid, n, exact = self.kernels.ledger_spend(
+            self._store, positions, codes, u, u + 1, demand, sector, year, month, _RECEIVED,
+            _SPENT, self._heads, self._amounts, self._n, self._totals, self._seen,
+        )  # fmt: skip
         if not exact:
             return None
-        for key, row, fen, counties in zip(keys, rows, take, paying.tolist(), strict=True):
-            if counties:
-                row -= fen
-                self._record(key[0], key[1], use, "spent", year, month, fen)
-        if sector_source is not None and np.count_nonzero(rest):
-            self._record("sector", sector_source, "", "received", year, month, rest)
-            self._record("sector", sector_source, use, "spent", year, month, rest)
-            paid += rest
+        self._n = n
         return paid
 
     def reallocate(
@@ -558,7 +663,8 @@ class Ledger:
         Raises:
             ValueError: When a use would give up more than it holds, or nothing may receive.
         """
-        keys = [k for k in self.pots if k[0] == fund]
+        pots = self.pots
+        keys = [k for k in pots if k[0] == fund]
         weights = np.array([max(in_weights.get(u, 0.0), 0.0) for u in self.uses])
         total_out = sum(int(f) for f in out_fen.values())
         if total_out <= 0 or not keys:
@@ -571,7 +677,7 @@ class Ledger:
             if fen <= 0:
                 continue
             u = self.uses.index(use)
-            held = np.array([self.pots[k][u, county] for k in keys], dtype=np.int64)
+            held = np.array([pots[k][u, county] for k in keys], dtype=np.int64)
             if fen > int(held.sum()):
                 raise ValueError(
                     f"reallocation in county {county}: {use} holds {int(held.sum())} fen, "
@@ -585,7 +691,7 @@ class Ledger:
             if not out.any():
                 continue
             received = split_fen(int(out.sum()), weights)
-            pot = self.pots[key]
+            pot = pots[key]
             pot[:, county] += received - out
             for kind, amounts in (("reallocated_out", out), ("reallocated_in", received)):
                 for u in np.flatnonzero(amounts):
@@ -612,6 +718,8 @@ class Ledger:
             )
 
         def no_overspending(model: PovertyModel) -> str | None:
+            if not self._store.size or self._store.min() >= 0:
+                return None
             negative = {f"{f}/{s}": int(p.min()) for (f, s), p in self.pots.items() if p.min() < 0}
             return f"pots below zero (fen): {negative}" if negative else None
 
@@ -622,41 +730,31 @@ class Ledger:
         import pandas as pd  # only when tables are built: scenario checks stay light
 
         columns = ["fund", "source", "use", "kind", "year", "month", "county", "amount_fen"]
-        if not self.movements:
+        if not self._n:
             df = pd.DataFrame([], columns=columns)
             df["county"] = [self.county_names[c] for c in df["county"]]
             df["amount"] = df.pop("amount_fen") / FEN
             return df
-        # column by column from the movements (one row per county that moved money, in the
-        # order recorded): the same table as from the list of rows, built without a Python
-        # tuple per row
-        movements = self.movements
-        text = pd.DataFrame({"name": [""]})["name"].dtype  # pandas' dtype for text columns
-        n = len(movements) * self.n_counties
-        by_county = np.fromiter(
-            itertools.chain.from_iterable(m[6] for m in movements), dtype=np.int64, count=n
-        ).reshape(len(movements), self.n_counties)
+        # column by column from the record (one row per county that moved money, in the order
+        # recorded), each name converted once and taken by code
+        heads, by_county = self._heads[: self._n], self._amounts[: self._n]
         which, county = np.nonzero(by_county)  # movement by movement, counties in order
-        fen = by_county[which, county]
+        text = pd.DataFrame({"name": [""]})["name"].dtype  # pandas' dtype for text columns
 
-        def repeated(i: int) -> Any:
-            # each distinct name once, then taken by code: strings are converted once each
-            values = [m[i] for m in movements]
-            distinct = list(dict.fromkeys(values))
-            code = {v: k for k, v in enumerate(distinct)}
-            codes = np.array([code[v] for v in values], dtype=np.int64)[which]
-            return pd.array(distinct, dtype=text).take(codes)
+        def named(names: list[str], codes: np.ndarray) -> Any:
+            return pd.array(names, dtype=text).take(codes[which])
 
+        source = heads[:, 0]
         return pd.DataFrame(
             {
-                "fund": repeated(0),
-                "source": repeated(1),
-                "use": repeated(2),
-                "kind": repeated(3),
-                "year": np.array([m[4] for m in movements], dtype=np.int64)[which],
-                "month": np.array([m[5] for m in movements], dtype=np.int64)[which],
+                "fund": named([f for f, _ in self._sources], source),
+                "source": named([s for _, s in self._sources], source),
+                "use": named(self._use_names, heads[:, 1]),
+                "kind": named(list(KINDS), heads[:, 2]),
+                "year": heads[which, 3],
+                "month": heads[which, 4],
                 "county": pd.array(list(self.county_names), dtype=text).take(county),
-                "amount": fen / FEN,
+                "amount": by_county[which, county] / FEN,
             }
         )
 
@@ -683,18 +781,14 @@ class Ledger:
 
     def identity_gaps_fen(self) -> dict[tuple[str, str], int]:
         """Received - spent - leaked - unspent - still in pots, per source (0 when balanced)."""
-        gaps = {}
-        for fund, source in {(f, s) for f, s, _ in self.totals}:
-            t = self.totals
-            in_pots = int(self.pots[(fund, source)].sum()) if (fund, source) in self.pots else 0
-            gaps[(fund, source)] = (
-                t.get((fund, source, "received"), 0)
-                - t.get((fund, source, "spent"), 0)
-                - t.get((fund, source, "leaked"), 0)
-                - t.get((fund, source, "unspent"), 0)
-                - in_pots
-            )
-        return gaps
+        t = self._totals
+        # every source recorded: its movements' balance less what its pot (if any) holds
+        balance = t[:, _RECEIVED] - t[:, _SPENT] - t[:, _KIND["leaked"]] - t[:, _KIND["unspent"]]
+        gaps = dict(zip(self._sources, balance.tolist(), strict=True))
+        for key, held in zip(self._pot_keys, self._store.sum(axis=(1, 2)).tolist(), strict=True):
+            if key in gaps:
+                gaps[key] -= held
+        return {key: gap for key, gap in gaps.items() if self._seen[self._source_code[key]].any()}
 
 
 class Treasury:

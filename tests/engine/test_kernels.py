@@ -353,8 +353,13 @@ def _spend_trace(kernels_module, seed: int, scale: int) -> tuple:
             demand = rng.integers(-500, 3000, 4) * scale  # negative demands pay nothing
             sector = "roads" if rng.random() < 0.4 else None
             paid.append(led.spend(use, 2016, month, demand, ("special",), sector).tolist())
+        # a sector budget alone, and a fund with no pot yet: nothing or the sector pays
+        demand = rng.integers(0, 900, 4) * scale
+        paid.append(led.spend("b", 2016, month, demand, (), "water").tolist())
+        paid.append(led.spend("a", 2016, month, demand, ("village",)).tolist())
     pots = {key: pot.tolist() for key, pot in led.pots.items()}
-    return paid, led.movements, led.totals, pots
+    assert len(led.movements) > 64  # past the first size of the record's buffers
+    return paid, led.movements, led.totals, pots, led.frame()
 
 
 @pytest.mark.parametrize("scale", [1, 10**11])  # 10**11: products past int64, Python pays
@@ -362,8 +367,23 @@ def test_ledger_spend_pays_the_same_fen_compiled(scale):
     for seed in range(5):
         python = _spend_trace(None, seed, scale)
         compiled = _spend_trace(compiled_kernels, seed, scale)
-        assert compiled == python
+        pd.testing.assert_frame_equal(compiled[-1], python[-1])
+        assert compiled[:-1] == python[:-1]
         assert any(python[0])
+        assert ("sector", "water", "spent") in python[2]
+
+
+@pytest.mark.parametrize("kernels_module", [None, compiled_kernels], ids=["numpy", "compiled"])
+def test_a_ledger_total_past_int64_is_refused_not_wrapped(kernels_module):
+    from model.engine.funding import Ledger
+
+    led = Ledger(uses=["a"], n_counties=2, county_names=["x", "y"], kernels=kernels_module)
+    half = np.array([2**61, 2**61], dtype=np.int64)  # 2**62 fen in all, twice: 2**63
+    led.spend("a", 2016, 1, half, (), "roads")
+    before = (led.movements, led.totals)
+    with pytest.raises(OverflowError, match="received total of sector/roads"):
+        led.spend("a", 2016, 2, half, (), "roads")
+    assert (led.movements, led.totals) == before  # nothing half-recorded
 
 
 def test_spend_shares_by_hand():

@@ -646,6 +646,63 @@ def ledger_spend(
     return paid, n, True
 
 
+@_jit
+def ledger_charge(
+    store: np.ndarray,
+    pots: np.ndarray,
+    codes: np.ndarray,
+    u: int,
+    use_code: int,
+    demand_yuan: np.ndarray,
+    sector_code: int,
+    year: int,
+    month: int,
+    received_kind: int,
+    spent_kind: int,
+    heads: np.ndarray,
+    amounts: np.ndarray,
+    n: int,
+    totals: np.ndarray,
+    seen: np.ndarray,
+) -> tuple[np.ndarray, int, int, bool]:
+    """A measure's charge (``Measure.charge_totals``): yuan to fen, :func:`ledger_spend`, shares.
+
+    Each county's demand in yuan is rounded to the nearest fen (``np.rint`` of yuan x 100, as
+    :func:`model.engine.funding.to_fen`); nothing is paid or recorded when every demand rounds
+    to 0. Arguments after ``demand_yuan`` as :func:`ledger_spend`.
+
+    Returns:
+        ``(share, fen, n, exact)``: the share of each county's demand paid (1 where paid in full
+        or nothing was asked, paid / demand where short), the fen paid in all, the next free row,
+        and False (nothing changed) when a demand is not finite or too large for int64, or
+        :func:`ledger_spend` leaves the payment to Python.
+    """
+    n_counties = demand_yuan.size
+    share = np.ones(n_counties)
+    demand = np.zeros(n_counties, dtype=np.int64)
+    asked = False
+    for c in range(n_counties):
+        fen = np.rint(demand_yuan[c] * 100.0)
+        if not (-9.2e18 < fen < 9.2e18):  # NaN, infinite or past int64: numpy's cast decides
+            return share, 0, n, False
+        demand[c] = np.int64(fen)
+        asked |= demand[c] != 0
+    if not asked:
+        return share, 0, n, True
+    paid, n, exact = ledger_spend(
+        store, pots, codes, u, use_code, demand, sector_code, year, month, received_kind,
+        spent_kind, heads, amounts, n, totals, seen,
+    )  # fmt: skip
+    if not exact:
+        return share, 0, n, False
+    total = 0
+    for c in range(n_counties):
+        total += paid[c]
+        if paid[c] != demand[c]:
+            share[c] = paid[c] / demand[c]
+    return share, total, n, True
+
+
 #: Positions in the counts :func:`household_screen` returns.
 SCREEN_FIELDS = (
     "unknown_group", "unknown_dibao", "register_mismatch", "unknown_status", "exit_year_mismatch",
@@ -767,5 +824,6 @@ def warm() -> None:
     heads, seen = np.zeros((0, 5), dtype=np.int64), np.zeros((0, 0), dtype=bool)
     store, totals = np.zeros((0, 0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
     ledger_spend(store, i8, i8, 0, 0, i8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
+    ledger_charge(store, i8, i8, 0, 0, f8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))

@@ -601,6 +601,41 @@ class Ledger:
             return np.zeros(self.n_counties, dtype=np.int64)
         return np.array(paid, dtype=np.int64)
 
+    def charge(
+        self,
+        use: str,
+        year: int,
+        month: int,
+        demand_yuan: np.ndarray,
+        funds: tuple[str, ...],
+        sector_source: str | None,
+    ) -> tuple[np.ndarray, int] | None:
+        """A measure's charge of ``demand_yuan`` (by county) in one compiled pass.
+
+        :func:`to_fen` of the demand, :meth:`spend` of it when some county asks for a fen, and
+        the share of each county's demand paid (1 where paid in full or nothing was asked).
+        Returns ``(share, fen paid)``, or None (nothing paid or recorded) without the compiled
+        kernels or when the demand or the payment needs numpy's or Python's arithmetic: the
+        caller then charges through :meth:`spend`, with the same result.
+        """
+        demand = np.asarray(demand_yuan)
+        if self.kernels is None or demand.dtype != np.float64 or demand.shape != (self.n_counties,):
+            return None
+        if sector_source is not None and sector_source not in SECTOR_SOURCES:
+            check_sector_source(sector_source, f"spending for {use}")
+        u = self.uses.index(use)
+        _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
+        sector = -1 if sector_source is None else self._code("sector", sector_source)
+        self._room(positions.size + 2)
+        share, fen, n, exact = self.kernels.ledger_charge(
+            self._store, positions, codes, u, u + 1, demand, sector, year, month, _RECEIVED,
+            _SPENT, self._heads, self._amounts, self._n, self._totals, self._seen,
+        )  # fmt: skip
+        if not exact:
+            return None
+        self._n = n
+        return share, fen
+
     def _spend_compiled(
         self,
         use: str,

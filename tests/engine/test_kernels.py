@@ -666,3 +666,32 @@ def test_all_finite_finds_every_kind_of_non_finite_value():
                 broken = values.copy()
                 broken[at] = bad
                 assert not compiled_kernels.all_finite(broken), (dtype, bad, at)
+
+
+def test_a_measure_charges_the_same_through_the_compiled_ledger():
+    """``charge_totals`` with and without the compiled charge: shares, spend and record."""
+    twins = _twin_models(months=14)
+    rng = np.random.default_rng(21)
+    n = twins["numpy"].n_counties
+    cases = []
+    for _ in range(40):
+        demand = rng.choice([0.0, 0.004, -3.0, 12.5, 3e4, 2e6], size=n) * rng.random(n)
+        sector = rng.choice([None, "water"]) if rng.random() < 0.3 else None
+        funds = [("special",), (), ("village",), None][rng.integers(4)]
+        cases.append((demand, funds, sector))
+    got = {}
+    for mode, m in twins.items():
+        m.ledger.kernels = m.households.kernels  # the ledger takes the model's at its start
+        assert (m.ledger.kernels is None) == (mode == "numpy")
+        infra = next(x for x in m.measures if x.name == "infrastructure")
+        infra.month_spend = 0.0
+        before = len(m.ledger.movements)
+        shares = [
+            infra.charge_totals(m, demand.copy(), funds, sector).tolist()
+            for demand, funds, sector in cases
+        ]
+        got[mode] = shares, infra.month_spend, m.ledger.movements[before:], m.ledger.totals
+    assert got["compiled"] == got["numpy"]
+    shares = np.array(got["numpy"][0])
+    assert (shares == 1).any() and ((shares > 0) & (shares < 1)).any()  # paid and short
+    assert len(got["numpy"][2]) > 20

@@ -214,12 +214,20 @@ class Measure:
                 f"{self.name}: charged to the sector budget {sector_source!r}, which the measure "
                 f"does not declare in sector_sources {list(self.sector_sources)}"
             )
+        if funds is None and sector_source is None:
+            funds, sector_source = self.funds, self.sector_source
+        charged = model.ledger.charge(
+            self.name, model.year, model.month, demand_yuan, funds or (), sector_source
+        )
+        if charged is not None:  # paid and recorded in one compiled pass, the same fen
+            share, fen = charged
+            if fen:
+                self.month_spend += float(fen) / FEN
+            return share
         demand = to_fen(demand_yuan)
         share = self._paid_in_full.copy()
         if not np.count_nonzero(demand):
             return share
-        if funds is None and sector_source is None:
-            funds, sector_source = self.funds, self.sector_source
         paid = model.ledger.spend(
             self.name, model.year, model.month, demand, funds or (), sector_source
         )

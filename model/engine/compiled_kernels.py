@@ -703,6 +703,81 @@ def ledger_charge(
     return share, total, n, True
 
 
+@_jit
+def ledger_take(
+    store: np.ndarray,
+    pots: np.ndarray,
+    codes: np.ndarray,
+    u: int,
+    use_code: int,
+    county: np.ndarray,
+    unit_fen: int,
+    unit_cost: float,
+    unlimited: int,
+    unmet_fen: np.ndarray,
+    sector_code: int,
+    year: int,
+    month: int,
+    received_kind: int,
+    spent_kind: int,
+    heads: np.ndarray,
+    amounts: np.ndarray,
+    n: int,
+    totals: np.ndarray,
+    seen: np.ndarray,
+) -> tuple[np.ndarray, int, int, int, bool]:
+    """``Measure.take_within_budget`` in one pass: who fits the budget, and their charge.
+
+    Candidates come in priority order with their ``county``; each costs ``unit_fen`` against
+    the budget (what the pots of the use hold, or ``unlimited`` fen when that is not negative:
+    a measure paid by a sector budget), and a county
+    takes the candidates whose cumulative cost in it fits (:func:`select_within_budget
+    <model.engine.funding.select_within_budget>`); the others' cost is added to ``unmet_fen``.
+    Those taken are charged ``unit_cost`` yuan each (summed by county in their order, as
+    ``np.bincount`` does) through :func:`ledger_charge`. Arguments from ``sector_code`` as
+    :func:`ledger_spend`.
+
+    Returns:
+        ``(mask, taken, fen, n, exact)``: the candidates taken, how many, the fen paid, the
+        next free row, and False (nothing changed) when :func:`ledger_charge` leaves the
+        charge to numpy's or Python's arithmetic.
+    """
+    n_counties = unmet_fen.size
+    budget = np.zeros(n_counties, dtype=np.int64)
+    for c in range(n_counties):
+        if unlimited >= 0:
+            budget[c] = unlimited
+        else:
+            for p in pots:
+                budget[c] += store[p, u, c]
+    running = np.zeros(n_counties, dtype=np.int64)
+    mask = np.zeros(county.size, dtype=np.bool_)
+    demand = np.zeros(n_counties)
+    unmet = np.zeros(n_counties, dtype=np.int64)
+    taken = 0
+    for i in range(county.size):
+        c = county[i]
+        running[c] += unit_fen
+        if running[c] <= budget[c]:
+            mask[i] = True
+            demand[c] += unit_cost
+            taken += 1
+        else:
+            unmet[c] += unit_fen
+    if not taken:
+        for c in range(n_counties):
+            unmet_fen[c] += unmet[c]
+        return mask, 0, 0, n, True
+    _, fen, n, exact = ledger_charge(
+        store, pots, codes, u, use_code, demand, sector_code, year, month, received_kind,
+        spent_kind, heads, amounts, n, totals, seen,
+    )  # fmt: skip
+    if exact:
+        for c in range(n_counties):
+            unmet_fen[c] += unmet[c]
+    return mask, taken, fen, n, exact
+
+
 #: Positions in the counts :func:`household_screen` returns.
 SCREEN_FIELDS = (
     "unknown_group", "unknown_dibao", "register_mismatch", "unknown_status", "exit_year_mismatch",
@@ -825,5 +900,10 @@ def warm() -> None:
     store, totals = np.zeros((0, 0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
     ledger_spend(store, i8, i8, 0, 0, i8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
     ledger_charge(store, i8, i8, 0, 0, f8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
+    for county in (i8, small):  # the villages' counties, the households'
+        ledger_take(
+            store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, 0, 1, heads, totals, 0,
+            totals, seen,
+        )  # fmt: skip
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))

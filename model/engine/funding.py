@@ -636,6 +636,46 @@ class Ledger:
         self._n = n
         return share, fen
 
+    def take(
+        self,
+        use: str,
+        year: int,
+        month: int,
+        county: np.ndarray,
+        unit_cost: float,
+        unlimited_fen: int | None,
+        unmet_fen: np.ndarray,
+        funds: tuple[str, ...],
+        sector_source: str | None,
+    ) -> tuple[np.ndarray, int, int] | None:
+        """Candidates that fit the budget, charged, in one compiled pass (``ledger_take``).
+
+        Candidates come in priority order with their ``county``; each costs ``unit_cost``
+        yuan. The budget is what the pots of ``funds`` hold for ``use`` (or ``unlimited_fen``
+        per county when given); a county takes the candidates whose cumulative cost fits
+        (:func:`select_within_budget`), adds the others' cost to ``unmet_fen`` and pays for
+        those taken as :meth:`charge` would. Returns ``(mask, taken, fen paid)``, or None
+        (nothing changed) when :meth:`charge` would return None.
+        """
+        if self.kernels is None or county.ndim != 1 or unmet_fen.shape != (self.n_counties,):
+            return None
+        if sector_source is not None and sector_source not in SECTOR_SOURCES:
+            check_sector_source(sector_source, f"spending for {use}")
+        u = self.uses.index(use)
+        _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
+        sector = -1 if sector_source is None else self._code("sector", sector_source)
+        self._room(positions.size + 2)
+        mask, taken, fen, n, exact = self.kernels.ledger_take(
+            self._store, positions, codes, u, u + 1, county, int(round(unit_cost * FEN)),
+            float(unit_cost), -1 if unlimited_fen is None else int(unlimited_fen), unmet_fen,
+            sector, year, month, _RECEIVED, _SPENT, self._heads, self._amounts, self._n,
+            self._totals, self._seen,
+        )  # fmt: skip
+        if not exact:
+            return None
+        self._n = n
+        return mask, taken, fen
+
     def _spend_compiled(
         self,
         use: str,

@@ -695,3 +695,57 @@ def test_a_measure_charges_the_same_through_the_compiled_ledger():
     shares = np.array(got["numpy"][0])
     assert (shares == 1).any() and ((shares > 0) & (shares < 1)).any()  # paid and short
     assert len(got["numpy"][2]) > 20
+
+
+def test_a_measure_takes_within_budget_the_same_through_the_compiled_ledger():
+    """``take_within_budget`` with and without the compiled pass: taken, unmet, spend, record."""
+    twins = _twin_models(months=14)
+    rng = np.random.default_rng(22)
+    n = twins["numpy"].n_counties
+    cases = []
+    for _ in range(30):
+        size = int(rng.integers(0, 60))
+        county = rng.integers(0, n, size).astype(np.int8)
+        cost = float(rng.choice([0.0, 0.001, 150.0, 2_000.0, 30_000.0, 4e6]))
+        cases.append((np.arange(size) * 3, county, cost))
+    got = {}
+    for mode, m in twins.items():
+        m.ledger.kernels = m.households.kernels
+        assert (m.ledger.kernels is None) == (mode == "numpy")
+        u = m.ledger.uses.index("industry")
+        for (fund, _), pot in m.ledger.pots.items():
+            if fund == "special":
+                pot[u, ::2] //= 50  # every other county short of money
+        before = len(m.ledger.movements)
+        taken = []
+        for name in ("industry", "infrastructure"):  # the special fund; a sector budget
+            measure = next(x for x in m.measures if x.name == name)
+            measure.month_spend = 0.0
+            for candidates, county, cost in cases:
+                taken.append(measure.take_within_budget(m, candidates, county, cost).tolist())
+            taken.append((measure.month_spend, measure.unmet_fen.tolist()))
+        got[mode] = taken, m.ledger.movements[before:], m.ledger.totals
+    assert got["compiled"] == got["numpy"]
+    industry = got["numpy"][0][: len(cases)]
+    assert any(0 < len(t) < len(c) for t, (c, _, _) in zip(industry, cases, strict=True))
+    assert any(got["numpy"][0][len(cases)][1])  # industry's unmet demand was recorded
+
+
+def test_ledger_take_by_hand():
+    """A cumulative cost equal to the budget fits; past it, the cost is unmet."""
+    from model.engine.funding import Ledger, select_within_budget
+
+    led = Ledger(uses=["a"], n_counties=2, county_names=["x", "y"], kernels=compiled_kernels)
+    led.receive("special", "province", 2016, 1, np.array([300, 250]), {"a": 1.0})
+    county = np.array([0, 1, 0, 0, 1, 0, 1], dtype=np.int8)
+    unmet = np.zeros(2, dtype=np.int64)
+    mask, taken, fen = led.take("a", 2016, 2, county, 1.0, None, unmet, ("special",), None)
+    expected = [True, True, True, True, True, False, False]  # 3 x 100 <= 300; 3 x 100 > 250
+    assert mask.tolist() == expected
+    assert select_within_budget(county, np.full(7, 100), np.array([300, 250])).tolist() == expected
+    assert (taken, fen, unmet.tolist()) == (5, 500, [100, 100])
+    assert led.available("a").tolist() == [0, 50]
+    # a sector-paid measure: no limit but the one given
+    mask, taken, fen = led.take("a", 2016, 3, county, 1.0, 10**6, unmet, (), "roads")
+    assert mask.all() and (taken, fen) == (7, 700)
+    assert led.totals[("sector", "roads", "spent")] == 700

@@ -244,6 +244,16 @@ class Measure:
         """Candidates (in priority order) whose one-off cost fits the budget; pays for them."""
         if candidates.size == 0 or unit_cost <= 0:
             return candidates
+        sector = self.sector_source
+        took = model.ledger.take(
+            self.name, model.year, model.month, county, unit_cost,
+            None if sector is None else UNLIMITED_FEN, self.unmet_fen, self.funds, sector,
+        )  # fmt: skip
+        if took is not None:  # chosen, paid and recorded in one compiled pass, the same fen
+            mask, taken, fen = took
+            if fen:
+                self.month_spend += float(fen) / FEN
+            return candidates if taken == candidates.size else candidates[mask]
         unit_fen = int(round(unit_cost * FEN))
         budget = self.budget_fen(model)
         if (np.bincount(county, minlength=budget.size) * unit_fen <= budget).all():

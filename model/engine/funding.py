@@ -787,6 +787,8 @@ class Ledger:
         """Checks run every month: every source balances to the fen, no pot is negative."""
 
         def identity(model: PovertyModel) -> str | None:
+            if not self._gaps_fen().any():
+                return None
             wrong = {f"{f}/{s}": gap for (f, s), gap in self.identity_gaps_fen().items() if gap}
             return (
                 f"received != spent + leaked + unspent + held, fen off: {wrong}" if wrong else None
@@ -854,16 +856,25 @@ class Ledger:
             rows.append(row)
         return pd.DataFrame(rows, columns=["fund", "source", *kinds])
 
+    def _gaps_fen(self) -> np.ndarray:
+        """:meth:`identity_gaps_fen` by source code (0 for a source never recorded)."""
+        t = self._totals
+        gaps = t[:, _RECEIVED] - t[:, _SPENT] - t[:, _KIND["leaked"]] - t[:, _KIND["unspent"]]
+        if self._pot_keys:  # a pot's source was recorded as received before the pot was made
+            codes = [self._source_code[key] for key in self._pot_keys]
+            gaps[codes] -= self._store.sum(axis=(1, 2))
+        return gaps
+
     def identity_gaps_fen(self) -> dict[tuple[str, str], int]:
         """Received - spent - leaked - unspent - still in pots, per source (0 when balanced)."""
-        t = self._totals
-        # every source recorded: its movements' balance less what its pot (if any) holds
-        balance = t[:, _RECEIVED] - t[:, _SPENT] - t[:, _KIND["leaked"]] - t[:, _KIND["unspent"]]
-        gaps = dict(zip(self._sources, balance.tolist(), strict=True))
-        for key, held in zip(self._pot_keys, self._store.sum(axis=(1, 2)).tolist(), strict=True):
-            if key in gaps:
-                gaps[key] -= held
-        return {key: gap for key, gap in gaps.items() if self._seen[self._source_code[key]].any()}
+        recorded = self._seen.any(axis=1).tolist()
+        return {
+            source: gap
+            for source, gap, seen in zip(
+                self._sources, self._gaps_fen().tolist(), recorded, strict=True
+            )
+            if seen
+        }
 
 
 class Treasury:

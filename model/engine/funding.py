@@ -505,16 +505,18 @@ class Ledger:
         counties = np.flatnonzero(by_county_fen)
         pot[:, counties] += split_fen_rows(kept[counties], weights).T
         code, leak = self._code(fund, source), _KIND["leaked"]
-        if leaked.any():  # a movement per use and county that lost money
-            for county, leak_split in zip(
-                counties, split_fen_rows(leaked[counties], weights), strict=True
-            ):
-                for u in np.flatnonzero(leak_split):
-                    self._room(1)
-                    self._heads[self._n] = (code, u + 1, leak, year, month)
-                    self._amounts[self._n] = 0
-                    self._amounts[self._n, county] = leak_split[u]
-                    self._n += 1
+        if leaked.any():  # a movement per county and use that lost money, in that order
+            split = split_fen_rows(leaked[counties], weights)
+            which, u = np.nonzero(split)
+            rows = np.arange(self._n, self._n + which.size)
+            self._room(which.size)
+            self._heads[rows] = np.column_stack(
+                [np.full(rows.size, code), u + 1, np.full(rows.size, leak),
+                 np.full(rows.size, year), np.full(rows.size, month)]
+            )  # fmt: skip
+            self._amounts[rows] = 0
+            self._amounts[rows, counties[which]] = split[which, u]
+            self._n += which.size
         self._totals[code, leak] += int(leaked.sum())
         self._seen[code, leak] = True
 

@@ -348,6 +348,7 @@ class Ledger:
         self._pot_keys: list[tuple[str, str]] = []  # (fund, source) of each pot, in order made
         self._store = np.zeros((0, len(self.uses), self.n_counties), dtype=np.int64)
         self._fund_pots: dict[tuple[str, ...], tuple[list, np.ndarray, np.ndarray, Any]] = {}
+        self._payers: dict[tuple, tuple[int, np.ndarray, np.ndarray, int]] = {}
         # what the record names: every (fund, source) that moved money, and the uses ("" first)
         self._sources: list[tuple[str, str]] = []
         self._source_code: dict[tuple[str, str], int] = {}
@@ -425,6 +426,7 @@ class Ledger:
             empty = np.zeros((1, len(self.uses), self.n_counties), dtype=np.int64)
             self._store = np.concatenate([self._store, empty])
             self._fund_pots.clear()
+            self._payers.clear()
         return self._store[self._pot_keys.index(key)]
 
     def _pots_of(self, funds: tuple[str, ...]) -> tuple[list, np.ndarray, np.ndarray, Any]:
@@ -442,6 +444,23 @@ class Ledger:
             side_by_side = positions.tolist() == list(range(first, first + len(keys)))
             select = slice(first, first + len(keys)) if side_by_side else positions
             found = self._fund_pots[funds] = (keys, positions, codes, select)
+        return found
+
+    def _payer(
+        self, use: str, funds: tuple[str, ...], sector_source: str | None
+    ) -> tuple[int, np.ndarray, np.ndarray, int]:
+        """Who pays for ``use``: its row, the pots of ``funds`` (positions, codes), the sector.
+
+        Kept until a pot is made; a sector budget not in :data:`SECTOR_SOURCES` is refused.
+        """
+        key = (use, funds, sector_source)
+        found = self._payers.get(key)
+        if found is None:
+            if sector_source is not None and sector_source not in SECTOR_SOURCES:
+                check_sector_source(sector_source, f"spending for {use}")
+            _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
+            sector = -1 if sector_source is None else self._code("sector", sector_source)
+            found = self._payers[key] = (self.uses.index(use), positions, codes, sector)
         return found
 
     def _code(self, fund: str, source: str) -> int:
@@ -620,15 +639,12 @@ class Ledger:
         kernels or when the demand or the payment needs numpy's or Python's arithmetic: the
         caller then charges through :meth:`spend`, with the same result.
         """
-        demand = np.asarray(demand_yuan)
+        demand = demand_yuan if type(demand_yuan) is np.ndarray else np.asarray(demand_yuan)
         if self.kernels is None or demand.dtype != np.float64 or demand.shape != (self.n_counties,):
             return None
-        if sector_source is not None and sector_source not in SECTOR_SOURCES:
-            check_sector_source(sector_source, f"spending for {use}")
-        u = self.uses.index(use)
-        _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
-        sector = -1 if sector_source is None else self._code("sector", sector_source)
-        self._room(positions.size + 2)
+        u, positions, codes, sector = self._payer(use, funds, sector_source)
+        if self._n + positions.size + 2 > self._heads.shape[0]:
+            self._room(positions.size + 2)
         share, fen, n, exact = self.kernels.ledger_charge(
             self._store, positions, codes, u, u + 1, demand, sector, year, month, _RECEIVED,
             _SPENT, self._heads, self._amounts, self._n, self._totals, self._seen,
@@ -661,12 +677,9 @@ class Ledger:
         """
         if self.kernels is None or county.ndim != 1 or unmet_fen.shape != (self.n_counties,):
             return None
-        if sector_source is not None and sector_source not in SECTOR_SOURCES:
-            check_sector_source(sector_source, f"spending for {use}")
-        u = self.uses.index(use)
-        _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
-        sector = -1 if sector_source is None else self._code("sector", sector_source)
-        self._room(positions.size + 2)
+        u, positions, codes, sector = self._payer(use, funds, sector_source)
+        if self._n + positions.size + 2 > self._heads.shape[0]:
+            self._room(positions.size + 2)
         mask, taken, fen, n, exact = self.kernels.ledger_take(
             self._store, positions, codes, u, u + 1, county, int(round(unit_cost * FEN)),
             float(unit_cost), -1 if unlimited_fen is None else int(unlimited_fen), unmet_fen,

@@ -11,6 +11,7 @@ or reads (:class:`SharedOutputs`), its invariant checks and the households it se
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar
@@ -285,7 +286,7 @@ class Measure:
         if adaptation is not None:  # counties behind their target raise their capacities
             capacity *= adaptation.capacity_factor(self.name)
         self.capacities[counter] = (model.year, capacity)
-        allowed = int(np.floor(capacity * model.month / 12 + 1e-9))
+        allowed = math.floor(capacity * model.month / 12 + 1e-9)
         return max(allowed - self.started_this_year(model, counter), 0)
 
     def enrolment_queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:

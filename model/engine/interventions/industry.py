@@ -218,29 +218,17 @@ class Industry(Measure):
         p: IndustryParams = self.params
         if not model.villages:
             return
-        road = np.array([v.services["road"] for v in model.villages])
-        info = np.array([v.services["info_station"] for v in model.villages])
-        county = np.array([v.county for v in model.villages])
-        for kind, start, ready, yearly, cost in (
-            (
-                "tourism",
-                self.tourism_start,
-                road,
-                p.tourism_villages_per_year,
-                p.tourism_investment,
-            ),
-            (
-                "ecommerce",
-                self.ecommerce_start,
-                info,
-                p.ecommerce_villages_per_year,
-                p.ecommerce_investment,
-            ),
-        ):
+        for kind, start, service, yearly, cost in (
+            ("tourism", self.tourism_start, "road", p.tourism_villages_per_year,
+             p.tourism_investment),
+            ("ecommerce", self.ecommerce_start, "info_station", p.ecommerce_villages_per_year,
+             p.ecommerce_investment),
+        ):  # fmt: skip
             quota = self.quota(model, yearly, kind)
-            if quota:
+            if quota:  # villages with the service (a road, an information station) can start
+                ready = np.array([v.services[service] for v in model.villages])
                 queue = self.queue(model, ready & (start < 0), quota)
-                taken = self.take_within_budget(model, queue, county[queue], cost)
+                taken = self.take_within_budget(model, queue, self.village_county[queue], cost)
                 start[taken] = model.month_index
                 self.count_started(model, taken.size, kind)
 

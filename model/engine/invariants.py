@@ -15,7 +15,8 @@ Three ways to add a check:
 * from a measure or the funding ledger: give the object a method
   ``invariant_checks(self) -> Mapping[str, Check]``. The checker asks every measure in
   ``model.measures`` and every object named in :data:`PROVIDER_ATTRIBUTES` (``model.ledger``)
-  each month, so the order in which the model builds them does not matter. The helpers
+  at the first check, and again whenever those objects change, so the order in which the model
+  builds them does not matter (a check reads the model when it runs). The helpers
   :func:`capacity_check`, :func:`ledger_identity_check` and :func:`finite_check` build the usual
   ones;
 * for one model only: ``model.engine.invariants.register(name, check)``.
@@ -179,12 +180,24 @@ class InvariantChecker:
         self._checks[name] = check
 
     def checks(self) -> Iterator[tuple[str, Check]]:
-        """Every check that applies now: built-in, registered, then those of the providers."""
+        """Every check that applies now: built-in, registered, then those of the providers.
+
+        The providers' checks are asked for again whenever the providers are other objects
+        than last time (a model may swap its ledger), else kept.
+        """
         yield from self._checks.items()
-        for provider in self._providers():
-            provided = getattr(provider, "invariant_checks", None)
-            if provided is not None:
-                yield from provided().items()
+        providers = tuple(self._providers())
+        kept = getattr(self, "_provided", None)
+        if kept is None or len(kept[0]) != len(providers) or not all(
+            map(operator.is_, kept[0], providers)
+        ):
+            provided = []
+            for provider in providers:
+                ask = getattr(provider, "invariant_checks", None)
+                if ask is not None:
+                    provided.extend(ask().items())
+            kept = self._provided = (providers, provided)
+        yield from kept[1]
 
     def _providers(self) -> Iterator[Any]:
         yield from getattr(self.model, "measures", ())

@@ -553,18 +553,22 @@ def spend_shares(
     return take, paying, covered, rest, True
 
 
+#: The ledger's codes of the kinds of movement these kernels record
+#: (:data:`model.engine.funding.KINDS`).
+RECEIVED, SPENT = 0, 1
+
+#: The ledger's record, as the kernels take it: ``(heads, amounts, totals, seen)``, the rows of
+#: the movements (source, use, kind, year, month codes; fen by county), the totals by source and
+#: kind, and whether each total was ever recorded (:class:`model.engine.funding.Ledger`).
+Record = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 @_jit
 def _book(
-    heads: np.ndarray,
-    amounts: np.ndarray,
-    n: int,
-    totals: np.ndarray,
-    seen: np.ndarray,
-    head: tuple[int, int, int, int, int],
-    fen: np.ndarray,
-    total: int,
+    record: Record, n: int, head: tuple[int, int, int, int, int], fen: np.ndarray, total: int
 ) -> int:
     """Record one movement in row ``n`` of the ledger's buffers; returns the next free row."""
+    heads, amounts, totals, seen = record
     for k in range(5):
         heads[n, k] = head[k]
     for c in range(fen.size):
@@ -585,13 +589,8 @@ def ledger_spend(
     sector_code: int,
     year: int,
     month: int,
-    received_kind: int,
-    spent_kind: int,
-    heads: np.ndarray,
-    amounts: np.ndarray,
+    record: Record,
     n: int,
-    totals: np.ndarray,
-    seen: np.ndarray,
 ) -> tuple[np.ndarray, int, bool]:
     """:meth:`model.engine.funding.Ledger.spend` in one pass: pay, take from the pots, record.
 
@@ -607,6 +606,7 @@ def ledger_spend(
     """
     n_pots = pots.size
     n_counties = demand.size
+    totals = record[2]
     held = np.empty((n_pots, n_counties), dtype=np.int64)
     for s in range(n_pots):
         for c in range(n_counties):
@@ -618,7 +618,7 @@ def ledger_spend(
     for s in range(n_pots):
         for c in range(n_counties):
             sums[s] += take[s, c]  # each at most what the county's pot holds
-        if sums[s] > _MAX_FEN - totals[codes[s], spent_kind]:
+        if sums[s] > _MAX_FEN - totals[codes[s], SPENT]:
             return paid, n, False
     unpaid = 0
     if sector_code >= 0:
@@ -626,21 +626,16 @@ def ledger_spend(
             if rest[c] > _MAX_FEN - unpaid:
                 return paid, n, False
             unpaid += rest[c]
-        if unpaid > _MAX_FEN - max(
-            totals[sector_code, received_kind], totals[sector_code, spent_kind]
-        ):
+        if unpaid > _MAX_FEN - max(totals[sector_code, RECEIVED], totals[sector_code, SPENT]):
             return paid, n, False
     for s in range(n_pots):
         if paying[s]:
             for c in range(n_counties):
                 store[pots[s], u, c] -= take[s, c]
-            head = (codes[s], use_code, spent_kind, year, month)
-            n = _book(heads, amounts, n, totals, seen, head, take[s], sums[s])
+            n = _book(record, n, (codes[s], use_code, SPENT, year, month), take[s], sums[s])
     if sector_code >= 0 and unpaid:
-        head = (sector_code, 0, received_kind, year, month)
-        n = _book(heads, amounts, n, totals, seen, head, rest, unpaid)
-        head = (sector_code, use_code, spent_kind, year, month)
-        n = _book(heads, amounts, n, totals, seen, head, rest, unpaid)
+        n = _book(record, n, (sector_code, 0, RECEIVED, year, month), rest, unpaid)
+        n = _book(record, n, (sector_code, use_code, SPENT, year, month), rest, unpaid)
         for c in range(n_counties):
             paid[c] += rest[c]
     return paid, n, True
@@ -657,13 +652,8 @@ def ledger_charge(
     sector_code: int,
     year: int,
     month: int,
-    received_kind: int,
-    spent_kind: int,
-    heads: np.ndarray,
-    amounts: np.ndarray,
+    record: Record,
     n: int,
-    totals: np.ndarray,
-    seen: np.ndarray,
 ) -> tuple[np.ndarray, int, int, bool]:
     """A measure's charge (``Measure.charge_totals``): yuan to fen, :func:`ledger_spend`, shares.
 
@@ -690,9 +680,8 @@ def ledger_charge(
     if not asked:
         return share, 0, n, True
     paid, n, exact = ledger_spend(
-        store, pots, codes, u, use_code, demand, sector_code, year, month, received_kind,
-        spent_kind, heads, amounts, n, totals, seen,
-    )  # fmt: skip
+        store, pots, codes, u, use_code, demand, sector_code, year, month, record, n
+    )
     if not exact:
         return share, 0, n, False
     total = 0
@@ -718,13 +707,8 @@ def ledger_take(
     sector_code: int,
     year: int,
     month: int,
-    received_kind: int,
-    spent_kind: int,
-    heads: np.ndarray,
-    amounts: np.ndarray,
+    record: Record,
     n: int,
-    totals: np.ndarray,
-    seen: np.ndarray,
 ) -> tuple[np.ndarray, int, int, int, bool]:
     """``Measure.take_within_budget`` in one pass: who fits the budget, and their charge.
 
@@ -769,9 +753,8 @@ def ledger_take(
             unmet_fen[c] += unmet[c]
         return mask, 0, 0, n, True
     _, fen, n, exact = ledger_charge(
-        store, pots, codes, u, use_code, demand, sector_code, year, month, received_kind,
-        spent_kind, heads, amounts, n, totals, seen,
-    )  # fmt: skip
+        store, pots, codes, u, use_code, demand, sector_code, year, month, record, n
+    )
     if exact:
         for c in range(n_counties):
             unmet_fen[c] += unmet[c]
@@ -898,12 +881,10 @@ def warm() -> None:
     household_screen(small, small, flag, small, people, people, small, small, i8)
     heads, seen = np.zeros((0, 5), dtype=np.int64), np.zeros((0, 0), dtype=bool)
     store, totals = np.zeros((0, 0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
-    ledger_spend(store, i8, i8, 0, 0, i8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
-    ledger_charge(store, i8, i8, 0, 0, f8, -1, 0, 0, 0, 1, heads, totals, 0, totals, seen)
+    record = (heads, totals, totals, seen)
+    ledger_spend(store, i8, i8, 0, 0, i8, -1, 0, 0, record, 0)
+    ledger_charge(store, i8, i8, 0, 0, f8, -1, 0, 0, record, 0)
     for county in (i8, small):  # the villages' counties, the households'
-        ledger_take(
-            store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, 0, 1, heads, totals, 0,
-            totals, seen,
-        )  # fmt: skip
+        ledger_take(store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, record, 0)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))

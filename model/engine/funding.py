@@ -323,7 +323,7 @@ def to_fen(yuan: np.ndarray | float) -> np.ndarray:
 #: The kinds of movement the ledger records, in the order of its totals' columns.
 KINDS = ("received", "spent", "leaked", "unspent", "reallocated_out", "reallocated_in")
 _KIND = {kind: k for k, kind in enumerate(KINDS)}
-_RECEIVED, _SPENT = _KIND["received"], _KIND["spent"]
+_RECEIVED, _SPENT = _KIND["received"], _KIND["spent"]  # compiled_kernels.RECEIVED, SPENT
 
 
 @dataclass(eq=False)
@@ -643,16 +643,9 @@ class Ledger:
         if self.kernels is None or demand.dtype != np.float64 or demand.shape != (self.n_counties,):
             return None
         u, positions, codes, sector = self._payer(use, funds, sector_source)
-        if self._n + positions.size + 2 > self._heads.shape[0]:
-            self._room(positions.size + 2)
-        share, fen, n, exact = self.kernels.ledger_charge(
-            self._store, positions, codes, u, u + 1, demand, sector, year, month, _RECEIVED,
-            _SPENT, self._heads, self._amounts, self._n, self._totals, self._seen,
-        )  # fmt: skip
-        if not exact:
-            return None
-        self._n = n
-        return share, fen
+        return self._compiled(
+            self.kernels.ledger_charge, positions, codes, u, demand, sector, year, month
+        )
 
     def take(
         self,
@@ -678,18 +671,11 @@ class Ledger:
         if self.kernels is None or county.ndim != 1 or unmet_fen.shape != (self.n_counties,):
             return None
         u, positions, codes, sector = self._payer(use, funds, sector_source)
-        if self._n + positions.size + 2 > self._heads.shape[0]:
-            self._room(positions.size + 2)
-        mask, taken, fen, n, exact = self.kernels.ledger_take(
-            self._store, positions, codes, u, u + 1, county, int(round(unit_cost * FEN)),
-            float(unit_cost), -1 if unlimited_fen is None else int(unlimited_fen), unmet_fen,
-            sector, year, month, _RECEIVED, _SPENT, self._heads, self._amounts, self._n,
-            self._totals, self._seen,
+        limit = -1 if unlimited_fen is None else int(unlimited_fen)
+        return self._compiled(
+            self.kernels.ledger_take, positions, codes, u, county, int(round(unit_cost * FEN)),
+            float(unit_cost), limit, unmet_fen, sector, year, month,
         )  # fmt: skip
-        if not exact:
-            return None
-        self._n = n
-        return mask, taken, fen
 
     def _spend_compiled(
         self,
@@ -711,15 +697,29 @@ class Ledger:
         if demand.dtype != np.int64 or demand.shape != (self.n_counties,):
             return None
         sector = -1 if sector_source is None else self._code("sector", sector_source)
-        self._room(positions.size + 2)
-        paid, n, exact = self.kernels.ledger_spend(
-            self._store, positions, codes, u, u + 1, demand, sector, year, month, _RECEIVED,
-            _SPENT, self._heads, self._amounts, self._n, self._totals, self._seen,
-        )  # fmt: skip
+        done = self._compiled(
+            self.kernels.ledger_spend, positions, codes, u, demand, sector, year, month
+        )
+        return None if done is None else done[0]
+
+    def _compiled(
+        self, kernel: Any, positions: np.ndarray, codes: np.ndarray, u: int, *args: Any
+    ) -> tuple | None:
+        """Run a compiled payment (``ledger_spend``, ``ledger_charge``, ``ledger_take``).
+
+        The kernel takes the pots, the pots that pay (``positions``, their record ``codes``),
+        the use (row ``u``, record code ``u + 1``), its own ``args`` and the record, and
+        returns its results, the record's next free row and whether its arithmetic was exact.
+        Returns the results, or None (nothing changed) when it was not.
+        """
+        if self._n + positions.size + 2 > self._heads.shape[0]:  # a payment's most rows
+            self._room(positions.size + 2)
+        record = (self._heads, self._amounts, self._totals, self._seen)
+        *results, n, exact = kernel(self._store, positions, codes, u, u + 1, *args, record, self._n)
         if not exact:
             return None
         self._n = n
-        return paid
+        return tuple(results)
 
     def reallocate(
         self,

@@ -188,8 +188,10 @@ class InvariantChecker:
         yield from self._checks.items()
         providers = tuple(self._providers())
         kept = getattr(self, "_provided", None)
-        if kept is None or len(kept[0]) != len(providers) or not all(
-            map(operator.is_, kept[0], providers)
+        if (
+            kept is None
+            or len(kept[0]) != len(providers)
+            or not all(map(operator.is_, kept[0], providers))
         ):
             provided = []
             for provider in providers:

@@ -668,9 +668,18 @@ def test_all_finite_finds_every_kind_of_non_finite_value():
                 assert not compiled_kernels.all_finite(broken), (dtype, bad, at)
 
 
+def _twin_ledgers() -> dict:
+    """:func:`_twin_models` at month 14 whose ledgers run numpy's and the compiled payments."""
+    twins = _twin_models(months=14)
+    for mode, m in twins.items():
+        m.ledger.kernels = m.households.kernels  # the ledger takes the model's at its start
+        assert (m.ledger.kernels is None) == (mode == "numpy")
+    return twins
+
+
 def test_a_measure_charges_the_same_through_the_compiled_ledger():
     """``charge_totals`` with and without the compiled charge: shares, spend and record."""
-    twins = _twin_models(months=14)
+    twins = _twin_ledgers()
     rng = np.random.default_rng(21)
     n = twins["numpy"].n_counties
     cases = []
@@ -681,8 +690,6 @@ def test_a_measure_charges_the_same_through_the_compiled_ledger():
         cases.append((demand, funds, sector))
     got = {}
     for mode, m in twins.items():
-        m.ledger.kernels = m.households.kernels  # the ledger takes the model's at its start
-        assert (m.ledger.kernels is None) == (mode == "numpy")
         infra = next(x for x in m.measures if x.name == "infrastructure")
         infra.month_spend = 0.0
         before = len(m.ledger.movements)
@@ -699,7 +706,7 @@ def test_a_measure_charges_the_same_through_the_compiled_ledger():
 
 def test_a_measure_takes_within_budget_the_same_through_the_compiled_ledger():
     """``take_within_budget`` with and without the compiled pass: taken, unmet, spend, record."""
-    twins = _twin_models(months=14)
+    twins = _twin_ledgers()
     rng = np.random.default_rng(22)
     n = twins["numpy"].n_counties
     cases = []
@@ -710,8 +717,6 @@ def test_a_measure_takes_within_budget_the_same_through_the_compiled_ledger():
         cases.append((np.arange(size) * 3, county, cost))
     got = {}
     for mode, m in twins.items():
-        m.ledger.kernels = m.households.kernels
-        assert (m.ledger.kernels is None) == (mode == "numpy")
         u = m.ledger.uses.index("industry")
         for (fund, _), pot in m.ledger.pots.items():
             if fund == "special":
@@ -729,6 +734,13 @@ def test_a_measure_takes_within_budget_the_same_through_the_compiled_ledger():
     industry = got["numpy"][0][: len(cases)]
     assert any(0 < len(t) < len(c) for t, (c, _, _) in zip(industry, cases, strict=True))
     assert any(got["numpy"][0][len(cases)][1])  # industry's unmet demand was recorded
+
+
+def test_the_kernels_record_the_ledgers_kinds():
+    from model.engine.funding import KINDS
+
+    assert KINDS[compiled_kernels.RECEIVED] == "received"
+    assert KINDS[compiled_kernels.SPENT] == "spent"
 
 
 def test_ledger_take_by_hand():

@@ -55,6 +55,9 @@ class Recorder:
         self._spend_to_date: dict[str, float] = {}
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
+        #: each household's assisting party (-1 outside the poor villages), made at the first
+        #: December: households never move and villages keep their party
+        self._household_party: np.ndarray | None = None
         #: each table's columns, in order, as the catalogue of metrics declares them
         measures = [measure.name for measure in model.measures]
         mechanisms = [mechanism.name for mechanism in model.mechanisms]
@@ -163,7 +166,7 @@ class Recorder:
         self._append("annual", row)
         exited_reg = exited[ri]  # enrolment counts only for the registered
         for measure in m.measures:
-            enrolled = measure.enrolled_mask(m)[ri]
+            enrolled = measure.enrolled_mask(m, ri)
             spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
@@ -252,9 +255,12 @@ class Recorder:
         n_p = len(PARTIES)
         v_party = np.array([PARTIES.index(v.party) for v in m.villages], dtype=np.int64)
         v_exited = np.array([v.exited for v in m.villages], dtype=bool)
-        in_village = hh.village >= 0
-        party = np.full(hh.n, -1, dtype=np.int64)
-        party[in_village] = v_party[hh.village[in_village]]
+        party = self._household_party
+        if party is None:
+            in_village = hh.village >= 0
+            party = np.full(hh.n, -1, dtype=np.int64)
+            party[in_village] = v_party[hh.village[in_village]]
+            self._household_party = party
         size = hh.size.astype(np.float64)
         reg = hh.registered & (party >= 0)
         out = np.flatnonzero(reg & exited)

@@ -49,6 +49,8 @@ class _Watch:
         self.served: list[int] = []  # households in its enrolled mask at the end of the month
         self.over_capacity: list[str] = []
         self.over_pot: list[str] = []
+        self.among: list[tuple[int, int]] = []  # (households asked, served) each check
+        self.among_wrong: list[str] = []  # months its mask of some households was not the mask
 
 
 def _wrap(measure: Measure, watch: _Watch, method: str) -> None:
@@ -106,6 +108,7 @@ def watched(baseline):
     """
     model = PovertyModel(baseline, seed=5, population_scale=2 * SCALE)
     watches = {m.name: _Watch() for m in model.measures}
+    rng = np.random.default_rng(6)
     for measure in model.measures:
         for method in ("enrol", "apply", "respond"):
             _wrap(measure, watches[measure.name], method)
@@ -114,7 +117,15 @@ def watched(baseline):
         for measure in model.measures:
             w = watches[measure.name]
             w.spend.append(model.spend_this_month[measure.name])
-            w.served.append(int(measure.enrolled_mask(model).sum()))
+            mask = measure.enrolled_mask(model)
+            w.served.append(int(mask.sum()))
+            if model.month % 6 == 0:  # the mask of some households: the whole mask's entries
+                hh = model.households
+                for among in (np.flatnonzero(hh.registered), rng.integers(0, hh.n, 50)):
+                    got = measure.enrolled_mask(model, among)
+                    w.among.append((among.size, int(got.sum())))
+                    if not np.array_equal(got, mask[among]):
+                        w.among_wrong.append(f"{model.year}-{model.month}: {among.size} asked")
             for counter, (year, capacity) in measure.capacities.items():
                 started = measure.started_this_year(model, counter)
                 if year == model.year and started > np.floor(capacity + 1e-9):
@@ -158,6 +169,14 @@ def test_it_never_spends_beyond_its_pots_or_starts_beyond_its_capacity(watched, 
     assert w.over_pot == []
     assert w.over_capacity == []
     assert all(s >= 0 for s in w.spend)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_its_mask_of_some_households_is_the_masks_entries(watched, name):
+    """``enrolled_mask(model, among)`` (what the record asks) is ``enrolled_mask(model)[among]``."""
+    w = watched[name]
+    assert not w.among_wrong
+    assert len(w.among) == 20 and any(served for _, served in w.among)
 
 
 @pytest.mark.parametrize("name", NAMES)

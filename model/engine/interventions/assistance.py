@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import field_validator
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import assumption, param
 
 if TYPE_CHECKING:
@@ -119,10 +119,10 @@ class Assistance(Measure):
         )
         hh.property_m[members] += per_household[village]
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Registered households of the villages with collective projects."""
-        hh = model.households
+        hh, of = model.households, picker(among)
         if not self.investments:
-            return np.zeros(hh.n, dtype=bool)
+            return np.zeros(hh.n if among is None else len(among), dtype=bool)
         funded = np.append(sum(y for _, y in self.investments) > 0, False)
-        return hh.registered & funded[hh.village]
+        return of(hh.registered) & funded[of(hh.village)]

@@ -141,13 +141,18 @@ class Measure:
         """Spend of this month, in yuan."""
         return self.month_spend
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households the measure serves now (the ``by_measure`` table's enrolled households).
 
         A measure spends only on the households of this mask (or on villages and staff of the
         counties it serves); when the mask is empty it spends nothing on households.
+
+        Args:
+            model: The running model.
+            among: Indices of the households asked about (the record asks about the registered
+                only); the mask then has one entry per index. Default: every household.
         """
-        return np.zeros(model.households.n, dtype=bool)
+        return np.zeros(model.households.n if among is None else len(among), dtype=bool)
 
     def invariant_checks(self) -> Mapping[str, Callable[[PovertyModel], str | None]]:
         """Checks of this measure's own state, run every month (see ``model/engine/invariants``).
@@ -332,6 +337,13 @@ class Measure:
         """
         idx = np.flatnonzero(mask) if mask.dtype == bool else mask
         return model.rng.permutation(idx) if idx.size > 1 else idx
+
+
+def picker(among: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """A function giving an array's entries of the households ``among`` (all when None)."""
+    if among is None:
+        return lambda values: values
+    return lambda values: values[among]
 
 
 # -------------------------------------------------------------------------------------------

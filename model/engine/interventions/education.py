@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, plan, year_value
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class Education(Measure):
                 sector_source="education",
             )
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Registered households with pupils or a vocational place."""
-        hh = model.households
-        return (hh.registered & (hh.school_children > 0)) | (self.vocational_ends >= 0)
+        hh, of = model.households, picker(among)
+        return (of(hh.registered) & (of(hh.school_children) > 0)) | (of(self.vocational_ends) >= 0)

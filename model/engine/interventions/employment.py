@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine.dynamics import new_job_wage, skill_wage_factor
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, statistic, year_value
 
 if TYPE_CHECKING:
@@ -260,6 +260,7 @@ class Employment(Measure):
             "public_posts_for_labour": posts_for_labour,
         }
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Trained, placed or on a public post."""
-        return (self.training_ends >= 0) | self.post | (self.placed > 0)
+        of = picker(among)
+        return (of(self.training_ends) >= 0) | of(self.post) | (of(self.placed) > 0)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, statistic
 
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ class Finance(Measure):
         payout = hh.business_annual[bad] / 12 * (p.insurance_floor - hh.farm_shock[bad])
         hh.business_m[bad] += payout
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households with a loan or agricultural insurance."""
-        return (self.loan_start >= 0) | self.insured
+        of = picker(among)
+        return (of(self.loan_start) >= 0) | of(self.insured)

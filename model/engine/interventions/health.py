@@ -156,6 +156,7 @@ class Health(Measure):
         self.assisted_this_year[ill] += assist
         hh.medical_oop_m[ill] -= paid_insurance + assist
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Registered households (all have their premium paid)."""
-        return model.households.registered.copy()
+        registered = model.households.registered
+        return registered.copy() if among is None else registered[among]

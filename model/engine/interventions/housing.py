@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, plan, year_value
 
 if TYPE_CHECKING:
@@ -151,6 +151,7 @@ class Housing(Measure):
             )
         }
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households renovated, relocated or on a ranger post."""
-        return (self.safe_at >= 0) | self.ranger
+        of = picker(among)
+        return (of(self.safe_at) >= 0) | of(self.ranger)

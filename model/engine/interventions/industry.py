@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param
 
 if TYPE_CHECKING:
@@ -266,6 +266,7 @@ class Industry(Measure):
         in_village = groups.registered_in_village
         hh.business_m[in_village] += hh.business_m[in_village] * uplift[hh.village[in_village]]
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households with a project or asset shares."""
-        return (self.project_start >= 0) | (self.shares_start >= 0)
+        of = picker(among)
+        return (of(self.project_start) >= 0) | (of(self.shares_start) >= 0)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.engine.interventions.base import Measure, MeasureParams
+from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, plan
 
 if TYPE_CHECKING:
@@ -199,10 +199,10 @@ class Infrastructure(Measure):
         else:
             hh.business_m[idx] += hh.business_m[idx] * p.market_access_uplift
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households of villages with new works."""
-        hh = model.households
+        village = picker(among)(model.households.village)
         built = np.zeros(len(model.villages) + 1, dtype=bool)
         for item in ITEMS:
             built[:-1] |= self.built_since_2016[item]
-        return built[hh.village] & (hh.village >= 0)
+        return built[village] & (village >= 0)

@@ -308,6 +308,9 @@ class SocialSecurity(Measure):
         )
         return self._paid, demand
 
-    def enrolled_mask(self, model: PovertyModel) -> np.ndarray:
+    def enrolled_mask(self, model: PovertyModel, among: np.ndarray | None = None) -> np.ndarray:
         """Households in dibao (any class) or five-guarantee support."""
-        return model.households.enrolled_social
+        hh = model.households
+        if among is None:
+            return hh.enrolled_social
+        return (hh.dibao_class[among] > 0) | hh.wubao[among]  # enrolled_social of ``among``

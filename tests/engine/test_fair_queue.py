@@ -27,3 +27,24 @@ def test_queue_is_fair():
         share = np.bincount(draws[:, place] - 100, minlength=5) / len(draws)
         assert share == pytest.approx(np.full(5, 0.2), abs=0.015)
     assert (draws[:, 0] != draws[:, 1]).all()
+
+
+def test_an_empty_queue_draws_nothing_as_an_empty_choice_does():
+    for candidates in (
+        np.zeros(20_000, dtype=bool),
+        np.arange(20_000),
+        np.arange(5, dtype=np.int32),
+    ):
+        m = FakeModel(make_households(1), seed=5)
+        measure = Measure(None, m)
+        before = m.rng.bit_generator.state
+        for size in (0, -3):
+            got = measure.queue(m, candidates, size)
+            expected_dtype = np.intp if candidates.dtype == bool else candidates.dtype
+            assert got.size == 0 and got.dtype == expected_dtype
+        assert m.rng.bit_generator.state == before
+        # numpy's own empty choice leaves the stream where it was too
+        idx = np.flatnonzero(candidates) if candidates.dtype == bool else candidates
+        if idx.size:
+            assert m.rng.choice(idx, size=0, replace=False).size == 0
+            assert m.rng.bit_generator.state == before

@@ -323,8 +323,10 @@ class Measure:
         selection), drawing random numbers for the households taken rather than for every
         candidate. ``mask`` may also be the ascending indices themselves.
         """
+        if size <= 0:  # nobody: no draw either way (an empty choice draws no number)
+            return np.zeros(0, dtype=np.intp) if mask.dtype == bool else mask[:0]
         idx = np.flatnonzero(mask) if mask.dtype == bool else mask
-        size = max(min(int(size), idx.size), 0)
+        size = min(int(size), idx.size)
         if size == idx.size:
             return self.shuffled(model, idx)
         return model.rng.choice(idx, size=size, replace=False)

@@ -4,6 +4,8 @@ Workloads (issue 7):
 
 - ``W1``: ``scenarios/baseline.toml`` at population scale 1, 60 months, one process;
 - ``W1 scale 0.1``: the same at scale 0.1 (cost per household-month should not depend on size);
+  ``W1 scale 0.1 compiled kernels`` the same with the compiled kernels loaded first, as every
+  run of a many-run job has them (W4): fitted with W1, the fixed cost of such a run's month;
 - ``W2``: replicates of W1 with 1 and with 2 worker processes (speed-up from 1 to 2 workers);
 - ``W3``: ``scenarios/guangdong_scale.toml`` at scale 1 (province-sized scale test);
 - ``W1 feedback`` and ``W1 feedback scale 0.1``: ``scenarios/feedback.toml`` (W1 with the
@@ -59,7 +61,8 @@ Environment variables: ``BENCH_REPEATS``, ``BENCH_W3_REPEATS``, ``BENCH_W2_REPLI
 ``BENCH_W4_DASK_RUNS``,
 ``BENCH_NAIVE_MONTHS``, ``BENCH_SKIP`` (comma-separated workload names to skip, e.g.
 ``W2,W3``), ``BENCH_PROFILE_TOP`` (default 20). Options: ``--only W1,W4`` runs only the named
-workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1``, ``W3``, ``W1 feedback scale
+workloads (names as in ``BENCH_SKIP``: ``W1 scale 0.1``, ``W1 scale 0.1 compiled kernels``,
+``W1``, ``W3``, ``W1 feedback scale
 0.1``, ``W1 feedback``, ``W1 feedback closed register``, ``W2``, ``W4``, ``W4 dask``, ``W5``,
 ``naive``, ``import``, ``check``, ``profile``);
 ``--quick`` is a short check of everything but W2 and W3 (2 repeats, W4 with 100 runs, the
@@ -106,8 +109,11 @@ FEEDBACK_TAG = "feedback"
 CLOSED_TAG = "closed register"
 CLOSED_REGISTER = "living_register.entry_detection=0"
 #: W1 with the numpy kernels at every size (``SHAOGUAN_ABM_KERNELS=numpy``): the engine that
-#: small runs use, and so the one the cost model is fitted to, with W1 scale 0.1
+#: a lone small run uses, and so the one the first cost model is fitted to, with W1 scale 0.1
 NUMPY_KERNELS_TAG = "numpy kernels"
+#: W1 scale 0.1 with the compiled kernels loaded first: the engine of every run of a many-run
+#: job (sweeps, calibrations: W4), fitted with W1 for the cost model of those runs
+COMPILED_TAG = "compiled kernels"
 W2_REFERENCE_REPLICATES = 200
 W4_REFERENCE_RUNS = 2000
 W4_SCALE = 0.05
@@ -594,6 +600,7 @@ def print_table(rows: list[dict]) -> None:
 
 WORKLOADS = (
     "W1 scale 0.1",
+    f"W1 scale 0.1 {COMPILED_TAG}",
     "W1",
     f"W1 {NUMPY_KERNELS_TAG}",
     "W3",
@@ -667,7 +674,7 @@ def main(argv: list[str] | None = None) -> None:
                 sets = [arg for o in overrides for arg in ("--set", o)]
                 if NUMPY_KERNELS_TAG in name:
                     sets += ["--kernels", "numpy"]
-                elif scale >= 1.0:  # W1, W3 and their variants run the compiled kernels
+                elif scale >= 1.0 or COMPILED_TAG in name:  # W1, W3, their variants run them
                     sets += ["--preload-kernels"]
                 runs[name].append(
                     _run_child("single", "--scenario", str(scenario), "--scale", str(scale), *sets)
@@ -678,7 +685,12 @@ def main(argv: list[str] | None = None) -> None:
 
     print("running workloads (each in a fresh process) ...", flush=True)
     singles(
-        [("W1 scale 0.1", BASELINE, 0.1), (f"W1 {FEEDBACK_TAG} scale 0.1", FEEDBACK, 0.1)], repeats
+        [
+            ("W1 scale 0.1", BASELINE, 0.1),
+            (f"W1 scale 0.1 {COMPILED_TAG}", BASELINE, 0.1),
+            (f"W1 {FEEDBACK_TAG} scale 0.1", FEEDBACK, 0.1),
+        ],
+        repeats,
     )
     singles(
         [
@@ -820,6 +832,24 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"in CPU time: {cpu_fit['fixed_ms_per_month']:.2f} ms fixed + "
             f"{cpu_fit['marginal_ns_per_household_month']:.1f} ns per household"
+        )
+    # the same fit for the compiled kernels, which every run of a many-run job uses (W4)
+    compiled_rows = [
+        r
+        for r in rows
+        if "ns_per_household_month" in r
+        and FEEDBACK_TAG not in r["workload"]
+        and r.get("kernels") == "compiled"
+    ]
+    if len(compiled_rows) > 1:
+        fit = affine_cost(compiled_rows, "cpu_simulation_s")
+        results["cost_model_compiled_cpu"] = fit
+        print(
+            "with the compiled kernels (every run of a many-run job), in CPU time: cost of a "
+            f"month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
+            f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares over "
+            + ", ".join(r["workload"] for r in compiled_rows)
+            + ")"
         )
     w1 = next((r for r in rows if r["workload"] == "W1"), None)
     w1_numpy = next((r for r in rows if r["workload"] == f"W1 {NUMPY_KERNELS_TAG}"), None)

@@ -671,12 +671,17 @@ def ledger_charge(
     share = np.ones(n_counties)
     demand = np.zeros(n_counties, dtype=np.int64)
     asked = False
+    wanted = 0  # what may be paid in all: the positive demands (paid never passes them)
     for c in range(n_counties):
         fen = np.rint(demand_yuan[c] * 100.0)
         if not (-9.2e18 < fen < 9.2e18):  # NaN, infinite or past int64: numpy's cast decides
             return share, 0, n, False
         demand[c] = np.int64(fen)
         asked |= demand[c] != 0
+        if demand[c] > 0:
+            if demand[c] > _MAX_FEN - wanted:  # the total paid could pass int64: Python pays
+                return share, 0, n, False
+            wanted += demand[c]
     if not asked:
         return share, 0, n, True
     paid, n, exact = ledger_spend(
@@ -727,6 +732,9 @@ def ledger_take(
         charge to numpy's or Python's arithmetic.
     """
     n_counties = unmet_fen.size
+    for i in range(county.size):  # a county code out of range: numpy's path says so
+        if county[i] < 0 or county[i] >= n_counties:
+            return np.zeros(county.size, dtype=np.bool_), 0, 0, n, False
     budget = np.zeros(n_counties, dtype=np.int64)
     for c in range(n_counties):
         if unlimited >= 0:

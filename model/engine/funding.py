@@ -366,7 +366,12 @@ class Ledger:
 
     @property
     def pots(self) -> dict[tuple[str, str], np.ndarray]:
-        """``(fund, source) -> fen held`` (uses x counties), views of the ledger's pots."""
+        """``(fund, source) -> fen held`` (uses x counties), views of the ledger's pots.
+
+        A new dict each time: change a pot through its view (``pots[key][u, c] -= fen``), not
+        by assigning to the dict; a view kept from before a pot is made no longer follows the
+        ledger (the pots' array is then made anew).
+        """
         return {key: self._store[i] for i, key in enumerate(self._pot_keys)}
 
     @property
@@ -422,6 +427,7 @@ class Ledger:
         """The pot of ``(fund, source)`` (uses x counties), made empty on first use."""
         key = (fund, source)
         if key not in self._pot_keys:
+            self._code(fund, source)  # every pot has its code in the record
             self._pot_keys.append(key)
             empty = np.zeros((1, len(self.uses), self.n_counties), dtype=np.int64)
             self._store = np.concatenate([self._store, empty])
@@ -453,12 +459,14 @@ class Ledger:
 
         Kept until a pot is made; a sector budget not in :data:`SECTOR_SOURCES` is refused.
         """
+        if type(funds) is not tuple:  # a list of funds names the same pots
+            funds = tuple(funds)
         key = (use, funds, sector_source)
         found = self._payers.get(key)
         if found is None:
             if sector_source is not None and sector_source not in SECTOR_SOURCES:
                 check_sector_source(sector_source, f"spending for {use}")
-            _, positions, codes, _ = self._pots_of(funds if type(funds) is tuple else tuple(funds))
+            _, positions, codes, _ = self._pots_of(funds)
             sector = -1 if sector_source is None else self._code("sector", sector_source)
             found = self._payers[key] = (self.uses.index(use), positions, codes, sector)
         return found

@@ -761,3 +761,26 @@ def test_ledger_take_by_hand():
     mask, taken, fen = led.take("a", 2016, 3, county, 1.0, 10**6, unmet, (), "roads")
     assert mask.all() and (taken, fen) == (7, 700)
     assert led.totals[("sector", "roads", "spent")] == 700
+
+
+def test_the_compiled_payments_leave_what_they_cannot_do_exactly_to_numpy():
+    """A total paid past int64, a county code out of range: nothing changed, None returned."""
+    from model.engine.funding import Ledger
+
+    led = Ledger(uses=["a"], n_counties=3, county_names=list("xyz"), kernels=compiled_kernels)
+    led.receive("special", "province", 2016, 1, np.array([0, 0, 10**9]), {"a": 1.0})
+    before = (led.movements, led.totals, led.available("a").tolist())
+    # each county's demand fits in int64 fen, their sum does not
+    demand = np.array([9.19e16, 333720368537757.06, 1e7])
+    assert led.charge("a", 2016, 2, demand, ("special",), "roads") is None
+    unmet = np.zeros(3, dtype=np.int64)
+    for county in ([0, -1], [3, 0]):
+        took = led.take(
+            "a", 2016, 2, np.array(county, dtype=np.int8), 1.0, None, unmet, ("special",), None
+        )
+        assert took is None
+    assert (led.movements, led.totals, led.available("a").tolist()) == before
+    assert not unmet.any()
+    # funds named in a list are the same pots as in a tuple
+    share, fen = led.charge("a", 2016, 3, np.array([0.0, 0.0, 2.5]), ["special"], None)
+    assert share.tolist() == [1.0, 1.0, 1.0] and fen == 250

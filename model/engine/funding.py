@@ -435,12 +435,16 @@ class Ledger:
             self._payers.clear()
         return self._store[self._pot_keys.index(key)]
 
-    def _pots_of(self, funds: tuple[str, ...]) -> tuple[list, np.ndarray, np.ndarray, Any]:
+    def _pots_of(
+        self, funds: tuple[str, ...] | list[str] | None
+    ) -> tuple[list, np.ndarray, np.ndarray, Any]:
         """The pots of ``funds`` in order made: keys, positions, record codes and a selector.
 
         The selector picks them from the pots' array: a slice when they lie side by side (a
         view, cheaper than gathering), else their positions.
         """
+        if type(funds) is not tuple:  # a list of funds names the same pots; None none
+            funds = tuple(funds or ())
         found = self._fund_pots.get(funds)
         if found is None:
             keys = [k for k in self._pot_keys if k[0] in funds]
@@ -459,8 +463,8 @@ class Ledger:
 
         Kept until a pot is made; a sector budget not in :data:`SECTOR_SOURCES` is refused.
         """
-        if type(funds) is not tuple:  # a list of funds names the same pots
-            funds = tuple(funds)
+        if type(funds) is not tuple:  # a list of funds names the same pots; None none
+            funds = tuple(funds or ())
         key = (use, funds, sector_source)
         found = self._payers.get(key)
         if found is None:
@@ -550,7 +554,7 @@ class Ledger:
     def available(self, use: str, funds: tuple[str, ...] = ("special", "village")) -> np.ndarray:
         """Fen available to ``use`` by county in the pots of ``funds``."""
         u = self.uses.index(use)
-        select = self._pots_of(funds if type(funds) is tuple else tuple(funds))[3]
+        select = self._pots_of(funds)[3]
         return self._store[select, u].sum(axis=0)
 
     def spend(
@@ -573,20 +577,16 @@ class Ledger:
         Raises:
             ValueError: When ``sector_source`` is not a sector budget of :data:`SECTOR_SOURCES`.
         """
-        if sector_source is not None and sector_source not in SECTOR_SOURCES:
-            check_sector_source(sector_source, f"spending for {use}")
-        u = self.uses.index(use)
-        funds = funds if type(funds) is tuple else tuple(funds or ())
-        keys, positions, codes, _ = self._pots_of(funds)
+        u, positions, codes, sector = self._payer(use, funds, sector_source)
         if self.kernels is not None:
-            paid = self._spend_compiled(use, u, year, month, demand_fen, positions, codes,
-                                        sector_source)  # fmt: skip
+            paid = self._spend_compiled(u, year, month, demand_fen, positions, codes, sector)
             if paid is not None:
                 return paid
         # a handful of counties and sources: exact Python integers (products of two amounts in
         # fen can pass 2**63 at province scale)
         need = [fen if fen > 0 else 0 for fen in map(int, np.asarray(demand_fen).tolist())]
         paid = None
+        keys = [self._sources[code] for code in codes.tolist()]  # the paying pots' (fund, source)
         if keys and any(need):
             rows = [self._store[i, u] for i in positions.tolist()]
             columns = list(zip(*[row.tolist() for row in rows], strict=True))  # counties x sources
@@ -687,14 +687,13 @@ class Ledger:
 
     def _spend_compiled(
         self,
-        use: str,
         u: int,
         year: int,
         month: int,
         demand_fen: np.ndarray,
         positions: np.ndarray,
         codes: np.ndarray,
-        sector_source: str | None,
+        sector: int,
     ) -> np.ndarray | None:
         """:meth:`spend` in one compiled pass (``compiled_kernels.ledger_spend``).
 
@@ -704,7 +703,6 @@ class Ledger:
         demand = np.asarray(demand_fen)
         if demand.dtype != np.int64 or demand.shape != (self.n_counties,):
             return None
-        sector = -1 if sector_source is None else self._code("sector", sector_source)
         done = self._compiled(
             self.kernels.ledger_spend, positions, codes, u, demand, sector, year, month
         )

@@ -171,6 +171,8 @@ class InvariantChecker:
         self.seconds = 0.0
         self._screen: dict[str, int] | None = None
         self._screening = False
+        #: the providers of the last check and the checks they gave (see :meth:`checks`)
+        self._provided: tuple[tuple, list] | None = None
         self.check("start")
 
     def register(self, name: str, check: Check) -> None:
@@ -187,7 +189,7 @@ class InvariantChecker:
         """
         yield from self._checks.items()
         providers = tuple(self._providers())
-        kept = getattr(self, "_provided", None)
+        kept = self._provided
         if (
             kept is None
             or len(kept[0]) != len(providers)

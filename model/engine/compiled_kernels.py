@@ -249,6 +249,104 @@ def _nearest(distance: np.ndarray, k: int) -> np.ndarray:
 _SAMPLE = 64
 
 
+#: the longest array :func:`numpy_sum` adds (numpy splits longer ones in halves)
+PAIRWISE_BLOCK = 128
+
+
+@_jit
+def numpy_sum(a: np.ndarray) -> float:
+    """``a.sum()`` of a contiguous float64 array of at most :data:`PAIRWISE_BLOCK`, to the bit.
+
+    numpy's pairwise sum: fewer than 8 values are added in order from 0.0; otherwise eight
+    running sums are combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`` and the
+    rest added in order. The same additions in the same order, so the same float. NaN for a
+    longer array (numpy would halve it first).
+    """
+    n = a.size
+    if n > PAIRWISE_BLOCK:
+        return np.nan
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@_jit
+def county_places(
+    idx: np.ndarray, county: np.ndarray, n_counties: int, size: int, multiplier: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Candidates by county and their places (:func:`model.engine.mechanisms.accountability.allot`).
+
+    ``counts = np.bincount(county[idx], minlength=n_counties)`` and ``allot(size, counts,
+    multiplier)``: each round splits the places still to give over the counties by room x
+    multiplier (:func:`model.engine.funding.split_fen`: floors, then the largest remainders,
+    ties to the lower county), capped at each county's room. Returns ``(counts, places, exact)``;
+    ``exact`` is False (the places unset) when a weight is not finite or there are more than
+    :data:`PAIRWISE_BLOCK` counties, which numpy's ``allot`` is left to handle.
+    """
+    counts = np.zeros(n_counties, dtype=np.int64)
+    for j in range(idx.size):
+        counts[county[idx[j]]] += 1
+    total = 0
+    for c in range(n_counties):
+        total += counts[c]
+    size = min(size, total)
+    places = np.zeros(n_counties, dtype=np.int64)
+    weights = np.empty(n_counties)
+    quota = np.empty(n_counties)
+    left = np.empty(n_counties)
+    given = 0
+    while size > given:
+        for c in range(n_counties):
+            room = counts[c] - places[c]
+            weights[c] = room * multiplier[c] * (1.0 if room > 0 else 0.0)
+        whole = numpy_sum(weights)
+        if not np.isfinite(whole):
+            return counts, places, False
+        wanted = size - given
+        if whole <= 0:  # split_fen gives nothing: numpy's allot would never end
+            return counts, places, False
+        floors = 0
+        for c in range(n_counties):
+            quota[c] = wanted * weights[c] / whole
+            extra = np.floor(quota[c])
+            left[c] = -(quota[c] - extra)
+            floors += np.int64(extra)
+        rest = wanted - floors
+        order = np.argsort(left, kind="mergesort")
+        # numpy's base[order[:rest]] += 1, a negative rest included
+        last = max(n_counties + rest, 0) if rest < 0 else min(rest, n_counties)
+        bump = np.zeros(n_counties, dtype=np.int64)
+        for j in range(last):
+            bump[order[j]] = 1
+        for c in range(n_counties):
+            extra = np.int64(np.floor(quota[c])) + bump[c]
+            room = counts[c] - places[c]
+            places[c] += min(extra, room)
+        given = 0
+        for c in range(n_counties):
+            given += places[c]
+    return counts, places, True
+
+
 @_jit
 def industry_incomes(
     labour: np.ndarray,
@@ -868,6 +966,8 @@ def warm() -> None:
     runs(i8)
     seeker_trials(people, np.zeros(0, dtype=np.float32))
     triage_queue(i8, small, i8, i8, flag, f8, 0.0)
+    county_places(i8, small, 0, 0, f8)
+    numpy_sum(f8)
     month_flows(f8, f8, f8, f8, f8, f8, f8, np.zeros((4, 0)))
     spend_shares(np.zeros((0, 0), dtype=np.int64), i8)
     group = i8.copy()  # the household groups' indices are read-only

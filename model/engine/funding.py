@@ -886,6 +886,12 @@ class Ledger:
             gaps[codes] -= self._store.sum(axis=(1, 2))
         return gaps
 
+    def reallocation_gaps_fen(self) -> dict[tuple[str, str], int]:
+        """Money moved out - moved in between uses, per source where the two differ (fen)."""
+        t = self._totals
+        gaps = t[:, _KIND["reallocated_out"]] - t[:, _KIND["reallocated_in"]]
+        return {self._sources[s]: int(gaps[s]) for s in np.flatnonzero(gaps).tolist()}
+
     def identity_gaps_fen(self) -> dict[tuple[str, str], int]:
         """Received - spent - leaked - unspent - still in pots, per source (0 when balanced)."""
         recorded = self._seen.any(axis=1).tolist()

@@ -314,6 +314,62 @@ def test_triage_queue_picks_the_nearest_through_ties_runs_and_non_finite_incomes
     assert triaged.tolist() == [4, 5, 3]
 
 
+def test_numpy_sum_adds_as_numpy_does_to_the_bit():
+    rng = np.random.default_rng(21)
+    differs_from_in_order = 0
+    for trial in range(3_000):
+        n = int(rng.integers(0, compiled_kernels.PAIRWISE_BLOCK + 1))
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 14, n)
+        if trial % 2:
+            values = np.abs(values)  # weights are never negative
+        got = compiled_kernels.numpy_sum(values)
+        assert got == values.sum() or (np.isnan(got) and np.isnan(values.sum())), n
+        in_order = 0.0
+        for v in values.tolist():
+            in_order += v
+        differs_from_in_order += in_order != got
+    # the pairwise order matters: a plain loop in order would differ in many of these cases
+    assert differs_from_in_order > 1_000
+    assert compiled_kernels.numpy_sum(np.array([0.1, 0.2, 0.3])) == 0.1 + 0.2 + 0.3
+    # longer arrays, which numpy halves first, are not summed
+    assert np.isnan(compiled_kernels.numpy_sum(np.ones(compiled_kernels.PAIRWISE_BLOCK + 1)))
+
+
+def test_county_places_counts_and_allots_as_numpy_does():
+    from model.engine.mechanisms.accountability import allot
+
+    rng = np.random.default_rng(22)
+    rounds = 0
+    for trial in range(2_000):
+        n_c = int(rng.integers(1, 16))
+        n = int(rng.integers(0, 400))
+        county = rng.integers(0, n_c, n).astype(np.int8)
+        idx = np.flatnonzero(rng.random(n) < rng.uniform(0.05, 1.0))
+        # efforts of few distinct values make ties among the remainders common
+        multiplier = (
+            rng.choice([1.0, 1.25, 1.5, 2.0, 3.0], n_c) if trial % 2 else (rng.uniform(1, 3, n_c))
+        )
+        size = int(rng.integers(0, idx.size + 3))
+        counts, places, exact = compiled_kernels.county_places(idx, county, n_c, size, multiplier)
+        expected_counts = np.bincount(county[idx], minlength=n_c)
+        assert exact
+        np.testing.assert_array_equal(counts, expected_counts)
+        np.testing.assert_array_equal(places, allot(size, expected_counts, multiplier))
+        rounds += bool((places < np.minimum(counts, size)).any())
+    assert rounds > 100  # many cases where some county could have taken more
+    # by hand: county 0 can fill only 1 of its 4 x 5/14 ... places: the rest go to county 1
+    idx = np.arange(10)
+    county = np.array([0] + [1] * 9, dtype=np.int8)
+    counts, places, exact = compiled_kernels.county_places(idx, county, 2, 4, np.array([5.0, 1.0]))
+    assert (counts.tolist(), places.tolist(), exact) == ([1, 9], [1, 3], True)
+    # a weight that is not finite is left to numpy
+    _, _, exact = compiled_kernels.county_places(idx, county, 2, 4, np.array([np.inf, 1.0]))
+    assert not exact
+    many = compiled_kernels.PAIRWISE_BLOCK + 1  # counties beyond one block: numpy's too
+    _, _, exact = compiled_kernels.county_places(idx, county, many, 4, np.ones(many))
+    assert not exact
+
+
 def test_month_flows_repeats_the_numpy_steps():
     rng = np.random.default_rng(12)
     n = 300

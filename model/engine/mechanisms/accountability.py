@@ -212,13 +212,18 @@ class Accountability(Mechanism):
         """The first ``size`` candidates: places by county, triaged where the county triages."""
         hh = model.households
         idx = np.flatnonzero(mask) if mask.dtype == bool else np.asarray(mask)
-        county = hh.county[idx]
-        counts = np.bincount(county, minlength=model.n_counties)
-        places = allot(size, counts, self.effort)
         kernels = hh.kernels
+        placed = None
+        if kernels is not None:  # the counts and allot's rounds in one compiled pass
+            placed = kernels.county_places(idx, hh.county, model.n_counties, int(size), self.effort)
+        if placed is not None and placed[2]:
+            counts, places, _ = placed
+        else:
+            counts = np.bincount(hh.county[idx], minlength=model.n_counties)
+            places = allot(size, counts, self.effort)
         if kernels is None:
             # candidates grouped by county, each county's in their original order (a stable sort)
-            grouped = idx[np.argsort(county, kind="stable")]
+            grouped = idx[np.argsort(hh.county[idx], kind="stable")]
         else:  # the grouping and every triaging county's choice in one compiled pass
             grouped, triaged, triaged_ends = kernels.triage_queue(
                 idx, hh.county, counts, places, self.triaging, self.income_pc, self.line
@@ -343,11 +348,6 @@ class Accountability(Mechanism):
         return None
 
     def _reallocations_balance(self, model: PovertyModel) -> str | None:
-        t = model.ledger.totals
-        pairs = {(f, s) for f, s, _ in t}
-        wrong = {
-            f"{f}/{s}": t.get((f, s, "reallocated_out"), 0) - t.get((f, s, "reallocated_in"), 0)
-            for f, s in pairs
-            if t.get((f, s, "reallocated_out"), 0) != t.get((f, s, "reallocated_in"), 0)
-        }
+        gaps = model.ledger.reallocation_gaps_fen()
+        wrong = {f"{f}/{s}": gap for (f, s), gap in gaps.items()}
         return f"money moved out != moved in, fen: {wrong}" if wrong else None

@@ -105,6 +105,13 @@ def test_county_behind_adapts_and_moves_unspent_money_to_unmet_demand_exactly():
     summary = m.ledger.summary().set_index("source")
     assert summary.loc["province", "reallocated"] == 120.0
     assert summary.loc["paired_city", "reallocated"] == 80.0
+    # money moved out of a use without reaching another is caught, with its source and fen
+    assert m.ledger.reallocation_gaps_fen() == {}
+    m.ledger._record("special", "province", "industry", "reallocated_out", 2016, 12, [5, 0])
+    assert m.ledger.reallocation_gaps_fen() == {("special", "province"): 5}
+    assert mech.invariant_checks()["reallocations_balance"](m) == (
+        "money moved out != moved in, fen: {'special/province': 5}"
+    )
 
 
 def test_reallocation_never_moves_more_than_the_share_of_the_money_held():

@@ -286,7 +286,7 @@ def numpy_sum(a: np.ndarray) -> float:
     while i < n:
         res += a[i]
         i += 1
-    return res
+    return 0.0 + res  # added to numpy's starting 0.0, which turns a sum of -0.0 into 0.0
 
 
 @_jit
@@ -299,17 +299,22 @@ def county_places(
     multiplier)``: each round splits the places still to give over the counties by room x
     multiplier (:func:`model.engine.funding.split_fen`: floors, then the largest remainders,
     ties to the lower county), capped at each county's room. Returns ``(counts, places, exact)``;
-    ``exact`` is False (the places unset) when a weight is not finite or there are more than
-    :data:`PAIRWISE_BLOCK` counties, which numpy's ``allot`` is left to handle.
+    ``exact`` is False (the places unset) when a weight is not finite, the weights sum to zero
+    or less (numpy's ``allot`` would never end), a county code is out of range or there are more
+    than :data:`PAIRWISE_BLOCK` counties: numpy's ``bincount`` and ``allot`` are left to handle
+    those.
     """
     counts = np.zeros(n_counties, dtype=np.int64)
+    places = np.zeros(n_counties, dtype=np.int64)
     for j in range(idx.size):
-        counts[county[idx[j]]] += 1
+        c = county[idx[j]]
+        if c < 0 or c >= n_counties:  # np.bincount's error, or a longer count: numpy's
+            return counts, places, False
+        counts[c] += 1
     total = 0
     for c in range(n_counties):
         total += counts[c]
     size = min(size, total)
-    places = np.zeros(n_counties, dtype=np.int64)
     weights = np.empty(n_counties)
     quota = np.empty(n_counties)
     left = np.empty(n_counties)

@@ -331,6 +331,8 @@ def test_numpy_sum_adds_as_numpy_does_to_the_bit():
     # the pairwise order matters: a plain loop in order would differ in many of these cases
     assert differs_from_in_order > 1_000
     assert compiled_kernels.numpy_sum(np.array([0.1, 0.2, 0.3])) == 0.1 + 0.2 + 0.3
+    for n in (1, 7, 8, 100):  # numpy's sum of negative zeros is +0.0 at every length
+        assert str(compiled_kernels.numpy_sum(np.full(n, -0.0))) == str(np.full(n, -0.0).sum())
     # longer arrays, which numpy halves first, are not summed
     assert np.isnan(compiled_kernels.numpy_sum(np.ones(compiled_kernels.PAIRWISE_BLOCK + 1)))
 
@@ -365,6 +367,11 @@ def test_county_places_counts_and_allots_as_numpy_does():
     # a weight that is not finite is left to numpy
     _, _, exact = compiled_kernels.county_places(idx, county, 2, 4, np.array([np.inf, 1.0]))
     assert not exact
+    for code in (-1, 2):  # a county code out of range: numpy's bincount raises or grows
+        bad = county.copy()
+        bad[3] = code
+        _, _, exact = compiled_kernels.county_places(idx, bad, 2, 4, np.array([5.0, 1.0]))
+        assert not exact
     many = compiled_kernels.PAIRWISE_BLOCK + 1  # counties beyond one block: numpy's too
     _, _, exact = compiled_kernels.county_places(idx, county, many, 4, np.ones(many))
     assert not exact

@@ -21,6 +21,9 @@ from model.engine.mechanisms import build_mechanisms
 from model.engine.population import PARTIES, build_population
 from model.engine.villages import Village
 
+#: :attr:`PovertyModel.next_work_due` when no village has works in progress
+NO_WORK_DUE = 2**62
+
 
 class PovertyModel(mesa.Model):
     """Households (numpy arrays) and poor villages (Mesa agents) under one scenario.
@@ -76,6 +79,9 @@ class PovertyModel(mesa.Model):
         self.seconds_kernels = time.perf_counter() - t0
         self.n_counties = len(self.population.county_names)
         vt = self.population.villages
+        #: the earliest month index at which some village's works open (steps skip the
+        #: villages' step before it: it would change nothing)
+        self.next_work_due = NO_WORK_DUE
         self.villages: list[Village] = [
             Village(
                 self,
@@ -129,8 +135,11 @@ class PovertyModel(mesa.Model):
         # 2. money arrives
         self.treasury.receive_month(self, self.scenario.funding.village_allocation)
         # 3. villages act
-        if self.villages:
+        if self.villages and self.month_index >= self.next_work_due:
             self.agents_by_type[Village].do("step")
+            self.next_work_due = min(
+                (due for v in self.villages for due in v.works.values()), default=NO_WORK_DUE
+            )
         for mechanism in self.mechanisms:  # the register's re-check, in its month
             mechanism.after_villages_act(self)
         # 4. programmes enrol

@@ -67,7 +67,10 @@ class Village(mesa.Agent):
         if item not in CHECKLIST_ITEMS:
             raise ValueError(f"unknown service item {item!r}")
         if not self.services[item]:
-            self.works.setdefault(item, opens_at_month)
+            due = self.works.setdefault(item, opens_at_month)
+            model = self.model
+            if due < getattr(model, "next_work_due", due):
+                model.next_work_due = due
 
     def step(self) -> None:
         """Step 3 of the month: works that are due open their service."""

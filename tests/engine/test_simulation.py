@@ -309,3 +309,31 @@ def test_outcomes_without_the_full_result_are_the_same(scenario):
         pd.testing.assert_frame_equal(table, getattr(full, name), check_exact=True)
     with pytest.raises(ValueError, match="expected among"):
         run_for_outcomes(sc, seed=5, population_scale=0.01, tables=("ledger",))
+
+
+def test_villages_step_only_when_works_are_due_and_open_them_in_their_month(baseline, monkeypatch):
+    from model.engine.simulation import NO_WORK_DUE
+    from model.engine.villages import Village
+
+    m = PovertyModel(baseline, seed=3, population_scale=0.05)
+    village = next(v for v in m.villages if not v.services["road"])
+    steps = set()
+    real_step = Village.step
+
+    def counting_step(self):  # the months in which the villages are asked to step
+        steps.add(self.model.month_index)
+        real_step(self)
+
+    monkeypatch.setattr(Village, "step", counting_step)
+    for measure in m.measures:  # only the works scheduled by hand below
+        measure.enrol = lambda model: None
+    m.step()
+    assert steps == set() and m.next_work_due == NO_WORK_DUE  # nothing due: no step
+    village.schedule_work("road", m.month_index + 2)  # month index 1 + 2 = 3
+    village.schedule_work("road", m.month_index + 5)  # already scheduled: the first date holds
+    assert m.next_work_due == 3
+    for _ in range(4):
+        m.step()
+    # months 1 and 2 skip the villages; month 3 opens the road and nothing is due after it
+    assert steps == {3} and village.services["road"] and village.works == {}
+    assert m.next_work_due == NO_WORK_DUE

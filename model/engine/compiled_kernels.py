@@ -11,6 +11,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from model.engine import compiled_draws
+from model.engine.compiled_draws import (  # noqa: F401  (the draws, with the other kernels)
+    choice_without_replacement,
+    permutation,
+    stream,
+)
+
 #: numpy's error model: a division by zero gives inf or NaN, as numpy does, rather than raising
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -1001,3 +1008,4 @@ def warm() -> None:
         ledger_take(store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, record, 0)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
+    compiled_draws.warm()

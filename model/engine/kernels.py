@@ -5,7 +5,8 @@ social security's payments, the month's base flows, the labour market's draws, s
 bookkeeping, accountability's triage, the ledger's split of a payment over its sources, the
 months of industry, finance and education's subsidies, social security's candidates, the
 market-access uplift, the monthly record's counts, the households with a job seeker and the
-screens of the monthly invariants (whose numpy checks then run only to describe a failure).
+screens of the monthly invariants (whose numpy checks then run only to describe a failure),
+and the queues' draws without replacement (:mod:`model.engine.draws`, on the model's own stream).
 :mod:`model.engine.compiled_kernels` does each in one compiled loop with the same arithmetic in
 the same order, so results are bit-identical either way.
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.funding import FEN, FUNDS, SECTOR_SOURCES, select_within_budget, to_fen
 from model.engine.households import INCOME_COMPONENTS, Households
 from model.engine.params import Section, choice, param, year_value
@@ -329,7 +330,7 @@ class Measure:
         size = min(int(size), idx.size)
         if size == idx.size:
             return self.shuffled(model, idx)
-        return model.rng.choice(idx, size=size, replace=False)
+        return draws.choice_without_replacement(model, idx, size)
 
     def shuffled(self, model: PovertyModel, mask: np.ndarray) -> np.ndarray:
         """Indices where ``mask`` holds, in random order (a fair queue).
@@ -338,7 +339,7 @@ class Measure:
         every household).
         """
         idx = np.flatnonzero(mask) if mask.dtype == bool else mask
-        return model.rng.permutation(idx) if idx.size > 1 else idx
+        return draws.permutation(model, idx) if idx.size > 1 else idx
 
 
 def picker(among: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:

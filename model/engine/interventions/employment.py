@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.dynamics import new_job_wage, skill_wage_factor
 from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, statistic, year_value
@@ -225,7 +226,7 @@ class Employment(Measure):
         found = seekers[model.rng.random(seekers.size) < np.minimum(rate, 1.0)]
         if found.size == 0:
             return
-        found = model.rng.permutation(found)
+        found = draws.permutation(model, found)
         found = self.take_within_budget(
             model, found, hh.county[found], p.placement_cost + p.firm_reward
         )

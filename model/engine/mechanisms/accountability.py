@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import field_validator
 
+from model.engine import draws
 from model.engine.assessment import EXITED
 from model.engine.funding import FEN, split_fen
 from model.engine.mechanisms.base import Mechanism
@@ -235,7 +236,7 @@ class Accountability(Mechanism):
         for c in np.flatnonzero(places):
             candidates = grouped[ends[c] - counts[c] : ends[c]]
             if not self.triaging[c]:
-                taken.append(model.rng.choice(candidates, size=int(places[c]), replace=False))
+                taken.append(draws.choice_without_replacement(model, candidates, int(places[c])))
             elif kernels is None:
                 taken.append(triage_order(candidates, self.income_pc, self.line, int(places[c])))
             else:

@@ -22,7 +22,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-_jit = numba.njit(cache=True, nogil=True)
+#: holding the GIL, as numpy holds the generator's lock while it draws
+_jit = numba.njit(cache=True)
 
 #: Pools this long or longer are left to numpy (its draws switch to 64-bit numbers there).
 LONGEST_POOL = 2**32 - 1

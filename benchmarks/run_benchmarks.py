@@ -845,43 +845,36 @@ def main(argv: list[str] | None = None) -> None:
             f"in CPU time: {cpu_fit['fixed_ms_per_month']:.2f} ms fixed + "
             f"{cpu_fit['marginal_ns_per_household_month']:.1f} ns per household"
         )
-    # the same fit for the compiled kernels, which every run of a many-run job uses (W4)
-    compiled_rows = [
-        r
-        for r in rows
-        if "ns_per_household_month" in r
-        and FEEDBACK_TAG not in r["workload"]
-        and r.get("kernels") == "compiled"
-    ]
-    if len(compiled_rows) > 1:
-        fit = affine_cost(compiled_rows, "cpu_simulation_s")
-        results["cost_model_compiled_cpu"] = fit
-        print(
-            "with the compiled kernels (every run of a many-run job), in CPU time: cost of a "
-            f"month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
-            f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares over "
-            + ", ".join(r["workload"] for r in compiled_rows)
-            + ")"
-        )
-    # and with every mechanism on (the feedback scenario), the aim's own setting
-    feedback_rows = [
-        r
-        for r in rows
-        if "ns_per_household_month" in r
-        and FEEDBACK_TAG in r["workload"]
-        and CLOSED_TAG not in r["workload"]
-        and r.get("kernels") == "compiled"
-    ]
-    if len(feedback_rows) > 1:
-        fit = affine_cost(feedback_rows, "cpu_simulation_s")
-        results["cost_model_feedback_compiled_cpu"] = fit
-        print(
-            "with every mechanism on too (scenarios/feedback.toml), compiled kernels, in CPU "
-            f"time: cost of a month = {fit['fixed_ms_per_month']:.2f} ms fixed + "
-            f"{fit['marginal_ns_per_household_month']:.1f} ns per household (least squares over "
-            + ", ".join(r["workload"] for r in feedback_rows)
-            + ")"
-        )
+    # the same fit for the compiled kernels, which every run of a many-run job uses (W4): for
+    # the baseline, and with every mechanism on (the feedback scenario, the aim's own setting)
+    for key, label, feedback in (
+        (
+            "cost_model_compiled_cpu",
+            "with the compiled kernels (every run of a many-run job)",
+            False,
+        ),
+        (
+            "cost_model_feedback_compiled_cpu",
+            "with every mechanism on too (scenarios/feedback.toml), compiled kernels",
+            True,
+        ),
+    ):
+        fitted = [
+            r
+            for r in rows
+            if "ns_per_household_month" in r
+            and r.get("kernels") == "compiled"
+            and (FEEDBACK_TAG in r["workload"]) == feedback
+            and CLOSED_TAG not in r["workload"]
+        ]
+        if len(fitted) > 1:
+            fit = affine_cost(fitted, "cpu_simulation_s")
+            results[key] = fit
+            print(
+                f"{label}, in CPU time: cost of a month = {fit['fixed_ms_per_month']:.2f} ms "
+                f"fixed + {fit['marginal_ns_per_household_month']:.1f} ns per household (least "
+                "squares over " + ", ".join(r["workload"] for r in fitted) + ")"
+            )
     w1 = next((r for r in rows if r["workload"] == "W1"), None)
     w1_numpy = next((r for r in rows if r["workload"] == f"W1 {NUMPY_KERNELS_TAG}"), None)
     if w1 is not None and w1_numpy is not None:

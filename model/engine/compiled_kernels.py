@@ -884,6 +884,7 @@ SCREEN_FIELDS = (
     "unknown_group", "unknown_dibao", "register_mismatch", "unknown_status", "exit_year_mismatch",
     "unregistered_exited", "negative_jobs", "jobs_over_workers", "jobs_without_labour",
     "empty_households", "people", "registered_people", "registered_households",
+    "registered_not_exited_people",
 )  # fmt: skip
 
 
@@ -902,9 +903,10 @@ def household_screen(
     """The counts of the monthly household invariants in one pass (:data:`SCREEN_FIELDS`).
 
     ``codes``: the number of groups, the largest dibao class, the codes non-poor, poor and
-    no labour capacity, the lowest and highest status code of a registered household.
+    no labour capacity, the lowest and highest status code of a registered household, the code
+    exited.
     """
-    n_groups, dibao_max, non_poor, poor, no_labour, status_lo, status_hi = (
+    n_groups, dibao_max, non_poor, poor, no_labour, status_lo, status_hi, exited = (
         codes[0],
         codes[1],
         codes[2],
@@ -912,9 +914,11 @@ def household_screen(
         codes[4],
         codes[5],
         codes[6],
+        codes[7],
     )
     # one local count per field (counts in an array would be stored to memory every household)
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = people = reg_people = reg_households = 0
+    reg_not_exited_people = 0
     for i in range(group.size):
         g = group[i]
         reg = registered[i]
@@ -938,10 +942,12 @@ def household_screen(
         people += s
         reg_people += s * reg
         reg_households += reg
-    out = np.empty(13, dtype=np.int64)
+        reg_not_exited_people += s * (reg & (st != exited))
+    out = np.empty(14, dtype=np.int64)
     for k, count in enumerate(
-        (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, people, reg_people, reg_households)
-    ):
+        (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, people, reg_people, reg_households,
+         reg_not_exited_people)
+    ):  # fmt: skip
         out[k] = count
     return out
 

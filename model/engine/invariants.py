@@ -334,9 +334,18 @@ def _screen(model: PovertyModel) -> dict[str, int] | None:
 #: The codes :func:`household_screen <model.engine.compiled_kernels.household_screen>` reads.
 _SCREEN_CODES = np.array(
     [len(GROUP_NAMES), DIBAO_CLASSES, NON_POOR, POOR, NO_LABOUR, min(STATUS_CODES),
-     max(STATUS_CODES)],
+     max(STATUS_CODES), EXITED],
     dtype=np.int64,
 )  # fmt: skip
+
+
+def household_counts(model: PovertyModel) -> dict[str, int] | None:
+    """The households' counts of the compiled screen (``SCREEN_FIELDS``), or None with numpy.
+
+    Exact integer counts (registered households, their people, those not exited...), taken
+    once per :meth:`InvariantChecker.check` for every check that reads them.
+    """
+    return _screen(model)
 
 
 def _holds(model: PovertyModel, *zero: str, **equal: int) -> bool:

@@ -680,7 +680,7 @@ def test_loading_the_kernels_compiles_every_one_a_run_calls(tmp_path):
 
 def test_household_screen_counts_what_numpy_counts():
     """Each count of the invariants' compiled screen against numpy masks of the same rule."""
-    from model.engine.assessment import GROUP_NAMES, NO_LABOUR, NON_POOR, POOR
+    from model.engine.assessment import EXITED, GROUP_NAMES, NO_LABOUR, NON_POOR, POOR
     from model.engine.invariants import _SCREEN_CODES
 
     rng = np.random.default_rng(11)
@@ -713,6 +713,9 @@ def test_household_screen_counts_what_numpy_counts():
         counts["people"] = int(size.sum(dtype=np.int64))
         counts["registered_people"] = int(size[registered].sum(dtype=np.int64))
         counts["registered_households"] = int(np.count_nonzero(registered))
+        counts["registered_not_exited_people"] = int(
+            size[registered & (status != EXITED)].sum(dtype=np.int64)
+        )
         assert dict(zip(compiled_kernels.SCREEN_FIELDS, got.tolist(), strict=True)) == counts
         if n > 100:  # the random draws break every rule somewhere
             assert all(counts.values())

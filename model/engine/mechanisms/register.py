@@ -44,6 +44,7 @@ from model.engine.assessment import (
     HouseholdVerdict,
 )
 from model.engine.households import people_where
+from model.engine.invariants import household_counts
 from model.engine.mechanisms.base import REPORTED_FACTS as README
 from model.engine.mechanisms.base import Mechanism
 from model.engine.params import Section, assumption, param, plan, statistic
@@ -335,7 +336,11 @@ class LivingRegister(Mechanism):
 
     def _accounting(self, model: PovertyModel) -> str | None:
         hh = model.households
-        households = int(np.count_nonzero(hh.registered))
+        counts = household_counts(model)  # the compiled screen's exact counts, when it runs
+        if counts is not None:
+            households = counts["registered_households"]
+        else:
+            households = int(np.count_nonzero(hh.registered))
         expected_households = self.start_households + self.added_total - self.removed_total
         if households != expected_households:
             return (
@@ -343,7 +348,10 @@ class LivingRegister(Mechanism):
                 f"{self.start_households:,} + added {self.added_total:,} - removed "
                 f"{self.removed_total:,}), found {households:,}"
             )
-        poor = people_where(hh.size, hh.registered & (hh.status != EXITED))
+        if counts is not None:
+            poor = counts["registered_not_exited_people"]
+        else:
+            poor = people_where(hh.size, hh.registered & (hh.status != EXITED))
         added, removed = int(self.added_c.sum()), int(self.removed_c.sum())
         expected = (
             self.poor_people_start + added - removed - self.exited_people + self.returned_people

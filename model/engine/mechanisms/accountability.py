@@ -214,18 +214,19 @@ class Accountability(Mechanism):
         hh = model.households
         idx = np.flatnonzero(mask) if mask.dtype == bool else np.asarray(mask)
         kernels = hh.kernels
-        placed = None
-        if kernels is not None:  # the counts and allot's rounds in one compiled pass
-            placed = kernels.county_places(idx, hh.county, model.n_counties, int(size), self.effort)
-        if placed is not None and placed[2]:
-            counts, places, _ = placed
-        else:
-            counts = np.bincount(hh.county[idx], minlength=model.n_counties)
-            places = allot(size, counts, self.effort)
         if kernels is None:
+            county = hh.county[idx]
+            counts = np.bincount(county, minlength=model.n_counties)
+            places = allot(size, counts, self.effort)
             # candidates grouped by county, each county's in their original order (a stable sort)
-            grouped = idx[np.argsort(hh.county[idx], kind="stable")]
-        else:  # the grouping and every triaging county's choice in one compiled pass
+            grouped = idx[np.argsort(county, kind="stable")]
+        else:  # the places, the grouping and every triaging county's choice, compiled
+            counts, places, exact = kernels.county_places(
+                idx, hh.county, model.n_counties, int(size), self.effort
+            )
+            if not exact:  # a weight or a county code the kernel leaves to numpy
+                counts = np.bincount(hh.county[idx], minlength=model.n_counties)
+                places = allot(size, counts, self.effort)
             grouped, triaged, triaged_ends = kernels.triage_queue(
                 idx, hh.county, counts, places, self.triaging, self.income_pc, self.line
             )

@@ -337,10 +337,14 @@ class LivingRegister(Mechanism):
     def _accounting(self, model: PovertyModel) -> str | None:
         hh = model.households
         counts = household_counts(model)  # the compiled screen's exact counts, when it runs
-        if counts is not None:
-            households = counts["registered_households"]
-        else:
-            households = int(np.count_nonzero(hh.registered))
+        if counts is None:
+            counts = {
+                "registered_households": int(np.count_nonzero(hh.registered)),
+                "registered_not_exited_people": people_where(
+                    hh.size, hh.registered & (hh.status != EXITED)
+                ),
+            }
+        households = counts["registered_households"]
         expected_households = self.start_households + self.added_total - self.removed_total
         if households != expected_households:
             return (
@@ -348,10 +352,7 @@ class LivingRegister(Mechanism):
                 f"{self.start_households:,} + added {self.added_total:,} - removed "
                 f"{self.removed_total:,}), found {households:,}"
             )
-        if counts is not None:
-            poor = counts["registered_not_exited_people"]
-        else:
-            poor = people_where(hh.size, hh.registered & (hh.status != EXITED))
+        poor = counts["registered_not_exited_people"]
         added, removed = int(self.added_c.sum()), int(self.removed_c.sum())
         expected = (
             self.poor_people_start + added - removed - self.exited_people + self.returned_people

@@ -51,13 +51,37 @@ class LocalDaskCluster:
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
-        self.address = f"tcp://127.0.0.1:{free_port()}"
         self.workers: dict[str, subprocess.Popen] = {}
-        self.scheduler = self._start(
-            "scheduler",
-            ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
-             self.address.rsplit(":", 1)[1], "--no-dashboard"],
-        )  # fmt: skip
+        self._launches: dict[str, tuple[Path, dict[str, str] | None]] = {}
+        for _attempt in range(3):
+            self.address = f"tcp://127.0.0.1:{free_port()}"
+            self.scheduler = self._start(
+                "scheduler",
+                ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                 self.address.rsplit(":", 1)[1], "--no-dashboard"],
+            )  # fmt: skip
+            if self._listening(self.scheduler, self.address):
+                return
+        raise AssertionError(
+            "the scheduler exited three times before it listened; its log ends:\n"
+            + (self.logs / "scheduler.log").read_text(errors="replace")[-2000:]
+        )
+
+    @staticmethod
+    def _listening(process: subprocess.Popen, address: str, timeout: float = 120) -> bool:
+        """Whether ``process`` accepts connections on ``address`` (False once it has exited)."""
+        host, port = address.removeprefix("tcp://").rsplit(":", 1)
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with socket.create_connection((host, int(port)), timeout=1):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        if process.poll() is None:
+            stop(process)
+            raise AssertionError(f"{address} did not listen within {timeout} s")
+        return False
 
     def _start(self, name: str, args: list[str], cwd: Path = ROOT, env=None) -> subprocess.Popen:
         with open(self.logs / f"{name}.log", "ab") as log:
@@ -81,6 +105,7 @@ class LocalDaskCluster:
             cwd=cwd,
             env=env,
         )  # fmt: skip
+        self._launches[address] = (cwd, env)
         return address
 
     def client(self, timeout: str = "60s"):  # noqa: ANN201 - distributed.Client
@@ -88,9 +113,41 @@ class LocalDaskCluster:
 
         return Client(self.address, timeout=timeout, set_as_default=False)
 
-    def wait_for_workers(self, n: int, timeout: float = 120) -> None:
+    def wait_for_workers(self, n: int, timeout: float = 120, restarts: int = 3) -> None:
+        """Wait until ``n`` workers run on the scheduler.
+
+        A worker that exits before it joins (its port taken by another process between
+        :func:`free_port` and its bind, say) is started again on a new port, at most ``restarts``
+        times; read the workers' addresses from :attr:`workers` after the wait. A timeout names
+        each worker's state and the end of its log.
+        """
+        deadline = time.monotonic() + timeout
         with self.client() as client:
-            client.wait_for_workers(n, timeout=timeout)
+            while True:
+                joined = {
+                    address
+                    for address, worker in client.scheduler_info(n_workers=-1)["workers"].items()
+                    if worker.get("status") == "running"
+                }
+                if len(joined) >= n:
+                    return
+                for address, process in list(self.workers.items()):
+                    if address not in joined and process.poll() is not None and restarts > 0:
+                        restarts -= 1
+                        del self.workers[address]
+                        self.add_worker(*self._launches.pop(address))
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"only {len(joined)}/{n} workers joined within {timeout} s\n"
+                        + "\n".join(self._describe(a, p) for a, p in self.workers.items())
+                    )
+                time.sleep(0.1)
+
+    def _describe(self, address: str, process: subprocess.Popen) -> str:
+        state = "running" if process.poll() is None else f"exited {process.returncode}"
+        log = self.logs / f"worker-{address.rsplit(':', 1)[1]}.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.is_file() else "(no log)"
+        return f"worker {address} ({state}); its log ends:\n{tail}"
 
     def close(self) -> None:
         for process in [*self.workers.values(), self.scheduler]:

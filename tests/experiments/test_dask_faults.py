@@ -348,8 +348,9 @@ def test_worker_with_another_model_is_refused_before_any_task(tmp_path, capsys, 
     other = copy_of_the_package(tmp_path / "other", change)
     cluster = LocalDaskCluster(tmp_path)
     try:
-        worker = cluster.add_worker(cwd=other, env={**os.environ, "PYTHONPATH": str(other)})
+        cluster.add_worker(cwd=other, env={**os.environ, "PYTHONPATH": str(other)})
         cluster.wait_for_workers(1)
+        (worker,) = cluster.workers
         version, digest = package_fingerprint()
         theirs = "9.9.9+" + version if change == "version" else version
         with pytest.raises(WorkerMismatch) as refused:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from model.engine.funding import FEN, Ledger
+from model.engine.households import village_people
 from model.engine.interventions import MEASURES, SharedOutputs
 
 
@@ -28,6 +29,10 @@ class FakeModel:
             n_counties=n_counties,
             county_names=[f"c{i}" for i in range(n_counties)],
         )
+
+    @property
+    def village_people(self):
+        return village_people(self.households, len(self.villages))
 
     def fund(self, use, yuan, county=0, source="province", fund="special"):
         amounts = np.zeros(self.n_counties, dtype=np.int64)

@@ -324,6 +324,7 @@ def to_fen(yuan: np.ndarray | float) -> np.ndarray:
 KINDS = ("received", "spent", "leaked", "unspent", "reallocated_out", "reallocated_in")
 _KIND = {kind: k for k, kind in enumerate(KINDS)}
 _RECEIVED, _SPENT = _KIND["received"], _KIND["spent"]  # compiled_kernels.RECEIVED, SPENT
+_REALLOCATED_OUT, _REALLOCATED_IN = _KIND["reallocated_out"], _KIND["reallocated_in"]
 
 
 @dataclass(eq=False)
@@ -516,6 +517,44 @@ class Ledger:
         self._totals[s, k] = total
         self._seen[s, k] = True
 
+    def _record_rows(
+        self,
+        code: int,
+        kind: int,
+        year: int,
+        month: int,
+        use: np.ndarray,
+        county: np.ndarray,
+        fen: np.ndarray,
+    ) -> None:
+        """Record one movement per entry, in order, all of source ``code`` and kind ``kind``.
+
+        Entry ``i`` moves ``fen[i]`` of use ``use[i]`` (an index into :attr:`uses`) in county
+        ``county[i]``.
+
+        Raises:
+            OverflowError: When the total would pass the int64 range (about 9.2e16 yuan).
+        """
+        if not use.size:
+            return
+        total = int(self._totals[code, kind]) + sum(fen.tolist())
+        if not -(2**63) <= total < 2**63:
+            fund, source = self._sources[code]
+            raise OverflowError(
+                f"the ledger's {KINDS[kind]} total of {fund}/{source} passes int64 fen"
+            )
+        rows = np.arange(self._n, self._n + use.size)
+        self._room(use.size)
+        self._heads[rows] = np.column_stack(
+            [np.full(rows.size, code), use + 1, np.full(rows.size, kind),
+             np.full(rows.size, year), np.full(rows.size, month)]
+        )  # fmt: skip
+        self._amounts[rows] = 0
+        self._amounts[rows, county] = fen
+        self._n += use.size
+        self._totals[code, kind] = total
+        self._seen[code, kind] = True
+
     def receive(
         self,
         fund: str,
@@ -539,16 +578,7 @@ class Ledger:
         if leaked.any():  # a movement per county and use that lost money, in that order
             split = split_fen_rows(leaked[counties], weights)
             which, u = np.nonzero(split)
-            rows = np.arange(self._n, self._n + which.size)
-            self._room(which.size)
-            self._heads[rows] = np.column_stack(
-                [np.full(rows.size, code), u + 1, np.full(rows.size, leak),
-                 np.full(rows.size, year), np.full(rows.size, month)]
-            )  # fmt: skip
-            self._amounts[rows] = 0
-            self._amounts[rows, counties[which]] = split[which, u]
-            self._n += which.size
-        self._totals[code, leak] += int(leaked.sum())
+            self._record_rows(code, leak, year, month, u, counties[which], split[which, u])
         self._seen[code, leak] = True
 
     def available(self, use: str, funds: tuple[str, ...] = ("special", "village")) -> np.ndarray:
@@ -789,11 +819,10 @@ class Ledger:
             received = split_fen(int(out.sum()), weights)
             pot = pots[key]
             pot[:, county] += received - out
-            for kind, amounts in (("reallocated_out", out), ("reallocated_in", received)):
-                for u in np.flatnonzero(amounts):
-                    by_county = [0] * self.n_counties
-                    by_county[county] = int(amounts[u])
-                    self._record(key[0], key[1], self.uses[u], kind, year, month, by_county)
+            code = self._code(*key)
+            for kind, amounts in ((_REALLOCATED_OUT, out), (_REALLOCATED_IN, received)):
+                u = np.flatnonzero(amounts)
+                self._record_rows(code, kind, year, month, u, np.full(u.size, county), amounts[u])
             moved += int(out.sum())
         return moved
 

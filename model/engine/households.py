@@ -34,6 +34,12 @@ def people_where(size: np.ndarray, mask: np.ndarray) -> int:
     return int(np.multiply(size, mask).sum(dtype=np.int64))
 
 
+def village_people(hh: Households, n_villages: int) -> np.ndarray:
+    """People living in each poor village (float64, by village index)."""
+    g = hh.groups
+    return np.bincount(g.in_village_key, hh.size[g.in_village], n_villages)
+
+
 @dataclass(frozen=True)
 class GroupIndex:
     """Indices (ascending) of the household groups that stay fixed during a run.
@@ -48,6 +54,8 @@ class GroupIndex:
         is_no_labour: Boolean mask of ``no_labour`` over all households.
         by_village: Every household living in a poor village, ordered by village.
         by_village_key: The village of each entry of ``by_village`` (ascending).
+        in_village: Every household living in a poor village (ascending).
+        in_village_key: The village of each entry of ``in_village``.
     """
 
     registered: np.ndarray
@@ -57,6 +65,8 @@ class GroupIndex:
     is_no_labour: np.ndarray
     by_village: np.ndarray
     by_village_key: np.ndarray
+    in_village: np.ndarray
+    in_village_key: np.ndarray
 
     @classmethod
     def of(cls, hh: Households) -> GroupIndex:
@@ -73,6 +83,8 @@ class GroupIndex:
             is_no_labour=no_labour,
             by_village=by_village,
             by_village_key=hh.village[by_village],
+            in_village=in_village,
+            in_village_key=hh.village[in_village],
         )
         for array in vars(index).values():
             array.flags.writeable = False  # shared by every rule: never changed in place

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from model.engine import dynamics
 from model.engine.assessment import EXITED, RELAPSED, assess_households
 from model.engine.funding import Treasury
+from model.engine.households import village_people
 from model.engine.interventions import MEASURES, Measure, SharedOutputs, running
 from model.engine.invariants import InvariantChecker
 from model.engine.mechanisms import build_mechanisms
@@ -194,11 +196,10 @@ class PovertyModel(mesa.Model):
         hh.exit_year[verdict.exits] = self.year
         hh.status[verdict.relapses] = RELAPSED
         if self.villages:
-            in_v = hh.village >= 0
-            n_v = len(self.villages)
-            people = np.bincount(hh.village[in_v], hh.size[in_v], n_v)
-            income = np.bincount(hh.village[in_v], (income_pc * hh.size)[in_v], n_v)
-            village_pc = income / np.maximum(people, 1)
+            g = hh.groups
+            weights = income_pc[g.in_village] * hh.size[g.in_village]
+            income = np.bincount(g.in_village_key, weights, len(self.villages))
+            village_pc = income / np.maximum(self.village_people, 1)
             v_line = a.village_exit_line(self.year)
             for village in self.villages:
                 village.assess(
@@ -209,6 +210,11 @@ class PovertyModel(mesa.Model):
         for mechanism in self.mechanisms:
             mechanism.after_assessment(self)
         return {"exits": verdict.exits, "relapses": verdict.relapses, "income_pc": income_pc}
+
+    @functools.cached_property
+    def village_people(self) -> np.ndarray:
+        """People living in each poor village (float64; sizes and villages are fixed for a run)."""
+        return village_people(self.households, len(self.villages))
 
     def run_model(self, progress: bool = False) -> None:
         """Run every month of the horizon (optionally with a progress bar)."""

@@ -70,12 +70,9 @@ class VillageRecheckParams(Section):
 def village_poor_share(model: PovertyModel) -> np.ndarray:
     """Share of each village's people in registered households not out of poverty."""
     hh = model.households
-    n_v = len(model.villages)
-    in_v = hh.village >= 0
-    people = np.bincount(hh.village[in_v], hh.size[in_v], n_v)
-    poor = in_v & hh.registered & (hh.status != EXITED)
-    poor_people = np.bincount(hh.village[poor], hh.size[poor], n_v)
-    return poor_people / np.maximum(people, 1)
+    poor = (hh.village >= 0) & hh.registered & (hh.status != EXITED)
+    poor_people = np.bincount(hh.village[poor], hh.size[poor], len(model.villages))
+    return poor_people / np.maximum(model.village_people, 1)
 
 
 def falls_back(

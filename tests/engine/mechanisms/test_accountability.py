@@ -127,6 +127,14 @@ def test_reallocation_never_moves_more_than_the_share_of_the_money_held():
     assert pots[m.ledger.uses.index("finance"), 0] == 20_100 - 7_537
     assert pots[m.ledger.uses.index("employment"), 0] == 37_500 + 7_537
     assert (pots >= 0).all()
+    # one movement per use and kind, uses in the ledger's order, the county's fen alone
+    out = sorted(
+        [("industry", 37_500), ("finance", 7_537)], key=lambda x: m.ledger.uses.index(x[0])
+    )
+    assert [r for r in m.ledger.movements if r[3].startswith("reallocated")] == [
+        ("special", "province", use, "reallocated_out", m.year, m.month, [fen, 0])
+        for use, fen in out
+    ] + [("special", "province", "employment", "reallocated_in", m.year, m.month, [45_037, 0])]
     assert all(gap == 0 for gap in m.ledger.identity_gaps_fen().values())
 
 

@@ -199,15 +199,28 @@ class Accountability(Mechanism):
 
     # -- what the measures read -------------------------------------------------------------
 
+    @property
+    def effort(self) -> np.ndarray:
+        """Each county's effort (a read-only view: assign a new array to change it)."""
+        return self._effort_view
+
+    @effort.setter
+    def effort(self, value: np.ndarray) -> None:
+        # what the measures read is derived once, here; the kernels take the writeable array
+        # (a read-only one is another type to numba, compiled anew)
+        self._effort = np.array(value, dtype=float)
+        self._effort_view = self._effort.view()
+        self._effort_view.flags.writeable = False
+        self._raised = bool((self._effort > 1).any())
+        self._mean_effort = float(self.target_share @ self._effort)
+
     def adapting(self, measure: str) -> bool:
         """Whether some county has raised its effort for ``measure``."""
-        return measure in self._measures and bool((self.effort > 1).any())
+        return self._raised and measure in self._measures
 
     def capacity_factor(self, measure: str) -> float:
         """Multiplier on ``measure``'s yearly capacity: the counties' mean effort (1 if none)."""
-        if not self.adapting(measure):
-            return 1.0
-        return float(self.target_share @ self.effort)
+        return self._mean_effort if self.adapting(measure) else 1.0
 
     def queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
         """The first ``size`` candidates: places by county, triaged where the county triages."""
@@ -222,7 +235,7 @@ class Accountability(Mechanism):
             grouped = idx[np.argsort(county, kind="stable")]
         else:  # the places, the grouping and every triaging county's choice, compiled
             counts, places, exact = kernels.county_places(
-                idx, hh.county, model.n_counties, int(size), self.effort
+                idx, hh.county, model.n_counties, int(size), self._effort
             )
             if not exact:  # a weight or a county code the kernel leaves to numpy
                 counts = np.bincount(hh.county[idx], minlength=model.n_counties)

@@ -212,7 +212,7 @@ def test_counties_behind_triage_and_raise_capacity_while_others_queue_fairly():
     hh.status[:] = POOR
     income = np.array([5_000, 8_800, 9_500, 7_000, 1_000, 2_000, 3_000, 4_000.0])
     mech.after_household_verdict(m, None, income, 9_000.0, np.ones(8, bool))
-    mech.effort[:] = [1.5, 1.0]
+    mech.effort = [1.5, 1.0]
     mech.triaging[:] = [True, False]
     taken = mech.queue(m, np.ones(8, dtype=bool), 5)
     # places 4 x 1.5 = 6 : 4 x 1 = 4 -> 3 and 2; county 0 nearest the line first
@@ -303,7 +303,7 @@ def test_the_compiled_queue_takes_the_numpy_queues_households_and_draws(triaging
         mech = Accountability(AccountabilityParams(enabled=True), m)
         income = np.random.default_rng(22).integers(3_000, 5_000, n).astype(float)
         mech.after_household_verdict(m, None, income, 4_000.0, np.ones(n, bool))
-        mech.effort[:] = [1.5, 1.2, 1.0]
+        mech.effort = [1.5, 1.2, 1.0]
         mech.triaging[:] = triaging
         m.rng = np.random.default_rng(23)
         mask = np.random.default_rng(24).random(n) < 0.5
@@ -311,3 +311,16 @@ def test_the_compiled_queue_takes_the_numpy_queues_households_and_draws(triaging
     np.testing.assert_array_equal(taken["compiled"][0], taken["numpy"][0])
     assert taken["compiled"][1] == taken["numpy"][1]  # the same draws were made
     assert taken["numpy"][0].size == 120 and np.unique(taken["numpy"][0]).size == 120
+
+
+def test_capacity_follows_the_effort_assigned_and_the_effort_is_never_changed_in_place():
+    m, mech = _two_counties()  # equal target shares: 8 registered people in each county
+    assert mech.capacity_factor("industry") == 1.0
+    mech.after_assessment(m)  # county 0 behind (shortfall 0.75): effort min(1.5, 1 + 0.75)
+    assert mech.effort.tolist() == [1.5, 1.0]
+    assert mech.capacity_factor("industry") == (1.5 + 1.0) / 2
+    assert mech.capacity_factor("health") == 1.0  # not among the adapting programmes
+    with pytest.raises(ValueError, match="read-only"):
+        mech.effort[1] = 1.2
+    mech.effort = [1.0, 1.0]
+    assert not mech.adapting("industry") and mech.capacity_factor("industry") == 1.0

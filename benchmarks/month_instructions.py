@@ -9,9 +9,10 @@ while it imports and builds the model and runs the first month, switches it on
 hash seed). Needs ``valgrind`` on the PATH; about 40 s at scale 0.05 and 2 minutes at full scale.
 
 ``--part`` counts only the calls of one part of the month instead (``Measure.charge_by_county``,
-``Ledger.spend``, ``Ledger._record``, ``InvariantChecker.check``, ``Recorder.record_month``, or
-a measure's phase such as ``industry.enrol``): the part is called through ``exec`` and callgrind
-collects only inside it.
+``Ledger.spend``, ``Ledger._record``, ``InvariantChecker.check``, ``Recorder.record_month``, a
+measure's phase such as ``industry.enrol``, a mechanism's hook such as
+``verification.after_household_verdict``, or the model's own ``model._assess_december``): the
+part is called through ``exec`` and callgrind collects only inside it.
 
 Usage::
 
@@ -67,6 +68,8 @@ def _child(scenario: Path, scale: float, part: str | None, flags: Path) -> None:
         }
         targets = [classes[owner]] if owner in classes else []
         targets += [measure for measure in m.measures if measure.name == owner]
+        targets += [mechanism for mechanism in m.mechanisms if mechanism.name == owner]
+        targets += [m] if owner == "model" else []
         if not targets:
             raise SystemExit(f"--part {part}: no such part")
         for target in targets:

@@ -189,6 +189,9 @@ class Accountability(Mechanism):
         self.shortfall = np.zeros(n_c)
         self.target_people = np.zeros(n_c, dtype=np.int64)
         self.exited_people = np.zeros(n_c, dtype=np.int64)
+        self.target_people.flags.writeable = self.exited_people.flags.writeable = False
+        #: the arrays of the last check of the effort that held (the same objects: it holds)
+        self._effort_checked: tuple | None = None
         self.triaging = np.zeros(n_c, dtype=bool)
         self.reallocated_fen = np.zeros(n_c, dtype=np.int64)
         self.reallocated_total_fen = 0
@@ -285,6 +288,8 @@ class Accountability(Mechanism):
         else:
             scaled = round(target * model.population.scale)
             self.target_people = split_fen(scaled, self.target_share)
+        self.exited_people.flags.writeable = False  # compared with the effort every month
+        self.target_people.flags.writeable = False
         self.shortfall, self.effort = county_effort(
             self.exited_people, self.target_people, p.elasticity, p.ceiling
         )
@@ -354,12 +359,17 @@ class Accountability(Mechanism):
         }
 
     def _effort_within_ceiling(self, model: PovertyModel) -> str | None:
-        e = self.effort
+        e, exited, target = self.effort, self.exited_people, self.target_people
+        held = self._effort_checked
+        if held is not None and held[0] is e and held[1] is exited and held[2] is target:
+            return None  # the same read-only arrays as at the last check, which held
         if (e < 1).any() or (e > self.params.ceiling + 1e-12).any():
             return f"effort outside [1, {self.params.ceiling}]: {e.round(3).tolist()}"
-        ahead = (e > 1) & (self.exited_people >= self.target_people)
+        ahead = (e > 1) & (exited >= target)
         if ahead.any():
             return f"counties ahead of target with raised effort: {np.flatnonzero(ahead)}"
+        if not (e.flags.writeable or exited.flags.writeable or target.flags.writeable):
+            self._effort_checked = (e, exited, target)
         return None
 
     def _reallocations_balance(self, model: PovertyModel) -> str | None:

@@ -324,3 +324,19 @@ def test_capacity_follows_the_effort_assigned_and_the_effort_is_never_changed_in
         mech.effort[1] = 1.2
     mech.effort = [1.0, 1.0]
     assert not mech.adapting("industry") and mech.capacity_factor("industry") == 1.0
+
+
+def test_the_effort_invariant_flags_an_effort_out_of_bounds_or_raised_while_ahead():
+    m, mech = _two_counties()  # ceiling 1.5
+    check = mech.invariant_checks()["effort_within_ceiling"]
+    assert check(m) is None
+    mech.after_assessment(m)  # county 0 behind: 1.5; county 1 ahead: 1.0
+    assert check(m) is None and check(m) is None  # the second from the arrays already checked
+    mech.effort = [1.6, 1.0]
+    assert check(m) == "effort outside [1, 1.5]: [1.6, 1.0]"
+    mech.effort = [0.9, 1.0]
+    assert check(m) == "effort outside [1, 1.5]: [0.9, 1.0]"
+    mech.effort = [1.5, 1.2]  # county 1 is ahead of its target
+    assert check(m) == "counties ahead of target with raised effort: [1]"
+    mech.effort = [1.5, 1.0]
+    assert check(m) is None

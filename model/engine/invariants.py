@@ -264,12 +264,14 @@ class _ArrayPlan:
             order: ``(array, True)`` for a month-of-year history (its month's row is summed),
             ``(array, False)`` for a one-dimensional array summed whole.
         complex_arrays: Whether some array is complex (then the full check counts them).
+        lengths: The set of the arrays' last dimensions (no rule resizes an array in place).
     """
 
     values: tuple
     arrays: tuple[tuple[str, np.ndarray], ...]
     screened: tuple[tuple[np.ndarray, bool], ...]
     complex_arrays: bool
+    lengths: frozenset[int]
 
     @classmethod
     def of(cls, values: tuple, names: tuple[str, ...]) -> _ArrayPlan:
@@ -288,6 +290,7 @@ class _ArrayPlan:
             arrays=arrays,
             screened=screened,
             complex_arrays=any(a.dtype.kind == "c" for _, a in floating),
+            lengths=frozenset(a.shape[-1] for _, a in arrays),
         )
 
 
@@ -363,11 +366,10 @@ def households_conserved(model: PovertyModel) -> str | None:
     """Every household array keeps one entry per household, and the register keeps its size."""
     hh = model.households
     start = model.invariants.start
-    wrong = {
-        name: a.shape[-1]
-        for name, a in _array_plan(model).arrays
-        if a.shape[-1] != start.households
-    }
+    plan = _array_plan(model)
+    wrong = {} if plan.lengths == {start.households} else {
+        name: a.shape[-1] for name, a in plan.arrays if a.shape[-1] != start.households
+    }  # fmt: skip
     if wrong:
         return f"expected {start.households:,} households in every array, found " + ", ".join(
             f"{n:,} in {name}" for name, n in wrong.items()

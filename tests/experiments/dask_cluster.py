@@ -8,6 +8,7 @@ a killed worker stays dead (the scheduler must give its tasks to the others).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -67,17 +68,19 @@ class LocalDaskCluster:
             + (self.logs / "scheduler.log").read_text(errors="replace")[-2000:]
         )
 
-    @staticmethod
-    def _listening(process: subprocess.Popen, address: str, timeout: float = 120) -> bool:
-        """Whether ``process`` accepts connections on ``address`` (False once it has exited)."""
-        host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    def _listening(self, process: subprocess.Popen, address: str, timeout: float = 120) -> bool:
+        """Whether the scheduler ``process`` listens on ``address`` (False once it has exited).
+
+        Read from its log ("Scheduler at: <address>"): a connection to the port could reach
+        another process that took it first.
+        """
+        log = self.logs / "scheduler.log"
+        said = re.compile(rf"Scheduler at:\s+{re.escape(address)}\s")
         deadline = time.monotonic() + timeout
         while process.poll() is None and time.monotonic() < deadline:
-            try:
-                with socket.create_connection((host, int(port)), timeout=1):
-                    return True
-            except OSError:
-                time.sleep(0.05)
+            if log.is_file() and said.search(log.read_text(errors="replace")):
+                return True
+            time.sleep(0.05)
         if process.poll() is None:
             stop(process)
             raise AssertionError(f"{address} did not listen within {timeout} s")

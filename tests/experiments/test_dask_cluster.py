@@ -29,3 +29,22 @@ def test_a_worker_whose_port_is_taken_is_started_again(tmp_path, monkeypatch):
     finally:
         cluster.close()
         taken.close()
+
+
+def test_a_scheduler_whose_port_is_taken_is_started_again(tmp_path, monkeypatch):
+    taken = socket.socket()  # a listener on the port: connecting to it succeeds
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    ports = iter([port])
+    real = dask_cluster.free_port
+    monkeypatch.setattr(dask_cluster, "free_port", lambda: next(ports, None) or real())
+    cluster = LocalDaskCluster(tmp_path)
+    try:
+        assert cluster.address != f"tcp://127.0.0.1:{port}"
+        assert cluster.scheduler.poll() is None
+        cluster.add_worker()
+        cluster.wait_for_workers(1)
+    finally:
+        cluster.close()
+        taken.close()

@@ -118,3 +118,17 @@ def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
         "wall": pytest.approx(1.05),
         "cpu": pytest.approx(1.2),
     }
+
+
+def test_mechanism_ratio_pairs_each_round_with_its_own_baseline():
+    spec = importlib.util.spec_from_file_location(
+        "mechanism_ratio", ROOT / "benchmarks" / "mechanism_ratio.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # the machine slows by half in round 2: each round's own ratio stays 1.2
+    ms = {"baseline": [10.0, 15.0, 10.0], "all four": [12.0, 18.0, 13.0]}
+    out = module.summarise(ms)["all four"]
+    assert out["median"] == pytest.approx(1.2)  # of 1.2, 1.2, 1.3
+    assert out["q1"] == pytest.approx(1.2) and out["q3"] == pytest.approx(1.25)
+    assert out["least"] == pytest.approx(12.0 / 10.0)

@@ -32,7 +32,9 @@ from tests.experiments.dask_cluster import LocalDaskCluster, kill, wait_until
 
 SCALE = 0.01
 SEED = 5
-REPLICATES = 8
+#: Enough runs that a signal or a kill sent after the first few lands before the last one ends
+#: (a run at this scale takes well under a tenth of a second).
+REPLICATES = 32
 SWEEP = dict(
     method="morris",
     samples=2,

@@ -32,8 +32,8 @@ from tests.experiments.dask_cluster import LocalDaskCluster, kill, wait_until
 
 SCALE = 0.01
 SEED = 5
-#: Enough runs that a signal or a kill sent after the first few lands before the last one ends
-#: (a run at this scale takes well under a tenth of a second).
+#: Enough runs that a signal or a kill sent after the first few lands well before the last one
+#: ends (a run at this scale takes under a tenth of a second).
 REPLICATES = 32
 SWEEP = dict(
     method="morris",
@@ -43,6 +43,14 @@ SWEEP = dict(
     seed=SEED,
     population_scale=SCALE,
 )
+#: ``python -m model`` with Ctrl-C's default handler, as at a terminal: a job that a
+#: non-interactive shell starts in the background inherits SIGINT ignored, and Python keeps that
+CLI = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('model', run_name='__main__', alter_sys=True)",
+]
 ENSEMBLE_TABLES = ("replicates", "outcomes", "probabilities", "quantiles", "outcome_summary")
 #: Generous bounds on every wait (the machine may be busy); no test asserts a duration.
 TIMEOUT = 240
@@ -198,7 +206,7 @@ def ensemble_command(out, *extra: str) -> list[str]:
 def start_client(cluster, out) -> subprocess.Popen:
     """``shaoguan-abm run --replicates`` on the cluster, in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "model", *ensemble_command(out, "--scheduler", cluster.address)],
+        [*CLI, *ensemble_command(out, "--scheduler", cluster.address)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -274,7 +282,7 @@ def test_scheduler_killed_during_budget_exits_6_and_writes_nothing(cluster, tmp_
     with cluster.client() as observer:
         before = finished_tasks(observer, "run_one")
     client = subprocess.Popen(
-        [sys.executable, "-m", "model", "budget", str(BASELINE), "--replicates", "12",
+        [*CLI, "budget", str(BASELINE), "--replicates", "12",
          "--population-scale", str(SCALE), "--scheduler", cluster.address, "--out", str(out)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -413,7 +421,7 @@ def test_ctrl_c_on_the_local_pool_ends_its_workers_quietly(reference, tmp_path, 
     # Ctrl-C reaches the whole process group: the pool's workers used to print a traceback each
     out = tmp_path / "ens"
     client = subprocess.Popen(
-        [sys.executable, "-m", "model", *ensemble_command(out, "--workers", "2")],
+        [*CLI, *ensemble_command(out, "--workers", "2")],
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.PIPE,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,15 @@ from model.engine.households import Households
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 BASELINE = SCENARIOS / "baseline.toml"
+
+#: ``python -m model`` with Ctrl-C's default handler, as at a terminal: a job that a
+#: non-interactive shell starts in the background inherits SIGINT ignored, and Python keeps that
+CLI = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('model', run_name='__main__', alter_sys=True)",
+]
 
 
 def make_households(n: int = 3, **values) -> Households:

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from model.commands.cli import EXIT_BAD_INPUT, EXIT_CLUSTER_LOST, main
 from model.experiments.ensemble import run_ensemble
 from model.experiments.execution import Executor, WorkerMismatch
 from model.experiments.sweep import run_sweep
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, CLI, ROOT
 from tests.experiments.dask_cluster import LocalDaskCluster, kill, wait_until
 
 SCALE = 0.01
@@ -43,14 +42,6 @@ SWEEP = dict(
     seed=SEED,
     population_scale=SCALE,
 )
-#: ``python -m model`` with Ctrl-C's default handler, as at a terminal: a job that a
-#: non-interactive shell starts in the background inherits SIGINT ignored, and Python keeps that
-CLI = [
-    sys.executable,
-    "-c",
-    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "runpy.run_module('model', run_name='__main__', alter_sys=True)",
-]
 ENSEMBLE_TABLES = ("replicates", "outcomes", "probabilities", "quantiles", "outcome_summary")
 #: Generous bounds on every wait (the machine may be busy); no test asserts a duration.
 TIMEOUT = 240

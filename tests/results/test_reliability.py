@@ -26,7 +26,7 @@ from model.results.safety import (
     output_lock,
     results_path_for,
 )
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, CLI, ROOT
 
 PACKAGE = ROOT / "model"
 
@@ -43,7 +43,7 @@ def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProc
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "model", *args],
+        [*CLI, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -308,8 +308,11 @@ def _array_plan(model: PovertyModel) -> _ArrayPlan:
     return plan
 
 
-def _screen(model: PovertyModel) -> dict[str, int] | None:
+def household_counts(model: PovertyModel) -> dict[str, int] | None:
     """The household checks' counts from one compiled pass, or None where numpy checks.
+
+    Exact integer counts (``SCREEN_FIELDS``: registered households, their people, those not
+    exited...), which the mechanisms' checks read as well.
 
     With the compiled kernels (:mod:`model.engine.kernels`) the checks below first read these
     counts: zero (and the start's totals) means the invariant holds; otherwise the check's numpy
@@ -342,18 +345,9 @@ _SCREEN_CODES = np.array(
 )  # fmt: skip
 
 
-def household_counts(model: PovertyModel) -> dict[str, int] | None:
-    """The households' counts of the compiled screen (``SCREEN_FIELDS``), or None with numpy.
-
-    Exact integer counts (registered households, their people, those not exited...), taken
-    once per :meth:`InvariantChecker.check` for every check that reads them.
-    """
-    return _screen(model)
-
-
 def _holds(model: PovertyModel, *zero: str, **equal: int) -> bool:
     """Whether the compiled screen shows the counts ``zero`` at 0 and ``equal`` as given."""
-    screen = _screen(model)
+    screen = household_counts(model)
     return (
         screen is not None
         and not any(screen[name] for name in zero)

@@ -219,6 +219,60 @@ def triage_queue(
 
 
 @_jit
+def county_queue(
+    idx: np.ndarray,
+    county: np.ndarray,
+    n_counties: int,
+    size: int,
+    multiplier: np.ndarray,
+    triaging: np.ndarray,
+    income_pc: np.ndarray,
+    line: float,
+    function: int,
+    state: int,
+) -> tuple[np.ndarray, bool]:
+    """The accountability mechanism's whole queue (:meth:`Accountability.queue`) in one pass.
+
+    The places of :func:`county_places`, the grouping and triage of :func:`triage_queue`, then
+    county after county the places taken: a triaging county's nearest the line, another's by
+    ``Generator.choice(candidates, places, replace=False)`` on the model's stream (``function``,
+    ``state``: :func:`model.engine.compiled_draws.stream`), drawn in the same county order as
+    the numpy queue. Returns ``(taken, exact)``; when ``exact`` is False (see
+    :func:`county_places`) nothing is drawn and numpy's queue must run instead.
+    """
+    counts, places, exact = county_places(idx, county, n_counties, size, multiplier)
+    if not exact:
+        return idx[:0].copy(), False
+    grouped, triaged, triaged_ends = triage_queue(
+        idx, county, counts, places, triaging, income_pc, line
+    )
+    total = 0
+    for c in range(n_counties):
+        total += places[c]
+    taken = np.empty(total, dtype=idx.dtype)
+    out = 0
+    end = 0
+    for c in range(n_counties):
+        start = end
+        end += counts[c]
+        k = places[c]
+        if k <= 0:
+            continue
+        if triaging[c]:
+            for j in range(triaged_ends[c - 1] if c else 0, triaged_ends[c]):
+                taken[out] = triaged[j]
+                out += 1
+        else:
+            chosen = compiled_draws.choice_without_replacement(
+                function, state, grouped[start:end], k
+            )
+            for j in range(k):
+                taken[out + j] = chosen[j]
+            out += k
+    return (taken if out == total else taken[:out].copy()), True
+
+
+@_jit
 def _nearest(distance: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` smallest ``distance`` (no NaN), by distance, ties by position.
 
@@ -985,6 +1039,7 @@ def warm() -> None:
     seeker_trials(people, np.zeros(0, dtype=np.float32))
     triage_queue(i8, small, i8, i8, flag, f8, 0.0)
     county_places(i8, small, 0, 0, f8)
+    county_queue(i8, small, 0, 0, f8, flag, f8, 0.0, *stream(np.random.default_rng(0)))
     numpy_sum(f8)
     month_flows(f8, f8, f8, f8, f8, f8, f8, np.zeros((4, 0)))
     spend_shares(np.zeros((0, 0), dtype=np.int64), i8)

@@ -37,6 +37,18 @@ def _compiled_pool(pool: np.ndarray, compiled: ModuleType) -> bool:
     return pool.dtype == np.int64 and pool.ndim == 1 and pool.size < longest
 
 
+def compiled_stream(model: Any, pool: np.ndarray) -> tuple[int, int] | None:
+    """The addresses of ``model.rng``'s stream when the compiled draws take ``pool``, else None.
+
+    For a compiled kernel that draws from the pool itself, as
+    :func:`model.engine.compiled_draws.choice_without_replacement` does, on the same stream.
+    """
+    draws = _draws(model)
+    if draws is None or not _compiled_pool(pool, draws[0]):
+        return None
+    return draws[1], draws[2]
+
+
 def choice_without_replacement(model: Any, pool: np.ndarray, size: int) -> np.ndarray:
     """``model.rng.choice(pool, size=size, replace=False)``; compiled where the model's kernels are.
 

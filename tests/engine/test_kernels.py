@@ -377,6 +377,54 @@ def test_county_places_counts_and_allots_as_numpy_does():
     assert not exact
 
 
+def test_county_queue_is_the_places_the_triage_and_each_countys_draw_in_county_order():
+    from model.engine.mechanisms.accountability import allot, triage_order
+
+    rng = np.random.default_rng(31)
+    n = 500
+    income_pc = rng.integers(2000, 6000, n).astype(float)
+    line = 4000.0
+    drew = 0
+    for trial in range(200):
+        n_c = int(rng.integers(1, 6))
+        county = rng.integers(0, n_c, n).astype(np.int8)
+        idx = np.flatnonzero(rng.random(n) < rng.uniform(0.05, 0.9))
+        multiplier = rng.choice([1.0, 1.2, 1.5], n_c)
+        triaging = (multiplier > 1) & (rng.random(n_c) < 0.7)
+        size = int(rng.integers(0, idx.size + 3))
+        # by numpy, county by county: the places, then the nearest or a choice in each
+        counts = np.bincount(county[idx], minlength=n_c)
+        places = allot(size, counts, multiplier)
+        expected_rng = np.random.default_rng(trial)
+        expected = []
+        for c in np.flatnonzero(places):
+            candidates = idx[county[idx] == c]
+            if triaging[c]:
+                expected.append(triage_order(candidates, income_pc, line, int(places[c])))
+            else:
+                expected.append(expected_rng.choice(candidates, int(places[c]), replace=False))
+                drew += 1
+        got_rng = np.random.default_rng(trial)
+        taken, exact = compiled_kernels.county_queue(
+            idx, county, n_c, size, multiplier, triaging, income_pc, line,
+            *compiled_kernels.stream(got_rng),
+        )  # fmt: skip
+        assert exact
+        want = np.concatenate(expected) if expected else idx[:0]
+        np.testing.assert_array_equal(taken, want)
+        assert taken.dtype == idx.dtype and taken.size == min(size, idx.size)
+        assert got_rng.random() == expected_rng.random()  # the same numbers were drawn
+    assert drew > 100
+    # a weight that is not finite: nothing taken, nothing drawn, numpy's queue must run
+    got_rng, untouched = np.random.default_rng(5), np.random.default_rng(5)
+    county = np.zeros(n, dtype=np.int8)
+    taken, exact = compiled_kernels.county_queue(
+        np.arange(n), county, 1, 10, np.array([np.inf]), np.array([False]), income_pc, line,
+        *compiled_kernels.stream(got_rng),
+    )  # fmt: skip
+    assert not exact and taken.size == 0 and got_rng.random() == untouched.random()
+
+
 def test_month_flows_repeats_the_numpy_steps():
     rng = np.random.default_rng(12)
     n = 300

@@ -237,6 +237,14 @@ class Accountability(Mechanism):
             # candidates grouped by county, each county's in their original order (a stable sort)
             grouped = idx[np.argsort(county, kind="stable")]
         else:  # the places, the grouping and every triaging county's choice, compiled
+            stream = draws.compiled_stream(model, idx)
+            if stream is not None:  # and every other county's draw: the whole queue at once
+                taken, exact = kernels.county_queue(
+                    idx, hh.county, model.n_counties, int(size), self._effort, self.triaging,
+                    self.income_pc, self.line, *stream,
+                )  # fmt: skip
+                if exact:
+                    return taken
             counts, places, exact = kernels.county_places(
                 idx, hh.county, model.n_counties, int(size), self._effort
             )

@@ -53,6 +53,12 @@ class Recorder:
         self.by_measure: list[dict[str, Any]] = []
         self.by_party: list[dict[str, Any]] = []
         self._spend_to_date: dict[str, float] = {}
+        #: the year's spend so far, by measure and in all, added month by month in the order
+        #: the monthly rows hold it (the annual tables' sums, without reading the rows again)
+        self._spend_year: int | None = None
+        self._year_spend: dict[str, float] = {}
+        self._year_spend_total = 0.0
+        self._spend_columns: dict[str, str] = {}
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
         #: each household's assisting party (-1 outside the poor villages), made at the first
@@ -100,8 +106,14 @@ class Recorder:
             "ill_households": ill,
             "villages_exited": sum(v.exited for v in m.villages),
         }
+        if m.year != self._spend_year:
+            self._spend_year, self._year_spend, self._year_spend_total = m.year, {}, 0.0
+        year_spend, columns = self._year_spend, self._spend_columns
         for name, amount in m.spend_this_month.items():
-            row[f"spend_{name}"] = amount
+            column = columns.get(name) or columns.setdefault(name, f"spend_{name}")
+            row[column] = amount
+            year_spend[name] = year_spend.get(name, 0.0) + amount
+            self._year_spend_total += amount
         self._append("monthly", row)
         if verdict is not None:
             self._record_year(verdict)
@@ -128,7 +140,8 @@ class Recorder:
         by_income = stable_argsort(reg_income)  # for the median and percentiles
         gap = np.maximum(0.0, (line - reg_income) / line)
         components = hh.year_components
-        year_rows = [r for r in self.monthly if r["year"] == year]
+        this_year = year == self._spend_year
+        year_spend = self._year_spend if this_year else {}
         row = {
             "year": year,
             "exited_people": people_where(size, verdict["exits"]),
@@ -157,9 +170,7 @@ class Recorder:
                 f"{name}_per_capita_poor": float(components[k][ri].sum() / reg_people.sum())
                 for k, name in enumerate(INCOME_COMPONENTS)
             },
-            "spend": float(
-                sum(v for r in year_rows for k, v in r.items() if k.startswith("spend_"))
-            ),
+            "spend": float(self._year_spend_total if this_year else 0.0),
         }
         for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
             row.update(mechanism.annual_row(m))
@@ -167,7 +178,7 @@ class Recorder:
         exited_reg = exited[ri]  # enrolment counts only for the registered
         for measure in m.measures:
             enrolled = measure.enrolled_mask(m, ri)
-            spend = float(sum(r.get(f"spend_{measure.name}", 0.0) for r in year_rows))
+            spend = float(year_spend.get(measure.name, 0.0))
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
             exited_enrolled = people_where(reg_people, enrolled & exited_reg)

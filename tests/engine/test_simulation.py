@@ -337,3 +337,27 @@ def test_villages_step_only_when_works_are_due_and_open_them_in_their_month(base
     # months 1 and 2 skip the villages; month 3 opens the road and nothing is due after it
     assert steps == {3} and village.services["road"] and village.works == {}
     assert m.next_work_due == NO_WORK_DUE
+
+
+def test_the_years_spend_is_the_sum_of_its_months(small_result):
+    """Annual and by-measure spend, summed afresh from the monthly rows (in their order)."""
+    monthly, by_measure = small_result.monthly, small_result.by_measure
+    columns = [c for c in monthly.columns if c.startswith("spend_")]
+    assert len(columns) == by_measure["measure"].nunique() > 5
+    to_date: dict[str, float] = {}
+    for year, rows in monthly.groupby("year"):
+        annual = small_result.annual.set_index("year").loc[year, "spend"]
+        total = 0.0
+        for values in rows[columns].itertuples(index=False):
+            for v in values:
+                total += v
+        assert annual == total > 0
+        for column in columns:
+            name = column.removeprefix("spend_")
+            spend = 0.0
+            for v in rows[column]:
+                spend += v
+            to_date[name] = to_date.get(name, 0.0) + spend
+            row = by_measure[(by_measure["year"] == year) & (by_measure["measure"] == name)]
+            assert row["spend"].item() == spend
+            assert row["spend_to_date"].item() == to_date[name]

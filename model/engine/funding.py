@@ -309,8 +309,8 @@ def split_fen_rows(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
     base = np.floor(quota).astype(np.int64)
     rest = totals - base.sum(axis=1)
     order = np.argsort(-(quota - base), axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(w.size)[None, :], axis=1)
+    rank = np.empty_like(order)  # each weight's place in its row's order
+    rank[np.arange(totals.size)[:, None], order] = np.arange(w.size)
     base += rank < rest[:, None]
     return base
 
@@ -543,15 +543,15 @@ class Ledger:
             raise OverflowError(
                 f"the ledger's {KINDS[kind]} total of {fund}/{source} passes int64 fen"
             )
-        rows = np.arange(self._n, self._n + use.size)
+        first, end = self._n, self._n + use.size
         self._room(use.size)
-        self._heads[rows] = np.column_stack(
-            [np.full(rows.size, code), use + 1, np.full(rows.size, kind),
-             np.full(rows.size, year), np.full(rows.size, month)]
-        )  # fmt: skip
-        self._amounts[rows] = 0
-        self._amounts[rows, county] = fen
-        self._n += use.size
+        heads = self._heads[first:end]
+        heads[:, 0], heads[:, 1], heads[:, 2] = code, use + 1, kind
+        heads[:, 3], heads[:, 4] = year, month
+        amounts = self._amounts[first:end]
+        amounts[:] = 0
+        amounts[np.arange(use.size), county] = fen
+        self._n = end
         self._totals[code, kind] = total
         self._seen[code, kind] = True
 

@@ -243,3 +243,18 @@ def test_split_fen_rows_by_hand():
     assert rows.tolist() == [[34, 33, 33], [0, 0, 0], [3, 2, 2]]
     # 0.4 / 0.6 of 5: quotas 2 and 3 exactly; of 1: 0.4 / 0.6, the larger remainder gets it
     assert split_fen_rows(np.array([5, 1]), np.array([0.4, 0.6])).tolist() == [[2, 3], [0, 1]]
+
+
+def test_split_fen_rows_is_split_fen_of_each_row():
+    from model.engine.funding import split_fen, split_fen_rows
+
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        n = int(rng.integers(1, 12))
+        # few distinct weights make ties among the remainders common
+        weights = rng.choice([0.0, 1.0, 2.0, 3.0], n) if trial % 2 else rng.uniform(0, 5, n)
+        totals = rng.integers(0, 10_000, int(rng.integers(0, 8)))
+        rows = split_fen_rows(totals, weights)
+        assert rows.shape == (totals.size, n)
+        for total, row in zip(totals, rows, strict=True):
+            np.testing.assert_array_equal(row, split_fen(int(total), weights))

@@ -719,7 +719,42 @@ def spend_shares(
 
 #: The ledger's codes of the kinds of movement these kernels record
 #: (:data:`model.engine.funding.KINDS`).
-RECEIVED, SPENT = 0, 1
+RECEIVED, SPENT, LEAKED, UNSPENT, REALLOCATED_OUT, REALLOCATED_IN = range(6)
+
+#: the flags :func:`ledger_screen` sets
+LEDGER_GAP, LEDGER_NEGATIVE, LEDGER_MOVES_UNEQUAL = 1, 2, 4
+
+
+@_jit
+def ledger_screen(totals: np.ndarray, store: np.ndarray, pot_codes: np.ndarray) -> int:
+    """The ledger's monthly checks in one pass: which of them need numpy to say what is wrong.
+
+    Flags: :data:`LEDGER_GAP` when some source's ``received - spent - leaked - unspent`` is not
+    what its pots hold (``pot_codes[i]`` is the source code of pot ``i``), :data:`LEDGER_NEGATIVE`
+    when a pot holds less than zero, :data:`LEDGER_MOVES_UNEQUAL` when some source's money moved
+    out differs from its money moved in. Integer arithmetic, wrapping as numpy's does.
+    """
+    n_sources = totals.shape[0]
+    gaps = np.empty(n_sources, dtype=np.int64)
+    flags = 0
+    for s in range(n_sources):
+        gaps[s] = totals[s, RECEIVED] - totals[s, SPENT] - totals[s, LEAKED] - totals[s, UNSPENT]
+        if totals[s, REALLOCATED_OUT] != totals[s, REALLOCATED_IN]:
+            flags |= LEDGER_MOVES_UNEQUAL
+    for i in range(pot_codes.size):
+        held = np.int64(0)
+        for u in range(store.shape[1]):
+            for c in range(store.shape[2]):
+                value = store[i, u, c]
+                held += value
+                if value < 0:
+                    flags |= LEDGER_NEGATIVE
+        gaps[pot_codes[i]] -= held
+    for s in range(n_sources):
+        if gaps[s] != 0:
+            flags |= LEDGER_GAP
+    return flags
+
 
 #: The ledger's record, as the kernels take it: ``(heads, amounts, totals, seen)``, the rows of
 #: the movements (source, use, kind, year, month codes; fen by county), the totals by source and
@@ -1067,6 +1102,7 @@ def warm() -> None:
     ledger_charge(store, i8, i8, 0, 0, f8, -1, 0, 0, record, 0)
     for county in (i8, small):  # the villages' counties, the households'
         ledger_take(store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, record, 0)
+    ledger_screen(np.zeros((0, 6), dtype=np.int64), store, i8)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
     compiled_draws.warm()

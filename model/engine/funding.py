@@ -353,6 +353,7 @@ class Ledger:
         # what the record names: every (fund, source) that moved money, and the uses ("" first)
         self._sources: list[tuple[str, str]] = []
         self._source_code: dict[tuple[str, str], int] = {}
+        self._pot_codes = np.zeros(0, dtype=np.int64)  # each pot's source code, for the screen
         self._use_names = ["", *self.uses]
         self._use_code = {name: k for k, name in enumerate(self._use_names)}
         # the record: one row per movement (source, use, kind, year, month codes; fen by
@@ -837,7 +838,7 @@ class Ledger:
         """Checks run every month: every source balances to the fen, no pot is negative."""
 
         def identity(model: PovertyModel) -> str | None:
-            if not self._gaps_fen().any():
+            if self.screen_holds("LEDGER_GAP") or not self._gaps_fen().any():
                 return None
             wrong = {f"{f}/{s}": gap for (f, s), gap in self.identity_gaps_fen().items() if gap}
             return (
@@ -845,6 +846,8 @@ class Ledger:
             )
 
         def no_overspending(model: PovertyModel) -> str | None:
+            if self.screen_holds("LEDGER_NEGATIVE"):
+                return None
             if not self._store.size or self._store.min() >= 0:
                 return None
             negative = {f"{f}/{s}": int(p.min()) for (f, s), p in self.pots.items() if p.min() < 0}
@@ -905,6 +908,23 @@ class Ledger:
                 row[kind] = self.totals.get((fund, source, stored), 0) / FEN
             rows.append(row)
         return pd.DataFrame(rows, columns=["fund", "source", *kinds])
+
+    def screen_holds(self, flag: str) -> bool:
+        """Whether the compiled screen of the ledger shows a check holding (False without it).
+
+        ``flag`` names the check in :func:`model.engine.compiled_kernels.ledger_screen`:
+        ``"LEDGER_GAP"`` (every source balances), ``"LEDGER_NEGATIVE"`` (no pot below zero),
+        ``"LEDGER_MOVES_UNEQUAL"`` (money moved out equals money moved in). When it does not
+        hold, numpy's check runs and says what is wrong.
+        """
+        kernels = self.kernels
+        if kernels is None:
+            return False
+        codes = self._pot_codes
+        if codes.size != len(self._pot_keys):  # pots are only ever added
+            codes = np.array([self._source_code[key] for key in self._pot_keys], dtype=np.int64)
+            self._pot_codes = codes
+        return not kernels.ledger_screen(self._totals, self._store, codes) & getattr(kernels, flag)
 
     def _gaps_fen(self) -> np.ndarray:
         """:meth:`identity_gaps_fen` by source code (0 for a source never recorded)."""

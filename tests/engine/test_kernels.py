@@ -855,6 +855,40 @@ def test_the_kernels_record_the_ledgers_kinds():
 
     assert KINDS[compiled_kernels.RECEIVED] == "received"
     assert KINDS[compiled_kernels.SPENT] == "spent"
+    assert KINDS[compiled_kernels.LEAKED] == "leaked"
+    assert KINDS[compiled_kernels.UNSPENT] == "unspent"
+    assert KINDS[compiled_kernels.REALLOCATED_OUT] == "reallocated_out"
+    assert KINDS[compiled_kernels.REALLOCATED_IN] == "reallocated_in"
+
+
+def test_ledger_screen_flags_what_the_ledgers_numpy_checks_find(baseline):
+    from model.engine.simulation import PovertyModel
+
+    m = PovertyModel(baseline, seed=1, population_scale=0.01)
+    for _ in range(14):  # two tranches, spending, leakage
+        m.step()
+    ledger = m.ledger
+    ledger.kernels = compiled_kernels
+    assert ledger._n > 0 and ledger._pot_keys
+    checks = ledger.invariant_checks()
+    flags = ["LEDGER_GAP", "LEDGER_NEGATIVE", "LEDGER_MOVES_UNEQUAL"]
+    assert all(ledger.screen_holds(flag) for flag in flags)
+    assert checks["ledger_identity"](m) is None and checks["no_overspending"](m) is None
+    # one yuan from nowhere: the identity fails, and nothing else
+    pot = ledger.pots[("special", "province")]
+    county = int(np.argmax(pot[0]))
+    pot[0, county] += 100
+    assert [ledger.screen_holds(f) for f in flags] == [False, True, True]
+    assert "fen off: {'special/province': -100}" in checks["ledger_identity"](m)
+    # a pot below zero
+    pot[1, county] = -1
+    assert [ledger.screen_holds(f) for f in flags] == [False, False, True]
+    assert "pots below zero" in checks["no_overspending"](m)
+    # money moved out of a use without reaching another
+    moved = [5] * ledger.n_counties
+    ledger._record("special", "paired_city", "industry", "reallocated_out", 2016, 12, moved)
+    assert ledger.screen_holds("LEDGER_MOVES_UNEQUAL") is False
+    assert ledger.reallocation_gaps_fen() == {("special", "paired_city"): 5 * ledger.n_counties}
 
 
 def test_ledger_take_by_hand():

@@ -897,6 +897,117 @@ def ledger_charge(
 
 
 @_jit
+def split_fen(total: int, weights: np.ndarray) -> np.ndarray:
+    """:func:`model.engine.funding.split_fen`: ``total`` fen over ``weights`` (largest remainder).
+
+    numpy's steps in its order: the quotas ``total * w / w.sum()`` (a pairwise sum, as numpy's,
+    so at most :data:`PAIRWISE_BLOCK` weights), their floors, then one more fen to each of the
+    ``rest`` largest remainders, ties to the lower index (``base[order[:rest]] += 1``).
+    """
+    n = weights.size
+    base = np.zeros(n, dtype=np.int64)
+    whole = numpy_sum(weights)
+    if total == 0 or whole <= 0:
+        return base
+    left = np.empty(n)
+    floors = 0
+    for i in range(n):
+        quota = total * weights[i] / whole
+        base[i] = np.int64(np.floor(quota))
+        left[i] = -(quota - base[i])
+        floors += base[i]
+    rest = total - floors
+    order = np.argsort(left, kind="mergesort")
+    last = max(n + rest, 0) if rest < 0 else min(rest, n)
+    for j in range(last):
+        base[order[j]] += 1
+    return base
+
+
+@_jit
+def ledger_reallocate(
+    store: np.ndarray,
+    pots: np.ndarray,
+    codes: np.ndarray,
+    county: int,
+    out_fen: np.ndarray,
+    in_weights: np.ndarray,
+    year: int,
+    month: int,
+    record: Record,
+    n: int,
+) -> tuple[int, int, bool]:
+    """:meth:`model.engine.funding.Ledger.reallocate` of one county in one pass.
+
+    ``out_fen[u]`` is what use ``u`` gives up, taken from the pots ``store[pots[s]]`` in
+    proportion to what each holds for it in ``county`` (:func:`split_fen`); each pot's money
+    moved is split over the uses by ``in_weights``, and both sides are recorded, pot by pot
+    (moved out, then moved in, use by use), as the ledger records them. Returns ``(moved, next
+    free row, exact)``; when a use gives up more than it holds or a total would pass int64,
+    nothing changes and ``exact`` is False (the ledger's Python then says what is wrong).
+    The buffers must have room for ``2 * pots.size * out_fen.size`` more rows.
+    """
+    heads, amounts, totals, seen = record
+    n_pots, n_uses = pots.size, out_fen.size
+    taken = np.zeros((n_pots, n_uses), dtype=np.int64)
+    held = np.empty(n_pots)
+    for u in range(n_uses):
+        fen = out_fen[u]
+        if fen <= 0:
+            continue
+        whole = 0
+        for k in range(n_pots):
+            h = store[pots[k], u, county]
+            held[k] = h
+            whole += h
+        if fen > whole:
+            return 0, n, False
+        share = split_fen(fen, held)
+        for k in range(n_pots):
+            taken[k, u] = share[k]
+    sums = np.zeros(n_pots, dtype=np.int64)
+    received = np.zeros((n_pots, n_uses), dtype=np.int64)
+    for k in range(n_pots):  # every check before the first change
+        for u in range(n_uses):
+            sums[k] += taken[k, u]
+        if not np.any(taken[k]):
+            continue
+        received[k] = split_fen(sums[k], in_weights)
+        given = 0
+        for u in range(n_uses):
+            given += received[k, u]
+        if (
+            sums[k] < 0
+            or given != sums[k]
+            or totals[codes[k], REALLOCATED_OUT] > _MAX_FEN - sums[k]
+            or totals[codes[k], REALLOCATED_IN] > _MAX_FEN - sums[k]
+        ):
+            return 0, n, False
+    moved = 0
+    for k in range(n_pots):
+        if not np.any(taken[k]):
+            continue
+        for u in range(n_uses):
+            store[pots[k], u, county] += received[k, u] - taken[k, u]
+        for kind, fen in ((REALLOCATED_OUT, taken[k]), (REALLOCATED_IN, received[k])):
+            booked = False
+            for u in range(n_uses):
+                if fen[u] == 0:
+                    continue
+                heads[n, 0], heads[n, 1], heads[n, 2] = codes[k], u + 1, kind
+                heads[n, 3], heads[n, 4] = year, month
+                amounts[n, :] = 0
+                amounts[n, county] = fen[u]
+                totals[codes[k], kind] += fen[u]
+                n += 1
+                booked = True
+            if booked:
+                seen[codes[k], kind] = True
+        moved += sums[k]
+    return moved, n, True
+
+
+@_jit
 def ledger_take(
     store: np.ndarray,
     pots: np.ndarray,
@@ -1103,6 +1214,7 @@ def warm() -> None:
     for county in (i8, small):  # the villages' counties, the households'
         ledger_take(store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, record, 0)
     ledger_screen(np.zeros((0, 6), dtype=np.int64), store, i8)
+    ledger_reallocate(store, i8, i8, 0, i8, f8, 0, 0, record, 0)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
     compiled_draws.warm()

@@ -798,6 +798,10 @@ class Ledger:
             return 0
         if weights.sum() <= 0:
             raise ValueError(f"reallocation in county {county}: no use to receive the money")
+        if self.kernels is not None:
+            moved = self._reallocate_compiled(fund, year, month, county, out_fen, weights)
+            if moved is not None:
+                return moved
         taken = {key: np.zeros(len(self.uses), dtype=np.int64) for key in keys}
         for use, fen in out_fen.items():
             fen = int(fen)
@@ -826,6 +830,40 @@ class Ledger:
                 self._record_rows(code, kind, year, month, u, np.full(u.size, county), amounts[u])
             moved += int(out.sum())
         return moved
+
+    def _reallocate_compiled(
+        self,
+        fund: str,
+        year: int,
+        month: int,
+        county: int,
+        out_fen: dict[str, int],
+        weights: np.ndarray,
+    ) -> int | None:
+        """:meth:`reallocate` in one compiled pass (``compiled_kernels.ledger_reallocate``).
+
+        The same movements, in the same order and with the same fen; None (nothing moved) when
+        the kernel leaves it to Python (an amount beyond int64, a use giving up more than it
+        holds), which then moves the money or says what is wrong.
+        """
+        out = np.zeros(len(self.uses), dtype=np.int64)
+        for use, fen in out_fen.items():
+            fen = int(fen)
+            if not 0 < fen < 2**63:
+                if fen <= 0:
+                    continue
+                return None
+            out[self.uses.index(use)] = fen
+        _, positions, codes, _ = self._pots_of((fund,))
+        self._room(2 * positions.size * out.size)
+        record = (self._heads, self._amounts, self._totals, self._seen)
+        moved, n, exact = self.kernels.ledger_reallocate(
+            self._store, positions, codes, county, out, weights, year, month, record, self._n
+        )
+        if not exact:
+            return None
+        self._n = n
+        return int(moved)
 
     def close(self, year: int, month: int) -> None:
         """Record what is left in every pot as unspent at the end of the horizon."""

@@ -932,3 +932,54 @@ def test_the_compiled_payments_leave_what_they_cannot_do_exactly_to_numpy():
     # funds named in a list are the same pots as in a tuple
     share, fen = led.charge("a", 2016, 3, np.array([0.0, 0.0, 2.5]), ["special"], None)
     assert share.tolist() == [1.0, 1.0, 1.0] and fen == 250
+
+
+def test_ledger_reallocate_moves_and_records_what_the_python_ledger_does():
+    from model.engine.funding import Ledger
+
+    uses = ["industry", "employment", "finance", "education", "housing"]
+    rng = np.random.default_rng(41)
+    compared = 0
+    for trial in range(80):
+        ledgers = []
+        for kernels in (None, compiled_kernels):
+            led = Ledger(uses=uses, n_counties=3, county_names=["a", "b", "c"], kernels=kernels)
+            draw = np.random.default_rng(trial)
+            for source in ("province", "paired_city", "home_city"):
+                earmark = {u: float(w) for u, w in zip(uses, draw.integers(0, 4, 5), strict=True)}
+                earmark["industry"] += 1.0
+                amounts = draw.integers(0, 10**6, 3) * (draw.random(3) < 0.8)
+                led.receive("special", source, 2016, 3, amounts, earmark, 0.05)
+            ledgers.append(led)
+        county = int(rng.integers(0, 3))
+        held = ledgers[0].available("industry", ("special",))[county]
+        out = {"industry": int(rng.integers(0, held + 2))}  # now and then more than it holds
+        if rng.random() < 0.5:
+            out["housing"] = int(rng.integers(0, ledgers[0].available("housing")[county] + 1))
+        weights = {u: float(w) for u, w in zip(uses[1:4], rng.integers(0, 3, 3), strict=True)}
+        weights["finance"] += 0.5
+        results = []
+        for led in ledgers:
+            try:
+                results.append(led.reallocate("special", 2016, 12, county, out, weights))
+            except ValueError as error:
+                results.append(str(error))
+        assert results[0] == results[1]
+        a, b = (led.frame() for led in ledgers)
+        pd.testing.assert_frame_equal(a, b)
+        np.testing.assert_array_equal(ledgers[0]._store, ledgers[1]._store)
+        compared += isinstance(results[0], int) and results[0] > 0
+    assert compared > 40
+
+
+def test_split_fen_kernel_is_the_ledgers_split_fen():
+    from model.engine.funding import split_fen
+
+    rng = np.random.default_rng(43)
+    for trial in range(2_000):
+        n = int(rng.integers(1, 20))  # past 8 weights numpy's sum is pairwise
+        weights = rng.choice([0.0, 1.0, 3.0, 7.0], n) if trial % 2 else rng.uniform(0, 1e6, n)
+        total = int(rng.integers(0, 10**12))
+        np.testing.assert_array_equal(
+            compiled_kernels.split_fen(total, weights), split_fen(total, weights)
+        )

@@ -942,8 +942,8 @@ def test_ledger_reallocate_moves_and_records_what_the_python_ledger_does():
     compared = 0
     for trial in range(80):
         ledgers = []
-        for kernels in (None, compiled_kernels):
-            led = Ledger(uses=uses, n_counties=3, county_names=["a", "b", "c"], kernels=kernels)
+        for module in (None, compiled_kernels):
+            led = Ledger(uses=uses, n_counties=3, county_names=["a", "b", "c"], kernels=module)
             draw = np.random.default_rng(trial)
             for source in ("province", "paired_city", "home_city"):
                 earmark = {u: float(w) for u, w in zip(uses, draw.integers(0, 4, 5), strict=True)}

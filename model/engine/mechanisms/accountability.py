@@ -307,21 +307,28 @@ class Accountability(Mechanism):
         last = model.month_index + 1 >= getattr(model, "total_months", model.month_index + 2)
         if p.reallocate and running and not last:  # after the last month money cannot be used
             share = np.minimum(1.0, p.elasticity * self.shortfall)
-            for c in np.flatnonzero(share > 0):
-                self.reallocated_fen[c] = self._reallocate(model, running, int(c), share[c])
+            # what each use holds by county: a county's movements change only its own column
+            held = {m.name: model.ledger.available(m.name, ("special",)).tolist() for m in running}
+            for c in np.flatnonzero(share > 0).tolist():
+                self.reallocated_fen[c] = self._reallocate(model, running, held, c, share[c])
             self.reallocated_total_fen += int(self.reallocated_fen.sum())
         for measure in model.measures:
             measure.unmet_fen[:] = 0  # the year's unmet demand has been answered
 
-    def _reallocate(self, model: PovertyModel, running: list[Any], c: int, share: float) -> int:
+    def _reallocate(
+        self,
+        model: PovertyModel,
+        running: list[Any],
+        held: dict[str, list[int]],
+        c: int,
+        share: float,
+    ) -> int:
         unmet = {m.name: int(m.unmet_fen[c]) for m in running if m.unmet_fen[c] > 0}
         if not unmet:
             return 0
         ledger = model.ledger
         donors = {
-            m.name: int(np.floor(share * int(ledger.available(m.name, ("special",))[c])))
-            for m in running
-            if m.name not in unmet
+            m.name: int(np.floor(share * held[m.name][c])) for m in running if m.name not in unmet
         }
         donors = {name: fen for name, fen in donors.items() if fen > 0}
         wanted = sum(unmet.values())

@@ -135,6 +135,62 @@ def runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_jit
+def lose_jobs(jobs: np.ndarray, job_wage: np.ndarray, positions: np.ndarray) -> None:
+    """Job losses at the trials ``positions`` (ascending), household ``i`` owning ``jobs[i]``.
+
+    Each household loses a job per position it owns, and one left without a job has no wage:
+    ``runs(trial_owners(jobs, positions))``, then ``jobs[losers] -= lost`` and
+    ``job_wage[losers[jobs[losers] == 0]] = 0``, in one walk.
+    """
+    n = positions.size
+    i = 0
+    end = np.int64(jobs[0]) if jobs.size else np.int64(0)
+    j = 0
+    while j < n:
+        while end <= positions[j]:
+            i += 1
+            end += jobs[i]  # read before this household's jobs change
+        lost = 0
+        while j < n and positions[j] < end:
+            lost += 1
+            j += 1
+        jobs[i] -= np.int8(lost)
+        if jobs[i] == 0:
+            job_wage[i] = 0.0
+
+
+@_jit
+def take_jobs(
+    owner: np.ndarray,
+    jobs: np.ndarray,
+    job_wage: np.ndarray,
+    skill: np.ndarray,
+    new_wage: float,
+    floor: float,
+    span: float,
+) -> None:
+    """Jobs found by the households ``owner`` (ascending, one entry per job found).
+
+    :func:`model.engine.dynamics.labour_market`'s update in one walk: each household's wage
+    becomes the mean of its old jobs' and the new ones' (``new_wage * (floor + span * skill)``,
+    in ``skill``'s float32 as numpy computes it), and its jobs grow by those found.
+    """
+    n = owner.size
+    j = 0
+    wage32, floor32, span32 = np.float32(new_wage), np.float32(floor), np.float32(span)
+    while j < n:
+        i = owner[j]
+        found = 0
+        while j < n and owner[j] == i:
+            found += 1
+            j += 1
+        wage = wage32 * (floor32 + span32 * skill[i])
+        old = np.float64(jobs[i])
+        job_wage[i] = (job_wage[i] * old + np.float64(wage) * found) / (old + found)
+        jobs[i] += np.int8(found)
+
+
+@_jit
 def seeker_trials(free: np.ndarray, job_access: np.ndarray) -> tuple[int, np.float32]:
     """Workers seeking a job in all (``free`` summed), and the largest ``job_access`` of theirs.
 
@@ -1182,6 +1238,8 @@ def warm() -> None:
     trial_owners(small, i8)  # jobs
     trial_owners(people, i8)  # job seekers
     runs(i8)
+    lose_jobs(small, f8, i8)
+    take_jobs(i8, small, f8, np.zeros(0, dtype=np.float32), 0.0, 0.0, 0.0)
     seeker_trials(people, np.zeros(0, dtype=np.float32))
     triage_queue(i8, small, i8, i8, flag, f8, 0.0)
     county_places(i8, small, 0, 0, f8)

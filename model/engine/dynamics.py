@@ -346,20 +346,27 @@ def binomial_successes(
 
 def labour_market(hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int) -> None:
     """Job losses and job finding for this month (households without labour never work)."""
-    compiled = hh.kernels
-    losses = _job_losses_compiled if compiled is not None else _job_losses
-    losers, lost = losses(hh, p, rng)
+    if hh.kernels is not None:
+        _labour_market_compiled(hh, p, rng, year)
+        return
+    losers, lost = _job_losses(hh, p, rng)
     if losers.size:
         hh.jobs[losers] -= lost.astype(np.int8)
         emptied = losers[hh.jobs[losers] == 0]
         hh.job_wage[emptied] = 0.0
-    finds = _job_finds_compiled if compiled is not None else _job_finds
-    idx, found = finds(hh, p, rng)
+    idx, found = _job_finds(hh, p, rng)
     if idx.size:
-        wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
-        old = hh.jobs[idx].astype(np.float64)
-        hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
-        hh.jobs[idx] += found.astype(np.int8)
+        _add_jobs(hh, p, year, idx, found)
+
+
+def _add_jobs(
+    hh: Households, p: DynamicsParams, year: int, idx: np.ndarray, found: np.ndarray
+) -> None:
+    """Households ``idx`` find ``found`` jobs: their wage becomes the mean of old and new jobs'."""
+    wage = new_job_wage(p, year) * skill_wage_factor(p, hh.skill[idx])
+    old = hh.jobs[idx].astype(np.float64)
+    hh.job_wage[idx] = (hh.job_wage[idx] * old + wage * found) / (old + found)
+    hh.jobs[idx] += found.astype(np.int8)
 
 
 def _no_draws() -> tuple[np.ndarray, np.ndarray]:
@@ -395,40 +402,38 @@ def _job_finds(
     return seekers[which], found
 
 
-def _job_losses_compiled(
-    hh: Households, p: DynamicsParams, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_job_losses` by one walk over every household: the same draws and results.
+def _labour_market_compiled(
+    hh: Households, p: DynamicsParams, rng: np.random.Generator, year: int
+) -> None:
+    """:func:`labour_market` by walks over the households: the same draws and results.
 
     Households without a job own no trials, so the trials' positions fall on the same
-    households whether or not they are left out first.
+    households whether or not they are left out first (the losses). The chance of the likeliest
+    seeker is the rate at the largest ``job_access`` (the float32 product rounds
+    monotonically); each success is then kept with its household's own chance over that one,
+    as :func:`binomial_successes` does (the finds).
     """
+    kernels = hh.kernels
     total = int(hh.jobs.sum(dtype=np.int64))
-    if not total:
-        return _no_draws()
-    positions = success_positions(rng, total, min(float(p.job_loss_rate), 1.0))
-    return hh.kernels.runs(hh.kernels.trial_owners(hh.jobs, positions))
-
-
-def _job_finds_compiled(
-    hh: Households, p: DynamicsParams, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_job_finds` by one walk over every household: the same draws and results.
-
-    The chance of the likeliest seeker is the rate at the largest ``job_access`` (the float32
-    product rounds monotonically); each success is then kept with its household's own chance
-    over that one, as :func:`binomial_successes` does.
-    """
+    if total:
+        positions = success_positions(rng, total, min(float(p.job_loss_rate), 1.0))
+        kernels.lose_jobs(hh.jobs, hh.job_wage, positions)
     free = hh.job_seekers
-    total, access_max = hh.kernels.seeker_trials(free, hh.job_access)
+    total, access_max = kernels.seeker_trials(free, hh.job_access)
     if not total:
-        return _no_draws()
+        return
     p_max = min(float(_finding_chance(p, np.float32(access_max))), 1.0)
-    owner = hh.kernels.trial_owners(free, success_positions(rng, int(total), p_max))
+    owner = kernels.trial_owners(free, success_positions(rng, int(total), p_max))
     if owner.size:
         chance = _finding_chance(p, hh.job_access[owner]).astype(np.float64)
         owner = owner[rng.random(owner.size) < chance / p_max]
-    return hh.kernels.runs(owner)
+    if owner.size and hh.skill.dtype != np.float32:  # the kernel computes wages in float32
+        _add_jobs(hh, p, year, *kernels.runs(owner))
+    elif owner.size:
+        kernels.take_jobs(
+            owner, hh.jobs, hh.job_wage, hh.skill, new_job_wage(p, year),
+            p.skill_wage_floor, p.skill_wage_span,
+        )  # fmt: skip
 
 
 def illness_probability(hh: Households, p: DynamicsParams) -> np.ndarray:

@@ -129,12 +129,18 @@ def test_social_payments_equal_the_numpy_operations(pension):
     assert (social[~enrolled] == 0).all() and (social[hh.wubao] == wubao * hh.size[hh.wubao]).all()
 
 
-def test_labour_market_draws_the_same_with_either_kernels(monkeypatch):
-    p = DynamicsParams()
+@pytest.mark.parametrize(
+    ("rates", "skill"),
+    [({}, np.float32), ({"job_loss_rate": 0.4, "job_finding_rate": 0.5}, np.float32),
+     ({}, np.float64)],
+)  # fmt: skip
+def test_labour_market_draws_the_same_with_either_kernels(monkeypatch, rates, skill):
+    p = DynamicsParams(**rates)  # high rates: several jobs lost or found in a household at once
     results = {}
     for choice in ("numpy", "compiled"):
         monkeypatch.setenv(kernels.KERNELS_ENV, choice)
         hh = _random_households(3_000, 7)
+        hh.skill = hh.skill.astype(skill)  # float64 skills: wages in float64, left to numpy
         hh.job_access[:] = np.random.default_rng(8).uniform(0.5, 1.5, hh.n).astype(np.float32)
         assert (hh.kernels is None) == (choice == "numpy")
         rng = np.random.default_rng(9)
@@ -145,6 +151,9 @@ def test_labour_market_draws_the_same_with_either_kernels(monkeypatch):
     np.testing.assert_array_equal(results["numpy"][1], results["compiled"][1])
     assert results["numpy"][2] == results["compiled"][2]  # the same draws were taken
     assert results["numpy"][0].sum() > 0
+    jobs, wages = results["numpy"][:2]
+    emptied = (_random_households(3_000, 7).jobs > 0) & (jobs == 0)
+    assert emptied.any() and (wages[emptied] == 0).all()  # a household that lost all: no wage
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "feedback"])

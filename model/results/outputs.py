@@ -42,6 +42,10 @@ SUMMARY_COLUMNS = [
 ]
 
 
+#: below this many values numpy's stable sort itself is quicker than the runs put right
+STABLE_SORT_DIRECT = 2_048
+
+
 def stable_argsort(values: np.ndarray) -> np.ndarray:
     """``np.argsort(values, kind="stable")``, found faster for a large float array.
 
@@ -49,9 +53,9 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
     values; the runs of equal values are then put back in index order, which gives the stable
     order exactly. With a NaN (which only the stable sort orders by index) the stable sort runs.
     """
+    if values.size < STABLE_SORT_DIRECT:
+        return np.argsort(values, kind="stable")
     order = np.argsort(values)
-    if order.size < 2:
-        return order
     ordered = values[order]
     if ordered[-1] != ordered[-1]:  # a NaN: the sorts put NaN last
         return np.argsort(values, kind="stable")

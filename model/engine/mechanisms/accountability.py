@@ -356,15 +356,19 @@ class Accountability(Mechanism):
         """Each county's target share, shortfall, effort, triage and money moved."""
         return [
             {
-                "target_next_people": int(self.target_people[c]),
-                "behind_target": bool(self.exited_people[c] < self.target_people[c]),
-                "shortfall": float(self.shortfall[c]),
-                "effort": float(self.effort[c]),
-                "triage": bool(self.triaging[c]),
-                "reallocated": float(self.reallocated_fen[c]) / FEN,
+                "target_next_people": target,
+                "behind_target": exited < target,
+                "shortfall": shortfall,
+                "effort": effort,
+                "triage": triage,
+                "reallocated": float(moved) / FEN,
             }
-            for c in range(model.n_counties)
-        ]
+            for target, exited, shortfall, effort, triage, moved in zip(
+                self.target_people.tolist(), self.exited_people.tolist(),
+                self.shortfall.tolist(), self.effort.tolist(), self.triaging.tolist(),
+                self.reallocated_fen.tolist(), strict=True,
+            )
+        ]  # fmt: skip
 
     def invariant_checks(self) -> Mapping[str, Any]:
         """Effort within [1, ceiling], only where behind; reallocations balance per source."""

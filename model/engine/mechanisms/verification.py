@@ -328,13 +328,16 @@ class ExitVerification(Mechanism):
         c = self.county
         return [
             {
-                "reported_exited_people": int(c["reported_exited_people"][k]),
-                "wrong_exits_found": int(c["wrong_exits_found"][k]),
-                "exits_stopped": bool(c["exits_stopped"][k]),
-                "income_verified_exited_people": int(verified_c[k]),
+                "reported_exited_people": int(reported),
+                "wrong_exits_found": int(found),
+                "exits_stopped": bool(stopped),
+                "income_verified_exited_people": int(verified),
             }
-            for k in range(model.n_counties)
-        ]
+            for reported, found, stopped, verified in zip(
+                c["reported_exited_people"].tolist(), c["wrong_exits_found"].tolist(),
+                c["exits_stopped"].tolist(), verified_c.tolist(), strict=True,
+            )
+        ]  # fmt: skip
 
     def invariant_checks(self) -> Mapping[str, Any]:
         """The sample never finds more wrong exits than exist, nor withholds more than reported."""

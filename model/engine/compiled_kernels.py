@@ -981,6 +981,91 @@ def split_fen(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 @_jit
+def ledger_receive(
+    store: np.ndarray,
+    pot: int,
+    code: int,
+    by_county: np.ndarray,
+    leak_share: float,
+    weights: np.ndarray,
+    year: int,
+    month: int,
+    record: Record,
+    n: int,
+) -> tuple[int, bool]:
+    """:meth:`model.engine.funding.Ledger.receive` in one pass.
+
+    ``by_county`` fen arrive in pot ``store[pot]`` (source ``code``): recorded as received, the
+    floor of ``leak_share`` of each county's leaks, and the rest is split over the uses by
+    ``weights`` (:func:`split_fen`); each county's leak is split alike and recorded, county by
+    county and use by use. Returns ``(next free row, exact)``; when a total would pass int64
+    nothing changes and ``exact`` is False (the ledger's Python then says so). The buffers must
+    have room for ``1 + by_county.size * weights.size`` more rows.
+    """
+    heads, amounts, totals, seen = record
+    n_c, n_uses = by_county.size, weights.size
+    leaked = np.zeros(n_c, dtype=np.int64)
+    received = np.int64(0)
+    leak_total = np.int64(0)
+    limit = 2.0**62
+    for c in range(n_c):  # every check before the first change
+        fen = by_county[c]
+        loss = fen * leak_share
+        if abs(fen) >= 2**62 or not abs(loss) < limit:
+            return n, False
+        leaked[c] = np.int64(np.floor(loss))
+        received += fen
+        leak_total += leaked[c]
+        if abs(received) >= 2**62 or abs(leak_total) >= 2**62:
+            return n, False
+    for kind, total in ((RECEIVED, received), (LEAKED, leak_total)):
+        now = totals[code, kind]
+        if (total > 0 and now > _MAX_FEN - total) or (total < 0 and now < -_MAX_FEN - 1 - total):
+            return n, False
+    any_fen = False
+    for c in range(n_c):
+        any_fen |= by_county[c] != 0
+    if any_fen:
+        heads[n, 0], heads[n, 1], heads[n, 2], heads[n, 3], heads[n, 4] = (
+            code,
+            0,
+            RECEIVED,
+            year,
+            month,
+        )
+        for c in range(n_c):
+            amounts[n, c] = by_county[c]
+        n += 1
+    totals[code, RECEIVED] += received
+    seen[code, RECEIVED] = True
+    for c in range(n_c):
+        if by_county[c] == 0:
+            continue
+        kept = split_fen(by_county[c] - leaked[c], weights)
+        for u in range(n_uses):
+            store[pot, u, c] += kept[u]
+        if leaked[c] == 0:
+            continue
+        lost = split_fen(leaked[c], weights)
+        for u in range(n_uses):
+            if lost[u] == 0:
+                continue
+            heads[n, 0], heads[n, 1], heads[n, 2], heads[n, 3], heads[n, 4] = (
+                code,
+                u + 1,
+                LEAKED,
+                year,
+                month,
+            )
+            amounts[n, :] = 0
+            amounts[n, c] = lost[u]
+            totals[code, LEAKED] += lost[u]
+            n += 1
+    seen[code, LEAKED] = True
+    return n, True
+
+
+@_jit
 def ledger_reallocate(
     store: np.ndarray,
     pots: np.ndarray,
@@ -1273,6 +1358,7 @@ def warm() -> None:
         ledger_take(store, i8, i8, 0, 0, county, 0, 0.0, -1, i8, -1, 0, 0, record, 0)
     ledger_screen(np.zeros((0, 6), dtype=np.int64), store, i8)
     ledger_reallocate(store, i8, i8, 0, i8, f8, 0, 0, record, 0)
+    ledger_receive(store, 0, 0, i8, 0.0, f8, 0, 0, record, 0)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
     compiled_draws.warm()

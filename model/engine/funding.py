@@ -568,6 +568,19 @@ class Ledger:
     ) -> None:
         """Money arrives: recorded as received, a share leaks, the rest is earmarked to uses."""
         by_county_fen = np.asarray(by_county_fen, dtype=np.int64)
+        if self.kernels is not None and by_county_fen.shape == (self.n_counties,):
+            code = self._code(fund, source)
+            self._pot(fund, source)
+            weights = np.array([earmark.get(u, 0.0) for u in self.uses])
+            self._room(1 + by_county_fen.size * weights.size)
+            record = (self._heads, self._amounts, self._totals, self._seen)
+            n, exact = self.kernels.ledger_receive(
+                self._store, self._pot_keys.index((fund, source)), code, by_county_fen,
+                float(leak_share), weights, year, month, record, self._n,
+            )  # fmt: skip
+            if exact:  # the same movements and fen as below, in one compiled pass
+                self._n = n
+                return
         self._record(fund, source, "", "received", year, month, by_county_fen)
         leaked = np.floor(by_county_fen * leak_share).astype(np.int64)
         kept = by_county_fen - leaked

@@ -992,3 +992,39 @@ def test_split_fen_kernel_is_the_ledgers_split_fen():
         np.testing.assert_array_equal(
             compiled_kernels.split_fen(total, weights), split_fen(total, weights)
         )
+
+
+def test_ledger_receive_records_and_splits_what_the_python_ledger_does():
+    from model.engine.funding import Ledger
+
+    uses = ["industry", "employment", "finance", "education"]
+    rng = np.random.default_rng(47)
+    for trial in range(120):
+        n_c = int(rng.integers(1, 6))
+        names = [f"c{k}" for k in range(n_c)]
+        ledgers = [
+            Ledger(uses=uses, n_counties=n_c, county_names=names, kernels=module)
+            for module in (None, compiled_kernels)
+        ]
+        for step in range(3):
+            earmark = {u: float(w) for u, w in zip(uses, rng.integers(0, 4, 4), strict=True)}
+            if step == 0:
+                earmark["industry"] += 1.0
+            amounts = rng.integers(0, 10**9, n_c) * (rng.random(n_c) < 0.7)
+            if trial % 20 == 19:  # beyond what the kernel takes: Python's exact arithmetic
+                amounts[0] = 2**62 + 7
+            leak = float(rng.choice([0.0, 0.05, 0.3, 1 / 3]))
+            source = str(rng.choice(["province", "paired_city"]))
+            outcomes = []
+            for led in ledgers:
+                try:
+                    led.receive("special", source, 2016, step + 1, amounts, earmark, leak)
+                    outcomes.append(None)
+                except OverflowError as error:
+                    outcomes.append(str(error))
+            assert outcomes[0] == outcomes[1]
+        a, b = ledgers
+        pd.testing.assert_frame_equal(a.frame(), b.frame())
+        np.testing.assert_array_equal(a._store, b._store)
+        np.testing.assert_array_equal(a._totals, b._totals)
+        np.testing.assert_array_equal(a._seen, b._seen)

@@ -87,15 +87,27 @@ def base_flows(
     farm_shock: np.ndarray,
     property_annual: np.ndarray,
     transfer_annual: np.ndarray,
+    ill_months: np.ndarray,
+    workers: np.ndarray,
     wage: np.ndarray,
     business: np.ndarray,
     property_: np.ndarray,
     transfer: np.ndarray,
 ) -> None:
-    """The month's wage, business, property and transfer flows of every household, in one pass."""
+    """The month's wage, business, property and transfer flows of every household, in one pass.
+
+    A household ill this month with a worker loses one job's wage (if it has a job) and the
+    sick worker's share of the farm work, as :func:`model.engine.dynamics.flow_base_incomes`.
+    """
     for i in range(wage.size):
-        wage[i] = jobs[i] * job_wage[i]
-        business[i] = business_annual[i] / 12 * farm_shock[i]
+        if ill_months[i] > 0 and workers[i] > 0:
+            held = jobs[i]
+            wage[i] = (held - (1 if held > 0 else 0)) * job_wage[i]
+            farm_lost = 1.0 / max(workers[i], 1)
+            business[i] = business_annual[i] / 12 * (farm_shock[i] * (1 - farm_lost))
+        else:
+            wage[i] = jobs[i] * job_wage[i]
+            business[i] = business_annual[i] / 12 * farm_shock[i]
         property_[i] = property_annual[i] / 12
         transfer[i] = transfer_annual[i] / 12
 
@@ -1319,7 +1331,7 @@ def warm() -> None:
         flag, flag, small, 0.0, 0.0, flag, small, people, f8, f8, f8, f8, 0.0, 0.0, 0.0, small,
         1, f8, f8,
     )  # fmt: skip
-    base_flows(small, f8, f8, f8, f8, f8, f8, f8, f8, f8)
+    base_flows(small, f8, f8, f8, f8, f8, small, small, f8, f8, f8, f8)
     trial_owners(small, i8)  # jobs
     trial_owners(people, i8)  # job seekers
     runs(i8)

@@ -230,17 +230,19 @@ def flow_base_incomes(hh: Households) -> None:
             hh.farm_shock,
             hh.property_annual,
             hh.transfer_annual,
+            hh.ill_months,
+            hh.workers,
             hh.wage_m,
             hh.business_m,
             hh.property_m,
             hh.transfer_m,
-        )
-    else:
-        np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
-        np.divide(hh.business_annual, 12, out=hh.business_m)
-        hh.business_m *= hh.farm_shock
-        np.divide(hh.property_annual, 12, out=hh.property_m)
-        np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
+        )  # the ill workers' losses below included
+        return
+    np.multiply(hh.jobs, hh.job_wage, out=hh.wage_m)
+    np.divide(hh.business_annual, 12, out=hh.business_m)
+    hh.business_m *= hh.farm_shock
+    np.divide(hh.property_annual, 12, out=hh.property_m)
+    np.divide(hh.transfer_annual, 12, out=hh.transfer_m)
     # an ill worker (few households a month) loses a job's wage if employed, and a sick worker's
     # share of the farm work is lost too
     sick = np.flatnonzero(hh.ill_months > 0)

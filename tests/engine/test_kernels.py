@@ -82,17 +82,27 @@ def _random_households(n: int, seed: int):
     )
 
 
-def test_base_flows_equal_the_numpy_operations():
-    hh = _random_households(1_000, 5)
-    flows = [np.full(hh.n, np.nan) for _ in range(4)]
-    compiled_kernels.base_flows(
-        hh.jobs, hh.job_wage, hh.business_annual, hh.farm_shock, hh.property_annual,
-        hh.transfer_annual, *flows,
-    )  # fmt: skip
-    np.testing.assert_array_equal(flows[0], hh.jobs * hh.job_wage)
-    np.testing.assert_array_equal(flows[1], hh.business_annual / 12 * hh.farm_shock)
-    np.testing.assert_array_equal(flows[2], hh.property_annual / 12)
-    np.testing.assert_array_equal(flows[3], hh.transfer_annual / 12)
+def test_base_flows_equal_the_numpy_operations(monkeypatch):
+    from model.engine.dynamics import flow_base_incomes
+
+    flows = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        hh = _random_households(1_000, 5)
+        hh.ill_months = np.where(np.random.default_rng(6).random(hh.n) < 0.2, 3, 0).astype(np.int8)
+        assert (hh.kernels is None) == (choice == "numpy")
+        for name in ("wage_m", "business_m", "property_m", "transfer_m"):
+            getattr(hh, name)[:] = np.nan
+        flow_base_incomes(hh)
+        flows[choice] = [hh.wage_m, hh.business_m, hh.property_m, hh.transfer_m]
+    for numpy_flow, compiled_flow in zip(flows["numpy"], flows["compiled"], strict=True):
+        np.testing.assert_array_equal(compiled_flow, numpy_flow)
+    # by hand: a household ill with a worker loses a job's wage; the others' is jobs x wage
+    sick = (hh.ill_months > 0) & (hh.workers > 0)
+    assert sick.any() and (hh.jobs[sick] > 0).any() and (hh.jobs[~sick] > 0).any()
+    expected = np.where(sick, np.maximum(hh.jobs.astype(int) - 1, 0), hh.jobs) * hh.job_wage
+    np.testing.assert_array_equal(flows["compiled"][0], expected)
+    np.testing.assert_array_equal(flows["compiled"][3], hh.transfer_annual / 12)
 
 
 @pytest.mark.parametrize("pension", [0.0, 35.0])

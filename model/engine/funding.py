@@ -488,6 +488,12 @@ class Ledger:
             self._seen = np.concatenate([self._seen, np.zeros((1, len(KINDS)), bool)])
         return code
 
+    def _buffers(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The record as the compiled kernels take it, with room for ``rows`` more movements."""
+        if self._n + rows > self._heads.shape[0]:
+            self._room(rows)
+        return self._heads, self._amounts, self._totals, self._seen
+
     def _room(self, rows: int) -> None:
         """Make room for ``rows`` more movements (the buffers double when full)."""
         if self._n + rows > self._heads.shape[0]:
@@ -572,8 +578,7 @@ class Ledger:
             code = self._code(fund, source)
             self._pot(fund, source)
             weights = np.array([earmark.get(u, 0.0) for u in self.uses])
-            self._room(1 + by_county_fen.size * weights.size)
-            record = (self._heads, self._amounts, self._totals, self._seen)
+            record = self._buffers(1 + by_county_fen.size * weights.size)
             n, exact = self.kernels.ledger_receive(
                 self._store, self._pot_keys.index((fund, source)), code, by_county_fen,
                 float(leak_share), weights, year, month, record, self._n,
@@ -762,9 +767,7 @@ class Ledger:
         returns its results, the record's next free row and whether its arithmetic was exact.
         Returns the results, or None (nothing changed) when it was not.
         """
-        if self._n + positions.size + 2 > self._heads.shape[0]:  # a payment's most rows
-            self._room(positions.size + 2)
-        record = (self._heads, self._amounts, self._totals, self._seen)
+        record = self._buffers(positions.size + 2)  # a payment's most rows
         *results, n, exact = kernel(self._store, positions, codes, u, u + 1, *args, record, self._n)
         if not exact:
             return None
@@ -868,8 +871,7 @@ class Ledger:
                 return None
             out[self.uses.index(use)] = fen
         _, positions, codes, _ = self._pots_of((fund,))
-        self._room(2 * positions.size * out.size)
-        record = (self._heads, self._amounts, self._totals, self._seen)
+        record = self._buffers(2 * positions.size * out.size)
         moved, n, exact = self.kernels.ledger_reallocate(
             self._store, positions, codes, county, out, weights, year, month, record, self._n
         )

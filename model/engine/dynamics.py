@@ -429,13 +429,15 @@ def _labour_market_compiled(
     if owner.size:
         chance = _finding_chance(p, hh.job_access[owner]).astype(np.float64)
         owner = owner[rng.random(owner.size) < chance / p_max]
-    if owner.size and hh.skill.dtype != np.float32:  # the kernel computes wages in float32
-        _add_jobs(hh, p, year, *kernels.runs(owner))
-    elif owner.size:
+    if not owner.size:
+        return
+    if hh.skill.dtype == np.float32:  # the kernel computes the new wages in float32, as numpy
         kernels.take_jobs(
             owner, hh.jobs, hh.job_wage, hh.skill, new_job_wage(p, year),
             p.skill_wage_floor, p.skill_wage_span,
         )  # fmt: skip
+    else:
+        _add_jobs(hh, p, year, *kernels.runs(owner))
 
 
 def illness_probability(hh: Households, p: DynamicsParams) -> np.ndarray:

@@ -574,10 +574,10 @@ class Ledger:
     ) -> None:
         """Money arrives: recorded as received, a share leaks, the rest is earmarked to uses."""
         by_county_fen = np.asarray(by_county_fen, dtype=np.int64)
+        weights = np.array([earmark.get(u, 0.0) for u in self.uses])
         if self.kernels is not None and by_county_fen.shape == (self.n_counties,):
             code = self._code(fund, source)
             self._pot(fund, source)
-            weights = np.array([earmark.get(u, 0.0) for u in self.uses])
             record = self._buffers(1 + by_county_fen.size * weights.size)
             n, exact = self.kernels.ledger_receive(
                 self._store, self._pot_keys.index((fund, source)), code, by_county_fen,
@@ -589,7 +589,6 @@ class Ledger:
         self._record(fund, source, "", "received", year, month, by_county_fen)
         leaked = np.floor(by_county_fen * leak_share).astype(np.int64)
         kept = by_county_fen - leaked
-        weights = np.array([earmark.get(u, 0.0) for u in self.uses])
         pot = self._pot(fund, source)
         counties = np.flatnonzero(by_county_fen)
         pot[:, counties] += split_fen_rows(kept[counties], weights).T
@@ -865,11 +864,10 @@ class Ledger:
         out = np.zeros(len(self.uses), dtype=np.int64)
         for use, fen in out_fen.items():
             fen = int(fen)
-            if not 0 < fen < 2**63:
-                if fen <= 0:
-                    continue
+            if fen >= 2**63:
                 return None
-            out[self.uses.index(use)] = fen
+            if fen > 0:
+                out[self.uses.index(use)] = fen
         _, positions, codes, _ = self._pots_of((fund,))
         record = self._buffers(2 * positions.size * out.size)
         moved, n, exact = self.kernels.ledger_reallocate(

@@ -58,7 +58,6 @@ class Recorder:
         self._spend_year: int | None = None
         self._year_spend: dict[str, float] = {}
         self._year_spend_total = 0.0
-        self._spend_columns: dict[str, str] = {}
         self.income_percentiles: list[dict[str, Any]] = []
         self._exited_this_year = np.zeros(model.households.n, dtype=bool)
         #: each household's assisting party (-1 outside the poor villages), made at the first
@@ -68,6 +67,7 @@ class Recorder:
         measures = [measure.name for measure in model.measures]
         mechanisms = [mechanism.name for mechanism in model.mechanisms]
         self.columns = {t: table_columns(t, measures, mechanisms) for t in self.TABLES}
+        self._spend_columns = {name: f"spend_{name}" for name in measures}
 
     def _append(self, table: str, row: dict[str, Any]) -> None:
         """Add a row to a table, after checking that its columns are the catalogue's."""
@@ -110,8 +110,7 @@ class Recorder:
             self._spend_year, self._year_spend, self._year_spend_total = m.year, {}, 0.0
         year_spend, columns = self._year_spend, self._spend_columns
         for name, amount in m.spend_this_month.items():
-            column = columns.get(name) or columns.setdefault(name, f"spend_{name}")
-            row[column] = amount
+            row[columns[name]] = amount
             year_spend[name] = year_spend.get(name, 0.0) + amount
             self._year_spend_total += amount
         self._append("monthly", row)
@@ -140,8 +139,6 @@ class Recorder:
         by_income = stable_argsort(reg_income)  # for the median and percentiles
         gap = np.maximum(0.0, (line - reg_income) / line)
         components = hh.year_components
-        this_year = year == self._spend_year
-        year_spend = self._year_spend if this_year else {}
         row = {
             "year": year,
             "exited_people": people_where(size, verdict["exits"]),
@@ -170,7 +167,7 @@ class Recorder:
                 f"{name}_per_capita_poor": float(components[k][ri].sum() / reg_people.sum())
                 for k, name in enumerate(INCOME_COMPONENTS)
             },
-            "spend": float(self._year_spend_total if this_year else 0.0),
+            "spend": float(self._year_spend_total),  # the months of this year, just recorded
         }
         for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
             row.update(mechanism.annual_row(m))
@@ -178,7 +175,7 @@ class Recorder:
         exited_reg = exited[ri]  # enrolment counts only for the registered
         for measure in m.measures:
             enrolled = measure.enrolled_mask(m, ri)
-            spend = float(year_spend.get(measure.name, 0.0))
+            spend = float(self._year_spend.get(measure.name, 0.0))
             to_date = self._spend_to_date.get(measure.name, 0.0) + spend
             self._spend_to_date[measure.name] = to_date
             exited_enrolled = people_where(reg_people, enrolled & exited_reg)

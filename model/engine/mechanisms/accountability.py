@@ -229,43 +229,28 @@ class Accountability(Mechanism):
         """The first ``size`` candidates: places by county, triaged where the county triages."""
         hh = model.households
         idx = np.flatnonzero(mask) if mask.dtype == bool else np.asarray(mask)
-        kernels = hh.kernels
-        if kernels is None:
-            county = hh.county[idx]
-            counts = np.bincount(county, minlength=model.n_counties)
-            places = allot(size, counts, self.effort)
-            # candidates grouped by county, each county's in their original order (a stable sort)
-            grouped = idx[np.argsort(county, kind="stable")]
-        else:  # the places, the grouping and every triaging county's choice, compiled
-            stream = draws.compiled_stream(model, idx)
-            if stream is not None:  # and every other county's draw: the whole queue at once
-                taken, exact = kernels.county_queue(
-                    idx, hh.county, model.n_counties, int(size), self._effort, self.triaging,
-                    self.income_pc, self.line, *stream,
-                )  # fmt: skip
-                if exact:
-                    return taken
-            counts, places, exact = kernels.county_places(
-                idx, hh.county, model.n_counties, int(size), self._effort
-            )
-            if not exact:  # a weight or a county code the kernel leaves to numpy
-                counts = np.bincount(hh.county[idx], minlength=model.n_counties)
-                places = allot(size, counts, self.effort)
-            grouped, triaged, triaged_ends = kernels.triage_queue(
-                idx, hh.county, counts, places, self.triaging, self.income_pc, self.line
-            )
-            if not places[~self.triaging].any():  # every county with places triages
-                return triaged  # already county by county
+        stream = draws.compiled_stream(model, idx)  # None without the compiled kernels
+        if stream is not None:  # the places, the triage and every county's draw at once
+            taken, exact = hh.kernels.county_queue(
+                idx, hh.county, model.n_counties, int(size), self._effort, self.triaging,
+                self.income_pc, self.line, *stream,
+            )  # fmt: skip
+            if exact:
+                return taken
+        # numpy's queue: the same households, drawn in the same order
+        county = hh.county[idx]
+        counts = np.bincount(county, minlength=model.n_counties)
+        places = allot(size, counts, self.effort)
+        # candidates grouped by county, each county's in their original order (a stable sort)
+        grouped = idx[np.argsort(county, kind="stable")]
         ends = np.cumsum(counts)
         taken = []
         for c in np.flatnonzero(places):
             candidates = grouped[ends[c] - counts[c] : ends[c]]
-            if not self.triaging[c]:
-                taken.append(draws.choice_without_replacement(model, candidates, int(places[c])))
-            elif kernels is None:
+            if self.triaging[c]:
                 taken.append(triage_order(candidates, self.income_pc, self.line, int(places[c])))
             else:
-                taken.append(triaged[triaged_ends[c - 1] if c else 0 : triaged_ends[c]])
+                taken.append(draws.choice_without_replacement(model, candidates, int(places[c])))
         return np.concatenate(taken) if taken else idx[:0]
 
     # -- the December hooks -----------------------------------------------------------------

@@ -295,7 +295,8 @@ def test_the_compiled_queue_takes_the_numpy_queues_households_and_draws(triaging
     n = 600
     county = rng.integers(0, 3, n)
     taken = {}
-    for mode, kernels in (("numpy", None), ("compiled", compiled_kernels)):
+    modes = (("numpy", None), ("compiled", compiled_kernels), ("int32", compiled_kernels))
+    for mode, kernels in modes:  # int32 indices: the compiled kernels leave them to numpy
         hh = make_households(n, county=county.tolist())
         hh._kernels = kernels
         m = FakeModel(hh, year=2017, month=12, n_counties=3, scale=1.0)
@@ -307,9 +308,12 @@ def test_the_compiled_queue_takes_the_numpy_queues_households_and_draws(triaging
         mech.triaging[:] = triaging
         m.rng = np.random.default_rng(23)
         mask = np.random.default_rng(24).random(n) < 0.5
+        if mode == "int32":
+            mask = np.flatnonzero(mask).astype(np.int32)
         taken[mode] = (mech.queue(m, mask, 120), m.rng.random())
-    np.testing.assert_array_equal(taken["compiled"][0], taken["numpy"][0])
-    assert taken["compiled"][1] == taken["numpy"][1]  # the same draws were made
+    for mode in ("compiled", "int32"):
+        np.testing.assert_array_equal(taken[mode][0], taken["numpy"][0])
+        assert taken[mode][1] == taken["numpy"][1]  # the same draws were made
     assert taken["numpy"][0].size == 120 and np.unique(taken["numpy"][0]).size == 120
 
 

@@ -1,4 +1,4 @@
-"""numpy's draws without replacement, compiled, from the model's own bit generator.
+"""numpy's draws, compiled, from the model's own bit generator.
 
 ``Generator.choice(pool, size, replace=False)`` and ``Generator.permutation(pool)`` cost about
 12 and 2 µs a call in numpy whatever their size, most of it the call itself; the measures' queues
@@ -15,6 +15,7 @@ and :func:`model.engine.draws.permutation` decide which draws a model uses.
 from __future__ import annotations
 
 import ctypes
+import functools
 
 import numba
 import numpy as np
@@ -42,6 +43,78 @@ def _next_uint32(typingctx, function, state):  # noqa: ANN001, ANN202
         return builder.call(call, [builder.inttoptr(pointer, void_p)])
 
     return sig, codegen
+
+
+@intrinsic
+def _uniform(typingctx, function, bitgen):  # noqa: ANN001, ANN202
+    """``function(bitgen)``: numpy's ``random_standard_uniform``, both given as addresses."""
+    sig = types.float64(types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+        address, pointer = args
+        void_p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.DoubleType(), [void_p])
+        call = builder.inttoptr(address, fnty.as_pointer())
+        return builder.call(call, [builder.inttoptr(pointer, void_p)])
+
+    return sig, codegen
+
+
+@intrinsic
+def _geometric(typingctx, function, bitgen, p):  # noqa: ANN001, ANN202
+    """``function(bitgen, p)``: numpy's ``random_geometric``, both given as addresses."""
+    sig = types.int64(types.intp, types.intp, types.float64)
+
+    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+        address, pointer, chance = args
+        void_p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.IntType(64), [void_p, ir.DoubleType()])
+        call = builder.inttoptr(address, fnty.as_pointer())
+        return builder.call(call, [builder.inttoptr(pointer, void_p), chance])
+
+    return sig, codegen
+
+
+@_jit
+def uniform(draws: tuple[int, int, int]) -> float:
+    """One number of ``Generator.random()`` from the stream ``draws`` (:func:`numpy_stream`)."""
+    return _uniform(draws[1], draws[2])
+
+
+@_jit
+def success_positions(draws: tuple[int, int, int], trials: int, p: float) -> np.ndarray:
+    """:func:`model.engine.dynamics.success_positions` on the stream ``draws``: the same numbers.
+
+    As many geometric gaps as numpy draws in one call (``expected + 6 sqrt(expected) + 10``),
+    again while the last position falls short of ``trials``; the positions below ``trials``.
+    ``p`` NaN raises ``ValueError`` as numpy's ``geometric`` does.
+    """
+    if trials <= 0 or p <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(trials)
+    if p != p:
+        raise ValueError("p < 0, p > 1 or p is NaN")
+    expected = trials * p
+    gaps = int(expected + 6 * np.sqrt(expected) + 10)
+    positions = np.empty(gaps, dtype=np.int64)
+    last = np.int64(-1)
+    found = 0
+    while True:
+        if found + gaps > positions.size:
+            grown = np.empty(positions.size + gaps, dtype=np.int64)
+            grown[:found] = positions[:found]
+            positions = grown
+        for _ in range(gaps):
+            last += _geometric(draws[0], draws[2], p)
+            positions[found] = last
+            found += 1
+        if last >= trials:
+            break
+    below = found
+    while below > 0 and positions[below - 1] >= trials:
+        below -= 1
+    return positions[:below].copy()
 
 
 @_jit
@@ -158,9 +231,43 @@ def stream(rng: np.random.Generator) -> tuple[int, int]:
     return ctypes.cast(interface.next_uint32, ctypes.c_void_p).value, interface.state_address
 
 
+@functools.cache
+def _numpy_functions() -> tuple[int, int] | None:
+    """Addresses of numpy's ``random_geometric`` and ``random_standard_uniform``, or None."""
+    from numpy.random import _generator
+
+    try:
+        library = ctypes.CDLL(_generator.__file__)
+        geometric = library.random_geometric
+        uniform = library.random_standard_uniform
+    except (OSError, AttributeError):  # not exported on this platform: numpy draws instead
+        return None
+    address = ctypes.c_void_p
+    return ctypes.cast(geometric, address).value, ctypes.cast(uniform, address).value
+
+
+def numpy_stream(rng: np.random.Generator) -> tuple[int, int, int] | None:
+    """The addresses of numpy's ``random_geometric``, ``random_standard_uniform`` and of
+    ``rng``'s bit generator, for :func:`success_positions` and :func:`uniform`; None where numpy
+    does not export its functions.
+
+    Valid while ``rng`` lives; the caller keeps ``rng`` alive as long as it uses them.
+    """
+    functions = _numpy_functions()
+    if functions is None:
+        return None
+    bitgen = ctypes.cast(rng.bit_generator.ctypes.bit_generator, ctypes.c_void_p).value
+    return functions[0], functions[1], bitgen
+
+
 def warm() -> None:
     """Load the draws for the household index arrays' dtype (nothing is drawn)."""
     function, state = stream(np.random.default_rng(0))
     pool = np.zeros(0, dtype=np.int64)
     choice_without_replacement(function, state, pool, 0)
     permutation(function, state, pool)
+    rng = np.random.default_rng(0)  # kept alive while its addresses are used
+    draws = numpy_stream(rng)
+    if draws is not None:
+        success_positions(draws, 0, 0.0)
+        uniform(draws)

@@ -14,12 +14,17 @@ import numpy as np
 from model.engine import compiled_draws
 from model.engine.compiled_draws import (  # noqa: F401  (the draws, with the other kernels)
     choice_without_replacement,
+    numpy_stream,
     permutation,
     stream,
 )
 
 #: numpy's error model: a division by zero gives inf or NaN, as numpy does, rather than raising
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+#: for the kernels that draw from the model's stream: holding the GIL, as numpy holds the
+#: generator's lock while it draws
+_jit_drawing = numba.njit(cache=True, error_model="numpy")
 
 
 @_jit
@@ -200,6 +205,103 @@ def take_jobs(
         old = np.float64(jobs[i])
         job_wage[i] = (job_wage[i] * old + np.float64(wage) * found) / (old + found)
         jobs[i] += np.int8(found)
+
+
+@_jit_drawing
+def labour_market(
+    draws: tuple[int, int, int],
+    jobs: np.ndarray,
+    job_wage: np.ndarray,
+    workers: np.ndarray,
+    occupied: np.ndarray,
+    is_no_labour: np.ndarray,
+    job_access: np.ndarray,
+    skill: np.ndarray,
+    loss_rate: float,
+    finding_rate: float,
+    new_wage: float,
+    floor: float,
+    span: float,
+) -> None:
+    """The month's labour market in one call, on the stream ``draws``: the same numbers.
+
+    :func:`model.engine.dynamics.labour_market`'s steps in its order: the job losses at the
+    geometric positions among every job held; then the seekers (``Households.job_seekers``), the
+    positions of their successes at the likeliest seeker's chance (the float32 product
+    ``finding_rate * job_access``, at most 1), each kept with a uniform number below its own
+    chance over that one, and the jobs taken. ``skill`` is float32.
+    """
+    total = np.int64(0)
+    for i in range(jobs.size):
+        total += jobs[i]
+    if total:
+        positions = compiled_draws.success_positions(draws, total, loss_rate)
+        lose_jobs(jobs, job_wage, positions)
+    free = np.empty(jobs.size, dtype=np.int16)
+    for i in range(jobs.size):
+        f = np.int16(workers[i]) - np.int16(jobs[i]) - np.int16(occupied[i])
+        free[i] = 0 if f < 0 or is_no_labour[i] else f
+    total, access_max = seeker_trials(free, job_access)
+    if not total:
+        return
+    rate = np.float32(finding_rate)
+    chance_max = rate * access_max
+    if chance_max > 1:
+        chance_max = np.float32(1.0)
+    p_max = np.float64(chance_max)  # a NaN stays NaN, and success_positions raises
+    owner = trial_owners(free, compiled_draws.success_positions(draws, total, p_max))
+    kept = 0
+    for k in range(owner.size):
+        chance = rate * job_access[owner[k]]
+        if chance > 1:
+            chance = np.float32(1.0)
+        if compiled_draws.uniform(draws) < np.float64(chance) / p_max:
+            owner[kept] = owner[k]
+            kept += 1
+    if kept:
+        take_jobs(owner[:kept], jobs, job_wage, skill, new_wage, floor, span)
+
+
+@_jit_drawing
+def illness(
+    draws: tuple[int, int, int],
+    ill_months: np.ndarray,
+    medical_oop: np.ndarray,
+    probability: np.ndarray,
+    insured: np.ndarray,
+    months: int,
+    reimbursement: float,
+    cost: float,
+) -> np.ndarray:
+    """The month's illness in one call, on the stream ``draws``: the same numbers and results.
+
+    :func:`model.engine.dynamics.illness`'s steps: months still lost count down, this month's
+    out-of-pocket costs restart at 0, the ill are drawn as
+    :func:`model.engine.dynamics.bernoulli_indices` draws them (the positions of the successes
+    at the largest chance, each kept with a uniform number below its own chance over that one),
+    and each ill household loses ``months`` and pays ``cost`` less what insurance covers.
+    Returns the ill households (ascending).
+    """
+    n = probability.size
+    p_max = 0.0
+    for i in range(n):
+        ill_months[i] -= ill_months[i] > 0
+        medical_oop[i] = 0.0
+        p = probability[i]
+        if p > p_max or p != p:  # numpy's max: a NaN is the largest
+            p_max = p
+    if p_max > 1.0:  # a NaN stays NaN, and success_positions raises
+        p_max = 1.0
+    ill = compiled_draws.success_positions(draws, n, p_max)
+    kept = 0
+    for k in range(ill.size):
+        i = ill[k]
+        if compiled_draws.uniform(draws) < probability[i] / p_max:
+            ill[kept] = i
+            kept += 1
+            ill_months[i] = months
+            medical_oop[i] = cost * (1 - (reimbursement if insured[i] else 0.0))
+    return ill[:kept]
 
 
 @_jit
@@ -1374,3 +1476,9 @@ def warm() -> None:
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
     compiled_draws.warm()
+    rng = np.random.default_rng(0)  # kept alive while its addresses are used; nothing is drawn
+    draws = numpy_stream(rng)
+    if draws is not None:
+        f4 = np.zeros(0, dtype=np.float32)
+        labour_market(draws, small, f8, small, small, fixed_flag, f4, f4, 0.0, 0.0, 0.0, 0.0, 0.0)
+        illness(draws, small, f8, f8, flag, 0, 0.0, 0.0)

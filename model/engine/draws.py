@@ -1,5 +1,7 @@
 """The model's draws without replacement: numpy's, or their compiled twins on the same stream.
 
+(:func:`numpy_stream` gives the compiled kernels numpy's own uniform and geometric draws.)
+
 The measures' queues draw who enrols with ``Generator.choice(pool, size, replace=False)`` and
 ``Generator.permutation``; with the compiled kernels (:mod:`model.engine.kernels`) the same draws
 run in :mod:`model.engine.compiled_draws`, which takes every number from the model's generator
@@ -69,3 +71,18 @@ def permutation(model: Any, pool: np.ndarray) -> np.ndarray:
         compiled, function, state = draws
         return compiled.permutation(function, state, pool)
     return model.rng.permutation(pool)
+
+
+def numpy_stream(hh: Any, rng: np.random.Generator) -> tuple[int, int, int] | None:
+    """numpy's own draws on ``rng``'s stream for the households' compiled kernels, else None.
+
+    :func:`model.engine.compiled_draws.numpy_stream` (None also where numpy does not export its
+    functions), kept on the households with the generator it belongs to.
+    """
+    compiled = hh.kernels
+    if compiled is None:
+        return None
+    kept = getattr(hh, "_numpy_stream", None)
+    if kept is None or kept[0] is not rng or kept[1] is not compiled:
+        kept = hh._numpy_stream = (rng, compiled, compiled.numpy_stream(rng))
+    return kept[2]

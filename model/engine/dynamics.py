@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.assessment import NO_LABOUR
 from model.engine.households import Households
 from model.engine.params import Section, assumption, param, statistic
@@ -416,6 +417,14 @@ def _labour_market_compiled(
     as :func:`binomial_successes` does (the finds).
     """
     kernels = hh.kernels
+    stream = draws.numpy_stream(hh, rng)
+    if stream is not None and hh.skill.dtype == np.float32:  # every step in one compiled call
+        kernels.labour_market(
+            stream, hh.jobs, hh.job_wage, hh.workers, hh.occupied, hh.groups.is_no_labour,
+            hh.job_access, hh.skill, float(p.job_loss_rate), float(p.job_finding_rate),
+            new_job_wage(p, year), p.skill_wage_floor, p.skill_wage_span,
+        )  # fmt: skip
+        return
     total = int(hh.jobs.sum(dtype=np.int64))
     if total:
         positions = success_positions(rng, total, min(float(p.job_loss_rate), 1.0))
@@ -458,10 +467,16 @@ def illness(
     (a health measure may pay part of what is left). ``probability`` is
     :func:`illness_probability`, computed once per run by the caller.
     """
-    np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
-    hh.medical_oop_m[:] = 0.0
     if probability is None:
         probability = illness_probability(hh, p)
+    stream = draws.numpy_stream(hh, rng)
+    if stream is not None:  # the same draws and results in one compiled call
+        return hh.kernels.illness(
+            stream, hh.ill_months, hh.medical_oop_m, probability, hh.insured,
+            p.illness_months, p.insurance_reimbursement, p.illness_cost,
+        )  # fmt: skip
+    np.subtract(hh.ill_months, 1, out=hh.ill_months, where=hh.ill_months > 0)
+    hh.medical_oop_m[:] = 0.0
     ill = bernoulli_indices(rng, probability)
     if ill.size:
         hh.ill_months[ill] = p.illness_months

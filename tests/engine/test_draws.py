@@ -101,3 +101,34 @@ def test_a_models_draws_follow_its_generator_and_fall_back_to_numpy():
         got = draws.choice_without_replacement(m, values, 11)
         np.testing.assert_array_equal(got, numpy_rng.choice(values, 11, replace=False))
         assert got.dtype == values.dtype
+
+
+@pytest.mark.parametrize("bit_generator", BIT_GENERATORS)
+def test_success_positions_and_uniforms_draw_as_numpy_does(bit_generator):
+    from model.engine.dynamics import success_positions
+
+    numpy_rng, compiled_rng = _twins(bit_generator, 12)
+    stream = compiled_kernels.numpy_stream(compiled_rng)
+    if stream is None:
+        pytest.skip("numpy does not export its draws on this platform")
+    rng = np.random.default_rng(5)
+    # numpy's geometric switches from a search to an inversion below p = 1/3
+    chances = [1e-6, 0.004, 0.2, 1 / 3 - 1e-12, 1 / 3, 0.5, 0.999, 0.0, 1.0, 1.5, -0.1]
+    cases = [(trials, p) for trials in (0, 1, 7, 500, 40_000) for p in chances]
+    cases += [(int(t), float(p)) for t, p in zip(rng.integers(0, 3_000, 200), rng.random(200))]
+    for trials, p in cases:
+        expected = success_positions(numpy_rng, trials, p)
+        got = compiled_kernels.compiled_draws.success_positions(stream, trials, p)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{trials} trials at {p}")
+        assert got.dtype == expected.dtype
+        assert compiled_kernels.compiled_draws.uniform(stream) == numpy_rng.random()
+    _same_state(compiled_rng, numpy_rng)
+    # by hand: every trial succeeds at p = 1, none at p = 0, and nothing is drawn for either
+    ones = compiled_kernels.compiled_draws.success_positions(stream, 4, 1.0)
+    assert ones.tolist() == [0, 1, 2, 3]
+    assert compiled_kernels.compiled_draws.success_positions(stream, 4, 0.0).size == 0
+    _same_state(compiled_rng, numpy_rng)
+    with pytest.raises(ValueError, match="NaN"):
+        success_positions(numpy_rng, 10, float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        compiled_kernels.compiled_draws.success_positions(stream, 10, float("nan"))

@@ -1038,3 +1038,55 @@ def test_ledger_receive_records_and_splits_what_the_python_ledger_does():
         np.testing.assert_array_equal(a._store, b._store)
         np.testing.assert_array_equal(a._totals, b._totals)
         np.testing.assert_array_equal(a._seen, b._seen)
+
+
+def test_illness_draws_the_same_with_either_kernels(monkeypatch):
+    from model.engine.dynamics import illness, illness_probability
+
+    p = DynamicsParams(illness_rate=0.01, illness_months=2)
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        hh = _random_households(3_000, 11)
+        hh.chronic[: hh.n // 3] = True
+        hh.insured[::4] = False
+        assert (hh.kernels is None) == (choice == "numpy")
+        probability = illness_probability(hh, p)
+        rng = np.random.default_rng(12)
+        ill, oop = [], []
+        for _ in range(6):
+            ill.append(illness(hh, p, rng, probability).tolist())
+            oop.append(hh.medical_oop_m.copy())
+        results[choice] = (ill, np.array(oop), hh.ill_months.copy(), rng.random())
+    numpy_result, compiled_result = results["numpy"], results["compiled"]
+    assert numpy_result[0] == compiled_result[0]
+    np.testing.assert_array_equal(numpy_result[1], compiled_result[1])
+    np.testing.assert_array_equal(numpy_result[2], compiled_result[2])
+    assert numpy_result[3] == compiled_result[3]  # the same draws were taken
+    # by hand: the last month's ill lose 2 months and pay the cost, less half where insured
+    ill, oop, months = numpy_result[0][-1], numpy_result[1][-1], numpy_result[2]
+    assert len(ill) > 20 and (months[ill] == 2).all()
+    insured = _random_households(3_000, 11).insured.copy()
+    insured[::4] = False
+    expected = np.where(insured[ill], p.illness_cost * 0.5, p.illness_cost)
+    np.testing.assert_array_equal(oop[ill], expected)
+    assert (np.delete(oop, ill) == 0).all()
+    assert set(np.flatnonzero(months == 1)) == set(numpy_result[0][-2]) - set(ill)
+
+
+def test_a_nan_chance_raises_with_either_kernels(monkeypatch):
+    from model.engine.dynamics import illness
+
+    p = DynamicsParams()
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        hh = _random_households(50, 3)
+        probability = np.full(hh.n, 0.01)
+        probability[7] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            illness(hh, p, np.random.default_rng(1), probability)
+        hh.job_access[:] = np.nan  # the seekers' NaN access makes the likeliest chance NaN
+        hh.jobs[:] = 0
+        hh.workers[:] = 2
+        with pytest.raises(ValueError, match="NaN"):
+            labour_market(hh, p, np.random.default_rng(1), 2017)

@@ -200,9 +200,8 @@ def start_of_year(
     county_z = rng.standard_normal(n_counties)[hh.county]
     house_z = rng.standard_normal(hh.n)
     var = p.farm_shock_sd_county**2 + p.farm_shock_sd_household**2
-    hh.farm_shock = np.exp(
-        p.farm_shock_sd_county * county_z + p.farm_shock_sd_household * house_z - var / 2
-    )
+    shock = p.farm_shock_sd_county * county_z + p.farm_shock_sd_household * house_z - var / 2
+    np.exp(shock, out=hh.farm_shock)  # in place: the same array all run (the checks' plan)
     # ageing: some workers leave the labour force, some children join it (not in households
     # without labour capacity)
     leave = binomial_draws(rng, hh.workers, p.age_out_rate).astype(np.int8)

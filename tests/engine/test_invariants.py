@@ -109,6 +109,11 @@ def inf_wage(m):
     return "finite_money", ["job_wage (1)"]
 
 
+def nan_job_access(m):  # a float32 array
+    m.households.job_access[[2, 3]] = np.nan
+    return "finite_money", ["job_access (2)"]
+
+
 def nan_this_month_history(m):
     m.households.income_history[m.month - 1, 4] = np.nan
     return "finite_money", ["income_history[month 2] (1)"]
@@ -152,6 +157,7 @@ CORRUPTIONS = [
     unregistered_exit,
     nan_annual_income,
     inf_wage,
+    nan_job_access,
     nan_this_month_history,
     nan_spend,
     too_many_jobs,

@@ -247,11 +247,11 @@ def _numpy_functions() -> tuple[int, int] | None:
 
 
 def numpy_stream(rng: np.random.Generator) -> tuple[int, int, int] | None:
-    """The addresses of numpy's ``random_geometric``, ``random_standard_uniform`` and of
-    ``rng``'s bit generator, for :func:`success_positions` and :func:`uniform`; None where numpy
-    does not export its functions.
+    """The addresses :func:`success_positions` and :func:`uniform` draw with, or None.
 
-    Valid while ``rng`` lives; the caller keeps ``rng`` alive as long as it uses them.
+    numpy's ``random_geometric`` and ``random_standard_uniform`` and ``rng``'s bit generator;
+    None where numpy does not export its functions. Valid while ``rng`` lives; the caller
+    keeps ``rng`` alive as long as it uses them.
     """
     functions = _numpy_functions()
     if functions is None:

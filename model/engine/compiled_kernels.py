@@ -304,6 +304,77 @@ def illness(
     return ill[:kept]
 
 
+@_jit_drawing
+def placement_finds(
+    draws: tuple[int, int, int],
+    seekers: np.ndarray,
+    party_factor: np.ndarray,
+    job_access: np.ndarray,
+    trained: np.ndarray,
+    placement_rate: float,
+    firm_multiplier: float,
+    trained_multiplier: float,
+) -> np.ndarray:
+    """The seekers that placement services find a job for this month, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.employment.Employment.respond`'s chance (the placement
+    rate times the party's capacity times the job access, times ``firm_multiplier`` (1 without
+    firm rewards: exact), times ``trained_multiplier`` for the trained, at most 1) and one
+    uniform number per seeker, in the seekers' order: the same numbers and the same households.
+    """
+    found = np.empty(seekers.size, dtype=np.int64)
+    kept = 0
+    for k in range(seekers.size):
+        i = seekers[k]
+        rate = placement_rate * party_factor[i] * np.float64(job_access[i])
+        rate = rate * firm_multiplier
+        if trained[i]:
+            rate = rate * trained_multiplier
+        if rate > 1.0:
+            rate = 1.0
+        if compiled_draws.uniform(draws) < rate:
+            found[kept] = i
+            kept += 1
+    return found[:kept].copy()
+
+
+@_jit_drawing
+def placement_jobs(
+    draws: tuple[int, int, int],
+    found: np.ndarray,
+    jobs: np.ndarray,
+    job_wage: np.ndarray,
+    skill: np.ndarray,
+    placed: np.ndarray,
+    new_wage: float,
+    floor: float,
+    span: float,
+    migrant_share: float,
+    migrant_premium: float,
+) -> None:
+    """The placed households' new jobs, on the stream ``draws``: numpy's numbers and wages.
+
+    One uniform number per household of ``found`` (in its order) says whether the job is a
+    migrant's; the new job's wage (``new_wage * (floor + span * skill)``, times
+    ``migrant_premium`` for a migrant, in ``skill``'s float32 as numpy computes it) joins the
+    household's average wage, and its jobs and placements grow by one. ``skill`` is float32.
+    """
+    wage32, floor32, span32 = np.float32(new_wage), np.float32(floor), np.float32(span)
+    premium32 = np.float32(migrant_premium)
+    migrant = np.empty(found.size, dtype=np.bool_)
+    for k in range(found.size):
+        migrant[k] = compiled_draws.uniform(draws) < migrant_share
+    for k in range(found.size):
+        i = found[k]
+        wage = wage32 * (floor32 + span32 * skill[i])
+        if migrant[k]:
+            wage = wage * premium32
+        old = np.float64(jobs[i])
+        job_wage[i] = (job_wage[i] * old + np.float64(wage)) / (old + 1)
+        jobs[i] += 1
+        placed[i] += 1
+
+
 @_jit
 def seeker_trials(free: np.ndarray, job_access: np.ndarray) -> tuple[int, np.float32]:
     """Workers seeking a job in all (``free`` summed), and the largest ``job_access`` of theirs.
@@ -1419,8 +1490,11 @@ def all_finite(values: np.ndarray) -> bool:
 
 @_jit
 def all_finite_rows(vectors: list, vectors32: list, histories: list, row: int) -> bool:
-    """:func:`all_finite` of every array of ``vectors`` and ``vectors32`` and of the row ``row``
-    of every history of ``histories`` (numba typed lists: :func:`finite_lists`), in one call."""
+    """:func:`all_finite` of many arrays in one call (the typed lists of :func:`finite_lists`).
+
+    Every array of ``vectors`` and ``vectors32``, and the row ``row`` of every history of
+    ``histories``.
+    """
     for values in vectors:
         if not all_finite(values):
             return False
@@ -1439,9 +1513,11 @@ _HISTORY = numba.types.float64[:, ::1]
 
 
 def finite_lists(screened: tuple[tuple[np.ndarray, bool], ...]) -> tuple | None:
-    """The arrays of ``screened`` (``(array, is_history)`` pairs) as the three typed lists of
-    :func:`all_finite_rows`, or None when one is not a contiguous float64 or float32 vector or a
-    contiguous float64 history."""
+    """The arrays of ``screened`` (``(array, is_history)`` pairs) as typed lists.
+
+    The lists of :func:`all_finite_rows`; None when one is not a contiguous float64 or
+    float32 vector or a contiguous float64 history.
+    """
     lists = (
         numba.typed.List.empty_list(_VECTOR),
         numba.typed.List.empty_list(_VECTOR32),
@@ -1527,3 +1603,5 @@ def warm() -> None:
         f4 = np.zeros(0, dtype=np.float32)
         labour_market(draws, small, f8, small, small, fixed_flag, f4, f4, 0.0, 0.0, 0.0, 0.0, 0.0)
         illness(draws, small, f8, f8, flag, 0, 0.0, 0.0)
+        placement_finds(draws, group, f8, f4, flag, 0.0, 0.0, 0.0)
+        placement_jobs(draws, i8, small, f8, f4, people, 0.0, 0.0, 0.0, 0.0, 0.0)

@@ -74,7 +74,7 @@ def permutation(model: Any, pool: np.ndarray) -> np.ndarray:
 
 
 def numpy_stream(hh: Any, rng: np.random.Generator) -> tuple[int, int, int] | None:
-    """numpy's own draws on ``rng``'s stream for the households' compiled kernels, else None.
+    """The addresses of numpy's own draws on ``rng``'s stream for compiled kernels, else None.
 
     :func:`model.engine.compiled_draws.numpy_stream` (None also where numpy does not export its
     functions), kept on the households with the generator it belongs to.

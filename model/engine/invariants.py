@@ -608,9 +608,11 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
 
 
 def _finite_lists(model: PovertyModel, plan: _ArrayPlan, kernels: Any) -> tuple | None:
-    """The plan's screened arrays as the lists :func:`all_finite_rows
-    <model.engine.compiled_kernels.all_finite_rows>` reads, kept with the plan; None when
-    some array does not fit them (then each is screened apart)."""
+    """The plan's screened arrays as the compiled screen's lists, kept with the plan.
+
+    The lists :func:`all_finite_rows <model.engine.compiled_kernels.all_finite_rows>` reads;
+    None when some array does not fit them (then each is screened apart).
+    """
     checker = getattr(model, "invariants", None)
     kept = getattr(checker, "_finite_lists", None)
     if kept is None or kept[0] is not plan:

@@ -115,7 +115,8 @@ def test_success_positions_and_uniforms_draw_as_numpy_does(bit_generator):
     # numpy's geometric switches from a search to an inversion below p = 1/3
     chances = [1e-6, 0.004, 0.2, 1 / 3 - 1e-12, 1 / 3, 0.5, 0.999, 0.0, 1.0, 1.5, -0.1]
     cases = [(trials, p) for trials in (0, 1, 7, 500, 40_000) for p in chances]
-    cases += [(int(t), float(p)) for t, p in zip(rng.integers(0, 3_000, 200), rng.random(200))]
+    random_cases = zip(rng.integers(0, 3_000, 200), rng.random(200), strict=True)
+    cases += [(int(t), float(p)) for t, p in random_cases]
     for trials, p in cases:
         expected = success_positions(numpy_rng, trials, p)
         got = compiled_kernels.compiled_draws.success_positions(stream, trials, p)

@@ -1090,3 +1090,31 @@ def test_a_nan_chance_raises_with_either_kernels(monkeypatch):
         hh.workers[:] = 2
         with pytest.raises(ValueError, match="NaN"):
             labour_market(hh, p, np.random.default_rng(1), 2017)
+
+
+@pytest.mark.parametrize("firm_reward", [0.0, 800.0])
+def test_placements_draw_the_same_with_either_kernels(monkeypatch, firm_reward):
+    """Employment's placements (finds, queue, budget, migrants, wages) compiled or in numpy."""
+    overrides = [
+        f"employment.firm_reward={firm_reward}",
+        "employment.placement_rate=0.2",
+        "employment.migrant_share=0.5",
+    ]
+    sc = load_scenario(SCENARIOS / "baseline.toml", overrides)
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        from model.results.recording import RecordedModel
+
+        m = RecordedModel(sc, seed=4, population_scale=0.01)
+        m.run_model()
+        employment = next(x for x in m.measures if x.name == "employment")
+        hh = m.households
+        results[choice] = (employment.placed.copy(), hh.jobs.copy(), hh.job_wage.copy(),
+                           m.rng.random(), m.result().by_measure)  # fmt: skip
+    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    for got, expected in zip(compiled_run[:3], numpy_run[:3], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert compiled_run[3] == numpy_run[3]  # the same draws were taken
+    pd.testing.assert_frame_equal(compiled_run[4], numpy_run[4], check_exact=True)
+    assert numpy_run[0].sum() > 100  # placements happened

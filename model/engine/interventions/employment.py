@@ -219,6 +219,10 @@ class Employment(Measure):
         seekers = self._eligible(model)
         if seekers.size == 0:
             return
+        stream = draws.numpy_stream(hh, model.rng)
+        if stream is not None and hh.skill.dtype == np.float32:  # the same draws, compiled
+            self._respond_compiled(model, seekers, stream)
+            return
         rate = p.placement_rate * model.shared.party_factor[seekers] * hh.job_access[seekers]
         if p.firm_reward > 0:
             rate = rate * p.firm_reward_multiplier
@@ -238,6 +242,31 @@ class Employment(Measure):
         hh.job_wage[found] = (hh.job_wage[found] * jobs + wage) / (jobs + 1)
         hh.jobs[found] += 1
         self.placed[found] += 1
+
+    def _respond_compiled(
+        self, model: PovertyModel, seekers: np.ndarray, stream: tuple[int, int, int]
+    ) -> None:
+        """:meth:`respond` with the finds and the new jobs in two compiled calls."""
+        hh = model.households
+        p: EmploymentParams = self.params
+        kernels = hh.kernels
+        found = kernels.placement_finds(
+            stream, seekers, model.shared.party_factor, hh.job_access, self.trained,
+            p.placement_rate, p.firm_reward_multiplier if p.firm_reward > 0 else 1.0,
+            p.trained_finding_multiplier,
+        )  # fmt: skip
+        if found.size == 0:
+            return
+        found = draws.permutation(model, found)
+        found = self.take_within_budget(
+            model, found, hh.county[found], p.placement_cost + p.firm_reward
+        )
+        dyn = model.scenario.dynamics
+        kernels.placement_jobs(
+            stream, found, hh.jobs, hh.job_wage, hh.skill, self.placed,
+            new_job_wage(dyn, model.year), dyn.skill_wage_floor, dyn.skill_wage_span,
+            p.migrant_share, p.migrant_wage_premium,
+        )  # fmt: skip
 
     def invariant_checks(self) -> dict:
         """Public posts never exceed the year's number; posts only for labour-capable poor."""

@@ -766,6 +766,42 @@ def finance_incomes(
             business[i] += business_annual[i] / 12 * (floor - farm_shock[i])
 
 
+@_jit_drawing
+def loan_month(
+    draws: tuple[int, int, int],
+    labour: np.ndarray,
+    loan_start: np.ndarray,
+    defaulted: np.ndarray,
+    party_factor: np.ndarray,
+    t: int,
+    monthly_risk: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The loans paying monthly interest, and those defaulting, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.finance.Finance.enrol`'s month: the running loans (started,
+    not defaulted, under 36 months) in their second or third year, in ``labour``'s order; each
+    defaults when a uniform number falls below ``monthly_risk x (2 - party_factor)`` (one number
+    per loan, in that order), and is marked ``defaulted``. Returns both, as numpy's steps give
+    them.
+    """
+    active = np.empty(labour.size, dtype=np.int64)
+    n = 0
+    for i in labour:
+        start = loan_start[i]
+        if start >= 0 and not defaulted[i] and t - start < 36 and t - start >= 12:
+            active[n] = i
+            n += 1
+    default = np.empty(n, dtype=np.int64)
+    k = 0
+    for j in range(n):
+        i = active[j]
+        if compiled_draws.uniform(draws) < monthly_risk * (2 - party_factor[i]):
+            default[k] = i
+            defaulted[i] = True
+            k += 1
+    return active[:n].copy(), default[:k].copy()
+
+
 @_jit
 def with_job_seekers(
     idx: np.ndarray,
@@ -1604,4 +1640,5 @@ def warm() -> None:
         labour_market(draws, small, f8, small, small, fixed_flag, f4, f4, 0.0, 0.0, 0.0, 0.0, 0.0)
         illness(draws, small, f8, f8, flag, 0, 0.0, 0.0)
         placement_finds(draws, group, f8, f4, flag, 0.0, 0.0, 0.0)
+        loan_month(draws, group, start, flag, f8, 0, 0.0)
         placement_jobs(draws, i8, small, f8, f4, people, 0.0, 0.0, 0.0, 0.0, 0.0)

@@ -1118,3 +1118,32 @@ def test_placements_draw_the_same_with_either_kernels(monkeypatch, firm_reward):
     assert compiled_run[3] == numpy_run[3]  # the same draws were taken
     pd.testing.assert_frame_equal(compiled_run[4], numpy_run[4], check_exact=True)
     assert numpy_run[0].sum() > 100  # placements happened
+
+
+STRESS = {  # rates far above the plan's, so that every compiled draw decides many households
+    "baseline": ["finance.default_rate=0.6",
+                 "industry.project_failure=0.4", "education.return_rate=0.9"],
+    "feedback": ["finance.default_rate=0.3", "employment.completion_rate=0.5"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", sorted(STRESS))
+def test_measures_draw_the_same_with_either_kernels_at_high_rates(monkeypatch, scenario):
+    from model.results.recording import RecordedModel
+
+    sc = load_scenario(SCENARIOS / f"{scenario}.toml", STRESS[scenario])
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        m = RecordedModel(sc, seed=6, population_scale=0.01)
+        m.run_model()
+        finance = next(x for x in m.measures if x.name == "finance")
+        results[choice] = (m.result(), finance.defaulted.copy(), m.rng.random())
+    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    for table in ("annual", "monthly", "by_measure", "ledger"):
+        pd.testing.assert_frame_equal(
+            getattr(numpy_run[0], table), getattr(compiled_run[0], table), check_exact=True
+        )
+    np.testing.assert_array_equal(numpy_run[1], compiled_run[1])
+    assert numpy_run[2] == compiled_run[2]  # the same draws were taken
+    assert numpy_run[1].sum() > 20  # many loans defaulted

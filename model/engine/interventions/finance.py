@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, statistic
 
@@ -136,18 +137,11 @@ class Finance(Measure):
             self.loan_start[taken] = model.month_index
             self.count_started(model, taken.size)
         # the first year's interest was paid with the loan; months 13 to 36 are paid monthly
-        active = labour[
-            self._active(model, labour) & (model.month_index - self.loan_start[labour] >= 12)
-        ]
-        if active.size:
-            self.charge(
-                model, hh.county[active], np.full(active.size, p.loan_size * p.interest_rate / 12)
-            )
-            risk = (1 - (1 - p.default_rate) ** (1 / 12)) * (2 - model.shared.party_factor[active])
-            default = active[model.rng.random(active.size) < risk]
-            if default.size:
-                self.defaulted[default] = True
-                self.charge(model, hh.county[default], np.full(default.size, p.loan_size))
+        stream = draws.numpy_stream(hh, model.rng)
+        if stream is not None:  # the same loans and draws in one compiled pass
+            self._loans_compiled(model, labour, stream)
+        else:
+            self._loans(model, labour)
         if model.month == 1:
             draw = model.rng.random(hh.n) < p.insurance_coverage  # one draw per household
             self.insured = np.zeros(hh.n, dtype=bool)
@@ -157,6 +151,44 @@ class Finance(Measure):
                 model, hh.county[who], np.full(who.size, p.insurance_premium_subsidy)
             )
             self.insured[who[share < 1.0 - 1e-9]] = False
+
+    def _loans(self, model: PovertyModel, labour: np.ndarray) -> None:
+        """Monthly interest of the loans in their second or third year; defaults."""
+        hh = model.households
+        p: FinanceParams = self.params
+        active = labour[
+            self._active(model, labour) & (model.month_index - self.loan_start[labour] >= 12)
+        ]
+        if active.size:
+            self._pay_interest(model, active)
+            risk = self._monthly_risk() * (2 - model.shared.party_factor[active])
+            default = active[model.rng.random(active.size) < risk]
+            if default.size:
+                self.defaulted[default] = True
+                self.charge(model, hh.county[default], np.full(default.size, p.loan_size))
+
+    def _loans_compiled(
+        self, model: PovertyModel, labour: np.ndarray, stream: tuple[int, int, int]
+    ) -> None:
+        """:meth:`_loans` with the loans and their defaults found in one compiled pass."""
+        hh = model.households
+        active, default = hh.kernels.loan_month(
+            stream, labour, self.loan_start, self.defaulted, model.shared.party_factor,
+            model.month_index, self._monthly_risk(),
+        )  # fmt: skip
+        if active.size:  # the interest first, then the defaults, as in _loans
+            self._pay_interest(model, active)
+            if default.size:
+                self.charge(model, hh.county[default], np.full(default.size, self.params.loan_size))
+
+    def _monthly_risk(self) -> float:
+        """A loan's monthly chance of default with an assisting party of capacity 1."""
+        return 1 - (1 - self.params.default_rate) ** (1 / 12)
+
+    def _pay_interest(self, model: PovertyModel, active: np.ndarray) -> None:
+        p: FinanceParams = self.params
+        county = model.households.county[active]
+        self.charge(model, county, np.full(active.size, p.loan_size * p.interest_rate / 12))
 
     def apply(self, model: PovertyModel) -> None:
         """Loan-financed business income; insurance payouts when the farm shock is bad."""

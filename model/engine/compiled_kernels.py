@@ -803,6 +803,69 @@ def loan_month(
 
 
 @_jit
+def not_started(idx: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``idx[start[idx] < 0]``: the households of ``idx`` (in its order) not yet started."""
+    out = np.empty(idx.size, dtype=np.int64)
+    n = 0
+    for i in idx:
+        if start[i] < 0:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@_jit_drawing
+def project_failures(
+    draws: tuple[int, int, int],
+    labour: np.ndarray,
+    project_start: np.ndarray,
+    started: int,
+    party_factor: np.ndarray,
+    failure: float,
+    failed: np.ndarray,
+) -> None:
+    """The projects maturing this month fail or not, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.industry.Industry.enrol`'s maturity: the households of
+    ``labour`` whose project started in month ``started``, in that order, each with one uniform
+    number against ``failure x (2 - party_factor)`` clipped to [0, 1], as numpy's steps draw.
+    """
+    for i in labour:
+        if project_start[i] == started:
+            risk = failure * (2 - party_factor[i])
+            if risk < 0:
+                risk = 0.0
+            elif risk > 1:
+                risk = 1.0
+            failed[i] = compiled_draws.uniform(draws) < risk
+
+
+@_jit
+def share_pools(
+    registered: np.ndarray,
+    shares_start: np.ndarray,
+    dibao_class: np.ndarray,
+    wubao: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The registered households without asset shares: those in social support, the others.
+
+    Each in ``registered``'s order, as ``eligible[social]`` and ``eligible[~social]`` give them.
+    """
+    first = np.empty(registered.size, dtype=np.int64)
+    rest = np.empty(registered.size, dtype=np.int64)
+    n_first = n_rest = 0
+    for i in registered:
+        if shares_start[i] < 0:
+            if dibao_class[i] > 0 or wubao[i]:
+                first[n_first] = i
+                n_first += 1
+            else:
+                rest[n_rest] = i
+                n_rest += 1
+    return first[:n_first].copy(), rest[:n_rest].copy()
+
+
+@_jit
 def with_job_seekers(
     idx: np.ndarray,
     workers: np.ndarray,
@@ -1613,6 +1676,8 @@ def warm() -> None:
     pupil_subsidies(group, small, small, 0.0, 1)
     add_paid_share(f8, i8, f8, f8, small)
     finance_incomes(group, start, flag, flag, 0, 0, 0.0, 0.0, f8, f8, f8)
+    not_started(group, start)
+    share_pools(group, start, small, flag)
     with_job_seekers(group, small, small, small, fixed_flag)
     dibao_candidates(group, f8, f8, people, small, flag, 0.0)
     register_counts(group, people, small, 0, small, small)
@@ -1639,6 +1704,7 @@ def warm() -> None:
         f4 = np.zeros(0, dtype=np.float32)
         labour_market(draws, small, f8, small, small, fixed_flag, f4, f4, 0.0, 0.0, 0.0, 0.0, 0.0)
         illness(draws, small, f8, f8, flag, 0, 0.0, 0.0)
-        placement_finds(draws, group, f8, f4, flag, 0.0, 0.0, 0.0)
+        placement_finds(draws, i8, f8, f4, flag, 0.0, 0.0, 0.0)
         loan_month(draws, group, start, flag, f8, 0, 0.0)
+        project_failures(draws, group, start, 0, f8, 0.0, flag)
         placement_jobs(draws, i8, small, f8, f4, people, 0.0, 0.0, 0.0, 0.0, 0.0)

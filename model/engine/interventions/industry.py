@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param
 
@@ -167,15 +168,29 @@ class Industry(Measure):
         hh = model.households
         p: IndustryParams = self.params
         labour = hh.groups.labour  # projects go to registered labour-capable households only
+        kernels = hh.kernels
         quota = self.quota(model, p.projects_per_year)
         if quota:
-            queue = self.enrolment_queue(model, labour[self.project_start[labour] < 0], quota)
+            pool = (
+                labour[self.project_start[labour] < 0]
+                if kernels is None
+                else kernels.not_started(labour, self.project_start)
+            )
+            queue = self.enrolment_queue(model, pool, quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
             self.count_started(model, taken.size)
         # maturity: some projects fail (assisting parties with more capacity fail less)
         started = model.month_index - p.project_lag_months
-        mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
+        stream = draws.numpy_stream(hh, model.rng)
+        if stream is not None and started >= 0:  # the same draws in one compiled pass
+            kernels.project_failures(
+                stream, labour, self.project_start, started, model.shared.party_factor,
+                p.project_failure, self.project_failed,
+            )  # fmt: skip
+            mature = labour[:0]
+        else:
+            mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
         if mature.size:
             risk = np.clip(p.project_failure * (2 - model.shared.party_factor[mature]), 0, 1)
             self.project_failed[mature] = model.rng.random(mature.size) < risk
@@ -183,10 +198,16 @@ class Industry(Measure):
         quota = self.quota(model, p.shares_per_year, "asset shares")
         if quota:
             registered = hh.groups.registered
-            eligible = registered[self.shares_start[registered] < 0]
-            social = (hh.dibao_class[eligible] > 0) | hh.wubao[eligible]  # enrolled_social
-            first = self.enrolment_queue(model, eligible[social], quota)
-            rest = self.enrolment_queue(model, eligible[~social], quota - first.size)
+            if kernels is not None:
+                social, other = kernels.share_pools(
+                    registered, self.shares_start, hh.dibao_class, hh.wubao
+                )
+            else:
+                eligible = registered[self.shares_start[registered] < 0]
+                in_social = (hh.dibao_class[eligible] > 0) | hh.wubao[eligible]  # enrolled_social
+                social, other = eligible[in_social], eligible[~in_social]
+            first = self.enrolment_queue(model, social, quota)
+            rest = self.enrolment_queue(model, other, quota - first.size)
             queue = np.concatenate([first, rest])
             taken = self.take_within_budget(model, queue, hh.county[queue], p.share_investment)
             self.shares_start[taken] = model.month_index

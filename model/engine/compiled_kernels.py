@@ -865,6 +865,123 @@ def share_pools(
     return first[:n_first].copy(), rest[:n_rest].copy()
 
 
+@_jit_drawing
+def social_enrolment(
+    draws: tuple[int, int, int],
+    no_labour: np.ndarray,
+    dibao_class: np.ndarray,
+    wubao: np.ndarray,
+    excluded: np.ndarray,
+    size: np.ndarray,
+    elderly: np.ndarray,
+    rate: float,
+) -> None:
+    """Households without labour capacity enrolling in social support, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.social_security.SocialSecurity.enrol`'s first step: each
+    household of ``no_labour`` (in its order) in neither support and not excluded draws one
+    uniform number; below ``rate`` it enrols, a lone elderly person in five-guarantee support,
+    the others in dibao class 1.
+    """
+    for i in no_labour:
+        if dibao_class[i] > 0 or wubao[i] or excluded[i]:
+            continue
+        if compiled_draws.uniform(draws) < rate:
+            if size[i] == 1 and elderly[i] >= 1:
+                wubao[i] = True
+            else:
+                dibao_class[i] = 1
+
+
+@_jit_drawing
+def dibao_take_up(
+    draws: tuple[int, int, int],
+    below: np.ndarray,
+    above: np.ndarray,
+    take_up: float,
+    inclusion_error: float,
+    chronic: np.ndarray,
+    disabled: np.ndarray,
+    dibao_class: np.ndarray,
+) -> None:
+    """Labour-capable candidates taking up dibao classes 2 and 3, on the stream ``draws``.
+
+    One uniform number for each of ``below`` (kept under ``take_up``), then one for each of
+    ``above`` (kept under ``inclusion_error``), as numpy draws them; a household taken gets
+    class 2 with a chronic illness or a disability, else class 3.
+    """
+    for k in range(below.size + above.size):
+        i = below[k] if k < below.size else above[k - below.size]
+        chance = take_up if k < below.size else inclusion_error
+        if compiled_draws.uniform(draws) < chance:
+            dibao_class[i] = 2 if chronic[i] or disabled[i] else 3
+
+
+@_jit_drawing
+def skill_courses_done(
+    draws: tuple[int, int, int],
+    ends: np.ndarray,
+    t: int,
+    party_factor: np.ndarray,
+    completion: float,
+    trained: np.ndarray,
+    skill: np.ndarray,
+    gain: float,
+) -> None:
+    """Training that ends in month ``t``: who completes it, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.employment.Employment.enrol`'s first step: each household
+    whose training ends now (ascending) draws one uniform number against ``completion x
+    party_factor``; one that completes is trained and its skill grows by ``gain``, at most 1,
+    in ``skill``'s float32 as numpy computes it. ``skill`` is float32.
+    """
+    gain32 = np.float32(gain)
+    for i in range(ends.size):
+        if ends[i] == t and compiled_draws.uniform(draws) < completion * party_factor[i]:
+            trained[i] = True
+            grown = skill[i] + gain32
+            skill[i] = np.float32(1.0) if grown > 1 else grown
+
+
+@_jit_drawing
+def education_month(
+    draws: tuple[int, int, int],
+    registered: np.ndarray,
+    in_school: np.ndarray,
+    party_factor: np.ndarray,
+    return_rate: float,
+    vocational_ends: np.ndarray,
+    t: int,
+    skill: np.ndarray,
+    gain: float,
+    school_children: np.ndarray,
+    with_places: bool,
+) -> np.ndarray:
+    """Education's enrolment steps before the queue, on the stream ``draws``.
+
+    :meth:`model.engine.interventions.education.Education.enrol`'s order: each registered
+    household with a child out of school draws one uniform number (in ``registered``'s order)
+    and the child returns below ``return_rate x party_factor``; the vocational places ending in
+    month ``t`` add ``gain`` to skill (at most 1, in ``skill``'s float32 as numpy computes it);
+    and, when ``with_places``, the households eligible for a place (a school-age child, never
+    placed) are returned, else none. ``skill`` is float32.
+    """
+    for i in registered:
+        if not in_school[i] and compiled_draws.uniform(draws) < return_rate * party_factor[i]:
+            in_school[i] = True
+    gain32 = np.float32(gain)
+    eligible = np.empty(registered.size if with_places else 0, dtype=np.int64)
+    n = 0
+    for i in registered:
+        if vocational_ends[i] == t:
+            grown = skill[i] + gain32
+            skill[i] = np.float32(1.0) if grown > 1 else grown
+        if with_places and school_children[i] > 0 and vocational_ends[i] < 0:
+            eligible[n] = i
+            n += 1
+    return eligible[:n].copy()
+
+
 @_jit
 def with_job_seekers(
     idx: np.ndarray,
@@ -1707,4 +1824,8 @@ def warm() -> None:
         placement_finds(draws, i8, f8, f4, flag, 0.0, 0.0, 0.0)
         loan_month(draws, group, start, flag, f8, 0, 0.0)
         project_failures(draws, group, start, 0, f8, 0.0, flag)
+        social_enrolment(draws, group, small, flag, flag, people, small, 0.0)
+        dibao_take_up(draws, i8, i8, 0.0, 0.0, flag, flag, small)
+        skill_courses_done(draws, start, 0, f8, 0.0, flag, f4, 0.0)
+        education_month(draws, group, flag, f8, 0.0, start, 0, f4, 0.0, small, False)
         placement_jobs(draws, i8, small, f8, f4, people, 0.0, 0.0, 0.0, 0.0, 0.0)

@@ -1121,9 +1121,12 @@ def test_placements_draw_the_same_with_either_kernels(monkeypatch, firm_reward):
 
 
 STRESS = {  # rates far above the plan's, so that every compiled draw decides many households
-    "baseline": ["finance.default_rate=0.6",
-                 "industry.project_failure=0.4", "education.return_rate=0.9"],
-    "feedback": ["finance.default_rate=0.3", "employment.completion_rate=0.5"],
+    "baseline": ["finance.default_rate=0.6", "industry.project_failure=0.4",
+                 "education.return_rate=0.9", "social_security.enrolment_rate=0.9",
+                 "social_security.inclusion_error=0.3", "employment.skill_gain=0.6",
+                 "education.vocational_skill_gain=0.7"],
+    "feedback": ["finance.default_rate=0.3", "employment.completion_rate=0.5",
+                 "social_security.labour_take_up=1.0"],
 }  # fmt: skip
 
 
@@ -1138,12 +1141,16 @@ def test_measures_draw_the_same_with_either_kernels_at_high_rates(monkeypatch, s
         m = RecordedModel(sc, seed=6, population_scale=0.01)
         m.run_model()
         finance = next(x for x in m.measures if x.name == "finance")
-        results[choice] = (m.result(), finance.defaulted.copy(), m.rng.random())
+        hh = m.households
+        state = (finance.defaulted, hh.skill, hh.dibao_class, hh.wubao, hh.children_in_school)
+        results[choice] = (m.result(), [a.copy() for a in state], m.rng.random())
     numpy_run, compiled_run = results["numpy"], results["compiled"]
     for table in ("annual", "monthly", "by_measure", "ledger"):
         pd.testing.assert_frame_equal(
             getattr(numpy_run[0], table), getattr(compiled_run[0], table), check_exact=True
         )
-    np.testing.assert_array_equal(numpy_run[1], compiled_run[1])
+    for got, expected in zip(compiled_run[1], numpy_run[1], strict=True):
+        np.testing.assert_array_equal(got, expected)
     assert numpy_run[2] == compiled_run[2]  # the same draws were taken
-    assert numpy_run[1].sum() > 20  # many loans defaulted
+    defaulted, skill = numpy_run[1][:2]
+    assert defaulted.sum() > 20 and (skill == 1).any()  # many defaults; skills reach the cap

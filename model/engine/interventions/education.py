@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, plan, year_value
 
@@ -113,6 +114,17 @@ class Education(Measure):
         hh = model.households
         p: EducationParams = self.params
         registered = hh.groups.registered  # every education measure is for the registered poor
+        stream = draws.numpy_stream(hh, model.rng)
+        if stream is not None and hh.skill.dtype == np.float32:  # the same steps, compiled
+            quota = self.quota(model, p.vocational_places)
+            eligible = hh.kernels.education_month(
+                stream, registered, hh.children_in_school, model.shared.party_factor,
+                p.return_rate, self.vocational_ends, model.month_index, hh.skill,
+                p.vocational_skill_gain, hh.school_children, quota > 0,
+            )  # fmt: skip
+            if quota:
+                self._start_places(model, eligible, quota)
+            return
         out = registered[~hh.children_in_school[registered]]
         back = out[model.rng.random(out.size) < p.return_rate * model.shared.party_factor[out]]
         hh.children_in_school[back] = True
@@ -123,12 +135,18 @@ class Education(Measure):
             eligible = registered[
                 (hh.school_children[registered] > 0) & (self.vocational_ends[registered] < 0)
             ]
-            queue = self.enrolment_queue(model, eligible, quota)
-            taken = self.take_within_budget(
-                model, queue, hh.county[queue], p.vocational_cost * p.vocational_years
-            )
-            self.vocational_ends[taken] = model.month_index + 12 * p.vocational_years
-            self.count_started(model, taken.size)
+            self._start_places(model, eligible, quota)
+
+    def _start_places(self, model: PovertyModel, eligible: np.ndarray, quota: int) -> None:
+        """Vocational places for the first ``quota`` of the queue that the budget allows."""
+        p: EducationParams = self.params
+        queue = self.enrolment_queue(model, eligible, quota)
+        county = model.households.county[queue]
+        taken = self.take_within_budget(
+            model, queue, county, p.vocational_cost * p.vocational_years
+        )
+        self.vocational_ends[taken] = model.month_index + 12 * p.vocational_years
+        self.count_started(model, taken.size)
 
     def apply(self, model: PovertyModel) -> None:
         """Student subsidies (transfer income); teachers' allowances (cost)."""

@@ -169,7 +169,15 @@ class Employment(Measure):
         hh = model.households
         p: EmploymentParams = self.params
         # training completes
-        done = np.flatnonzero(self.training_ends == model.month_index)
+        stream = draws.numpy_stream(hh, model.rng)
+        if stream is not None and hh.skill.dtype == np.float32:  # the same draws, compiled
+            hh.kernels.skill_courses_done(
+                stream, self.training_ends, model.month_index, model.shared.party_factor,
+                p.completion_rate, self.trained, hh.skill, p.skill_gain,
+            )  # fmt: skip
+            done = self.training_ends[:0]
+        else:
+            done = np.flatnonzero(self.training_ends == model.month_index)
         if done.size:
             chance = p.completion_rate * model.shared.party_factor[done]
             ok = done[model.rng.random(done.size) < chance]

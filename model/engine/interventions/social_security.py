@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.engine import draws
 from model.engine.interventions.base import Measure, MeasureParams
 from model.engine.params import YearTable, assumption, param, plan, year_value
 
@@ -166,11 +167,17 @@ class SocialSecurity(Measure):
         hh = model.households
         p: SocialSecurityParams = self.params
         no_labour = hh.groups.no_labour
-        eligible = no_labour[
-            ~((hh.dibao_class[no_labour] > 0) | hh.wubao[no_labour])
-            & ~hh.social_excluded[no_labour]
-        ]
-        if eligible.size:
+        stream = draws.numpy_stream(hh, model.rng)  # None: numpy draws
+        if stream is not None:  # the same draws and enrolments in one compiled pass
+            hh.kernels.social_enrolment(
+                stream, no_labour, hh.dibao_class, hh.wubao, hh.social_excluded, hh.size,
+                hh.elderly, p.enrolment_rate,
+            )  # fmt: skip
+        else:
+            eligible = no_labour[
+                ~((hh.dibao_class[no_labour] > 0) | hh.wubao[no_labour])
+                & ~hh.social_excluded[no_labour]
+            ]
             take = eligible[model.rng.random(eligible.size) < p.enrolment_rate]
             five_guarantee = (hh.size[take] == 1) & (hh.elderly[take] >= 1)
             hh.wubao[take[five_guarantee]] = True
@@ -189,10 +196,16 @@ class SocialSecurity(Measure):
             candidate = (hh.dibao_class[labour] == 0) & ~hh.social_excluded[labour]
             below = labour[candidate & (own_pc < standard)]
             above = labour[candidate & (own_pc >= standard)]
-        take = below[model.rng.random(below.size) < p.labour_take_up]
-        take = np.concatenate([take, above[model.rng.random(above.size) < p.inclusion_error]])
-        weak = hh.chronic[take] | hh.disabled[take]
-        hh.dibao_class[take] = np.where(weak, 2, 3).astype(np.int8)
+        if stream is not None:
+            hh.kernels.dibao_take_up(
+                stream, below, above, p.labour_take_up, p.inclusion_error, hh.chronic,
+                hh.disabled, hh.dibao_class,
+            )  # fmt: skip
+        else:
+            take = below[model.rng.random(below.size) < p.labour_take_up]
+            take = np.concatenate([take, above[model.rng.random(above.size) < p.inclusion_error]])
+            weak = hh.chronic[take] | hh.disabled[take]
+            hh.dibao_class[take] = np.where(weak, 2, 3).astype(np.int8)
         if model.month == 12:  # annual review of classes 2 and 3
             review = labour[(hh.dibao_class[labour] >= 2) & (own_pc >= standard)]
             hh.dibao_class[review] = 0

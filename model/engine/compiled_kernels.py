@@ -983,6 +983,53 @@ def education_month(
 
 
 @_jit
+def posts_lost(
+    post: np.ndarray, workers: np.ndarray, jobs: np.ndarray, occupied: np.ndarray
+) -> int:
+    """Posts lost by households whose workers are all taken otherwise; the posts still held.
+
+    A holder of ``post`` with fewer workers than jobs and posts held loses the post, which
+    frees its place in ``occupied``: ``gone = holders[workers < jobs + occupied]``, then
+    ``post[gone] = False`` and ``occupied[gone] -= 1``, in one walk (each holder reads its own
+    counts only).
+    """
+    held = 0
+    for i in range(post.size):
+        if post[i]:
+            if workers[i] < jobs[i] + occupied[i]:
+                post[i] = False
+                occupied[i] -= 1
+            else:
+                held += 1
+    return held
+
+
+@_jit
+def housing_month(
+    registered: np.ndarray,
+    safe_at: np.ndarray,
+    t: int,
+    housing_safe: np.ndarray,
+    with_queue: bool,
+) -> np.ndarray:
+    """Houses made safe in month ``t``, and the unsafe ones not yet in the works.
+
+    :meth:`model.engine.interventions.housing.Housing.enrol`'s first steps in one pass over
+    ``registered``: ``housing_safe`` set where the works end now; when ``with_queue``, the
+    households still unsafe with no works started, in ``registered``'s order (else none).
+    """
+    unsafe = np.empty(registered.size if with_queue else 0, dtype=np.int64)
+    n = 0
+    for i in registered:
+        if safe_at[i] == t:
+            housing_safe[i] = True
+        if with_queue and not housing_safe[i] and safe_at[i] < 0:
+            unsafe[n] = i
+            n += 1
+    return unsafe[:n].copy()
+
+
+@_jit
 def with_job_seekers(
     idx: np.ndarray,
     workers: np.ndarray,
@@ -1794,6 +1841,8 @@ def warm() -> None:
     add_paid_share(f8, i8, f8, f8, small)
     finance_incomes(group, start, flag, flag, 0, 0, 0.0, 0.0, f8, f8, f8)
     not_started(group, start)
+    posts_lost(flag, small, small, small)
+    housing_month(group, start, 0, flag, False)
     share_pools(group, start, small, flag)
     with_job_seekers(group, small, small, small, fixed_flag)
     dibao_candidates(group, f8, f8, people, small, flag, 0.0)

@@ -245,6 +245,20 @@ class Households:
         free[self.groups.no_labour] = 0
         return free
 
+    def posts_still_held(self, post: np.ndarray) -> int:
+        """Free the posts (a mask over households) of holders without a worker left for them.
+
+        A holder with fewer workers than its jobs and posts (workers age out, jobs are found)
+        loses the post and its place in ``occupied``. Returns the number of posts still held.
+        """
+        if self.kernels is not None:
+            return self.kernels.posts_lost(post, self.workers, self.jobs, self.occupied)
+        holders = np.flatnonzero(post)
+        gone = holders[self.workers[holders] < self.jobs[holders] + self.occupied[holders]]
+        post[gone] = False
+        self.occupied[gone] -= 1
+        return holders.size - gone.size
+
     def job_seekers_of(self, idx: np.ndarray) -> np.ndarray:
         """:attr:`job_seekers` of the households ``idx`` only."""
         free = self.workers[idx].astype(np.int16)

@@ -1154,3 +1154,19 @@ def test_measures_draw_the_same_with_either_kernels_at_high_rates(monkeypatch, s
     assert numpy_run[2] == compiled_run[2]  # the same draws were taken
     defaulted, skill = numpy_run[1][:2]
     assert defaulted.sum() > 20 and (skill == 1).any()  # many defaults; skills reach the cap
+
+
+def test_posts_still_held_by_hand_with_either_kernels(monkeypatch):
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        hh = _random_households(5, 1)
+        assert (hh.kernels is None) == (choice == "numpy")
+        hh.workers[:] = [1, 2, 2, 1, 0]
+        hh.jobs[:] = [0, 1, 2, 0, 0]
+        hh.occupied[:] = [1, 1, 1, 0, 1]
+        post = np.array([True, True, True, False, True])
+        # 0: one worker on the post; 1: a job and the post for two workers; 2: two jobs leave
+        # no worker for the post; 3: no post; 4: no worker at all
+        assert hh.posts_still_held(post) == 2
+        assert post.tolist() == [True, True, False, False, False]
+        assert hh.occupied.tolist() == [1, 1, 0, 0, 0]

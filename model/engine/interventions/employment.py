@@ -187,17 +187,19 @@ class Employment(Measure):
         quota = self.quota(model, p.training_places)
         if quota:
             eligible = self._eligible(model)
-            queue = self.enrolment_queue(model, eligible[self.training_ends[eligible] < 0], quota)
+            pool = (
+                eligible[self.training_ends[eligible] < 0]
+                if hh.kernels is None
+                else hh.kernels.not_started(eligible, self.training_ends)
+            )
+            queue = self.enrolment_queue(model, pool, quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months
             self.count_started(model, taken.size)
         # public posts: lost when the worker is gone, then filled up to the year's stock
-        holders = np.flatnonzero(self.post)
-        gone = holders[hh.workers[holders] < hh.jobs[holders] + hh.occupied[holders]]
-        self.post[gone] = False
-        hh.occupied[gone] -= 1
+        held = hh.posts_still_held(self.post)
         target = int(year_value(p.public_posts, model.year) * model.population.scale)
-        missing = target - (holders.size - gone.size)
+        missing = target - held
         if missing > 0:
             eligible = self._eligible(model)
             cand = eligible[~self.post[eligible]]

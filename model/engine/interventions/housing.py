@@ -105,23 +105,26 @@ class Housing(Measure):
         hh = model.households
         p: HousingParams = self.params
         registered = hh.groups.registered  # renovations are for the registered poor only
-        done = registered[self.safe_at[registered] == model.month_index]
-        hh.housing_safe[done] = True
+        kernels = hh.kernels
         quota = self.quota(model, p.renovations)
-        if quota:
+        if kernels is not None:  # the works done and the queue's pool in one pass
+            unsafe = kernels.housing_month(
+                registered, self.safe_at, model.month_index, hh.housing_safe, quota > 0
+            )
+        else:
+            done = registered[self.safe_at[registered] == model.month_index]
+            hh.housing_safe[done] = True
             unsafe = registered[~hh.housing_safe[registered] & (self.safe_at[registered] < 0)]
+        if quota:
             queue = self.enrolment_queue(model, unsafe, quota)
             relocate = model.rng.random(queue.size) < p.relocation_share
             cost = np.where(relocate, p.relocation_cost, p.renovation_subsidy)
             self.charge(model, hh.county[queue], cost)
             self.safe_at[queue] = model.month_index + p.renovation_months
             self.count_started(model, queue.size)
-        rangers = np.flatnonzero(self.ranger)
-        gone = rangers[hh.workers[rangers] < hh.jobs[rangers] + hh.occupied[rangers]]
-        self.ranger[gone] = False
-        hh.occupied[gone] -= 1
+        held = hh.posts_still_held(self.ranger)
         target = int(year_value(p.ranger_posts, model.year) * model.population.scale)
-        missing = target - (rangers.size - gone.size)
+        missing = target - held
         if missing > 0:
             labour = hh.groups.labour
             seekers = hh.with_job_seekers(labour)

@@ -1840,7 +1840,8 @@ def warm() -> None:
     pupil_subsidies(group, small, small, 0.0, 1)
     add_paid_share(f8, i8, f8, f8, small)
     finance_incomes(group, start, flag, flag, 0, 0, 0.0, 0.0, f8, f8, f8)
-    not_started(group, start)
+    not_started(group, start)  # the groups (read-only)
+    not_started(i8, start)  # the job seekers
     posts_lost(flag, small, small, small)
     housing_month(group, start, 0, flag, False)
     share_pools(group, start, small, flag)

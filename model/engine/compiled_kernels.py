@@ -737,6 +737,74 @@ def add_paid_share(
 
 
 @_jit
+def health_claims(
+    registered: np.ndarray,
+    medical_oop: np.ndarray,
+    insured: np.ndarray,
+    assisted: np.ndarray,
+    kept_share: float,
+    cap: float,
+    compliant_share: float,
+    assistance_share: float,
+    county: np.ndarray,
+    n_counties: int,
+    oop: np.ndarray,
+    assist: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """This month's insured ill poor, their claims, and the claims' total by county.
+
+    :meth:`model.engine.interventions.health.Health.respond` before its charge: for each
+    registered household (in order) with an out-of-pocket cost and insurance, what serious-
+    illness insurance leaves (``oop``: the cost times ``kept_share``) and the assistance
+    (``assist``: ``oop x compliant_share x assistance_share``, at most what the year's ``cap``
+    leaves), written at the household's index; returns the households and the sums by county
+    of ``cost - oop + assist``, accumulated in their order as ``np.bincount`` does.
+    """
+    ill = np.empty(registered.size, dtype=np.int64)
+    demand = np.zeros(n_counties)
+    n = 0
+    for i in registered:
+        cost = medical_oop[i]
+        if cost > 0 and insured[i]:
+            kept = cost * kept_share
+            room = cap - assisted[i]
+            # numpy's maximum(room, 0) and minimum(a, room): the first unless it is NaN or
+            # loses strictly, so that NaNs and signed zeros come out as numpy's do
+            room = room if room > 0 or room != room else 0.0
+            a = kept * compliant_share * assistance_share
+            a = a if a < room or a != a else room
+            oop[i] = kept
+            assist[i] = a
+            demand[county[i]] += cost - kept + a
+            ill[n] = i
+            n += 1
+    return ill[:n].copy(), demand
+
+
+@_jit
+def health_paid(
+    ill: np.ndarray,
+    share: np.ndarray,
+    county: np.ndarray,
+    medical_oop: np.ndarray,
+    oop: np.ndarray,
+    assist: np.ndarray,
+    assisted: np.ndarray,
+) -> None:
+    """What the budget paid of each claim (:func:`health_claims`), off the households' costs.
+
+    ``share`` is the share paid in each county: the insurance part ``(cost - oop) x share`` and
+    the assistance ``assist x share``, which also counts towards the year's cap.
+    """
+    for i in ill:
+        s = share[county[i]]
+        paid_insurance = (medical_oop[i] - oop[i]) * s
+        paid_assist = assist[i] * s
+        assisted[i] += paid_assist
+        medical_oop[i] -= paid_insurance + paid_assist
+
+
+@_jit
 def finance_incomes(
     labour: np.ndarray,
     loan_start: np.ndarray,
@@ -1843,6 +1911,8 @@ def warm() -> None:
     not_started(group, start)  # the groups (read-only)
     not_started(i8, start)  # the job seekers
     posts_lost(flag, small, small, small)
+    health_claims(group, f8, flag, f8, 0.0, 0.0, 0.0, 0.0, small, 1, f8, f8)
+    health_paid(i8, f8, small, f8, f8, f8, f8)
     housing_month(group, start, 0, flag, False)
     share_pools(group, start, small, flag)
     with_job_seekers(group, small, small, small, fixed_flag)

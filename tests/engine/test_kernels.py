@@ -1170,3 +1170,38 @@ def test_posts_still_held_by_hand_with_either_kernels(monkeypatch):
         assert hh.posts_still_held(post) == 2
         assert post.tolist() == [True, True, False, False, False]
         assert hh.occupied.tolist() == [1, 1, 0, 0, 0]
+
+
+def test_health_claims_and_payments_are_numpys_steps():
+    """The claims, their county sums and what a short budget pays, against numpy's lines."""
+    rng = np.random.default_rng(21)
+    n, n_counties = 2_000, 4
+    registered = np.flatnonzero(rng.random(n) < 0.6)
+    cost = np.where(rng.random(n) < 0.3, rng.uniform(0, 20_000, n), 0.0)
+    insured = rng.random(n) < 0.8
+    assisted = rng.uniform(0, 12_000, n)  # the cap of 10,000 binds for some, leaves none
+    county = rng.integers(0, n_counties, n).astype(np.int8)
+    share = np.array([1.0, 0.5, 0.25, 0.0])  # what each county's budget paid
+    kept, cap, compliant, assistance = 0.6, 10_000.0, 0.9, 0.7
+    # numpy, as Health.respond computes it
+    ill = registered[(cost[registered] > 0) & insured[registered]]
+    oop = cost[ill] * kept
+    room = np.maximum(cap - assisted[ill], 0)
+    assist = np.minimum(oop * compliant * assistance, room)
+    demand = np.bincount(county[ill], cost[ill] - oop + assist, n_counties)
+    paid = share[county[ill]]
+    expected_assisted, expected_cost = assisted.copy(), cost.copy()
+    expected_assisted[ill] += assist * paid
+    expected_cost[ill] -= (cost[ill] - oop) * paid + assist * paid
+    # compiled
+    got_oop, got_assist = np.zeros(n), np.zeros(n)
+    got_ill, got_demand = compiled_kernels.health_claims(
+        registered, cost, insured, assisted, kept, cap, compliant, assistance, county,
+        n_counties, got_oop, got_assist,
+    )  # fmt: skip
+    np.testing.assert_array_equal(got_ill, ill)
+    np.testing.assert_array_equal(got_demand, demand)
+    compiled_kernels.health_paid(got_ill, share, county, cost, got_oop, got_assist, assisted)
+    np.testing.assert_array_equal(assisted, expected_assisted)
+    np.testing.assert_array_equal(cost, expected_cost)
+    assert (room == 0).any() and (assist == room).any() and (assist < room).any()

@@ -101,6 +101,10 @@ class Health(Measure):
     def __init__(self, params: HealthParams, model: PovertyModel) -> None:
         super().__init__(params, model)
         self.assisted_this_year = np.zeros(model.households.n)
+        #: this month's claims per household (what insurance leaves, the assistance), written
+        #: and read by the compiled pass only at the indices of the month's ill
+        self._oop = np.zeros(model.households.n)
+        self._assist = np.zeros(model.households.n)
 
     def enrol(self, model: PovertyModel) -> None:
         """Pay the premiums in January; start clinic works."""
@@ -140,6 +144,20 @@ class Health(Measure):
         hh = model.households
         p: HealthParams = self.params
         registered = hh.groups.registered
+        if hh.kernels is not None:  # the claims, their sums and what was paid, compiled
+            ill, demand = hh.kernels.health_claims(
+                registered, hh.medical_oop_m, hh.insured, self.assisted_this_year,
+                1 - p.serious_illness_share, year_value(p.assistance_cap, model.year),
+                p.compliant_share, p.assistance_share, hh.county, model.n_counties,
+                self._oop, self._assist,
+            )  # fmt: skip
+            if ill.size:
+                share = self.charge_totals(model, demand, sector_source="medical")
+                hh.kernels.health_paid(
+                    ill, share, hh.county, hh.medical_oop_m, self._oop, self._assist,
+                    self.assisted_this_year,
+                )  # fmt: skip
+            return
         ill = registered[(hh.medical_oop_m[registered] > 0) & hh.insured[registered]]
         if ill.size == 0:
             return

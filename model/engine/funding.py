@@ -805,8 +805,7 @@ class Ledger:
         Raises:
             ValueError: When a use would give up more than it holds, or nothing may receive.
         """
-        pots = self.pots
-        keys = [k for k in pots if k[0] == fund]
+        keys = self._pots_of((fund,))[0]
         weights = np.array([max(in_weights.get(u, 0.0), 0.0) for u in self.uses])
         total_out = sum(int(f) for f in out_fen.values())
         if total_out <= 0 or not keys:
@@ -817,6 +816,7 @@ class Ledger:
             moved = self._reallocate_compiled(fund, year, month, county, out_fen, weights)
             if moved is not None:
                 return moved
+        pots = self.pots
         taken = {key: np.zeros(len(self.uses), dtype=np.int64) for key in keys}
         for use, fen in out_fen.items():
             fen = int(fen)

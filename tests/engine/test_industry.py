@@ -93,3 +93,6 @@ def test_extension_uplift_only_in_the_share_paid():
     m.month, m.month_index = 4, 3
     ind.enrol(m)
     assert m.ledger.totals[("special", "province", "spent")] == spent
+    m.year, m.month, m.month_index = 2017, 1, 12  # a new year: its extension is paid again
+    ind.enrol(m)
+    assert m.ledger.totals[("special", "province", "spent")] == 2 * spent

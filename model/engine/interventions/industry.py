@@ -162,6 +162,7 @@ class Industry(Measure):
         self.village_county = np.array([v.county for v in model.villages], dtype=np.int64)
         #: share of this year's technology extension paid, by county
         self.extension_paid = np.zeros(model.n_counties)
+        self._extension_due = True  # until every county has paid this year's in full
 
     def enrol(self, model: PovertyModel) -> None:
         """Start household projects, asset shares and village projects."""
@@ -224,9 +225,13 @@ class Industry(Measure):
         """
         if model.month == 1:
             self.extension_paid[:] = 0.0
+            self._extension_due = True
+        if not self._extension_due:  # paid in full this year (the shares only grow)
+            return
         unpaid = 1.0 - self.extension_paid
         unpaid[unpaid < 1e-9] = 0.0
         if not unpaid.any():
+            self._extension_due = False
             return
         hh = model.households
         in_village = hh.groups.registered_in_village

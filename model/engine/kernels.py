@@ -7,8 +7,12 @@ months of industry, finance and education's subsidies, social security's candida
 market-access uplift, the monthly record's counts, the households with a job seeker and the
 screens of the monthly invariants (whose numpy checks then run only to describe a failure),
 and the queues' draws without replacement (:mod:`model.engine.draws`, on the model's own stream).
-:mod:`model.engine.compiled_kernels` does each in one compiled loop with the same arithmetic in
-the same order, so results are bit-identical either way.
+The month's passes that draw (the labour market, illness, placements, loans and defaults,
+projects failing, social support taken up, training and vocational courses ending, children
+returning to school) call numpy's own uniform and geometric draws on the model's stream from
+the compiled code, so they take the same numbers. :mod:`model.engine.compiled_kernels` does
+each in one compiled loop with the same arithmetic in the same order, so results are
+bit-identical either way.
 
 A lone small run keeps numpy: loading numba takes about half a second, more than a whole run at
 population scale 0.05, where the kernels save about a tenth of a month (the monthly cost there is

@@ -1819,55 +1819,6 @@ def all_finite(values: np.ndarray) -> bool:
     return not bad
 
 
-@_jit
-def all_finite_rows(vectors: list, vectors32: list, histories: list, row: int) -> bool:
-    """:func:`all_finite` of many arrays in one call (the typed lists of :func:`finite_lists`).
-
-    Every array of ``vectors`` and ``vectors32``, and the row ``row`` of every history of
-    ``histories``.
-    """
-    for values in vectors:
-        if not all_finite(values):
-            return False
-    for values in vectors32:
-        if not all_finite(values):
-            return False
-    for values in histories:
-        if not all_finite(values[row]):
-            return False
-    return True
-
-
-_VECTOR = numba.types.float64[::1]
-_VECTOR32 = numba.types.float32[::1]
-_HISTORY = numba.types.float64[:, ::1]
-
-
-def finite_lists(screened: tuple[tuple[np.ndarray, bool], ...]) -> tuple | None:
-    """The arrays of ``screened`` (``(array, is_history)`` pairs) as typed lists.
-
-    The lists of :func:`all_finite_rows`; None when one is not a contiguous float64 or
-    float32 vector or a contiguous float64 history.
-    """
-    lists = (
-        numba.typed.List.empty_list(_VECTOR),
-        numba.typed.List.empty_list(_VECTOR32),
-        numba.typed.List.empty_list(_HISTORY),
-    )
-    for values, history in screened:
-        if not values.flags.c_contiguous or values.ndim != 1 + history:
-            return None
-        if history and values.dtype == np.float64:
-            lists[2].append(values)
-        elif not history and values.dtype == np.float64:
-            lists[0].append(values)
-        elif not history and values.dtype == np.float32:
-            lists[1].append(values)
-        else:
-            return None
-    return lists
-
-
 def warm() -> None:
     """Load every kernel for the dtypes of the household arrays, by calling it on empty ones.
 
@@ -1933,7 +1884,6 @@ def warm() -> None:
     ledger_receive(store, 0, 0, i8, 0.0, f8, 0, 0, record, 0)
     all_finite(f8)
     all_finite(np.zeros(0, dtype=np.float32))
-    all_finite_rows(*finite_lists(((f8, False), (np.zeros((12, 0)), True))), 0)
     compiled_draws.warm()
     rng = np.random.default_rng(0)  # kept alive while its addresses are used; nothing is drawn
     draws = numpy_stream(rng)

@@ -599,13 +599,11 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
         return False
     row = month - 1
     kernels = model.households.kernels
-    if kernels is not None:  # one compiled pass over the arrays, reading each value once
-        spend = math.isfinite(sum(getattr(model, "spend_this_month", {}).values()))
-        lists = _finite_lists(model, plan, kernels)
-        if lists is not None:
-            return kernels.all_finite_rows(*lists, row) and spend
+    if kernels is not None:  # a compiled pass per array, reading each value once
         finite = kernels.all_finite
-        return all(finite(a[row] if history else a) for a, history in plan.screened) and spend
+        return all(
+            finite(a[row] if history else a) for a, history in plan.screened
+        ) and math.isfinite(sum(getattr(model, "spend_this_month", {}).values()))
     add = np.add.reduce
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -614,21 +612,6 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
         for amount in getattr(model, "spend_this_month", {}).values():
             total += amount
     return math.isfinite(total)
-
-
-def _finite_lists(model: PovertyModel, plan: _ArrayPlan, kernels: Any) -> tuple | None:
-    """The plan's screened arrays as the compiled screen's lists, kept with the plan.
-
-    The lists :func:`all_finite_rows <model.engine.compiled_kernels.all_finite_rows>` reads;
-    None when some array does not fit them (then each is screened apart).
-    """
-    checker = getattr(model, "invariants", None)
-    kept = getattr(checker, "_finite_lists", None)
-    if kept is None or kept[0] is not plan:
-        kept = (plan, kernels.finite_lists(plan.screened))
-        if checker is not None:
-            checker._finite_lists = kept
-    return kept[1]
 
 
 @invariant("jobs_within_workers", screened=True)

@@ -308,6 +308,12 @@ class Measure:
             return self.queue(model, mask, size)
         return adaptation.queue(model, mask, size)
 
+    @staticmethod
+    def not_started(model: PovertyModel, idx: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Those of the households ``idx`` whose ``start`` is still unset (negative)."""
+        kernels = model.households.kernels
+        return idx[start[idx] < 0] if kernels is None else kernels.not_started(idx, start)
+
     def started_this_year(self, model: PovertyModel, counter: str = "households") -> int:
         """How many started this year under ``counter`` (the count restarts each year)."""
         year, n = self._started.get(counter, (model.year, 0))

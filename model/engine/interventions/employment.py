@@ -175,23 +175,18 @@ class Employment(Measure):
                 stream, self.training_ends, model.month_index, model.shared.party_factor,
                 p.completion_rate, self.trained, hh.skill, p.skill_gain,
             )  # fmt: skip
-            done = self.training_ends[:0]
         else:
             done = np.flatnonzero(self.training_ends == model.month_index)
-        if done.size:
-            chance = p.completion_rate * model.shared.party_factor[done]
-            ok = done[model.rng.random(done.size) < chance]
-            self.trained[ok] = True
-            hh.skill[ok] = np.minimum(hh.skill[ok] + p.skill_gain, 1.0)
+            if done.size:
+                chance = p.completion_rate * model.shared.party_factor[done]
+                ok = done[model.rng.random(done.size) < chance]
+                self.trained[ok] = True
+                hh.skill[ok] = np.minimum(hh.skill[ok] + p.skill_gain, 1.0)
         # new trainees
         quota = self.quota(model, p.training_places)
         if quota:
             eligible = self._eligible(model)
-            pool = (
-                eligible[self.training_ends[eligible] < 0]
-                if hh.kernels is None
-                else hh.kernels.not_started(eligible, self.training_ends)
-            )
+            pool = self.not_started(model, eligible, self.training_ends)
             queue = self.enrolment_queue(model, pool, quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.training_cost)
             self.training_ends[taken] = model.month_index + p.training_months

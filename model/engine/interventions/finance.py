@@ -129,12 +129,7 @@ class Finance(Measure):
         quota = self.quota(model, p.loans_per_year)
         labour = hh.groups.labour  # loans and insurance go to registered labour-capable only
         if quota:
-            kernels = hh.kernels
-            pool = (
-                labour[self.loan_start[labour] < 0]
-                if kernels is None
-                else kernels.not_started(labour, self.loan_start)
-            )
+            pool = self.not_started(model, labour, self.loan_start)
             queue = self.enrolment_queue(model, pool, quota)
             # the first year's interest is committed when the loan is made
             taken = self.take_within_budget(

@@ -172,11 +172,7 @@ class Industry(Measure):
         kernels = hh.kernels
         quota = self.quota(model, p.projects_per_year)
         if quota:
-            pool = (
-                labour[self.project_start[labour] < 0]
-                if kernels is None
-                else kernels.not_started(labour, self.project_start)
-            )
+            pool = self.not_started(model, labour, self.project_start)
             queue = self.enrolment_queue(model, pool, quota)
             taken = self.take_within_budget(model, queue, hh.county[queue], p.project_investment)
             self.project_start[taken] = model.month_index
@@ -189,12 +185,11 @@ class Industry(Measure):
                 stream, labour, self.project_start, started, model.shared.party_factor,
                 p.project_failure, self.project_failed,
             )  # fmt: skip
-            mature = labour[:0]
-        else:
-            mature = labour[self.project_start[labour] == started] if started >= 0 else labour[:0]
-        if mature.size:
-            risk = np.clip(p.project_failure * (2 - model.shared.party_factor[mature]), 0, 1)
-            self.project_failed[mature] = model.rng.random(mature.size) < risk
+        elif started >= 0:
+            mature = labour[self.project_start[labour] == started]
+            if mature.size:
+                risk = np.clip(p.project_failure * (2 - model.shared.party_factor[mature]), 0, 1)
+                self.project_failed[mature] = model.rng.random(mature.size) < risk
         # asset shares, households in dibao or five-guarantee support first
         quota = self.quota(model, p.shares_per_year, "asset shares")
         if quota:

@@ -14,9 +14,9 @@ the compiled code, so they take the same numbers. :mod:`model.engine.compiled_ke
 each in one compiled loop with the same arithmetic in the same order, so results are
 bit-identical either way.
 
-A lone small run keeps numpy: loading numba takes about half a second, more than a whole run at
-population scale 0.05, where the kernels save about a tenth of a month (the monthly cost there is
-the number of numpy calls, not their length).
+A lone small run keeps numpy: loading numba takes about a second, more than a whole run at
+population scale 0.05 in numpy (the monthly cost there is the number of numpy calls, not their
+length); jobs of :data:`MANY_RUNS` runs or more load them in every worker.
 The compiled kernels run when the population has at least :data:`COMPILED_FROM` households (or
 the process has loaded them already, as the workers of a sweep of :data:`MANY_RUNS` runs or more
 do), numba can load them (it is installed, and can compile and cache them), and the environment
@@ -34,11 +34,14 @@ from types import ModuleType
 #: Households from which the compiled kernels run (full-scale Shaoguan has 171,920).
 COMPILED_FROM = 50_000
 
-#: Runs from which a job of many runs loads the compiled kernels in every worker (sweeps:
-#: :class:`model.experiments.sweep.ModelEvaluator`; calibrations and model choices, counting
-#: particles x generations: :class:`model.experiments.calibration.Simulator`): each worker pays
-#: the load once, and a small run is then about a tenth cheaper.
-MANY_RUNS = 200
+#: Runs from which a job of many runs loads the compiled kernels in every worker (ensembles;
+#: sweeps: :class:`model.experiments.sweep.ModelEvaluator`; calibrations and model choices,
+#: counting particles x generations, which pyabc exceeds many times over:
+#: :class:`model.experiments.calibration.Simulator`). Each worker pays the load once, about
+#: 1 s of CPU from numba's cache; a small run then costs about 1 ms a month instead of about
+#: 3.5 ms (scales 0.01 to 0.05), so a worker recovers the load after six or seven runs of five
+#: years, and a job of this many runs on two workers gives each about eight.
+MANY_RUNS = 16
 
 #: Environment variable choosing the kernels: ``auto`` (the default), ``numpy`` or ``compiled``.
 KERNELS_ENV = "SHAOGUAN_ABM_KERNELS"
@@ -87,7 +90,8 @@ def load() -> ModuleType | None:
     """Import and load the compiled kernels now, as building a large model would.
 
     For a process about to build large models (a benchmark, a worker) that wants the cost
-    (about half a second, and about 140 MB of memory for numba's compiler) paid up front.
+    (about a second of CPU from numba's cache, and about 140 MB of memory for numba's
+    compiler) paid up front.
     Returns ``None`` when numba is missing or ``SHAOGUAN_ABM_KERNELS=numpy``.
     """
     return None if choice() == "numpy" else _compiled_module()

@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from model.engine.funding import SPECIAL_USES
+from model.engine.kernels import many_runs
 from model.engine.scenario import apply_overrides
 from model.experiments.ensemble import plan_replicates
 from model.experiments.execution import (
@@ -341,18 +342,19 @@ def attribution_run(payload: tuple) -> dict[str, float]:
     """Task: one run's scalar outcomes and each measure's spend (``spend_<measure>``, yuan).
 
     Args:
-        payload: ``(scenario JSON text, seed, population scale)``, and optionally the drawn
-            parameter values (``{dotted path: value}``) to run the scenario with.
+        payload: ``(scenario JSON text, seed, population scale, drawn, load_kernels)``: the
+            drawn parameter values (``{dotted path: value}``) to run the scenario with or
+            None, and whether to load the compiled kernels first (the same results, cheaper).
     """
     from model.experiments.ensemble import scenario_from_json
     from model.results.recording import run_for_outcomes
 
-    text, seed, scale, *drawn = payload
+    text, seed, scale, drawn, load_kernels = payload
     scenario = scenario_from_json(text)
-    if drawn and drawn[0]:
-        scenario = apply_overrides(scenario, drawn[0])
+    if drawn:
+        scenario = apply_overrides(scenario, drawn)
     out, tables = run_for_outcomes(
-        scenario, seed=seed, population_scale=scale, tables=("by_measure",)
+        scenario, seed, scale, tables=("by_measure",), load_kernels=load_kernels
     )
     by_measure = tables["by_measure"]
     if not by_measure.empty:
@@ -389,16 +391,13 @@ def run_variants(
     unique = list(dict.fromkeys(texts.values()))
     if draws is not None and len(draws) != len(seeds):
         raise ValueError(f"draws: expected one per seed ({len(seeds)}), found {len(draws)}")
-    if draws is None or not any(draws):
-        payloads: list[tuple] = [
-            (text, int(seed), float(population_scale)) for text in unique for seed in seeds
-        ]
-    else:
-        payloads = [
-            (text, int(seed), float(population_scale), dict(d))
-            for text in unique
-            for seed, d in zip(seeds, draws, strict=True)
-        ]
+    drawn = [None] * len(seeds) if draws is None else [dict(d) if d else None for d in draws]
+    load = many_runs(len(unique) * len(seeds))
+    payloads = [
+        (text, int(seed), float(population_scale), d, load)
+        for text in unique
+        for seed, d in zip(seeds, drawn, strict=True)
+    ]
     rows = executor.map(attribution_run, payloads)
     r = len(seeds)
     tables = {text: pd.DataFrame(rows[k * r : (k + 1) * r]) for k, text in enumerate(unique)}

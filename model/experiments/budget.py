@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from model.engine.funding import SPECIAL_USES, check_shares
+from model.engine.kernels import many_runs
 from model.engine.scenario import apply_overrides
 from model.experiments.ensemble import (  # noqa: F401 - replicate_seeds is the tools' seed rule
     binomial_interval,
@@ -86,17 +87,18 @@ def _run_one(payload: tuple) -> dict[str, float]:
     """Task: the scalar outcomes of one run.
 
     Args:
-        payload: Scenario JSON text, seed, population scale, and optionally the drawn
-            parameter values (``{dotted path: value}``) to run the scenario with.
+        payload: Scenario JSON text, seed, population scale, the drawn parameter values
+            (``{dotted path: value}``) to run the scenario with or None, and whether to load
+            the compiled kernels first (the same results, cheaper over many runs).
     """
     from model.experiments.ensemble import scenario_from_json
     from model.results.recording import run_for_outcomes
 
-    text, seed, scale, *drawn = payload
+    text, seed, scale, drawn, load_kernels = payload
     scenario = scenario_from_json(text)
-    if drawn and drawn[0]:
-        scenario = apply_overrides(scenario, drawn[0])
-    return run_for_outcomes(scenario, seed=seed, population_scale=scale)[0]
+    if drawn:
+        scenario = apply_overrides(scenario, drawn)
+    return run_for_outcomes(scenario, seed, scale, load_kernels=load_kernels)[0]
 
 
 def run_replicates(
@@ -126,15 +128,13 @@ def run_replicates(
         (:meth:`model.results.outputs.RunResult.outcomes`).
     """
     text = json.dumps(scenario.model_dump(mode="json"))
-    if draws is None:
-        payloads = [(text, int(s), float(population_scale)) for s in seeds]
-    else:
-        if len(draws) != len(seeds):
-            raise ValueError(f"draws: expected one per seed ({len(seeds)}), found {len(draws)}")
-        payloads = [
-            (text, int(s), float(population_scale), dict(d))
-            for s, d in zip(seeds, draws, strict=True)
-        ]
+    if draws is not None and len(draws) != len(seeds):
+        raise ValueError(f"draws: expected one per seed ({len(seeds)}), found {len(draws)}")
+    load = many_runs(len(seeds))
+    payloads = [
+        (text, int(s), float(population_scale), None if draws is None else dict(draws[k]), load)
+        for k, s in enumerate(seeds)
+    ]
     with given_or_own_executor(executor, workers) as ex:
         rows = ex.map(_run_one, payloads)
     out = pd.DataFrame(rows)

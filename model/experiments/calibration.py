@@ -188,8 +188,9 @@ class Simulator:
     population_scale: float
     seed: int
     constants: dict[str, str] = field(default_factory=dict)
-    #: load the compiled kernels before the first run in each worker (jobs of many runs:
-    #: :data:`model.engine.kernels.MANY_RUNS`); the statistics are the same either way
+    #: load the compiled kernels before the first run in each worker (jobs of many runs,
+    #: particles x (generations + 1) at the least: :data:`model.engine.kernels.MANY_RUNS`);
+    #: the statistics are the same either way
     load_kernels: bool = False
 
     def overrides(self, values: Mapping[str, float]) -> dict[str, float | int]:
@@ -681,7 +682,8 @@ def calibrate(
         ],
         population_scale=population_scale,
         seed=seed,
-        load_kernels=many_runs(particles * generations),
+        # at least a population a generation, and pyabc's sample for the adaptive distance
+        load_kernels=many_runs(particles * (generations + 1)),
     )
     prior = prior_distribution(parameters)
 

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.engine import kernels
 from model.experiments.execution import (
     KEY,
     Executor,
@@ -232,7 +233,8 @@ def run_replicate(payload: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     ``draw`` and the drawn values (one column per dotted path).
 
     Args:
-        payload: ``scenario`` (JSON text), ``seed``, ``population_scale``, ``replicate``; and
+        payload: ``scenario`` (JSON text), ``seed``, ``population_scale``, ``replicate``,
+            ``load_kernels`` (load the compiled kernels first: the same results, cheaper); and
             ``draw`` and ``parameters`` (``{dotted path: value}``) when parameters are drawn.
     """
     from model.results.recording import run
@@ -244,6 +246,8 @@ def run_replicate(payload: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
         scenario = apply_overrides(scenario, payload["parameters"])
         drawn = {"draw": payload["draw"], **payload["parameters"]}
+    if payload.get("load_kernels"):
+        kernels.load()
     result = run(scenario, seed=payload["seed"], population_scale=payload["population_scale"])
     tag = {"replicate": payload["replicate"], "seed": payload["seed"]}
     return {
@@ -854,6 +858,7 @@ def run_ensemble(
     plan = plan_replicates(scenario, replicates, seed, parameters, seeds_per_draw)
     seeds = plan.seeds
     text = json.dumps(scenario.model_dump(mode="json"))
+    load_kernels = kernels.many_runs(replicates)  # the same results, each run cheaper
 
     def payload(r: int) -> dict[str, Any]:
         task = {
@@ -861,6 +866,7 @@ def run_ensemble(
             "seed": seeds[r],
             "population_scale": float(population_scale),
             "replicate": r,
+            "load_kernels": load_kernels,
         }
         if plan.source.drawn:
             task.update(draw=plan.draw_of(r), parameters=plan.overrides(r))

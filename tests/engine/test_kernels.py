@@ -257,6 +257,37 @@ def test_a_sweep_of_many_runs_loads_the_kernels_in_its_workers(monkeypatch):
     assert many == 4 * (MANY_RUNS // 4) >= MANY_RUNS and made[1] is True
 
 
+@pytest.mark.parametrize("runs", [kernels.MANY_RUNS - 1, kernels.MANY_RUNS])
+def test_ensembles_budgets_and_attributions_of_many_runs_load_the_kernels(runs, monkeypatch):
+    """Each run of a job of MANY_RUNS runs or more loads the kernels first; fewer, none."""
+    from model.experiments.attribution import run_variants
+    from model.experiments.budget import run_replicates
+    from model.experiments.ensemble import run_ensemble
+    from model.experiments.execution import Executor
+    from model.results import recording
+
+    asked: list[bool] = []
+    real = recording.run_for_outcomes
+
+    def recorded(*args, load_kernels=False, **kwargs):
+        asked.append(load_kernels)
+        return real(*args, **kwargs)
+
+    loads = []
+    monkeypatch.setattr(recording, "run_for_outcomes", recorded)
+    monkeypatch.setattr(kernels, "load", lambda: loads.append(1))  # counted, not loaded
+    short = load_scenario(SCENARIOS / "baseline.toml", ["calendar.end_year=2018"])
+    run_ensemble(short, replicates=runs, seed=1, workers=1, population_scale=0.005)
+    run_replicates(short, list(range(runs)), 0.005, workers=1)
+    with Executor(workers=1) as executor:  # two variants: half the runs each
+        half = {"a": short, "b": short.model_copy(update={"name": "b"})}
+        run_variants(half, list(range(runs // 2)), 0.005, executor)
+    assert kernels.MANY_RUNS == 16
+    many = runs >= 16  # and 2 x 7 = 14 variant runs for 15, 2 x 8 = 16 for 16
+    assert len(loads) == (runs if many else 0)  # the ensemble's runs
+    assert asked == [many] * runs + [many] * (runs // 2 * 2)  # the budget's, the variants'
+
+
 def test_triage_queue_groups_and_triages_as_the_numpy_queue_does():
     from model.engine.mechanisms.accountability import allot, triage_order
 

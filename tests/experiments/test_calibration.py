@@ -211,7 +211,11 @@ def test_a_run_without_a_value_for_an_observation_is_refused(short):
 
 
 def test_calibrations_of_many_runs_load_the_compiled_kernels(short, tmp_path, monkeypatch):
-    """particles x generations at or above MANY_RUNS: every worker loads the kernels first."""
+    """At least MANY_RUNS runs: every worker loads the kernels first.
+
+    A calibration runs at least particles x (generations + 1): a population a generation and
+    pyabc's calibration sample of the adaptive distance.
+    """
     import model.experiments.calibration as calibration
     from model.engine.kernels import MANY_RUNS
 
@@ -226,10 +230,11 @@ def test_calibrations_of_many_runs_load_the_compiled_kernels(short, tmp_path, mo
 
     monkeypatch.setattr(calibration, "Simulator", simulator)
     observed = synthetic_observations(short, tmp_path)
-    for k, (particles, generations) in enumerate([(4, 2), (MANY_RUNS // 2, 2)]):
+    assert MANY_RUNS == 16  # the cases below sit on either side of it
+    for k, (particles, generations) in enumerate([(4, 2), (3, 4), (4, 3)]):
         with pytest.raises(Built):
             calibrate(
                 short, observed, tmp_path / f"cal{k}", params=list(TRUTH),
                 population_scale=SCALE, particles=particles, generations=generations,
             )  # fmt: skip
-    assert made == [False, True]  # 8 particle-generations, then MANY_RUNS
+    assert made == [False, False, True]  # at least 12, 15, then 16 runs

@@ -38,7 +38,10 @@ lint: $(VENV)/.installed-test
 
 # Two processes (pytest-xdist): the suite's long cases wait on subprocesses, clusters and a browser.
 # `pytest -m 'not slow'` leaves out the dozen end-to-end cases for a quick local check.
+# The compiled kernels are loaded once first: on a fresh clone that compiles them into numba's
+# cache, which every test process then reads, instead of several compiling them at once.
 test: $(VENV)/.installed-test browser lint
+	$(PY) -c "from model.engine import kernels; kernels.load()"
 	$(PY) -m pytest -q -n 2
 
 strip-notebooks: $(VENV)/.installed-test

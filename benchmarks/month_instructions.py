@@ -14,10 +14,14 @@ measure's phase such as ``industry.enrol``, a mechanism's hook such as
 ``verification.after_household_verdict``, or the model's own ``model._assess_december``): the
 part is called through ``exec`` and callgrind collects only inside it.
 
+``--tables`` records only the tables named besides ``annual`` and ``monthly`` (``--tables ""``
+for none), as the runs of many-run work do (:func:`model.results.recording.run_for_outcomes`).
+
 Usage::
 
     python benchmarks/month_instructions.py --scale 0.05
     python benchmarks/month_instructions.py --scale 0.05 --part InvariantChecker.check
+    python benchmarks/month_instructions.py --scale 0.05 --tables by_party
 """
 
 from __future__ import annotations
@@ -48,13 +52,15 @@ def _through_exec(obj: Any, name: str) -> None:
     setattr(obj, name, called)
 
 
-def _child(scenario: Path, scale: float, part: str | None, flags: Path) -> None:
+def _child(
+    scenario: Path, scale: float, part: str | None, flags: Path, tables: tuple[str, ...] | None
+) -> None:
     import model
     from model.engine import dynamics, funding, invariants
     from model.engine.interventions import base
     from model.results.recording import RecordedModel, Recorder
 
-    m = RecordedModel(model.load_scenario(scenario), seed=1, population_scale=scale)
+    m = RecordedModel(model.load_scenario(scenario), seed=1, population_scale=scale, tables=tables)
     m.step()  # the first month outside the count (lazy imports, first-use caches)
     if part:
         owner, _, attribute = part.rpartition(".")
@@ -83,7 +89,9 @@ def _child(scenario: Path, scale: float, part: str | None, flags: Path) -> None:
     time.sleep(0.5)  # callgrind_control switches instrumentation off before the exit
 
 
-def measure(scenario: Path, scale: float, part: str | None = None) -> float:
+def measure(
+    scenario: Path, scale: float, part: str | None = None, tables: str | None = None
+) -> float:
     """Instructions per month (months 2 to the last) of the baseline at ``scale``."""
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
@@ -100,6 +108,7 @@ def measure(scenario: Path, scale: float, part: str | None = None) -> float:
             cmd += ["--collect-atstart=no", "--toggle-collect=builtin_exec*"]
         cmd += [sys.executable, __file__, "--child", str(flags), "--scale", str(scale)]
         cmd += ["--scenario", str(scenario)] + (["--part", part] if part else [])
+        cmd += [] if tables is None else ["--tables", tables]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         while not (flags / "ready").exists():
             if proc.poll() is not None:
@@ -123,13 +132,19 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--scenario", type=Path, default=BASELINE)
     parser.add_argument("--part", help="count only this part of the month")
+    parser.add_argument(
+        "--tables", help="record only these tables (comma-separated) besides annual and monthly"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.child is not None:
-        _child(a.scenario, a.scale, a.part, a.child)
+        tables = None if a.tables is None else tuple(t for t in a.tables.split(",") if t)
+        _child(a.scenario, a.scale, a.part, a.child, tables)
         return
-    ir = measure(a.scenario, a.scale, a.part)
+    ir = measure(a.scenario, a.scale, a.part, a.tables)
     what = a.part or "the whole month"
+    if a.tables is not None:
+        what += f", recording annual, monthly{''.join(', ' + t for t in a.tables.split(',') if t)}"
     print(f"{a.scenario.name} at scale {a.scale}: {ir / 1e6:.2f} M instructions a month ({what})")
 
 

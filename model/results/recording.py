@@ -8,6 +8,7 @@ The engine's :class:`~model.engine.simulation.PovertyModel` keeps no tables; its
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,25 @@ class Recorder:
         "by_party",
     )  # fmt: skip
 
-    def __init__(self, model: PovertyModel) -> None:
+    def __init__(self, model: PovertyModel, tables: Iterable[str] | None = None) -> None:
+        """Record ``model``'s months.
+
+        Args:
+            model: The model to record.
+            tables: The tables to record besides ``annual`` and ``monthly`` (which every
+                outcome reads); default all of :data:`TABLES`. Many-run work records only the
+                tables it reads: the others cost about a tenth of a small run's month.
+
+        Raises:
+            ValueError: For a name not among :data:`TABLES`.
+        """
         self.model = model
+        wanted = set(self.TABLES if tables is None else tables)
+        unknown = sorted(wanted - set(self.TABLES))
+        if unknown:
+            raise ValueError(f"tables {unknown}: expected among {list(self.TABLES)}")
+        #: the tables recorded
+        self.recorded = frozenset(wanted | {"annual", "monthly"})
         self.monthly: list[dict[str, Any]] = []
         self.annual: list[dict[str, Any]] = []
         self.by_county: list[dict[str, Any]] = []
@@ -172,7 +190,23 @@ class Recorder:
         for mechanism in m.mechanisms:  # columns only of the mechanisms switched on
             row.update(mechanism.annual_row(m))
         self._append("annual", row)
-        exited_reg = exited[ri]  # enrolment counts only for the registered
+        recorded = self.recorded
+        if "by_measure" in recorded:
+            self._record_by_measure(year, ri, reg_people, exited[ri])
+        if "income_percentiles" in recorded:
+            self._record_income_percentiles(year, reg_income, reg_people, ri, by_income)
+        if "by_county" in recorded:
+            self._record_by_county(year, ri, reg_people, size, exited)
+        if "by_party" in recorded:
+            self._record_by_party(year, income_pc, exited)
+        if "by_group" in recorded:
+            self._record_by_group(year, income_pc, size, exited)
+
+    def _record_by_measure(
+        self, year: int, ri: np.ndarray, reg_people: np.ndarray, exited_reg: np.ndarray
+    ) -> None:
+        """Enrolment, spend and exits of each measure (enrolment counts only the registered)."""
+        m = self.model
         for measure in m.measures:
             enrolled = measure.enrolled_mask(m, ri)
             spend = float(self._year_spend.get(measure.name, 0.0))
@@ -194,8 +228,18 @@ class Recorder:
                     else float("nan"),
                 },
             )
-        self._record_income_percentiles(year, reg_income, reg_people, ri, by_income)
-        # by county
+
+    def _record_by_county(
+        self,
+        year: int,
+        ri: np.ndarray,
+        reg_people: np.ndarray,
+        size: np.ndarray,
+        exited: np.ndarray,
+    ) -> None:
+        """Registered and exited people and villages of each county, with the mechanisms'."""
+        m = self.model
+        hh = m.households
         n_c = m.n_counties
         county = hh.county
         out = np.flatnonzero(exited)
@@ -225,8 +269,13 @@ class Recorder:
                     **county_extra[c],
                 },
             )
-        self._record_by_party(year, income_pc, exited)
-        # by group (the non-poor households of poor villages included, for the village picture)
+
+    def _record_by_group(
+        self, year: int, income_pc: np.ndarray, size: np.ndarray, exited: np.ndarray
+    ) -> None:
+        """Each group's people, exits and incomes (the non-poor of poor villages included)."""
+        hh = self.model.households
+        components = hh.year_components
         for g, name in enumerate(GROUP_NAMES):
             mask = hh.group == g
             members = np.flatnonzero(mask)
@@ -333,7 +382,14 @@ class Recorder:
                 )
 
     def result(self) -> RunResult:
-        """Build the DataFrames and the manifest."""
+        """Build the DataFrames and the manifest.
+
+        Raises:
+            ValueError: When the recorder was asked for only some of the tables.
+        """
+        missing = [name for name in self.TABLES if name not in self.recorded]
+        if missing:
+            raise ValueError(f"a full result needs every table; {missing} were not recorded")
         m = self.model
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -379,7 +435,9 @@ class RecordedModel(PovertyModel):
 
     Step through months with :meth:`step` (or :meth:`run_model`) and take the tidy tables of
     the months run so far with :meth:`result`. Arguments as
-    :class:`~model.engine.simulation.PovertyModel`.
+    :class:`~model.engine.simulation.PovertyModel`, and ``tables``: the tables to record
+    besides ``annual`` and ``monthly`` (:class:`Recorder`; default all, which :meth:`result`
+    needs).
 
     Example:
         >>> m = model.PovertyModel(load_scenario("scenarios/baseline.toml"), seed=1,
@@ -387,9 +445,15 @@ class RecordedModel(PovertyModel):
         >>> m.run_model(); m.result().annual[["year", "cumulative_exited_people"]]
     """
 
-    def __init__(self, scenario: Any, seed: int = 0, population_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        scenario: Any,
+        seed: int = 0,
+        population_scale: float = 1.0,
+        tables: Iterable[str] | None = None,
+    ) -> None:
         super().__init__(scenario, seed=seed, population_scale=population_scale)
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(self, tables)
 
     def record(self, verdict: dict[str, np.ndarray] | None) -> None:
         """Step 8: record the month (and, in December, the year's tables)."""
@@ -456,9 +520,9 @@ def run_for_outcomes(
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """One run for many-run work: ``run(...).outcomes()`` and only the tables named.
 
-    The same numbers as :func:`run`, without building the tables no one reads (the money
-    ledger's above all), which a sweep or a calibration of thousands of small runs would pay for
-    every run.
+    The same numbers as :func:`run`, without recording or building the tables no one reads
+    (the money ledger's above all), which a sweep or a calibration of thousands of small runs
+    would pay for every run.
 
     Args:
         scenario: A validated scenario.
@@ -478,7 +542,7 @@ def run_for_outcomes(
         raise ValueError(f"tables {unknown}: expected among {list(Recorder.TABLES)}")
     if load_kernels:
         kernels.load()
-    model = RecordedModel(scenario, seed=seed, population_scale=population_scale)
+    model = RecordedModel(scenario, seed=seed, population_scale=population_scale, tables=tables)
     model.run_model()
     plan_years = model.scenario.targets.cumulative_people
     frames = {

@@ -307,8 +307,35 @@ def test_outcomes_without_the_full_result_are_the_same(scenario):
     assert set(tables) == {"annual", "by_party", "by_measure"}
     for name, table in tables.items():
         pd.testing.assert_frame_equal(table, getattr(full, name), check_exact=True)
+    alone, _ = run_for_outcomes(sc, seed=5, population_scale=0.01)  # annual and monthly only
+    assert list(alone) == list(expected)
+    for name, value in expected.items():
+        assert alone[name] == value or (np.isnan(value) and np.isnan(alone[name])), name
     with pytest.raises(ValueError, match="expected among"):
         run_for_outcomes(sc, seed=5, population_scale=0.01, tables=("ledger",))
+
+
+def test_a_recorder_asked_for_some_tables_records_only_those():
+    from model.engine.scenario import load_scenario
+    from model.results.recording import RecordedModel
+    from tests.conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / "feedback.toml", ["calendar.end_year=2018"])
+    m = RecordedModel(sc, seed=2, population_scale=0.005, tables=("by_party",))
+    m.run_model()
+    recorder = m.recorder
+    assert recorder.recorded == {"annual", "monthly", "by_party"}
+    assert (len(recorder.annual), len(recorder.monthly), len(recorder.by_party)) == (
+        3,
+        36,
+        3 * 3,
+    )  # three parties a year
+    for name in ("by_county", "by_group", "by_measure", "income_percentiles"):
+        assert getattr(recorder, name) == [], name
+    with pytest.raises(ValueError, match=r"\['by_county', 'by_group', 'by_measure', 'income"):
+        m.result()
+    with pytest.raises(ValueError, match=r"tables \['ledger'\]: expected among"):
+        RecordedModel(sc, seed=2, population_scale=0.005, tables=("ledger",))
 
 
 def test_villages_step_only_when_works_are_due_and_open_them_in_their_month(baseline, monkeypatch):

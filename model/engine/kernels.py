@@ -18,7 +18,7 @@ A lone small run keeps numpy: loading numba takes about a second, more than a wh
 population scale 0.05 in numpy (the monthly cost there is the number of numpy calls, not their
 length); jobs of :data:`MANY_RUNS` runs or more load them in every worker.
 The compiled kernels run when the population has at least :data:`COMPILED_FROM` households (or
-the process has loaded them already, as the workers of a sweep of :data:`MANY_RUNS` runs or more
+the process has loaded them already, as the workers of a job of :data:`MANY_RUNS` runs or more
 do), numba can load them (it is installed, and can compile and cache them), and the environment
 variable ``SHAOGUAN_ABM_KERNELS`` is not ``numpy`` (``compiled`` uses them at every size, and
 says why when they cannot be loaded). The first large run on a machine compiles them (a few
@@ -34,9 +34,10 @@ from types import ModuleType
 #: Households from which the compiled kernels run (full-scale Shaoguan has 171,920).
 COMPILED_FROM = 50_000
 
-#: Runs from which a job of many runs loads the compiled kernels in every worker (ensembles;
-#: sweeps: :class:`model.experiments.sweep.ModelEvaluator`; calibrations and model choices,
-#: counting particles x generations, which pyabc exceeds many times over:
+#: Runs from which a job of many runs loads the compiled kernels in every worker (ensembles,
+#: budget comparisons and attributions by their runs; sweeps:
+#: :class:`model.experiments.sweep.ModelEvaluator`; model choices by particles x generations
+#: and calibrations by particles x (generations + 1), which pyabc exceeds many times over:
 #: :class:`model.experiments.calibration.Simulator`). Each worker pays the load once, about
 #: 1 s of CPU from numba's cache; a small run then costs about 1 ms a month instead of about
 #: 3.5 ms (scales 0.01 to 0.05), so a worker recovers the load after six or seven runs of five

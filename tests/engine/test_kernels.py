@@ -1128,6 +1128,23 @@ def test_a_nan_chance_raises_with_either_kernels(monkeypatch):
             labour_market(hh, p, np.random.default_rng(1), 2017)
 
 
+def _run_in_both_modes(monkeypatch, sc, seed, collect):
+    """``{"numpy": collect(m), "compiled": collect(m)}`` of a run at scale 0.01 in each mode."""
+    from model.results.recording import RecordedModel
+
+    results = {}
+    for choice in ("numpy", "compiled"):
+        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
+        m = RecordedModel(sc, seed=seed, population_scale=0.01)
+        m.run_model()
+        results[choice] = collect(m)
+    return results["numpy"], results["compiled"]
+
+
+def _measure(m, name):
+    return next(x for x in m.measures if x.name == name)
+
+
 @pytest.mark.parametrize("firm_reward", [0.0, 800.0])
 def test_placements_draw_the_same_with_either_kernels(monkeypatch, firm_reward):
     """Employment's placements (finds, queue, budget, migrants, wages) compiled or in numpy."""
@@ -1137,18 +1154,11 @@ def test_placements_draw_the_same_with_either_kernels(monkeypatch, firm_reward):
         "employment.migrant_share=0.5",
     ]
     sc = load_scenario(SCENARIOS / "baseline.toml", overrides)
-    results = {}
-    for choice in ("numpy", "compiled"):
-        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
-        from model.results.recording import RecordedModel
-
-        m = RecordedModel(sc, seed=4, population_scale=0.01)
-        m.run_model()
-        employment = next(x for x in m.measures if x.name == "employment")
-        hh = m.households
-        results[choice] = (employment.placed.copy(), hh.jobs.copy(), hh.job_wage.copy(),
-                           m.rng.random(), m.result().by_measure)  # fmt: skip
-    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    numpy_run, compiled_run = _run_in_both_modes(
+        monkeypatch, sc, 4,
+        lambda m: (_measure(m, "employment").placed.copy(), m.households.jobs.copy(),
+                   m.households.job_wage.copy(), m.rng.random(), m.result().by_measure),
+    )  # fmt: skip
     for got, expected in zip(compiled_run[:3], numpy_run[:3], strict=True):
         np.testing.assert_array_equal(got, expected)
     assert compiled_run[3] == numpy_run[3]  # the same draws were taken
@@ -1168,19 +1178,14 @@ STRESS = {  # rates far above the plan's, so that every compiled draw decides ma
 
 @pytest.mark.parametrize("scenario", sorted(STRESS))
 def test_measures_draw_the_same_with_either_kernels_at_high_rates(monkeypatch, scenario):
-    from model.results.recording import RecordedModel
+    def collect(m):
+        hh = m.households
+        state = (_measure(m, "finance").defaulted, hh.skill, hh.dibao_class, hh.wubao,
+                 hh.children_in_school)  # fmt: skip
+        return m.result(), [a.copy() for a in state], m.rng.random()
 
     sc = load_scenario(SCENARIOS / f"{scenario}.toml", STRESS[scenario])
-    results = {}
-    for choice in ("numpy", "compiled"):
-        monkeypatch.setenv(kernels.KERNELS_ENV, choice)
-        m = RecordedModel(sc, seed=6, population_scale=0.01)
-        m.run_model()
-        finance = next(x for x in m.measures if x.name == "finance")
-        hh = m.households
-        state = (finance.defaulted, hh.skill, hh.dibao_class, hh.wubao, hh.children_in_school)
-        results[choice] = (m.result(), [a.copy() for a in state], m.rng.random())
-    numpy_run, compiled_run = results["numpy"], results["compiled"]
+    numpy_run, compiled_run = _run_in_both_modes(monkeypatch, sc, 6, collect)
     for table in ("annual", "monthly", "by_measure", "ledger"):
         pd.testing.assert_frame_equal(
             getattr(numpy_run[0], table), getattr(compiled_run[0], table), check_exact=True

@@ -31,6 +31,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -265,6 +266,35 @@ class RunStats:
     seconds: float
 
 
+class _SyncCancelRace(logging.Filter):
+    """Drops the traceback Dask's ``sync`` logs when Ctrl-C comes before its call has started.
+
+    ``distributed.utils.sync`` answers a KeyboardInterrupt by scheduling ``cancel`` on the event
+    loop; when the interrupt arrives before the call has begun, ``cancel`` reads a variable not
+    yet assigned, and tornado logs the NameError with its traceback. Nothing is left running
+    (there was nothing to cancel), and the command's own message says what was kept, so the
+    record is noise on the user's screen. Any other record passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102 - see the class
+        if record.exc_info is None or not isinstance(record.exc_info[1], NameError):
+            return True
+        tb = record.exc_info[2]
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        code = None if tb is None else tb.tb_frame.f_code
+        return not (
+            code is not None
+            and code.co_name == "cancel"
+            and Path(code.co_filename).parts[-2:] == ("distributed", "utils.py")
+        )
+
+
+#: Installed on tornado's logger by :func:`connect_client` (see :class:`_SyncCancelRace`).
+SYNC_CANCEL_RACE = _SyncCancelRace()
+TORNADO_LOG = "tornado.application"
+
+
 def connect_client(scheduler: str, worker_wait_seconds: float = 30.0) -> Any:
     """A Dask client of the scheduler at ``scheduler``, which has at least one worker.
 
@@ -276,6 +306,7 @@ def connect_client(scheduler: str, worker_wait_seconds: float = 30.0) -> Any:
     """
     from distributed import Client
 
+    logging.getLogger(TORNADO_LOG).addFilter(SYNC_CANCEL_RACE)  # once: a logger keeps no twins
     try:
         client = Client(scheduler, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as err:
@@ -365,8 +396,6 @@ class Executor:
             if client.status == "running":
                 client.close()
             else:  # the scheduler is gone: closing stops Dask's reconnection, which logs errors
-                import logging
-
                 logs = [logging.getLogger(n) for n in ("distributed", "distributed.client")]
                 levels = [log.level for log in logs]
                 for log in logs:

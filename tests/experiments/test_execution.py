@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from model.experiments.execution import Executor, JobMismatch, RunStore, check_scheduler_address
@@ -146,3 +149,62 @@ def test_rows_stored_in_two_parts_are_read_once(tmp_path):
     assert len(list((tmp_path / "runs").glob("part-*"))) == 2
     assert second.table("outcomes")["task"].to_list() == [0, 1, 2]
     assert second.table("annual")["task"].to_list() == [0, 0, 1, 1, 2, 2]
+
+
+# Ctrl-C while Dask's sync() has queued its call but the event loop has not started it: the
+# loop is kept busy for a second, SIGINT reaches the main thread after 0.2 s, and sync()'s
+# cancel then runs before its call has begun.
+SYNC_RACE = """
+import asyncio, logging, signal, sys, threading, time
+from tornado.ioloop import IOLoop
+from distributed.utils import sync
+from model.experiments import execution
+
+if sys.argv[1] == "filtered":
+    logging.getLogger(execution.TORNADO_LOG).addFilter(execution.SYNC_CANCEL_RACE)
+started, holder = threading.Event(), {}
+
+def serve():
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    holder["loop"] = IOLoop.current()
+    started.set()
+    holder["loop"].start()
+
+threading.Thread(target=serve, daemon=True).start()
+started.wait()
+loop = holder["loop"]
+loop.add_callback(time.sleep, 1.0)
+main = threading.main_thread().ident
+threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT)).start()
+
+async def work():
+    await asyncio.sleep(0)
+
+try:
+    sync(loop, work)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+time.sleep(1.5)
+loop.add_callback(logging.getLogger(execution.TORNADO_LOG).error, "a record that passes")
+time.sleep(0.5)
+"""
+
+
+def run_sync_race(mode: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", SYNC_RACE, mode], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_traceback_of_dasks_sync_cancel_race_is_dropped_and_nothing_else():
+    plain = run_sync_race("plain")
+    assert plain.stdout == "interrupted\n", plain.stderr
+    if "NameError" not in plain.stderr:  # the race is what the filter exists for
+        pytest.skip("this version of distributed does not log the cancel race")
+    assert "Traceback" in plain.stderr and "in cancel" in plain.stderr
+    filtered = run_sync_race("filtered")
+    assert filtered.stdout == "interrupted\n", filtered.stderr
+    lines = filtered.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        "tornado.application - ERROR - a record that passes"
+    )

@@ -1,6 +1,8 @@
 """The benchmark script's arithmetic (it prints figures; no test asserts a time)."""
 
 import importlib.util
+import json
+import subprocess
 
 import pytest
 
@@ -132,3 +134,80 @@ def test_mechanism_ratio_pairs_each_round_with_its_own_baseline():
     assert out["median"] == pytest.approx(1.2)  # of 1.2, 1.2, 1.3
     assert out["q1"] == pytest.approx(1.2) and out["q3"] == pytest.approx(1.25)
     assert out["least"] == pytest.approx(12.0 / 10.0)
+
+
+@pytest.fixture(scope="module")
+def against():
+    spec = importlib.util.spec_from_file_location("against", ROOT / "benchmarks" / "against.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_against_takes_each_workloads_main_figure_and_the_many_run_fit(against):
+    results = {
+        "workloads": [
+            {"workload": "W1", "ns_per_household_month": 60.0, "cpu_ns_per_household_month": 55.0},
+            {"workload": "W4 2000 runs", "wall_s": 54.0},
+            {"workload": "import model", "wall_s": 0.02, "ns_per_household_month": None},
+        ],
+        "cost_model_cpu": {"fixed_ms_per_month": 1.3, "marginal_ns_per_household_month": 75.0},
+        "cost_model_compiled_cpu": {
+            "fixed_ms_per_month": 0.32,
+            "marginal_ns_per_household_month": 62.7,
+            "fixed_share": {"a": 0.2, "b": 0.9},
+        },
+    }
+    figs = against.figures(results)
+    assert figs["W1"] == ("CPU ns per household-month", 55.0)  # CPU before wall clock
+    assert figs["W4 2000 runs"] == ("wall s", 54.0)
+    assert figs["import model"] == ("wall s", 0.02)
+    # the compiled kernels' fit is the many-run one when a side has it
+    assert figs["fixed part of a many-run month"] == ("ms a month", 0.32)
+    assert figs["many-run month, per household"] == ("ns a household-month", 62.7)
+    assert figs["cost_model_compiled_cpu fixed (a, b)"] == ("ms a month", 0.32)
+    assert figs["cost_model_cpu fixed ()"] == ("ms a month", 1.3)
+    # an older revision has only the fit of its one engine
+    del results["cost_model_compiled_cpu"]
+    assert against.figures(results)["fixed part of a many-run month"] == ("ms a month", 1.3)
+
+
+def test_against_keeps_the_least_of_the_rounds_and_divides_this_by_the_revision(against):
+    unit = "wall s"
+    theirs = against.best_of([{"W4": (unit, 160.0), "W1": (unit, 90.0)}, {"W4": (unit, 158.0)}])
+    assert theirs == {"W4": (unit, 158.0), "W1": (unit, 90.0)}
+    ours = against.best_of([{"W4": (unit, 60.0), "new": (unit, 1.0)}, {"W4": (unit, 54.0)}])
+    rows = {r["figure"]: r for r in against.compare(theirs, ours)}
+    assert rows["W4"]["ratio"] == pytest.approx(54.0 / 158.0)
+    assert rows["W1"]["this"] is None and rows["W1"]["ratio"] is None
+    assert rows["new"]["revision"] is None and rows["new"]["this"] == 1.0
+    assert [r["figure"] for r in against.compare(theirs, ours)] == ["W4", "W1", "new"]
+
+
+def test_against_runs_both_sides_and_leaves_no_worktree(against, tmp_path, capsys):
+    def worktrees():
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout
+
+    before = worktrees()
+    out = tmp_path / "cmp.json"
+    code = against.main(["HEAD", "--only", "import", "--also", "", "--json", str(out)])
+    assert code == 0
+    assert worktrees() == before
+    rows = {r["figure"]: r for r in json.loads(out.read_text())["rows"]}
+    row = rows["import model"]
+    assert row["revision"] > 0 and row["this"] > 0
+    assert row["ratio"] == pytest.approx(row["this"] / row["revision"])
+    assert "import model" in capsys.readouterr().out
+
+
+def test_against_refuses_a_revision_that_is_no_commit(against, capsys):
+    with pytest.raises(SystemExit) as stop:
+        against.main(["no-such-revision-anywhere"])
+    assert stop.value.code == 2
+    assert "'no-such-revision-anywhere' is no commit" in capsys.readouterr().err

@@ -7,7 +7,8 @@ worktree, runs its ``benchmarks/run_benchmarks.py --only ...`` (with its own ``m
 first on the path), then this checkout's, ``--rounds`` times alternately so that a slow spell of
 the machine falls on both, and prints every figure the two share with the ratio this / revision
 (below 1: this checkout is faster). Each figure is the least of the rounds (noise only adds
-time). The revision must have ``run_benchmarks.py`` with ``--only`` and ``--out`` (from commit
+time). Each side's compiled kernels, where it has them, are loaded into numba's cache first.
+The revision must have ``run_benchmarks.py`` with ``--only`` and ``--out`` (from commit
 ``f7d7a84``, where issue 18's workloads begin).
 
 ``--also`` names workloads run on this checkout only (those the revision does not know), such as
@@ -106,6 +107,27 @@ def compare(
     return rows
 
 
+#: Fills numba's cache of a side's compiled kernels, where it has them, before anything is timed
+#: (a new worktree starts with an empty cache, and W4's workers would otherwise compile them).
+WARM_KERNELS = """
+try:
+    from model.engine import kernels
+except ImportError:  # a revision from before the compiled kernels
+    pass
+else:
+    kernels.load()
+"""
+
+
+def _warm(root: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM_KERNELS], cwd=root, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"error: loading the compiled kernels of {root} failed:\n{proc.stderr}")
+
+
 def _bench(root: Path, only: str, out: Path) -> dict[str, Any]:
     """Run ``root``'s benchmark on the workloads ``only``, with ``root``'s package first."""
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -130,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", default=DEFAULT_ALSO, help="workloads run on this side only")
     parser.add_argument("--rounds", type=int, default=1, help="alternate rounds (default 1)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="do not load the compiled kernels first (for workloads that run none, e.g. import)",
+    )
     a = parser.parse_args(argv)
     if a.rounds < 1:
         parser.error(f"--rounds: expected a positive integer, found {a.rounds}")
@@ -151,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
         )
         try:
+            if not a.no_warm:
+                print("loading each side's compiled kernels, where it has them ...", flush=True)
+                _warm(tree)
+                _warm(ROOT)
             theirs, ours = [], []
             for k in range(a.rounds):
                 print(f"round {k + 1} of {a.rounds}: {commit[:7]} ...", flush=True)

@@ -196,7 +196,7 @@ def test_against_runs_both_sides_and_leaves_no_worktree(against, tmp_path, capsy
 
     before = worktrees()
     out = tmp_path / "cmp.json"
-    code = against.main(["HEAD", "--only", "import", "--also", "", "--json", str(out)])
+    code = against.main(["HEAD", "--only", "import", "--also", "", "--no-warm", "--json", str(out)])
     assert code == 0
     assert worktrees() == before
     rows = {r["figure"]: r for r in json.loads(out.read_text())["rows"]}

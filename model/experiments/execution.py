@@ -271,9 +271,10 @@ class _SyncCancelRace(logging.Filter):
 
     ``distributed.utils.sync`` answers a KeyboardInterrupt by scheduling ``cancel`` on the event
     loop; when the interrupt arrives before the call has begun, ``cancel`` reads a variable not
-    yet assigned, and tornado logs the NameError with its traceback. Nothing is left running
-    (there was nothing to cancel), and the command's own message says what was kept, so the
-    record is noise on the user's screen. Any other record passes.
+    yet assigned, and tornado logs the NameError with its traceback. The call then runs to its
+    end unwatched; here it is a short request to the scheduler (the executor then cancels its
+    tasks and closes the client itself), and the command's own message says what was kept, so
+    the record is noise on the user's screen. Any other record passes.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102 - see the class

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -24,7 +25,12 @@ import pytest
 
 from model.commands.cli import EXIT_BAD_INPUT, EXIT_CLUSTER_LOST, main
 from model.experiments.ensemble import run_ensemble
-from model.experiments.execution import Executor, WorkerMismatch
+from model.experiments.execution import (
+    SYNC_CANCEL_RACE,
+    TORNADO_LOG,
+    Executor,
+    WorkerMismatch,
+)
 from model.experiments.sweep import run_sweep
 from tests.conftest import BASELINE, CLI, ROOT
 from tests.experiments.dask_cluster import LocalDaskCluster, kill, wait_until
@@ -448,3 +454,11 @@ def test_a_scheduler_without_workers_is_refused_after_the_wait_not_waited_on_for
             assert ex.map(abs, [-3, 4]) == [3, 4]
     finally:
         cluster.close()
+
+
+def test_connecting_quiets_dasks_cancel_race(cluster):
+    log = logging.getLogger(TORNADO_LOG)
+    log.removeFilter(SYNC_CANCEL_RACE)  # as in a process that has not connected yet
+    with Executor(scheduler=cluster.address) as ex:
+        ex.connect()
+        assert SYNC_CANCEL_RACE in log.filters

@@ -4,10 +4,13 @@ Machines differ by a factor of two or more, and an aim set in milliseconds on on
 little on another: to tell what the code gained, run an earlier revision's benchmark and this
 checkout's on the same machine, in turn. This script checks the revision out in a temporary git
 worktree, runs its ``benchmarks/run_benchmarks.py --only ...`` (with its own ``model`` package
-first on the path), then this checkout's, ``--rounds`` times alternately so that a slow spell of
-the machine falls on both, and prints every figure the two share with the ratio this / revision
-(below 1: this checkout is faster). Each figure is the least of the rounds (noise only adds
-time). Each side's compiled kernels, where it has them, are loaded into numba's cache first.
+first on the path, and an editable install's finder taken out, so that each side imports its
+own code only), then this checkout's, ``--rounds`` times alternately so that a slow spell of the
+machine falls on both, and prints every figure the two share with the ratio this / revision
+(below 1: this checkout is faster; no ratio between CPU and wall-clock figures). Each workload
+keeps its least figure over the rounds (noise only adds time) and each fit of the month is
+redone from those runs. Each side's compiled kernels, where it has them, are loaded into numba's
+cache first.
 The revision must have ``run_benchmarks.py`` with ``--only`` and ``--out`` (from commit
 ``f7d7a84``, where issue 18's workloads begin).
 
@@ -24,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -49,61 +53,110 @@ FIGURES = (
 MANY_RUN_FITS = ("cost_model_compiled_cpu", "cost_model_cpu", "cost_model")
 
 
+def _main_key(row: dict[str, Any]) -> str | None:
+    """The key of a workload row's main figure (:data:`FIGURES`), None if it has none."""
+    return next((key for key, _ in FIGURES if row.get(key) is not None), None)
+
+
 def figures(results: dict[str, Any]) -> dict[str, tuple[str, float]]:
     """Each workload's main figure in a ``results.json``: (what it is, value), lower is better.
 
     A single-run workload gives its CPU time per household-month (its wall time where CPU was
     not recorded), a many-run workload (W2, W4) its wall time; each fit of the month
     (``cost_model*``) gives its fixed part and its part per household, and the fit of
-    :data:`MANY_RUN_FITS` is also given under one name on both sides.
+    :data:`MANY_RUN_FITS` is also given under one name on both sides. A fit's unit says whether
+    it is of CPU or of wall-clock time.
     """
     out: dict[str, tuple[str, float]] = {}
     for row in results.get("workloads", []):
-        for key, label in FIGURES:
-            if row.get(key) is not None:
-                out[row["workload"]] = (label, float(row[key]))
-                break
+        key = _main_key(row)
+        if key is not None:
+            out[row["workload"]] = (dict(FIGURES)[key], float(row[key]))
+
+    def fit_figures(fit: dict[str, Any], key: str) -> tuple[tuple[str, float], tuple[str, float]]:
+        clock = "CPU" if key.endswith("_cpu") else "wall clock"
+        return (
+            (f"ms a month ({clock})", float(fit["fixed_ms_per_month"])),
+            (f"ns a household-month ({clock})", float(fit["marginal_ns_per_household_month"])),
+        )
+
     # the fit of the month as many-run work runs it: the compiled kernels' where a side has them
     many_run = next((k for k in MANY_RUN_FITS if isinstance(results.get(k), dict)), None)
     if many_run is not None:
-        fit = results[many_run]
-        out["fixed part of a many-run month"] = ("ms a month", float(fit["fixed_ms_per_month"]))
-        out["many-run month, per household"] = (
-            "ns a household-month",
-            float(fit["marginal_ns_per_household_month"]),
-        )
+        fixed, marginal = fit_figures(results[many_run], many_run)
+        out["fixed part of a many-run month"] = fixed
+        out["many-run month, per household"] = marginal
     for name, fit in sorted(results.items()):
         if name.startswith("cost_model") and isinstance(fit, dict):
             over = ", ".join(fit.get("fixed_share", {}))
-            out[f"{name} fixed ({over})"] = ("ms a month", float(fit["fixed_ms_per_month"]))
-            out[f"{name} per household ({over})"] = (
-                "ns a household-month",
-                float(fit["marginal_ns_per_household_month"]),
-            )
+            fixed, marginal = fit_figures(fit, name)
+            out[f"{name} fixed ({over})"] = fixed
+            out[f"{name} per household ({over})"] = marginal
     return out
 
 
-def best_of(rounds: list[dict[str, tuple[str, float]]]) -> dict[str, tuple[str, float]]:
-    """The least value of each figure over the rounds (figures missing from a round are kept)."""
-    best: dict[str, tuple[str, float]] = {}
-    for figs in rounds:
-        for name, (label, value) in figs.items():
-            if name not in best or value < best[name][1]:
-                best[name] = (label, value)
-    return best
+def _affine_cost() -> Any:
+    """This checkout's ``run_benchmarks.affine_cost`` (the same fit on both sides)."""
+    spec = importlib.util.spec_from_file_location(
+        "run_benchmarks_fit", Path(__file__).with_name("run_benchmarks.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.affine_cost
+
+
+def least_rows(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's results over its rounds: each workload's least figure, and the fits redone.
+
+    Noise only adds time, so each workload keeps the row of its least main figure; a least
+    fitted part would not mean the same (a slow large run lowers the fixed part), so each fit
+    of the last round is computed again (``affine_cost``) from the rows kept, over the same
+    workloads. With one round the results are returned as they are.
+    """
+    if len(rounds) == 1:
+        return rounds[0]
+    kept: dict[str, dict[str, Any]] = {}
+    for results in rounds:
+        for row in results.get("workloads", []):
+            key = _main_key(row)
+            name = row["workload"]
+            if key is not None and (name not in kept or row[key] < kept[name][key]):
+                kept[name] = row
+    out = {**rounds[-1], "workloads": list(kept.values())}
+    affine_cost = _affine_cost()
+    for name, fit in rounds[-1].items():
+        if not (name.startswith("cost_model") and isinstance(fit, dict)):
+            continue
+        seconds = "cpu_simulation_s" if name.endswith("_cpu") else "simulation_s"
+        rows = [kept.get(w) for w in fit.get("fixed_share", {})]
+        if len(rows) > 1 and all(r is not None and seconds in r for r in rows):
+            out[name] = affine_cost(rows, seconds)
+    return out
 
 
 def compare(
     theirs: dict[str, tuple[str, float]], ours: dict[str, tuple[str, float]]
 ) -> list[dict[str, Any]]:
-    """Rows of the figures: both sides' values and this / revision where both have one."""
+    """Rows of the figures: both sides' values and this / revision where both have one.
+
+    No ratio where the units differ (CPU time on one side, wall clock on the other), and the
+    unit then names both.
+    """
     rows = []
     for name in [*theirs, *(n for n in ours if n not in theirs)]:
-        label = (theirs.get(name) or ours[name])[0]
+        units = {side[name][0] for side in (theirs, ours) if name in side}
         a = theirs[name][1] if name in theirs else None
         b = ours[name][1] if name in ours else None
-        ratio = b / a if a is not None and b is not None and a > 0 else None
-        rows.append({"figure": name, "unit": label, "revision": a, "this": b, "ratio": ratio})
+        comparable = len(units) == 1 and a is not None and b is not None and a > 0
+        rows.append(
+            {
+                "figure": name,
+                "unit": " / ".join(sorted(units)),
+                "revision": a,
+                "this": b,
+                "ratio": b / a if comparable else None,
+            }
+        )
     return rows
 
 
@@ -118,30 +171,85 @@ else:
     kernels.load()
 """
 
+#: ``sitecustomize`` of each side's processes: an editable install of the package (``pip
+#: install -e``) resolves ``model.X`` to this checkout's files for any module a side lacks;
+#: without its finder a side imports its own package only.
+NO_EDITABLE_FINDER = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
+                    and "editable" not in getattr(f, "__name__", "").lower()]
+"""
 
-def _warm(root: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+
+def _env(root: Path, shim: Path) -> dict[str, str]:
+    """The environment of ``root``'s processes: its own package first, no editable finder."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(root)])}
+
+
+def _check_package(root: Path, shim: Path) -> None:
+    """Refuse to time a side whose ``model`` package is not its own."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import model; print(model.__file__)"],
+        cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    path = Path(found.stdout.strip() or "?").resolve()
+    if found.returncode != 0 or not path.is_relative_to(root.resolve()):
+        raise SystemExit(
+            f"error: the benchmark of {root} would import model from {path}, not its own "
+            f"({found.stderr.strip() or 'no error'})"
+        )
+
+
+def _warm(root: Path, shim: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", WARM_KERNELS], cwd=root, env=env, capture_output=True, text=True
-    )
+        [sys.executable, "-c", WARM_KERNELS],
+        cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
+    )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"error: loading the compiled kernels of {root} failed:\n{proc.stderr}")
 
 
-def _bench(root: Path, only: str, out: Path) -> dict[str, Any]:
+def _bench(root: Path, shim: Path, only: str, out: Path) -> dict[str, Any]:
     """Run ``root``'s benchmark on the workloads ``only``, with ``root``'s package first."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
     cmd = [sys.executable, str(root / "benchmarks" / "run_benchmarks.py"), "--only", only]
     proc = subprocess.run(
-        [*cmd, "--out", str(out)], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
+        [*cmd, "--out", str(out)],
+        cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
+    )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"error: {' '.join(cmd)} in {root} failed:\n{proc.stderr.strip()}")
     return json.loads(out.read_text())
 
 
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+    )
+
+
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+
+
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return ""
+    return f"{ratio:.2f}" + (f"  (1 / {1 / ratio:.2f})" if ratio > 0 else "")
+
+
+def print_rows(rows: list[dict[str, Any]], label: str) -> None:
+    """The comparison as a plain-text table."""
+    head = ("figure", "unit", label, "this", f"this / {label}")
+    cells = [
+        (r["figure"], r["unit"], _fmt(r["revision"]), _fmt(r["this"]), _ratio(r["ratio"]))
+        for r in rows
+    ]
+    widths = [max(len(c[k]) for c in [head, *cells]) for k in range(4)]
+    for c in [head, *cells]:
+        print(
+            f"{c[0]:{widths[0]}}  {c[1]:{widths[1]}}  {c[2]:>{widths[2]}}  "
+            f"{c[3]:>{widths[3]}}  {c[4]}".rstrip()
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,57 +268,51 @@ def main(argv: list[str] | None = None) -> int:
     a = parser.parse_args(argv)
     if a.rounds < 1:
         parser.error(f"--rounds: expected a positive integer, found {a.rounds}")
-    resolved = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{a.revision}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    resolved = _git("rev-parse", "--verify", "--quiet", f"{a.revision}^{{commit}}")
     if resolved.returncode != 0:
         parser.error(f"revision: {a.revision!r} is no commit of {ROOT}")
     commit = resolved.stdout.strip()
     ours_only = ",".join(w for w in (a.only, a.also) if w)
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="against-") as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), commit],
-            check=True,
-        )
+        shim, tree = Path(tmp) / "shim", Path(tmp) / "tree"
+        shim.mkdir()
+        (shim / "sitecustomize.py").write_text(NO_EDITABLE_FINDER)
+        added = _git("worktree", "add", "--detach", "--quiet", str(tree), commit)
+        if added.returncode != 0:
+            raise SystemExit(f"error: git worktree add {commit[:7]} failed: {added.stderr.strip()}")
         try:
+            for root in (tree, ROOT):
+                _check_package(root, shim)
             if not a.no_warm:
                 print("loading each side's compiled kernels, where it has them ...", flush=True)
-                _warm(tree)
-                _warm(ROOT)
+                _warm(tree, shim)
+                _warm(ROOT, shim)
             theirs, ours = [], []
             for k in range(a.rounds):
                 print(f"round {k + 1} of {a.rounds}: {commit[:7]} ...", flush=True)
-                theirs.append(figures(_bench(tree, a.only, Path(tmp) / f"theirs{k}.json")))
+                theirs.append(_bench(tree, shim, a.only, Path(tmp) / f"theirs{k}.json"))
                 print(f"round {k + 1} of {a.rounds}: this checkout ...", flush=True)
-                ours.append(figures(_bench(ROOT, ours_only, Path(tmp) / f"ours{k}.json")))
+                ours.append(_bench(ROOT, shim, ours_only, Path(tmp) / f"ours{k}.json"))
         finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False
-            )
-    rows = compare(best_of(theirs), best_of(ours))
-    width = max(len(r["figure"]) for r in rows)
-    print(f"\n{'figure':{width}}  {'unit':22}  {commit[:7]:>10}  {'this':>10}  this / {commit[:7]}")
-    for r in rows:
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}  (1 / {1 / r['ratio']:.2f})"
-        print(
-            f"{r['figure']:{width}}  {r['unit']:22}  {_fmt(r['revision']):>10}  "
-            f"{_fmt(r['this']):>10}  {ratio}"
-        )
-    load_end = os.getloadavg()
-    print(
-        f"\nleast of {a.rounds} round(s) each; load average (1, 5, 15 min) "
-        f"{', '.join(f'{x:.1f}' for x in load_start)} at the start, "
-        f"{', '.join(f'{x:.1f}' for x in load_end)} at the end, {os.cpu_count()} cores"
-    )
+            if _git("worktree", "remove", "--force", str(tree)).returncode != 0:
+                _git("worktree", "prune")  # the folder goes with the temporary directory
+    rows = compare(figures(least_rows(theirs)), figures(least_rows(ours)))
     if a.json:
         a.json.write_text(
             json.dumps({"revision": commit, "rounds": a.rounds, "rows": rows}, indent=1) + "\n"
         )
+    if not rows:
+        print(f"error: the workloads {ours_only!r} gave no figure to compare", file=sys.stderr)
+        return 1
+    print()
+    print_rows(rows, commit[:7])
+    load_end = os.getloadavg()
+    print(
+        f"\nleast of {a.rounds} round(s) each (fits redone from the least runs); load average "
+        f"(1, 5, 15 min) {', '.join(f'{x:.1f}' for x in load_start)} at the start, "
+        f"{', '.join(f'{x:.1f}' for x in load_end)} at the end, {os.cpu_count()} cores"
+    )
     return 0
 
 

@@ -151,6 +151,7 @@ def test_against_takes_each_workloads_main_figure_and_the_many_run_fit(against):
             {"workload": "W4 2000 runs", "wall_s": 54.0},
             {"workload": "import model", "wall_s": 0.02, "ns_per_household_month": None},
         ],
+        "cost_model": {"fixed_ms_per_month": 1.4, "marginal_ns_per_household_month": 76.0},
         "cost_model_cpu": {"fixed_ms_per_month": 1.3, "marginal_ns_per_household_month": 75.0},
         "cost_model_compiled_cpu": {
             "fixed_ms_per_month": 0.32,
@@ -163,37 +164,78 @@ def test_against_takes_each_workloads_main_figure_and_the_many_run_fit(against):
     assert figs["W4 2000 runs"] == ("wall s", 54.0)
     assert figs["import model"] == ("wall s", 0.02)
     # the compiled kernels' fit is the many-run one when a side has it
-    assert figs["fixed part of a many-run month"] == ("ms a month", 0.32)
-    assert figs["many-run month, per household"] == ("ns a household-month", 62.7)
-    assert figs["cost_model_compiled_cpu fixed (a, b)"] == ("ms a month", 0.32)
-    assert figs["cost_model_cpu fixed ()"] == ("ms a month", 1.3)
-    # an older revision has only the fit of its one engine
+    assert figs["fixed part of a many-run month"] == ("ms a month (CPU)", 0.32)
+    assert figs["many-run month, per household"] == ("ns a household-month (CPU)", 62.7)
+    assert figs["cost_model_compiled_cpu fixed (a, b)"] == ("ms a month (CPU)", 0.32)
+    assert figs["cost_model fixed ()"] == ("ms a month (wall clock)", 1.4)
+    # an older revision has only the fits of its one engine: the CPU one first
     del results["cost_model_compiled_cpu"]
-    assert against.figures(results)["fixed part of a many-run month"] == ("ms a month", 1.3)
+    assert against.figures(results)["fixed part of a many-run month"] == ("ms a month (CPU)", 1.3)
+    del results["cost_model_cpu"]
+    fixed = against.figures(results)["fixed part of a many-run month"]
+    assert fixed == ("ms a month (wall clock)", 1.4)
 
 
-def test_against_keeps_the_least_of_the_rounds_and_divides_this_by_the_revision(against):
-    unit = "wall s"
-    theirs = against.best_of([{"W4": (unit, 160.0), "W1": (unit, 90.0)}, {"W4": (unit, 158.0)}])
-    assert theirs == {"W4": (unit, 158.0), "W1": (unit, 90.0)}
-    ours = against.best_of([{"W4": (unit, 60.0), "new": (unit, 1.0)}, {"W4": (unit, 54.0)}])
+def single(name, households, cpu_s):
+    return {
+        "workload": name,
+        "households": households,
+        "months": 60,
+        "simulation_s": cpu_s,
+        "cpu_simulation_s": cpu_s,
+        "cpu_ns_per_household_month": 1e9 * cpu_s / (households * 60),
+    }
+
+
+def test_against_keeps_each_workloads_least_round_and_refits_from_those_runs(against, bench):
+    # round 1: the large run slow (which lowers the fitted fixed part); round 2: the small one
+    fitted = {"small": 0, "large": 0}
+    rounds = [
+        {
+            "workloads": [single("small", 1_000, 0.12), single("large", 100_000, 0.9)],
+            "cost_model_cpu": {"fixed_share": fitted, "fixed_ms_per_month": 0.0},
+        },
+        {
+            "workloads": [single("small", 1_000, 0.15), single("large", 100_000, 0.6)],
+            "cost_model_cpu": {"fixed_share": fitted, "fixed_ms_per_month": 0.0},
+        },
+    ]
+    kept = against.least_rows(rounds)
+    by_name = {r["workload"]: r for r in kept["workloads"]}
+    assert by_name["small"]["cpu_simulation_s"] == 0.12
+    assert by_name["large"]["cpu_simulation_s"] == 0.6
+    # two points fit exactly: per household (0.6 - 0.12) / 60 / 99,000 s, the rest fixed
+    marginal = (0.6 - 0.12) / 60 / 99_000
+    fixed = 0.12 / 60 - 1_000 * marginal
+    fit = kept["cost_model_cpu"]
+    assert fit["fixed_ms_per_month"] == pytest.approx(1e3 * fixed, rel=1e-9)
+    assert fit["marginal_ns_per_household_month"] == pytest.approx(1e9 * marginal, rel=1e-9)
+    assert against.least_rows(rounds[:1]) is rounds[0]  # one round: as the side wrote it
+
+
+def test_against_divides_this_by_the_revision_only_for_figures_of_one_unit(against):
+    cpu, wall = "CPU ns per household-month", "ns per household-month"
+    theirs = {"W4": ("wall s", 158.0), "W1": (cpu, 90.0), "naive": (wall, 900.0)}
+    ours = {"W4": ("wall s", 54.0), "new": ("wall s", 1.0), "naive": (cpu, 880.0)}
     rows = {r["figure"]: r for r in against.compare(theirs, ours)}
     assert rows["W4"]["ratio"] == pytest.approx(54.0 / 158.0)
     assert rows["W1"]["this"] is None and rows["W1"]["ratio"] is None
     assert rows["new"]["revision"] is None and rows["new"]["this"] == 1.0
-    assert [r["figure"] for r in against.compare(theirs, ours)] == ["W4", "W1", "new"]
+    assert rows["naive"]["ratio"] is None and rows["naive"]["unit"] == f"{cpu} / {wall}"
+    assert [r["figure"] for r in against.compare(theirs, ours)] == ["W4", "W1", "naive", "new"]
+
+
+def worktrees():
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
 
 
 def test_against_runs_both_sides_and_leaves_no_worktree(against, tmp_path, capsys):
-    def worktrees():
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout
-
     before = worktrees()
     out = tmp_path / "cmp.json"
     code = against.main(["HEAD", "--only", "import", "--also", "", "--no-warm", "--json", str(out)])
@@ -211,3 +253,12 @@ def test_against_refuses_a_revision_that_is_no_commit(against, capsys):
         against.main(["no-such-revision-anywhere"])
     assert stop.value.code == 2
     assert "'no-such-revision-anywhere' is no commit" in capsys.readouterr().err
+
+
+def test_against_removes_its_worktree_when_a_side_fails(against):
+    before = worktrees()
+    with pytest.raises(SystemExit) as stop:
+        against.main(["HEAD", "--only", "no such workload", "--also", "", "--no-warm"])
+    assert "run_benchmarks.py --only no such workload in" in str(stop.value.code)
+    assert "unknown workloads" in str(stop.value.code)
+    assert worktrees() == before

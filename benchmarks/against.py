@@ -10,9 +10,8 @@ machine falls on both, and prints every figure the two share with the ratio this
 (below 1: this checkout is faster; no ratio between CPU and wall-clock figures). Each workload
 keeps its least figure over the rounds (noise only adds time) and each fit of the month is
 redone from those runs. Each side's compiled kernels, where it has them, are loaded into numba's
-cache first.
-The revision must have ``run_benchmarks.py`` with ``--only`` and ``--out`` (from commit
-``f7d7a84``, where issue 18's workloads begin).
+cache first. The revision must have ``run_benchmarks.py`` with ``--only`` and ``--out`` (from
+commit ``f7d7a84``, where issue 18's workloads begin).
 
 ``--also`` names workloads run on this checkout only (those the revision does not know), such as
 the compiled-kernel runs that this checkout's fit of many-run work needs; their figures and fits
@@ -186,12 +185,17 @@ def _env(root: Path, shim: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(root)])}
 
 
-def _check_package(root: Path, shim: Path) -> None:
-    """Refuse to time a side whose ``model`` package is not its own."""
-    found = subprocess.run(
-        [sys.executable, "-c", "import model; print(model.__file__)"],
+def _run(root: Path, shim: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python args...`` in ``root`` with :func:`_env`'s environment, output captured."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
     )  # fmt: skip
+
+
+def _check_package(root: Path, shim: Path) -> None:
+    """Refuse to time a side whose ``model`` package is not its own."""
+    found = _run(root, shim, "-c", "import model; print(model.__file__)")
     path = Path(found.stdout.strip() or "?").resolve()
     if found.returncode != 0 or not path.is_relative_to(root.resolve()):
         raise SystemExit(
@@ -201,21 +205,15 @@ def _check_package(root: Path, shim: Path) -> None:
 
 
 def _warm(root: Path, shim: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", WARM_KERNELS],
-        cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = _run(root, shim, "-c", WARM_KERNELS)
     if proc.returncode != 0:
         raise SystemExit(f"error: loading the compiled kernels of {root} failed:\n{proc.stderr}")
 
 
 def _bench(root: Path, shim: Path, only: str, out: Path) -> dict[str, Any]:
     """Run ``root``'s benchmark on the workloads ``only``, with ``root``'s package first."""
-    cmd = [sys.executable, str(root / "benchmarks" / "run_benchmarks.py"), "--only", only]
-    proc = subprocess.run(
-        [*cmd, "--out", str(out)],
-        cwd=root, env=_env(root, shim), capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    cmd = [str(root / "benchmarks" / "run_benchmarks.py"), "--only", only]
+    proc = _run(root, shim, *cmd, "--out", str(out))
     if proc.returncode != 0:
         raise SystemExit(f"error: {' '.join(cmd)} in {root} failed:\n{proc.stderr.strip()}")
     return json.loads(out.read_text())
@@ -282,12 +280,12 @@ def main(argv: list[str] | None = None) -> int:
         if added.returncode != 0:
             raise SystemExit(f"error: git worktree add {commit[:7]} failed: {added.stderr.strip()}")
         try:
-            for root in (tree, ROOT):
-                _check_package(root, shim)
             if not a.no_warm:
                 print("loading each side's compiled kernels, where it has them ...", flush=True)
-                _warm(tree, shim)
-                _warm(ROOT, shim)
+            for root in (tree, ROOT):
+                _check_package(root, shim)
+                if not a.no_warm:
+                    _warm(root, shim)
             theirs, ours = [], []
             for k in range(a.rounds):
                 print(f"round {k + 1} of {a.rounds}: {commit[:7]} ...", flush=True)

@@ -9,14 +9,17 @@ import pytest
 from tests.conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py"
-    )
+def load_script(name):
+    """A script of ``benchmarks/`` as a module (the folder is no package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_script("run_benchmarks")
 
 
 def test_affine_cost_recovers_fixed_and_marginal_parts(bench):
@@ -123,11 +126,7 @@ def test_mechanism_cost_ratio_pairs_feedback_with_its_baseline(bench):
 
 
 def test_mechanism_ratio_pairs_each_round_with_its_own_baseline():
-    spec = importlib.util.spec_from_file_location(
-        "mechanism_ratio", ROOT / "benchmarks" / "mechanism_ratio.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("mechanism_ratio")
     # the machine slows by half in round 2: each round's own ratio stays 1.2
     ms = {"baseline": [10.0, 15.0, 10.0], "all four": [12.0, 18.0, 13.0]}
     out = module.summarise(ms)["all four"]
@@ -138,10 +137,7 @@ def test_mechanism_ratio_pairs_each_round_with_its_own_baseline():
 
 @pytest.fixture(scope="module")
 def against():
-    spec = importlib.util.spec_from_file_location("against", ROOT / "benchmarks" / "against.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("against")
 
 
 def test_against_takes_each_workloads_main_figure_and_the_many_run_fit(against):

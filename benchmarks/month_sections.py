@@ -7,9 +7,19 @@ prints, for each part, the least CPU time of any repeat in ms per month. The mon
 measures (``Measure.charge_by_county``, ``Ledger.spend``, ``Ledger._record``) is inside the
 measures' figures and is also shown apart. The wrappers add about 1 µs per call.
 
+With ``--knockout`` it measures the other way, without timers: each part in turn is replaced
+by a call that does nothing, and what the whole step saves is that part's cost (the months run
+without it are wrong, so only their time is read; a part without which the run breaks, as an
+invariant check fails, is named with the error instead).
+
 Usage::
 
     python benchmarks/month_sections.py --scale 0.05 --repeats 5
+    SHAOGUAN_ABM_KERNELS=compiled python benchmarks/month_sections.py --scale 0.005 \\
+        --repeats 15 --knockout
+
+(``SHAOGUAN_ABM_KERNELS=compiled``: the compiled kernels every run of a many-run job has; a
+lone small run otherwise keeps numpy's.)
 """
 
 from __future__ import annotations
@@ -93,13 +103,110 @@ def measure(scale: float, repeats: int, scenario_path: Path = BASELINE) -> dict:
     }
 
 
+#: the phases of a measure and the hooks of a mechanism that ``--knockout`` replaces
+MEASURE_PHASES = ("enrol", "apply", "respond")
+MECHANISM_HOOKS = ("after_villages_act", "end_of_month")
+
+
+def _parts(m: Any) -> dict[str, tuple[Any, str]]:
+    """Each part ``--knockout`` can replace: label -> (the object, the method's name)."""
+    parts = {"invariants.check": (m.invariants, "check"), "recorder.record": (m, "record")}
+    for measure_ in m.measures:
+        for phase in MEASURE_PHASES:
+            parts[f"{measure_.name}.{phase}"] = (measure_, phase)
+    for mechanism in m.mechanisms:
+        for hook in MECHANISM_HOOKS:
+            parts[f"{mechanism.name}.{hook}"] = (mechanism, hook)
+    return parts
+
+
+class UnknownPart(ValueError):
+    """A ``--knockout`` part that the model does not have."""
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def knockout(
+    scale: float, repeats: int, scenario_path: Path = BASELINE, only: tuple[str, ...] = ()
+) -> dict:
+    """CPU ms a month each part costs: the least whole step with it against without it.
+
+    Args:
+        scale: Population scale of the runs.
+        repeats: Runs of each variant (the least CPU time is kept).
+        scenario_path: The scenario.
+        only: Labels of the parts to replace (default every part, :func:`_parts`).
+
+    Returns:
+        ``households``, ``months``, ``kernels`` (``compiled`` or ``numpy``), ``whole`` (ms a
+        month with every part) and ``saved``:
+        label -> ms a month saved without the part, or the error the run stopped with.
+    """
+    import model
+    from model.results.recording import RecordedModel
+
+    scenario = model.load_scenario(scenario_path)
+    labels = list(only) or list(_parts(RecordedModel(scenario, seed=1, population_scale=scale)))
+
+    def least(part: str | None) -> tuple[float, Any]:
+        """Least CPU ms a month over the repeats, and the last run's model."""
+        best = float("inf")
+        for _ in range(repeats):
+            m = RecordedModel(scenario, seed=1, population_scale=scale)
+            if part is not None:
+                known = _parts(m)
+                if part not in known:
+                    raise UnknownPart(f"no part {part!r}: expected one of {sorted(known)}")
+                setattr(*known[part], _nothing)
+            t0 = time.process_time()
+            m.run_model()
+            best = min(best, time.process_time() - t0)
+        return 1e3 * best / m.month_index, m
+
+    whole, m = least(None)
+    saved: dict[str, float | str] = {}
+    for label in labels:
+        try:
+            saved[label] = whole - least(label)[0]
+        except UnknownPart:
+            raise
+        except Exception as err:  # noqa: BLE001 - the run without the part broke: say how
+            saved[label] = f"the run breaks without it ({type(err).__name__})"
+    return {
+        "households": m.households.n,
+        "months": m.month_index,
+        "kernels": m.kernels,
+        "whole": whole,
+        "saved": saved,
+    }
+
+
 def main() -> None:
     """Command line: print the parts of a month, largest first."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scenario", type=Path, default=BASELINE)
+    parser.add_argument(
+        "--knockout", action="store_true", help="each part's cost as what the step saves without it"
+    )
     a = parser.parse_args()
+    if a.knockout:
+        out = knockout(a.scale, a.repeats, a.scenario)
+        print(
+            f"{out['households']:,} households, {out['months']} months, {out['kernels']} kernels; "
+            f"least CPU of {a.repeats} runs: {out['whole']:.3f} ms a month; saved without each "
+            "part:"
+        )
+        numbers = {k: v for k, v in out["saved"].items() if not isinstance(v, str)}
+        for k, v in sorted(numbers.items(), key=lambda kv: -kv[1]):
+            print(f"  {k:44s} {v:+7.3f}")
+        for k, v in out["saved"].items():
+            if isinstance(v, str):
+                print(f"  {k:44s} {v}")
+        return
     out = measure(a.scale, a.repeats, a.scenario)
     ms = out["ms_per_month"]
     print(

@@ -135,6 +135,31 @@ def test_mechanism_ratio_pairs_each_round_with_its_own_baseline():
     assert out["least"] == pytest.approx(12.0 / 10.0)
 
 
+def test_knockout_replaces_each_part_of_one_run_and_names_those_the_run_needs():
+    import model
+    from model.results.recording import RecordedModel
+
+    module = load_script("month_sections")
+    feedback = ROOT / "scenarios" / "feedback.toml"
+    labels = ("recorder.record", "living_register.end_of_month")
+    out = module.knockout(0.005, 1, feedback, only=labels)
+    assert list(out["saved"]) == list(labels)
+    assert isinstance(out["saved"]["recorder.record"], float)
+    # the register's monthly accounting is what its check reads: without it the run stops
+    assert "InvariantError" in out["saved"]["living_register.end_of_month"]
+    fresh = RecordedModel(model.load_scenario(feedback), seed=1, population_scale=0.005)
+    assert out["households"] == fresh.households.n and out["months"] == 60
+    # every measure's phases and every mechanism's hooks are offered, each a method of its own
+    parts = module._parts(fresh)
+    assert len(parts) == 2 + 3 * len(fresh.measures) + 2 * len(fresh.mechanisms)
+    assert all(callable(getattr(obj, name)) for obj, name in parts.values())
+    # the parts were replaced on that run's objects only: a new run records every month
+    fresh.run_model()
+    assert len(fresh.result().monthly) == 60
+    with pytest.raises(ValueError, match="no part 'industry.dream'"):
+        module.knockout(0.005, 1, feedback, only=("industry.dream",))
+
+
 @pytest.fixture(scope="module")
 def against():
     return load_script("against")

@@ -1,11 +1,12 @@
 """Where the CPU time of a month goes: each part of the monthly schedule, timed apart.
 
 Wraps each measure's ``enrol``/``apply``/``respond``/``cost``, the background dynamics, the
-treasury, the invariant checks, the December assessment and the recorder with a CPU-time
-(``time.process_time``) accumulator, runs the baseline ``--repeats`` times at ``--scale`` and
-prints, for each part, the least CPU time of any repeat in ms per month. The money moved by the
-measures (``Measure.charge_by_county``, ``Ledger.spend``, ``Ledger._record``) is inside the
-measures' figures and is also shown apart. The wrappers add about 1 µs per call.
+treasury, the invariant checks, step 7's bookkeeping, the December assessment and the recorder
+with a CPU-time (``time.process_time``) accumulator, runs the baseline ``--repeats`` times at
+``--scale`` and prints, for each part, the least CPU time of any repeat in ms per month. The
+money moved by the measures (``Measure.charge_by_county``, ``Ledger.spend``,
+``Ledger._record``) is inside the measures' figures and is also shown apart. The wrappers add
+about 1 µs per call.
 
 With ``--knockout`` it measures the other way, without timers: each part in turn is replaced
 by a call that does nothing, and what the whole step saves is that part's cost (the months run
@@ -81,6 +82,7 @@ def measure(scale: float, repeats: int, scenario_path: Path = BASELINE) -> dict:
             _wrap(m.invariants, "check", "invariants.check", acc, calls)
             _wrap(m, "record", "recorder.record", acc, calls)
             _wrap(m, "_assess_december", "assessment (December)", acc, calls)
+            _wrap(m.households, "close_month", "households.close_month (step 7)", acc, calls)
             for measure_ in m.measures:
                 for phase in ("enrol", "apply", "respond", "cost"):
                     _wrap(measure_, phase, f"{measure_.name}.{phase}", acc, calls)

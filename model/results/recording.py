@@ -9,6 +9,7 @@ The engine's :class:`~model.engine.simulation.PovertyModel` keeps no tables; its
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,82 @@ from model.results.outputs import (
     weighted_median,
     weighted_percentiles,
 )
+
+
+@dataclass(frozen=True)
+class _FixedIndices:
+    """What the year tables read that changes only when the register does.
+
+    Households' sizes, groups and villages are fixed for a run; the register may change (the
+    living register), and then :attr:`Households.groups` is rebuilt, and so is this.
+
+    Attributes:
+        groups: The households' group index these were made from (compared by identity).
+        registered: Registered households (ascending).
+        registered_sizes: Their sizes (the households' own type).
+        registered_people: Their sizes as int64.
+        registered_total: Their people.
+        labour: Households of the two labour-capable groups (ascending).
+        labour_people: Their sizes as int64.
+        labour_total: Their people.
+        group_members: For each group: its households (ascending), their sizes, its people.
+        party_registered: Registered households of the poor villages (ascending).
+        party_registered_sizes: Their sizes as float64.
+        party_labour: Households of the labour-capable groups in the poor villages.
+        party_labour_sizes: Their sizes as float64.
+        party_people: Registered people by assisting party (float64 counts).
+        party_labour_people: People of the labour-capable groups by party (float64 counts).
+    """
+
+    groups: Any
+    registered: np.ndarray
+    registered_sizes: np.ndarray
+    registered_people: np.ndarray
+    registered_total: int
+    labour: np.ndarray
+    labour_people: np.ndarray
+    labour_total: int
+    group_members: tuple[tuple[np.ndarray, np.ndarray, int], ...]
+    party_registered: np.ndarray
+    party_registered_sizes: np.ndarray
+    party_labour: np.ndarray
+    party_labour_sizes: np.ndarray
+    party_people: np.ndarray
+    party_labour_people: np.ndarray
+
+    @classmethod
+    def of(cls, hh: Any, groups: Any, party: np.ndarray) -> _FixedIndices:
+        """Make them for the households ``hh`` (whose group index is ``groups``)."""
+        size = hh.size.astype(np.int64)
+        registered = groups.registered
+        labour_mask = hh.labour_capable
+        labour = np.flatnonzero(labour_mask)
+        members = []
+        for g in range(len(GROUP_NAMES)):
+            idx = np.flatnonzero(hh.group == g)
+            members.append((idx, size[idx], int(size[idx].sum())))
+        in_party = party >= 0
+        size_f = hh.size.astype(np.float64)
+        party_registered = np.flatnonzero(hh.registered & in_party)
+        party_labour = np.flatnonzero(labour_mask & in_party)
+        n_p = len(PARTIES)
+        return cls(
+            groups=groups,
+            registered=registered,
+            registered_sizes=hh.size[registered],
+            registered_people=size[registered],
+            registered_total=int(size[registered].sum()),
+            labour=labour,
+            labour_people=size[labour],
+            labour_total=int(size[labour].sum()),
+            group_members=tuple(members),
+            party_registered=party_registered,
+            party_registered_sizes=size_f[party_registered],
+            party_labour=party_labour,
+            party_labour_sizes=size_f[party_labour],
+            party_people=np.bincount(party[party_registered], size_f[party_registered], n_p),
+            party_labour_people=np.bincount(party[party_labour], size_f[party_labour], n_p),
+        )
 
 
 class Recorder:
@@ -81,6 +158,8 @@ class Recorder:
         #: each household's assisting party (-1 outside the poor villages), made at the first
         #: December: households never move and villages keep their party
         self._household_party: np.ndarray | None = None
+        #: the year tables' indices while the register stays the same (:meth:`_fixed_indices`)
+        self._fixed: _FixedIndices | None = None
         #: each table's columns, in order, as the catalogue of metrics declares them
         measures = [measure.name for measure in model.measures]
         mechanisms = [mechanism.name for mechanism in model.mechanisms]
@@ -135,54 +214,70 @@ class Recorder:
         if verdict is not None:
             self._record_year(verdict)
 
+    def _fixed_indices(self) -> _FixedIndices:
+        """The year tables' indices that change only with the register (kept between Decembers).
+
+        Rebuilt whenever :attr:`Households.groups <model.engine.households.Households.groups>`
+        is (the register, the groups or the villages changed).
+        """
+        hh = self.model.households
+        groups = hh.groups
+        kept = self._fixed
+        if kept is None or kept.groups is not groups:
+            kept = self._fixed = _FixedIndices.of(hh, groups, self._party_of_households())
+        return kept
+
     def _record_year(self, verdict: dict[str, np.ndarray]) -> None:
         m = self.model
         hh = m.households
         a = m.scenario.assessment
         year = m.year
         reg = hh.registered
+        fixed = self._fixed_indices()
         # indices rather than boolean gathers: the same values in the same order, and far
         # cheaper once the register is scattered over the households
-        ri = np.flatnonzero(reg)
-        size = hh.size.astype(np.int64)
+        ri = fixed.registered
+        size = hh.size  # people_where and the integer sums are exact in its own type
         income_pc = verdict["income_pc"]
         exited = reg & (hh.status == EXITED)
+        out = np.flatnonzero(exited)
         line = a.exit_line(year)
         target = m.scenario.targets.target_for(year)
         target_scaled = None if target is None else round(target * m.population.scale)
         cumulative = people_where(size, exited)
-        labour = np.flatnonzero(hh.labour_capable)
-        reg_people = size[ri]
+        labour = fixed.labour
+        reg_people = fixed.registered_people
         reg_income = income_pc[ri]
         by_income = stable_argsort(reg_income)  # for the median and percentiles
         gap = np.maximum(0.0, (line - reg_income) / line)
         components = hh.year_components
+        labour_people = fixed.labour_people
         row = {
             "year": year,
             "exited_people": people_where(size, verdict["exits"]),
-            "exited_households": int(verdict["exits"].sum()),
+            "exited_households": int(np.count_nonzero(verdict["exits"])),
             "cumulative_exited_people": cumulative,
-            "cumulative_exited_households": int(exited.sum()),
+            "cumulative_exited_households": int(out.size),
             "target_cumulative_people": target_scaled,
             "target_met": None if target_scaled is None else bool(cumulative >= target_scaled),
-            "remaining_poor_people": int(reg_people.sum()) - cumulative,
+            "remaining_poor_people": fixed.registered_total - cumulative,
             "villages_exited": sum(v.exited for v in m.villages),
             "villages_total": len(m.villages),
             "relapsed_people": people_where(size, verdict["relapses"]),
             "ever_relapsed_people": people_where(size, reg & (hh.status == RELAPSED)),
             "mean_per_capita_income_poor": float(
-                (reg_income * reg_people).sum() / reg_people.sum()
+                (reg_income * reg_people).sum() / fixed.registered_total
             ),
             "median_per_capita_income_poor": weighted_median(reg_income, reg_people, by_income),
             "mean_per_capita_income_labour_capable": float(
-                (income_pc[labour] * size[labour]).sum() / max(size[labour].sum(), 1)
+                (income_pc[labour] * labour_people).sum() / max(fixed.labour_total, 1)
             ),
-            "poverty_gap": float((gap * reg_people).sum() / reg_people.sum()),
+            "poverty_gap": float((gap * reg_people).sum() / fixed.registered_total),
             "provincial_rural_income": a.provincial_income(year),
             "exit_income_line": line,
             "village_exit_income_line": a.village_exit_line(year),
             **{
-                f"{name}_per_capita_poor": float(components[k][ri].sum() / reg_people.sum())
+                f"{name}_per_capita_poor": float(components[k][ri].sum() / fixed.registered_total)
                 for k, name in enumerate(INCOME_COMPONENTS)
             },
             "spend": float(self._year_spend_total),  # the months of this year, just recorded
@@ -192,15 +287,15 @@ class Recorder:
         self._append("annual", row)
         recorded = self.recorded
         if "by_measure" in recorded:
-            self._record_by_measure(year, ri, reg_people, exited[ri])
+            self._record_by_measure(year, ri, fixed.registered_sizes, exited[ri])
         if "income_percentiles" in recorded:
             self._record_income_percentiles(year, reg_income, reg_people, ri, by_income)
         if "by_county" in recorded:
-            self._record_by_county(year, ri, reg_people, size, exited)
+            self._record_by_county(year, fixed, out)
         if "by_party" in recorded:
-            self._record_by_party(year, income_pc, exited)
+            self._record_by_party(year, fixed, income_pc, out)
         if "by_group" in recorded:
-            self._record_by_group(year, income_pc, size, exited)
+            self._record_by_group(year, fixed, income_pc, out)
 
     def _record_by_measure(
         self, year: int, ri: np.ndarray, reg_people: np.ndarray, exited_reg: np.ndarray
@@ -229,22 +324,14 @@ class Recorder:
                 },
             )
 
-    def _record_by_county(
-        self,
-        year: int,
-        ri: np.ndarray,
-        reg_people: np.ndarray,
-        size: np.ndarray,
-        exited: np.ndarray,
-    ) -> None:
+    def _record_by_county(self, year: int, fixed: _FixedIndices, out: np.ndarray) -> None:
         """Registered and exited people and villages of each county, with the mechanisms'."""
         m = self.model
         hh = m.households
         n_c = m.n_counties
         county = hh.county
-        out = np.flatnonzero(exited)
-        reg_c = np.bincount(county[ri], reg_people, n_c)
-        exit_c = np.bincount(county[out], size[out], n_c)
+        reg_c = np.bincount(county[fixed.registered], fixed.registered_people, n_c)
+        exit_c = np.bincount(county[out], hh.size[out], n_c)
         v_county = np.array([v.county for v in m.villages], dtype=np.int64)
         v_exited = np.array([v.exited for v in m.villages], dtype=bool)
         vill_c = np.bincount(v_county, minlength=n_c)
@@ -271,15 +358,14 @@ class Recorder:
             )
 
     def _record_by_group(
-        self, year: int, income_pc: np.ndarray, size: np.ndarray, exited: np.ndarray
+        self, year: int, fixed: _FixedIndices, income_pc: np.ndarray, out: np.ndarray
     ) -> None:
         """Each group's people, exits and incomes (the non-poor of poor villages included)."""
         hh = self.model.households
         components = hh.year_components
+        exited_people = np.bincount(hh.group[out], hh.size[out], len(GROUP_NAMES))
         for g, name in enumerate(GROUP_NAMES):
-            mask = hh.group == g
-            members = np.flatnonzero(mask)
-            people = int(size[members].sum())
+            members, sizes, people = fixed.group_members[g]
             if people == 0:
                 continue
             self._append(
@@ -289,10 +375,8 @@ class Recorder:
                     "group": name,
                     "households": int(members.size),
                     "people": people,
-                    "cumulative_exited_people": people_where(size, mask & exited),
-                    "mean_per_capita_income": float(
-                        (income_pc[members] * size[members]).sum() / people
-                    ),
+                    "cumulative_exited_people": int(exited_people[g]),
+                    "mean_per_capita_income": float((income_pc[members] * sizes).sum() / people),
                     **{
                         f"{cname}_per_capita": float(components[k][members].sum() / people)
                         for k, cname in enumerate(INCOME_COMPONENTS)
@@ -300,7 +384,24 @@ class Recorder:
                 },
             )
 
-    def _record_by_party(self, year: int, income_pc: np.ndarray, exited: np.ndarray) -> None:
+    def _party_of_households(self) -> np.ndarray:
+        """Each household's assisting party (-1 outside the poor villages); made once a run.
+
+        Households never move and villages keep their party.
+        """
+        party = self._household_party
+        if party is None:
+            hh = self.model.households
+            v_party = np.array([PARTIES.index(v.party) for v in self.model.villages], np.int64)
+            in_village = hh.village >= 0
+            party = np.full(hh.n, -1, dtype=np.int64)
+            party[in_village] = v_party[hh.village[in_village]]
+            self._household_party = party
+        return party
+
+    def _record_by_party(
+        self, year: int, fixed: _FixedIndices, income_pc: np.ndarray, out: np.ndarray
+    ) -> None:
         """The poor villages of each assisting party (§II.9) and their registered households.
 
         A household counts for the party assisting the village it lives in; scattered
@@ -312,22 +413,13 @@ class Recorder:
         n_p = len(PARTIES)
         v_party = np.array([PARTIES.index(v.party) for v in m.villages], dtype=np.int64)
         v_exited = np.array([v.exited for v in m.villages], dtype=bool)
-        party = self._household_party
-        if party is None:
-            in_village = hh.village >= 0
-            party = np.full(hh.n, -1, dtype=np.int64)
-            party[in_village] = v_party[hh.village[in_village]]
-            self._household_party = party
-        size = hh.size.astype(np.float64)
-        reg = hh.registered & (party >= 0)
-        out = np.flatnonzero(reg & exited)
-        labour = np.flatnonzero(hh.labour_capable & (party >= 0))
-        reg = np.flatnonzero(reg)
-        people = np.bincount(party[reg], size[reg], n_p)
-        out = np.bincount(party[out], size[out], n_p)
-        lab_people = np.bincount(party[labour], size[labour], n_p)
-        lab_income = np.bincount(party[labour], income_pc[labour] * size[labour], n_p)
-        reg_income = np.bincount(party[reg], income_pc[reg] * size[reg], n_p)
+        party = self._party_of_households()
+        out = out[party[out] >= 0]
+        reg, labour = fixed.party_registered, fixed.party_labour
+        out_people = np.bincount(party[out], hh.size[out], n_p)
+        lab_income = np.bincount(party[labour], income_pc[labour] * fixed.party_labour_sizes, n_p)
+        reg_income = np.bincount(party[reg], income_pc[reg] * fixed.party_registered_sizes, n_p)
+        people, lab_people = fixed.party_people, fixed.party_labour_people
         villages = np.bincount(v_party, minlength=n_p)
         villages_out = np.bincount(v_party[v_exited], minlength=n_p)
         for p, name in enumerate(PARTIES):
@@ -339,7 +431,7 @@ class Recorder:
                     "villages": int(villages[p]),
                     "villages_exited": int(villages_out[p]),
                     "registered_people": int(people[p]),
-                    "cumulative_exited_people": int(out[p]),
+                    "cumulative_exited_people": int(out_people[p]),
                     "mean_per_capita_income_poor": float(reg_income[p] / people[p])
                     if people[p] > 0
                     else float("nan"),

@@ -698,7 +698,8 @@ class Ledger:
         demand = demand_yuan if type(demand_yuan) is np.ndarray else np.asarray(demand_yuan)
         if self.kernels is None or demand.dtype != np.float64 or demand.shape != (self.n_counties,):
             return None
-        u, positions, codes, sector = self._payer(use, funds, sector_source)
+        payer = self._payers.get((use, funds, sector_source)) if type(funds) is tuple else None
+        u, positions, codes, sector = payer or self._payer(use, funds, sector_source)
         return self._compiled(
             self.kernels.ledger_charge, positions, codes, u, demand, sector, year, month
         )
@@ -726,7 +727,8 @@ class Ledger:
         """
         if self.kernels is None or county.ndim != 1 or unmet_fen.shape != (self.n_counties,):
             return None
-        u, positions, codes, sector = self._payer(use, funds, sector_source)
+        payer = self._payers.get((use, funds, sector_source)) if type(funds) is tuple else None
+        u, positions, codes, sector = payer or self._payer(use, funds, sector_source)
         limit = -1 if unlimited_fen is None else int(unlimited_fen)
         return self._compiled(
             self.kernels.ledger_take, positions, codes, u, county, int(round(unit_cost * FEN)),
@@ -766,12 +768,14 @@ class Ledger:
         returns its results, the record's next free row and whether its arithmetic was exact.
         Returns the results, or None (nothing changed) when it was not.
         """
-        record = self._buffers(positions.size + 2)  # a payment's most rows
-        *results, n, exact = kernel(self._store, positions, codes, u, u + 1, *args, record, self._n)
-        if not exact:
+        if self._n + positions.size + 2 > self._heads.shape[0]:  # a payment's most rows
+            self._room(positions.size + 2)
+        record = (self._heads, self._amounts, self._totals, self._seen)
+        out = kernel(self._store, positions, codes, u, u + 1, *args, record, self._n)
+        if not out[-1]:  # not exact
             return None
-        self._n = n
-        return tuple(results)
+        self._n = out[-2]
+        return out[:-2]
 
     def reallocate(
         self,

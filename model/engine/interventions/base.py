@@ -291,9 +291,12 @@ class Measure:
         adaptation = getattr(model, "adaptation", None)
         if adaptation is not None:  # counties behind their target raise their capacities
             capacity *= adaptation.capacity_factor(self.name)
-        self.capacities[counter] = (model.year, capacity)
+        year = model.year
+        self.capacities[counter] = (year, capacity)
         allowed = math.floor(capacity * model.month / 12 + 1e-9)
-        return max(allowed - self.started_this_year(model, counter), 0)
+        started_year, started = self._started.get(counter, (year, 0))  # started_this_year
+        left = allowed - (started if started_year == year else 0)
+        return left if left > 0 else 0
 
     def enrolment_queue(self, model: PovertyModel, mask: np.ndarray, size: int) -> np.ndarray:
         """The first ``size`` households to enrol among those where ``mask`` holds.

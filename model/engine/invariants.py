@@ -42,7 +42,7 @@ import math
 import operator
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -186,6 +186,7 @@ class InvariantChecker:
         self.months_checked = 0
         self.seconds = 0.0
         self._screen: dict[str, int] | None = None
+        self._plan_now: _ArrayPlan | None = None
         self._screening = False
         #: the providers of the last check and the checks they gave (see :meth:`checks`)
         self._provided: tuple[tuple, list] | None = None
@@ -265,6 +266,7 @@ class InvariantChecker:
         """
         t0 = time.perf_counter()
         self._screen = None  # the household counts, taken at the first check that reads them
+        self._plan_now = None  # likewise the households' array plan
         self._screening = True
         try:
             skip = SCREENED if self._screen_holds() else ()
@@ -276,7 +278,7 @@ class InvariantChecker:
                     raise InvariantError(name, month or month_label(self.model), detail)
         finally:
             self._screening = False
-            self._screen = None
+            self._screen = self._plan_now = None
         self.months_checked += 1
         self.seconds += time.perf_counter() - t0
 
@@ -321,6 +323,16 @@ class _ArrayPlan:
     screened: tuple[tuple[np.ndarray, bool], ...]
     complex_arrays: bool
     lengths: frozenset[int]
+    #: month-of-year row -> the one-dimensional arrays the screen reads that month (made once)
+    _rows: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict, compare=False)
+
+    def screened_in(self, row: int) -> tuple[np.ndarray, ...]:
+        """What the screen of :func:`finite_money` reads for month-of-year ``row`` (0-11)."""
+        found = self._rows.get(row)
+        if found is None:
+            found = tuple(a[row] if history else a for a, history in self.screened)
+            self._rows[row] = found
+        return found
 
     @classmethod
     def of(cls, values: tuple, names: tuple[str, ...]) -> _ArrayPlan:
@@ -344,16 +356,23 @@ class _ArrayPlan:
 
 
 def _array_plan(model: PovertyModel) -> _ArrayPlan:
-    """The :class:`_ArrayPlan` of the model's households, kept by its checker between months."""
+    """The :class:`_ArrayPlan` of the model's households, kept by its checker between months.
+
+    Checked against the households' arrays once per :meth:`InvariantChecker.check` (nothing
+    replaces an array between its checks) and afresh for a check called on its own.
+    """
+    checker = getattr(model, "invariants", None)
+    if getattr(checker, "_screening", False) and checker._plan_now is not None:
+        return checker._plan_now
     hh = model.households
     values = _field_getter(type(hh))(hh)
-    checker = getattr(model, "invariants", None)
     plan = getattr(checker, "_array_plan", None)
-    if plan is not None and all(map(operator.is_, values, plan.values)):
-        return plan
-    plan = _ArrayPlan.of(values, _field_names(type(hh)))
-    if checker is not None:
-        checker._array_plan = plan
+    if plan is None or not all(map(operator.is_, values, plan.values)):
+        plan = _ArrayPlan.of(values, _field_names(type(hh)))
+        if checker is not None:
+            checker._array_plan = plan
+    if getattr(checker, "_screening", False):
+        checker._plan_now = plan
     return plan
 
 
@@ -601,9 +620,9 @@ def _all_finite_this_month(model: PovertyModel, month: int) -> bool:
     kernels = model.households.kernels
     if kernels is not None:  # a compiled pass per array, reading each value once
         finite = kernels.all_finite
-        return all(
-            finite(a[row] if history else a) for a, history in plan.screened
-        ) and math.isfinite(sum(getattr(model, "spend_this_month", {}).values()))
+        return all(map(finite, plan.screened_in(row))) and math.isfinite(
+            sum(getattr(model, "spend_this_month", {}).values())
+        )
     add = np.add.reduce
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):

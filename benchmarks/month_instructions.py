@@ -145,7 +145,7 @@ def main() -> None:
     what = a.part or "the whole month"
     if a.tables is not None:
         what += f", recording annual, monthly{''.join(', ' + t for t in a.tables.split(',') if t)}"
-    print(f"{a.scenario.name} at scale {a.scale}: {ir / 1e6:.2f} M instructions a month ({what})")
+    print(f"{a.scenario.name} at scale {a.scale}: {ir / 1e6:.3f} M instructions a month ({what})")
 
 
 if __name__ == "__main__":

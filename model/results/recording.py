@@ -47,17 +47,17 @@ class _FixedIndices:
     Attributes:
         groups: The households' group index these were made from (compared by identity).
         registered: Registered households (ascending).
-        registered_sizes: Their sizes (the households' own type).
-        registered_people: Their sizes as int64.
+        registered_sizes: Their sizes.
+        registered_people: Their sizes as int64 (cumulative sums of them pass int16).
         registered_total: Their people.
         labour: Households of the two labour-capable groups (ascending).
-        labour_people: Their sizes as int64.
+        labour_people: Their sizes.
         labour_total: Their people.
         group_members: For each group: its households (ascending), their sizes, its people.
         party_registered: Registered households of the poor villages (ascending).
-        party_registered_sizes: Their sizes as float64.
+        party_registered_sizes: Their sizes.
         party_labour: Households of the labour-capable groups in the poor villages.
-        party_labour_sizes: Their sizes as float64.
+        party_labour_sizes: Their sizes.
         party_people: Registered people by assisting party (float64 counts).
         party_labour_people: People of the labour-capable groups by party (float64 counts).
     """
@@ -80,36 +80,39 @@ class _FixedIndices:
 
     @classmethod
     def of(cls, hh: Any, groups: Any, party: np.ndarray) -> _FixedIndices:
-        """Make them for the households ``hh`` (whose group index is ``groups``)."""
-        size = hh.size.astype(np.int64)
+        """Make them for the households ``hh`` (whose group index is ``groups``).
+
+        Sizes are kept in the households' own small type: a product with a float64 income and a
+        bincount's weights are the same numbers either way.
+        """
+        size = hh.size
         registered = groups.registered
         labour_mask = hh.labour_capable
         labour = np.flatnonzero(labour_mask)
         members = []
         for g in range(len(GROUP_NAMES)):
             idx = np.flatnonzero(hh.group == g)
-            members.append((idx, size[idx], int(size[idx].sum())))
+            members.append((idx, size[idx], int(size[idx].sum(dtype=np.int64))))
         in_party = party >= 0
-        size_f = hh.size.astype(np.float64)
         party_registered = np.flatnonzero(hh.registered & in_party)
         party_labour = np.flatnonzero(labour_mask & in_party)
         n_p = len(PARTIES)
         return cls(
             groups=groups,
             registered=registered,
-            registered_sizes=hh.size[registered],
-            registered_people=size[registered],
-            registered_total=int(size[registered].sum()),
+            registered_sizes=size[registered],
+            registered_people=size[registered].astype(np.int64),
+            registered_total=int(size[registered].sum(dtype=np.int64)),
             labour=labour,
             labour_people=size[labour],
-            labour_total=int(size[labour].sum()),
+            labour_total=int(size[labour].sum(dtype=np.int64)),
             group_members=tuple(members),
             party_registered=party_registered,
-            party_registered_sizes=size_f[party_registered],
+            party_registered_sizes=size[party_registered],
             party_labour=party_labour,
-            party_labour_sizes=size_f[party_labour],
-            party_people=np.bincount(party[party_registered], size_f[party_registered], n_p),
-            party_labour_people=np.bincount(party[party_labour], size_f[party_labour], n_p),
+            party_labour_sizes=size[party_labour],
+            party_people=np.bincount(party[party_registered], size[party_registered], n_p),
+            party_labour_people=np.bincount(party[party_labour], size[party_labour], n_p),
         )
 
 
@@ -224,6 +227,7 @@ class Recorder:
         groups = hh.groups
         kept = self._fixed
         if kept is None or kept.groups is not groups:
+            kept = self._fixed = None  # the last register's indices go before the new ones are made
             kept = self._fixed = _FixedIndices.of(hh, groups, self._party_of_households())
         return kept
 

@@ -8,6 +8,7 @@ The engine's :class:`~model.engine.simulation.PovertyModel` keeps no tables; its
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +46,8 @@ class _FixedIndices:
     living register), and then :attr:`Households.groups` is rebuilt, and so is this.
 
     Attributes:
-        groups: The households' group index these were made from (compared by identity).
+        groups: The households' group index these were made from (compared by identity; a
+            weak reference, so that a register's old index is not kept alive by it).
         registered: Registered households (ascending).
         registered_sizes: Their sizes.
         registered_people: Their sizes as int64 (cumulative sums of them pass int16).
@@ -53,7 +55,6 @@ class _FixedIndices:
         labour: Households of the two labour-capable groups (ascending).
         labour_people: Their sizes.
         labour_total: Their people.
-        group_members: For each group: its households (ascending), their sizes, its people.
         party_registered: Registered households of the poor villages (ascending).
         party_registered_sizes: Their sizes.
         party_labour: Households of the labour-capable groups in the poor villages.
@@ -70,7 +71,6 @@ class _FixedIndices:
     labour: np.ndarray
     labour_people: np.ndarray
     labour_total: int
-    group_members: tuple[tuple[np.ndarray, np.ndarray, int], ...]
     party_registered: np.ndarray
     party_registered_sizes: np.ndarray
     party_labour: np.ndarray
@@ -89,16 +89,12 @@ class _FixedIndices:
         registered = groups.registered
         labour_mask = hh.labour_capable
         labour = np.flatnonzero(labour_mask)
-        members = []
-        for g in range(len(GROUP_NAMES)):
-            idx = np.flatnonzero(hh.group == g)
-            members.append((idx, size[idx], int(size[idx].sum(dtype=np.int64))))
         in_party = party >= 0
         party_registered = np.flatnonzero(hh.registered & in_party)
         party_labour = np.flatnonzero(labour_mask & in_party)
         n_p = len(PARTIES)
         return cls(
-            groups=groups,
+            groups=weakref.ref(groups),
             registered=registered,
             registered_sizes=size[registered],
             registered_people=size[registered].astype(np.int64),
@@ -106,7 +102,6 @@ class _FixedIndices:
             labour=labour,
             labour_people=size[labour],
             labour_total=int(size[labour].sum(dtype=np.int64)),
-            group_members=tuple(members),
             party_registered=party_registered,
             party_registered_sizes=size[party_registered],
             party_labour=party_labour,
@@ -226,7 +221,7 @@ class Recorder:
         hh = self.model.households
         groups = hh.groups
         kept = self._fixed
-        if kept is None or kept.groups is not groups:
+        if kept is None or kept.groups() is not groups:
             kept = self._fixed = None  # the last register's indices go before the new ones are made
             kept = self._fixed = _FixedIndices.of(hh, groups, self._party_of_households())
         return kept
@@ -299,7 +294,7 @@ class Recorder:
         if "by_party" in recorded:
             self._record_by_party(year, fixed, income_pc, out)
         if "by_group" in recorded:
-            self._record_by_group(year, fixed, income_pc, out)
+            self._record_by_group(year, income_pc, out)
 
     def _record_by_measure(
         self, year: int, ri: np.ndarray, reg_people: np.ndarray, exited_reg: np.ndarray
@@ -361,15 +356,15 @@ class Recorder:
                 },
             )
 
-    def _record_by_group(
-        self, year: int, fixed: _FixedIndices, income_pc: np.ndarray, out: np.ndarray
-    ) -> None:
+    def _record_by_group(self, year: int, income_pc: np.ndarray, out: np.ndarray) -> None:
         """Each group's people, exits and incomes (the non-poor of poor villages included)."""
         hh = self.model.households
         components = hh.year_components
         exited_people = np.bincount(hh.group[out], hh.size[out], len(GROUP_NAMES))
         for g, name in enumerate(GROUP_NAMES):
-            members, sizes, people = fixed.group_members[g]
+            members = np.flatnonzero(hh.group == g)
+            sizes = hh.size[members]
+            people = int(sizes.sum(dtype=np.int64))
             if people == 0:
                 continue
             self._append(

@@ -9,9 +9,11 @@ money moved by the measures (``Measure.charge_by_county``, ``Ledger.spend``,
 about 1 µs per call.
 
 With ``--knockout`` it measures the other way, without timers: each part in turn is replaced
-by a call that does nothing, and what the whole step saves is that part's cost (the months run
-without it are wrong, so only their time is read; a part without which the run breaks, as an
-invariant check fails, is named with the error instead).
+by a call that does nothing, and the whole step's saving is shown. That is the part's own cost
+together with what it makes the later parts do (a measure that enrols nobody leaves its apply
+and its charges less work), and small savings, negative ones among them, are noise and such
+knock-on effects. The months run without a part are wrong, so only their time is read; a part
+without which the run stops (an invariant check fails) is named with the error instead.
 
 Usage::
 
@@ -133,7 +135,9 @@ def _nothing(*args: Any, **kwargs: Any) -> None:
 def knockout(
     scale: float, repeats: int, scenario_path: Path = BASELINE, only: tuple[str, ...] = ()
 ) -> dict:
-    """CPU ms a month each part costs: the least whole step with it against without it.
+    """CPU ms a month the step saves without each part: the least step with it and without it.
+
+    The saving is the part's own cost and what it makes the later parts do (module docstring).
 
     Args:
         scale: Population scale of the runs.
@@ -144,7 +148,7 @@ def knockout(
     Returns:
         ``households``, ``months``, ``kernels`` (``compiled`` or ``numpy``), ``whole`` (ms a
         month with every part) and ``saved``:
-        label -> ms a month saved without the part, or the error the run stopped with.
+        label -> ms a month saved without the part, or why the run stopped without it.
     """
     import model
     from model.results.recording import RecordedModel
@@ -174,8 +178,9 @@ def knockout(
             saved[label] = whole - least(label)[0]
         except UnknownPart:
             raise
-        except Exception as err:  # noqa: BLE001 - the run without the part broke: say how
-            saved[label] = f"the run breaks without it ({type(err).__name__})"
+        except Exception as err:  # noqa: BLE001 - the run without the part stopped: say how
+            first_line = str(err).splitlines()[0] if str(err) else ""
+            saved[label] = f"the run stops without it ({type(err).__name__}: {first_line[:80]})"
     return {
         "households": m.households.n,
         "months": m.month_index,

@@ -24,6 +24,11 @@ GROUP_NAMES = ("labour_village", "labour_scattered", "no_labour", "village_non_p
 CHECKLIST_ITEMS = ("road", "water", "clinic", "info_station", "bus")
 
 
+def labour_capable(group: np.ndarray) -> np.ndarray:
+    """Whether each group code is a labour-capable group (§II.9 rows 1 and 2)."""
+    return (group == LABOUR_VILLAGE) | (group == LABOUR_SCATTERED)
+
+
 class AssessmentParams(Section):
     """Income lines and the exit and relapse rules."""
 
@@ -195,7 +200,7 @@ def assess_households(
     Returns:
         Masks of households that exit now and of exited households that relapse now.
     """
-    labour = (group == LABOUR_VILLAGE) | (group == LABOUR_SCATTERED)
+    labour = labour_capable(group)
     no_labour = group == NO_LABOUR
     qualifies = guarantees & (
         (labour & (income_per_capita >= exit_line)) | (no_labour & enrolled_social)

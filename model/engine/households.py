@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
-from model.engine.assessment import EXITED, LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR, POOR
+from model.engine.assessment import EXITED, NO_LABOUR, POOR, labour_capable
 from model.engine.kernels import compiled_for
 
 #: The four income components of China's household surveys, as named in the outputs.
@@ -72,7 +72,7 @@ class GroupIndex:
     def of(cls, hh: Households) -> GroupIndex:
         """Build the indices of ``hh``'s groups."""
         no_labour = hh.group == NO_LABOUR
-        labour = (hh.group == LABOUR_VILLAGE) | (hh.group == LABOUR_SCATTERED)
+        labour = labour_capable(hh.group)
         in_village = np.flatnonzero(hh.village >= 0)
         by_village = in_village[np.argsort(hh.village[in_village], kind="stable")]
         index = cls(
@@ -213,7 +213,7 @@ class Households:
     @property
     def labour_capable(self) -> np.ndarray:
         """Registered households with labour capacity (§II.9 rows 1 and 2)."""
-        return (self.group == LABOUR_VILLAGE) | (self.group == LABOUR_SCATTERED)
+        return labour_capable(self.group)
 
     @property
     def no_labour(self) -> np.ndarray:

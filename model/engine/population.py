@@ -22,6 +22,7 @@ from model.engine.assessment import (
     LABOUR_VILLAGE,
     NO_LABOUR,
     NON_POOR,
+    labour_capable,
 )
 from model.engine.households import Households, initial_status
 from model.engine.params import Section, assumption, param, plan, statistic
@@ -581,7 +582,7 @@ def build_population(scenario, scale: float, rng: np.random.Generator) -> Popula
     village = np.concatenate([village_reg, village_np])
     county = np.concatenate([county_reg, vill_county[village_np]]).astype(np.int8)
     registered = group != NON_POOR
-    labour = (group == LABOUR_VILLAGE) | (group == LABOUR_SCATTERED)
+    labour = labour_capable(group)
     no_labour = group == NO_LABOUR
 
     # composition

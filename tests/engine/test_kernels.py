@@ -689,7 +689,7 @@ def test_finance_incomes_adds_what_the_numpy_apply_adds():
 
 
 def test_with_job_seekers_keeps_the_households_numpy_keeps():
-    from model.engine.households import LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR
+    from model.engine.assessment import LABOUR_SCATTERED, LABOUR_VILLAGE, NO_LABOUR
 
     rng = np.random.default_rng(18)
     n = 2_000

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.engine import draws
-from model.engine.assessment import LABOUR_SCATTERED, LABOUR_VILLAGE
+from model.engine.assessment import labour_capable
 from model.engine.dynamics import new_job_wage, skill_wage_factor
 from model.engine.interventions.base import Measure, MeasureParams, picker
 from model.engine.params import YearTable, assumption, param, statistic, year_value
@@ -281,8 +281,7 @@ class Employment(Measure):
         def posts_for_labour(model: PovertyModel) -> str | None:
             hh = model.households
             holders = np.flatnonzero(self.post)  # few: the holders only, not every household
-            group = hh.group[holders]
-            labour = (group == LABOUR_VILLAGE) | (group == LABOUR_SCATTERED)  # labour_capable
+            labour = labour_capable(hh.group[holders])
             wrong = int(np.count_nonzero(~(hh.registered[holders] & labour)))
             return (
                 f"{wrong} public posts held outside labour-capable poor households"

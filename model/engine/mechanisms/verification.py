@@ -34,11 +34,10 @@ import numpy as np
 
 from model.engine.assessment import (
     EXITED,
-    LABOUR_SCATTERED,
-    LABOUR_VILLAGE,
     POOR,
     HouseholdVerdict,
     assess_households,
+    labour_capable,
 )
 from model.engine.households import people_where
 from model.engine.mechanisms.base import REPORTED_FACTS as README
@@ -234,7 +233,7 @@ class ExitVerification(Mechanism):
         a = model.scenario.assessment
         rng = model.rng
         n = hh.n
-        labour = (hh.group == LABOUR_VILLAGE) | (hh.group == LABOUR_SCATTERED)
+        labour = labour_capable(hh.group)
         paper = labour & (rng.random(n) < p.paper_exit_share)
         # only the registered are judged (assess_households masks the rest), so the error
         # and expected income are computed for them alone, from the same draws

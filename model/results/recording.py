@@ -49,7 +49,6 @@ class _FixedIndices:
         groups: The households' group index these were made from (compared by identity; a
             weak reference, so that a register's old index is not kept alive by it).
         registered: Registered households (ascending).
-        registered_sizes: Their sizes.
         registered_people: Their sizes as int64 (cumulative sums of them pass int16).
         registered_total: Their people.
         labour: Households of the two labour-capable groups (ascending).
@@ -65,7 +64,6 @@ class _FixedIndices:
 
     groups: Any
     registered: np.ndarray
-    registered_sizes: np.ndarray
     registered_people: np.ndarray
     registered_total: int
     labour: np.ndarray
@@ -96,7 +94,6 @@ class _FixedIndices:
         return cls(
             groups=weakref.ref(groups),
             registered=registered,
-            registered_sizes=size[registered],
             registered_people=size[registered].astype(np.int64),
             registered_total=int(size[registered].sum(dtype=np.int64)),
             labour=labour,
@@ -222,7 +219,7 @@ class Recorder:
         groups = hh.groups
         kept = self._fixed
         if kept is None or kept.groups() is not groups:
-            kept = self._fixed = None  # the last register's indices go before the new ones are made
+            self._fixed = kept = None  # the last register's indices go before new ones are made
             kept = self._fixed = _FixedIndices.of(hh, groups, self._party_of_households())
         return kept
 
@@ -286,7 +283,7 @@ class Recorder:
         self._append("annual", row)
         recorded = self.recorded
         if "by_measure" in recorded:
-            self._record_by_measure(year, ri, fixed.registered_sizes, exited[ri])
+            self._record_by_measure(year, ri, reg_people, exited[ri])
         if "income_percentiles" in recorded:
             self._record_income_percentiles(year, reg_income, reg_people, ri, by_income)
         if "by_county" in recorded:
